@@ -1,0 +1,268 @@
+"""The edge's HTTP API (`/api/v1`, CONTRACT section 2). Each route parses, calls one method of the
+logbook or auth, and returns a model. Who is asking is settled before the body is read
+(`BearerAuth`), so a request without a valid token is 401 whatever its body."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from schemas import models as m
+
+from . import errors
+from .auth import Auth
+from .logbook import Actor, Logbook
+
+OPEN_PATHS = {"/api/v1/auth/login"}
+
+
+class BearerAuth:
+    """ASGI middleware: resolves `Authorization: Bearer TOKEN` for every `/api/v1` path but login,
+    puts the guard or key in `request.state.actor`, and answers 401 itself when there is none."""
+
+    def __init__(self, app: ASGIApp, auth: Auth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/api/v1/") and path not in OPEN_PATHS:
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = header.partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise errors.Unauthorized("missing bearer token",
+                                              loc=("header", "Authorization"))
+                actor = self.auth.resolve(token.strip())
+            except errors.Unauthorized as exc:
+                body = json.dumps(error_body(exc)).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b"Bearer"),
+                ]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            scope.setdefault("state", {})["actor"] = actor
+            scope["state"]["token"] = token.strip()
+        await self.app(scope, receive, send)
+
+
+def error_body(exc: errors.GuardpostError) -> dict[str, Any]:
+    """The one error shape: FastAPI's, naming the field."""
+    return {"detail": [{"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}]}
+
+
+# ---- dependencies ---------------------------------------------------------------------------
+
+
+def get_book(request: Request) -> Logbook:
+    return request.app.state.book  # type: ignore[no-any-return]
+
+
+def get_auth(request: Request) -> Auth:
+    return request.app.state.auth  # type: ignore[no-any-return]
+
+
+def current_actor(request: Request) -> Actor:
+    return request.state.actor  # type: ignore[no-any-return]
+
+
+def current_guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    if actor.kind != "guard":
+        raise errors.Forbidden("this needs a guard's login, not an API key")
+    return actor
+
+
+def current_supervisor(guard: Annotated[Actor, Depends(current_guard)]) -> Actor:
+    if guard.role != "supervisor":
+        raise errors.Forbidden("this needs a supervisor")
+    return guard
+
+
+def door_writer(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    if actor.kind == "guard" or actor.scope == "door":
+        return actor
+    raise errors.Forbidden("this key may not post door events")
+
+
+def intercom_key(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    if actor.kind == "key" and actor.scope == "intercom":
+        return actor
+    raise errors.Forbidden("only an intercom key may answer confirmations")
+
+
+LogbookDep = Annotated[Logbook, Depends(get_book)]
+AuthDep = Annotated[Auth, Depends(get_auth)]
+CurrentGuard = Annotated[Actor, Depends(current_guard)]
+CurrentSupervisor = Annotated[Actor, Depends(current_supervisor)]
+DoorWriter = Annotated[Actor, Depends(door_writer)]
+IntercomKey = Annotated[Actor, Depends(intercom_key)]
+
+router = APIRouter(prefix="/api/v1")
+
+
+# ---- auth -----------------------------------------------------------------------------------
+
+
+@router.post("/auth/login", tags=["auth"], responses={401: {}, 429: {}})
+def login(body: m.LoginIn, auth: AuthDep) -> m.LoginOut:
+    """Badge + PIN for a session token. Five wrong PINs for a badge within 5 minutes lock it
+    for the rest of those 5 minutes (429), across restarts."""
+    return m.LoginOut.model_validate(auth.login(body.badge, body.pin))
+
+
+@router.post("/auth/logout", tags=["auth"], status_code=204)
+def logout(request: Request, guard: CurrentGuard, auth: AuthDep) -> None:
+    """End this session on the server: the token stops working at once."""
+    auth.logout(request.state.token)
+
+
+@router.post("/guards/{badge}/revoke-sessions", tags=["auth"])
+def revoke_sessions(badge: str, supervisor: CurrentSupervisor, book: LogbookDep) -> dict[str, int]:
+    """Supervisor only: end every session of one guard (a lost tablet, a guard who left)."""
+    if book.get_guard(badge) is None:
+        raise errors.NotFound(f"no guard {badge}", loc=("path", "badge"))
+    return {"revoked": book.revoke_guard_sessions(badge)}
+
+
+# ---- visits ---------------------------------------------------------------------------------
+
+
+@router.post("/visits", status_code=201, tags=["visits"], responses={422: {}})
+def register_visit(body: m.VisitIn, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+    """Register a visitor. The ID number is kept only masked and as a keyed HMAC."""
+    return m.Visit.model_validate(book.register_visit(body.model_dump(), by=guard))
+
+
+@router.get("/visits", tags=["visits"])
+def list_visits(
+    guard: CurrentGuard,
+    book: LogbookDep,
+    on_site: bool | None = None,
+    date: Annotated[date | None, Query(description="the site's local date")] = None,
+    unit: str | None = None,
+) -> m.VisitList:
+    """The register, newest first."""
+    visits = book.list_visits(on_site=on_site, day=date, unit=unit)
+    return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
+
+
+@router.get("/visits/{visit_id}", tags=["visits"], responses={404: {}})
+def get_visit(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+    return m.Visit.model_validate(book.get_visit(visit_id))
+
+
+@router.post("/visits/{visit_id}/checkout", tags=["visits"], responses={404: {}, 409: {}})
+def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+    """The visitor has left; 409 if already checked out."""
+    return m.Visit.model_validate(book.check_out(visit_id, by=guard))
+
+
+@router.post("/visits/{visit_id}/override", tags=["visits"], responses={404: {}, 409: {}})
+def override(visit_id: str, body: m.OverrideIn, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+    """Let the visitor in without the resident's answer; logs a `guard_override` door event."""
+    return m.Visit.model_validate(book.override(visit_id, body.reason, by=guard))
+
+
+# ---- door events ----------------------------------------------------------------------------
+
+
+@router.post("/door-events", status_code=201, tags=["door"], responses={422: {}})
+def record_door_event(body: m.DoorEventIn, actor: DoorWriter, book: LogbookDep) -> m.DoorEvent:
+    """A door event from a guard or a `door` key; `guard_override` needs a reason."""
+    if body.kind == m.DoorKind.guard_override and not body.reason:
+        raise errors.InvalidValue("a guard override needs a reason", loc=("body", "reason"))
+    return m.DoorEvent.model_validate(book.record_door_event(body.model_dump(), by=actor))
+
+
+# ---- incidents ------------------------------------------------------------------------------
+
+
+@router.post("/incidents", status_code=201, tags=["incidents"], responses={422: {}})
+def open_incident(body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep) -> m.Incident:
+    """Report an incident or complaint; `due_at` follows the severity's deadline."""
+    return m.Incident.model_validate(book.open_incident(body.model_dump(), by=guard))
+
+
+@router.get("/incidents", tags=["incidents"])
+def list_incidents(
+    guard: CurrentGuard,
+    book: LogbookDep,
+    status: m.IncidentStatus | None = None,
+    severity: m.Severity | None = None,
+    overdue: bool | None = None,
+) -> m.IncidentList:
+    incidents = book.list_incidents(status=status, severity=severity, overdue=overdue)
+    return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
+
+
+@router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
+def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Incident:
+    """One incident with its entries, oldest first."""
+    return m.Incident.model_validate(book.get_incident(incident_id))
+
+
+@router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
+             responses={404: {}})
+def add_entry(
+    incident_id: str, body: m.EntryIn, guard: CurrentGuard, book: LogbookDep
+) -> m.IncidentEntry:
+    return m.IncidentEntry.model_validate(book.add_entry(incident_id, body.kind, body.text, guard))
+
+
+@router.post("/incidents/{incident_id}/status", tags=["incidents"],
+             responses={403: {}, 404: {}, 409: {}})
+def set_status(
+    incident_id: str, body: m.StatusIn, guard: CurrentGuard, book: LogbookDep
+) -> m.Incident:
+    """One step along open -> acknowledged -> in_progress -> resolved -> closed. Only a
+    supervisor closes; a complaint closes only after a follow_up and a summary entry."""
+    if body.status == m.IncidentStatus.closed and guard.role != "supervisor":
+        raise errors.Forbidden("only a supervisor may close an incident")
+    return m.Incident.model_validate(book.set_incident_status(incident_id, body.status, guard))
+
+
+# ---- shift, logbook, sync -------------------------------------------------------------------
+
+
+@router.post("/shift-notes", status_code=201, tags=["logbook"])
+def add_shift_note(body: m.ShiftNoteIn, guard: CurrentGuard, book: LogbookDep) -> m.ShiftNote:
+    return m.ShiftNote.model_validate(book.add_shift_note(body.text, guard))
+
+
+@router.get("/logbook", tags=["logbook"])
+def get_logbook(
+    guard: CurrentGuard,
+    book: LogbookDep,
+    date: Annotated[date | None, Query(description="the site's local date; default today")] = None,
+) -> m.Logbook:
+    """The day's events in seq order, one line each."""
+    entries = book.logbook(date or book.today())
+    return m.Logbook(entries=[m.LogbookEntry.model_validate(e) for e in entries])
+
+
+@router.get("/units", tags=["visits"])
+def suggest_units(
+    guard: CurrentGuard, book: LogbookDep, q: Annotated[str, Query(max_length=64)] = ""
+) -> dict[str, list[dict[str, Any]]]:
+    """Units whose name starts with `q` or whose residents contain it (for suggestions)."""
+    return {"units": book.list_units(q)}
+
+
+@router.post("/intercom/answers", tags=["intercom"], responses={403: {}, 404: {}, 409: {}})
+def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> m.Visit:
+    """The resident's answer, from the intercom gateway (intercom key only)."""
+    return m.Visit.model_validate(book.answer_confirmation(body.request_id, body.decision, key))
+
+
+@router.get("/sync", tags=["sync"])
+def sync_state(request: Request, guard: CurrentGuard, book: LogbookDep) -> m.SyncState:
+    """What waits to reach the hub and whether the post is connected."""
+    sync = getattr(request.app.state, "sync", None)
+    connected = bool(sync and sync.is_connected)
+    return m.SyncState.model_validate(book.sync_state(connected=connected))

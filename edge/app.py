@@ -1,0 +1,104 @@
+"""Builds the edge service: one FastAPI app per post, with its logbook, auth and jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from schemas import models as m
+
+from . import __version__, errors
+from .api import BearerAuth, error_body, router
+from .auth import Auth
+from .logbook import Logbook
+from .settings import EdgeSettings
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_S = 24 * 3600
+
+
+def open_logbook(settings: EdgeSettings) -> Logbook:
+    return Logbook(
+        settings.data,
+        zone=settings.zone,
+        deadlines_h={s: settings.deadline_h(s) for s in ("minor", "medium", "severe")},
+        confirm_timeout_s=settings.confirm_timeout,
+        intercom_enabled=bool(settings.intercom_webhook),
+    )
+
+
+def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            removed = book.purge(retention_days)
+            log.info("retention purge", extra=removed)
+        except Exception:
+            log.exception("retention purge failed")
+        stop.wait(PURGE_EVERY_S)
+
+
+def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
+    """The edge app for one post; opens the logbook unless one is given."""
+    book = book or open_logbook(settings)
+    auth = Auth(book, session_hours=settings.session_hours)
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purger = threading.Thread(
+            target=_purge_daily, args=(book, settings.retention_days, stop), daemon=True
+        )
+        purger.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            book.close()
+
+    app = FastAPI(
+        title=f"Guardpost edge ({book.site}/{book.device})",
+        version=__version__,
+        description="The lobby post's API: visitors, door events, incidents, shift logbook. "
+        "Every /api/v1 path but /auth/login needs `Authorization: Bearer TOKEN`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.book = book
+    app.state.auth = auth
+    app.state.sync = None
+    app.include_router(router)
+    app.add_middleware(BearerAuth, auth=auth)
+
+    @app.exception_handler(errors.GuardpostError)
+    async def guardpost_error(request: Request, exc: errors.GuardpostError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # never echo the input back: it may hold an ID number
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"),
+             "type": e.get("type", "value_error")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        body: dict[str, Any] = {"detail": [{"loc": [], "msg": "internal error",
+                                            "type": "internal"}]}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> m.Health:
+        return m.Health(ok=True)
+
+    return app

@@ -1,0 +1,102 @@
+"""Who is asking: guards log in with badge + PIN (argon2, lockout), integrations use scoped API
+keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbook.py`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from schemas.ids import format_time, new_id, utc_now
+
+from . import errors
+from .logbook import Actor, Logbook
+
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=5)
+KEY_PREFIX = "gpk_"
+PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+SCOPES = ("door", "intercom")
+
+# argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_DUMMY_HASH = _hasher.hash("0000")
+
+
+def hash_secret(value: str) -> str:
+    """An argon2id hash of a PIN or password."""
+    return _hasher.hash(value)
+
+
+def check_secret(stored_hash: str, value: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, value)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    """Tokens and keys are random and long, so a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_valid_pin(pin: str) -> bool:
+    return bool(PIN_PATTERN.match(pin))
+
+
+class Auth:
+    """Logins, sessions and API keys of one post."""
+
+    def __init__(self, book: Logbook, session_hours: float = 12.0) -> None:
+        self.book = book
+        self.session = timedelta(hours=session_hours)
+
+    def login(self, badge: str, pin: str) -> dict[str, Any]:
+        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts."""
+        since = format_time(utc_now() - LOCKOUT_WINDOW)
+        if self.book.recent_failures(badge, since) >= LOCKOUT_FAILURES:
+            raise errors.TooManyAttempts(
+                "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
+        guard = self.book.get_guard(badge)
+        # verify against a dummy hash for unknown badges so timing does not tell which exist
+        if not check_secret(guard["pin_hash"] if guard else _DUMMY_HASH, pin) or guard is None:
+            self.book.record_failure(badge)
+            raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
+        self.book.clear_failures(badge)
+        token = secrets.token_urlsafe(32)
+        expires_at = format_time(utc_now() + self.session)
+        self.book.add_session(token_digest(token), badge, expires_at)
+        return {
+            "token": token,
+            "expires_at": expires_at,
+            "guard": {"badge": guard["badge"], "name": guard["name"], "role": guard["role"]},
+        }
+
+    def resolve(self, token: str) -> Actor:
+        """The guard or key a bearer token belongs to; Unauthorized if none (or expired/revoked)."""
+        digest = token_digest(token)
+        if token.startswith(KEY_PREFIX):
+            key = self.book.find_api_key(digest)
+            if key is not None:
+                return Actor("key", key["id"], name=key["name"], scope=key["scope"])
+        else:
+            session = self.book.find_session(digest)
+            if session is not None:
+                return Actor("guard", session["badge"], name=session["name"], role=session["role"])
+        raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))
+
+    def logout(self, token: str) -> None:
+        self.book.revoke_session(token_digest(token))
+
+    def create_key(self, scope: str, name: str) -> str:
+        """A new API key; only its hash is stored, so this is the only time it is seen."""
+        if scope not in SCOPES:
+            raise errors.InvalidValue(f"scope must be one of {', '.join(SCOPES)}")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        self.book.add_api_key(new_id(), name, scope, token_digest(key))
+        return key

@@ -1,0 +1,190 @@
+"""`guardpost-edge`: set up a post, add guards and keys, import units, serve, verify, purge.
+Only calls into the logbook and app; every misuse is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from . import errors
+from .auth import SCOPES, Auth, hash_secret, is_valid_pin
+from .logbook import init_data_dir, is_initialised, opened
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+DATA = click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GUARDPOST_DATA",
+    required=True,
+    help="the post's data directory (env GUARDPOST_DATA)",
+)
+
+
+def _initialised(data: Path) -> Path:
+    if not is_initialised(data):
+        raise CliError(f"{data} is not initialised; run guardpost-edge init --data {data} first")
+    return data
+
+
+@click.group()
+@click.version_option(package_name="guardpost")
+def main() -> None:
+    """Guardpost edge: the lobby post's logbook service."""
+
+
+@main.command()
+@DATA
+@click.option("--site", required=True, help="site id, e.g. harbour-view")
+@click.option("--device", required=True, help="device id within the site, e.g. lobby-1")
+def init(data: Path, site: str, device: str) -> None:
+    """Create the post's database and secrets in DATA."""
+    for name, value in (("site", site), ("device", device)):
+        if not value or not all(c.isalnum() or c in "-_." for c in value):
+            raise CliError(f"--{name} may hold only letters, digits, '-', '_' and '.'")
+    try:
+        created = init_data_dir(data, site, device)
+    except errors.GuardpostError as exc:
+        raise CliError(exc.msg) from None
+    click.echo(f"{'initialised' if created else 'already initialised'} {data} for {site}/{device}")
+
+
+@main.command("add-guard")
+@DATA
+@click.option("--badge", required=True)
+@click.option("--name", required=True)
+@click.option("--pin", required=True, help="4 to 8 digits")
+@click.option("--role", type=click.Choice(["guard", "supervisor"]), default="guard")
+def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
+    """Add a guard (or change their name, role or PIN)."""
+    if not is_valid_pin(pin):
+        raise CliError("--pin must be 4 to 8 digits")
+    if not badge.strip() or not name.strip():
+        raise CliError("--badge and --name must not be empty")
+    with opened(_initialised(data)) as book:
+        created = book.add_guard(badge.strip(), name.strip(), role, hash_secret(pin))
+    click.echo(f"{'added' if created else 'updated'} {role} {badge.strip()}")
+
+
+@main.command("add-key")
+@DATA
+@click.option("--scope", type=click.Choice(SCOPES), required=True)
+@click.option("--name", required=True, help="what uses the key, e.g. 'front door controller'")
+def add_key(data: Path, scope: str, name: str) -> None:
+    """Create an API key; printed once, as the last line, and stored only hashed."""
+    with opened(_initialised(data)) as book:
+        key = Auth(book).create_key(scope, name)
+    click.echo(f"created {scope} key {name!r}; keep it now, it is not shown again:")
+    click.echo(key)
+
+
+@main.command("import-units")
+@DATA
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_units(data: Path, file: Path) -> None:
+    """Upsert units from a CSV with header unit,intercom,residents."""
+    _initialised(data)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
+    rows = _parse_units(file, text)
+    with opened(data) as book:
+        added, updated = book.import_units(rows)
+    click.echo(f"{added} added, {updated} updated")
+
+
+def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header] != ["unit", "intercom", "residents"]:
+        raise CliError(f"{file}: line 1: the header must be unit,intercom,residents")
+    rows: list[dict[str, str]] = []
+    for line_no, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != 3:
+            raise CliError(f"{file}: line {line_no}: expected 3 fields, found {len(cells)}")
+        unit, intercom, residents = (c.strip() for c in cells)
+        if not unit:
+            raise CliError(f"{file}: line {line_no}: unit is empty")
+        if len(unit) > 32 or any(ord(c) < 32 for c in unit + intercom + residents):
+            raise CliError(f"{file}: line {line_no}: unit is too long or has control characters")
+        rows.append({"unit": unit, "intercom": intercom, "residents": residents})
+    return rows
+
+
+@main.command()
+@DATA
+@click.option("--host", default=None, help="listen address (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default 8080)")
+@click.option("--broker", default=None, help="mqtt://USER:PASS@HOST:PORT; without it: offline")
+@click.option("--intercom-webhook", default=None, help="URL the intercom gateway listens on")
+@click.option("--intercom-secret", default=None, help="HMAC secret for the webhook")
+@click.option("--confirm-timeout", type=float, default=None, help="seconds a resident has")
+def serve(data: Path, **flags: Any) -> None:
+    """Run the post's service (API and pages)."""
+    import uvicorn
+
+    from .app import create_app
+    from .logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+    from .settings import EdgeSettings
+
+    _initialised(data)
+    try:
+        settings = EdgeSettings(data=data, **{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    setup_logging()
+    app = create_app(settings)
+    click.echo(
+        f"guardpost-edge serving {app.state.book.site}/{app.state.book.device} on "
+        f"http://{settings.host}:{settings.port}"
+        + (f" via {mask_url(settings.broker)}" if settings.broker else " (offline, no broker)"),
+        err=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG)
+
+
+@main.command()
+@DATA
+def verify(data: Path) -> None:
+    """Check the logbook's hash chain: exit 0 if intact, 1 naming the first bad seq."""
+    with opened(_initialised(data)) as book:
+        count, bad = book.verify()
+    if bad is None:
+        click.echo(f"ok {count} events")
+        return
+    click.echo(f"broken at seq {bad}: the chain is intact only up to seq {bad - 1}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@DATA
+@click.option("--older-than", type=click.IntRange(min=0), default=None,
+              help="days to keep personal data (default: the retention setting, 30)")
+def purge(data: Path, older_than: int | None) -> None:
+    """Remove visitors' personal data past retention; the chain still verifies."""
+    from .settings import EdgeSettings
+
+    days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
+    with opened(_initialised(data)) as book:
+        removed = book.purge(days)
+    click.echo(f"purged personal data of {removed['visits']} visits "
+               f"({removed['events']} events) older than {days} days")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Named errors of the edge. Each carries its HTTP status, a machine `type` and the field it is
+about; `edge.app` turns them into FastAPI-shaped JSON and `edge.cli` into one line and exit 2."""
+
+from __future__ import annotations
+
+
+class GuardpostError(Exception):
+    status = 400
+    type = "error"
+    loc: tuple[str, ...] = ()
+
+    def __init__(self, msg: str, *, loc: tuple[str, ...] | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        if loc is not None:
+            self.loc = loc
+
+
+class NotInitialised(GuardpostError):
+    type = "not_initialised"
+
+
+class AlreadyInitialised(GuardpostError):
+    type = "already_initialised"
+
+
+class InvalidValue(GuardpostError):
+    status = 422
+    type = "value_error"
+
+
+class UnknownUnit(InvalidValue):
+    type = "unknown_unit"
+    loc = ("body", "unit")
+
+
+class UnknownVisit(InvalidValue):
+    type = "unknown_visit"
+    loc = ("body", "visit_id")
+
+
+class NotFound(GuardpostError):
+    status = 404
+    type = "not_found"
+
+
+class Conflict(GuardpostError):
+    status = 409
+    type = "conflict"
+
+
+class AlreadyCheckedOut(Conflict):
+    type = "already_checked_out"
+
+
+class ConfirmationClosed(Conflict):
+    type = "confirmation_closed"
+
+
+class TransitionForbidden(Conflict):
+    type = "transition_forbidden"
+    loc = ("body", "status")
+
+
+class Unauthorized(GuardpostError):
+    status = 401
+    type = "unauthorized"
+
+
+class Forbidden(GuardpostError):
+    status = 403
+    type = "forbidden"
+
+
+class TooManyAttempts(GuardpostError):
+    status = 429
+    type = "too_many_attempts"

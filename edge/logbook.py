@@ -1,0 +1,1074 @@
+"""The edge's logbook: all of the edge's SQL.
+
+Every change is one event appended to `events` (gapless per-device `seq`, SHA-256 hash chain,
+CONTRACT section 4) with its projections (visits, door events, incidents, entries, shift notes)
+updated in the same transaction. Writes go through one writer thread that commits concurrent
+requests together (group commit): each caller waits for the commit that holds its event, so an
+answer of 2xx means the event is on disk, and there is one fsync per group instead of per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
+from schemas.ids import format_time, new_id, parse_time, utc_now
+
+from . import errors
+from .privacy import id_hmac, mask_id, new_salt
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DB_FILE = "guardpost.db"
+ID_KEY_FILE = "id-hmac.key"
+MAX_GROUP = 256  # events per group commit; bounds how long one transaction holds the lock
+
+INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+
+MIGRATIONS: list[str] = [
+    # 1: the logbook and its projections
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        pii TEXT,
+        pii_digest TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX events_at ON events (at);
+    CREATE INDEX events_record ON events (record_id);
+    CREATE TABLE sync_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        last_ack_at TEXT
+    );
+    INSERT INTO sync_state (id, acked_seq) VALUES (1, 0);
+    CREATE TABLE units (
+        unit TEXT PRIMARY KEY COLLATE NOCASE,
+        intercom TEXT,
+        residents TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        visitor_name TEXT,
+        id_number_masked TEXT,
+        id_hmac TEXT,
+        unit TEXT NOT NULL,
+        category TEXT NOT NULL,
+        phone TEXT,
+        company TEXT,
+        purpose TEXT,
+        party_size INTEGER NOT NULL,
+        vehicle_plate TEXT,
+        notes TEXT,
+        checked_in_at TEXT NOT NULL,
+        checked_out_at TEXT,
+        guard TEXT,
+        confirmation_status TEXT NOT NULL,
+        request_id TEXT UNIQUE,
+        confirmation_expires_at TEXT,
+        answered_at TEXT,
+        purged_at TEXT
+    );
+    CREATE INDEX visits_in ON visits (checked_in_at);
+    CREATE INDEX visits_on_site ON visits (checked_out_at);
+    CREATE INDEX visits_hmac ON visits (id_hmac);
+    CREATE TABLE door_events (
+        id TEXT PRIMARY KEY,
+        door TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT,
+        visit_id TEXT,
+        occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        guard TEXT,
+        api_key TEXT
+    );
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        category TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT,
+        location TEXT,
+        visit_id TEXT,
+        channel TEXT,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        guard TEXT
+    );
+    CREATE INDEX incidents_status ON incidents (status);
+    CREATE TABLE incident_entries (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        guard TEXT,
+        author TEXT NOT NULL
+    );
+    CREATE INDEX entries_incident ON incident_entries (incident_id, seq);
+    CREATE TABLE shift_notes (
+        id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        guard TEXT
+    );
+    CREATE TABLE guards (
+        badge TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        pin_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        badge TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE login_failures (badge TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX login_failures_badge ON login_failures (badge, at);
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the pragmas every edge connection needs."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a Pi loses power without warning; a 2xx must survive
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA secure_delete=ON")  # a purge must really remove the bytes
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to date (PRAGMA user_version counts the migrations applied)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def is_initialised(data: Path) -> bool:
+    return (data / DB_FILE).is_file() and (data / ID_KEY_FILE).is_file()
+
+
+def init_data_dir(data: Path, site: str, device: str) -> bool:
+    """Create the database and secrets; True if new, False if already set up for this post."""
+    data.mkdir(parents=True, exist_ok=True)
+    key_file = data / ID_KEY_FILE
+    if is_initialised(data):
+        conn = connect(data / DB_FILE)
+        try:
+            migrate(conn)
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            conn.close()
+        if (meta.get("site"), meta.get("device")) != (site, device):
+            raise errors.AlreadyInitialised(
+                f"{data} is already initialised for site {meta.get('site')} "
+                f"device {meta.get('device')}"
+            )
+        return False
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(secrets.token_bytes(32))
+    key_file.chmod(0o600)
+    conn = connect(data / DB_FILE)
+    try:
+        migrate(conn)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('site', ?), ('device', ?)", (site, device))
+    finally:
+        conn.close()
+    (data / DB_FILE).chmod(0o600)
+    return True
+
+
+@dataclass
+class Head:
+    seq: int
+    hash: str
+
+
+@dataclass
+class Actor:
+    """Who made a change: a guard (badge) or an API key (name)."""
+
+    kind: str  # "guard" | "key" | "system" | "hub"
+    id: str
+    name: str = ""
+    role: str = ""
+    scope: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def badge(self) -> str | None:
+        return self.id if self.kind == "guard" else None
+
+
+SYSTEM = Actor("system", "edge")
+
+
+@dataclass
+class _Job:
+    work: Callable[[sqlite3.Connection], Any]
+    future: Future[Any]
+
+
+class Logbook:
+    """One post's logbook: appends events with their projections and answers the reads."""
+
+    def __init__(
+        self,
+        data: Path,
+        *,
+        zone: ZoneInfo | None = None,
+        deadlines_h: dict[str, float] | None = None,
+        confirm_timeout_s: float = 90.0,
+        intercom_enabled: bool = False,
+    ) -> None:
+        if not is_initialised(data):
+            raise errors.NotInitialised(
+                f"{data} is not initialised; run guardpost-edge init --data {data} first"
+            )
+        self.data = data
+        self.path = data / DB_FILE
+        self.zone = zone or ZoneInfo("Asia/Hong_Kong")
+        self.deadlines_h = deadlines_h or {"minor": 72.0, "medium": 24.0, "severe": 1.0}
+        self.confirm_timeout_s = confirm_timeout_s
+        self.intercom_enabled = intercom_enabled
+        self._id_key = (data / ID_KEY_FILE).read_bytes()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer_conn = connect(self.path)
+        migrate(self._writer_conn)
+        meta = dict(self._writer_conn.execute("SELECT key, value FROM meta").fetchall())
+        self.site: str = meta["site"]
+        self.device: str = meta["device"]
+        self._head = self._load_head()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._committed: list[dict[str, Any]] = []
+        self._writer = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
+        self._writer.start()
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(timeout=10)
+        self._writer_conn.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call `callback(events)` after each commit that appended events (sync, live pages)."""
+        self._after_commit.append(callback)
+
+    @property
+    def _read(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _load_head(self) -> Head:
+        row = self._writer_conn.execute(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return Head(row["seq"], row["hash"]) if row else Head(0, GENESIS_HASH)
+
+    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(conn)` in the writer's transaction; return once it is committed to disk."""
+        future: Future[T] = Future()
+        self._queue.put(_Job(work, future))
+        return future.result()
+
+    def _write_loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            while len(group) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(more)
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        conn = self._writer_conn
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        self._committed = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for job in group:
+                job.future.set_exception(exc)
+            return
+        for job in group:
+            head, appended = Head(self._head.seq, self._head.hash), len(self._committed)
+            conn.execute("SAVEPOINT job")
+            try:
+                result = job.work(conn)
+                conn.execute("RELEASE job")
+                outcomes.append((job, result, None))
+            except BaseException as exc:  # one bad request must not sink its group
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                self._head = head
+                del self._committed[appended:]
+                outcomes.append((job, None, exc))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("group commit failed", extra={"events": len(self._committed)})
+            conn.execute("ROLLBACK")
+            self._head = self._load_head()
+            for job in group:
+                job.future.set_exception(exc)
+            return
+        committed = self._committed
+        self._committed = []
+        for job, result, error in outcomes:
+            if error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(error)
+        if committed:
+            for callback in self._after_commit:
+                try:
+                    callback(committed)
+                except Exception:
+                    log.exception("after-commit callback failed")
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        event_type: str,
+        record_id: str,
+        data: dict[str, Any],
+        pii: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Append one event (inside a `write`): next seq, chained hash, then its projection."""
+        event: dict[str, Any] = {
+            "seq": self._head.seq + 1,
+            "id": new_id(),
+            "type": event_type,
+            "at": format_time(utc_now()),
+            "record_id": record_id,
+            "data": data,
+            "pii_digest": pii_digest(pii),
+            "prev_hash": self._head.hash,
+        }
+        event["hash"] = event_hash(event)
+        event["pii"] = pii
+        conn.execute(
+            "INSERT INTO events (seq, id, type, at, record_id, data, pii, pii_digest, prev_hash,"
+            " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event["seq"],
+                event["id"],
+                event_type,
+                event["at"],
+                record_id,
+                canonical_json(data).decode(),
+                None if pii is None else canonical_json(pii).decode(),
+                event["pii_digest"],
+                event["prev_hash"],
+                event["hash"],
+            ),
+        )
+        apply_projection(conn, event)
+        self._head = Head(event["seq"], event["hash"])
+        self._committed.append(event)
+        return event
+
+    # ---- visits -----------------------------------------------------------------------------
+
+    def register_visit(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+        """Register a visitor; the full ID number is masked and HMACed here and then dropped."""
+        id_number = (body.get("id_number") or "").strip() or None
+        masked = mask_id(id_number) if id_number else None
+        hmac_hex = id_hmac(self._id_key, id_number) if id_number else None
+        visit_id = new_id()
+        now = utc_now()
+
+        def work(conn: sqlite3.Connection) -> str:
+            unit = conn.execute(
+                "SELECT unit, intercom FROM units WHERE unit = ?", (body["unit"],)
+            ).fetchone()
+            if unit is None:
+                raise errors.UnknownUnit(f"unknown unit {body['unit']!r}")
+            confirmation: dict[str, Any] = {"status": "not_required", "request_id": None,
+                                            "answered_at": None}
+            expires_at = None
+            if self.intercom_enabled and unit["intercom"]:
+                confirmation = {"status": "pending", "request_id": new_id(), "answered_at": None}
+                expires_at = format_time(now + timedelta(seconds=self.confirm_timeout_s))
+            pii = {
+                "salt": new_salt(),
+                "visitor_name": body["visitor_name"],
+                "id_number_masked": masked,
+                "phone": body.get("phone") or None,
+                "vehicle_plate": body.get("vehicle_plate") or None,
+                "notes": body.get("notes") or None,
+            }
+            data = {
+                "unit": unit["unit"],
+                "category": body["category"],
+                "company": body.get("company") or None,
+                "purpose": body.get("purpose") or None,
+                "party_size": body.get("party_size") or 1,
+                "checked_in_at": format_time(now),
+                "confirmation": confirmation,
+                "by": by.ref,
+            }
+            self._append(conn, "visit.registered", visit_id, data, pii)
+            conn.execute(
+                "UPDATE visits SET id_hmac = ?, confirmation_expires_at = ? WHERE id = ?",
+                (hmac_hex, expires_at, visit_id),
+            )
+            return visit_id
+
+        return self.get_visit(self.write(work))
+
+    def _visit_row(self, conn: sqlite3.Connection, visit_id: str) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        if row is None:
+            raise errors.NotFound(f"no visit {visit_id}", loc=("path", "id"))
+        return row  # type: ignore[no-any-return]
+
+    def check_out(self, visit_id: str, by: Actor) -> dict[str, Any]:
+        def work(conn: sqlite3.Connection) -> None:
+            row = self._visit_row(conn, visit_id)
+            if row["checked_out_at"] is not None:
+                raise errors.AlreadyCheckedOut(
+                    f"visit was already checked out at {row['checked_out_at']}", loc=("path", "id")
+                )
+            data = {"checked_out_at": format_time(utc_now()), "by": by.ref}
+            self._append(conn, "visit.checked_out", visit_id, data)
+
+        self.write(work)
+        return self.get_visit(visit_id)
+
+    def override(self, visit_id: str, reason: str, by: Actor, door: str = "lobby") -> dict[str, Any]:
+        """The guard lets the visitor in without the resident's answer, with a reason."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = self._visit_row(conn, visit_id)
+            if row["confirmation_status"] in ("approved", "denied", "overridden"):
+                raise errors.ConfirmationClosed(
+                    f"confirmation is already {row['confirmation_status']}", loc=("path", "id")
+                )
+            now = format_time(utc_now())
+            confirmation = {"status": "overridden", "request_id": row["request_id"],
+                            "answered_at": now}
+            self._append(conn, "visit.confirmation", visit_id,
+                         {"confirmation": confirmation, "reason": reason, "by": by.ref})
+            self._append(conn, "door.event", new_id(), {
+                "door": door, "kind": "guard_override", "reason": reason, "visit_id": visit_id,
+                "occurred_at": now, "by": by.ref,
+            })
+
+        self.write(work)
+        return self.get_visit(visit_id)
+
+    def answer_confirmation(self, request_id: str, decision: str, by: Actor) -> dict[str, Any]:
+        """A resident's answer through the intercom gateway."""
+
+        def work(conn: sqlite3.Connection) -> str:
+            row = conn.execute("SELECT * FROM visits WHERE request_id = ?", (request_id,)).fetchone()
+            if row is None:
+                raise errors.NotFound(f"no confirmation request {request_id}",
+                                      loc=("body", "request_id"))
+            now = utc_now()
+            if row["confirmation_status"] != "pending":
+                raise errors.ConfirmationClosed(
+                    f"request is already {row['confirmation_status']}", loc=("body", "request_id"))
+            if row["confirmation_expires_at"] and parse_time(row["confirmation_expires_at"]) <= now:
+                raise errors.ConfirmationClosed("request has expired", loc=("body", "request_id"))
+            status = "approved" if decision == "approve" else "denied"
+            confirmation = {"status": status, "request_id": request_id,
+                            "answered_at": format_time(now)}
+            self._append(conn, "visit.confirmation", row["id"],
+                         {"confirmation": confirmation, "by": by.ref})
+            if status == "approved":
+                self._append(conn, "door.event", new_id(), {
+                    "door": "lobby", "kind": "intercom_release", "reason": None,
+                    "visit_id": row["id"], "occurred_at": format_time(now), "by": by.ref,
+                })
+            return str(row["id"])
+
+        return self.get_visit(self.write(work))
+
+    def get_visit(self, visit_id: str) -> dict[str, Any]:
+        return self._visit_out(self._visit_row(self._read, visit_id))
+
+    def list_visits(
+        self, *, on_site: bool | None = None, day: date | None = None, unit: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM visits WHERE 1=1", []
+        if on_site is True:
+            sql += " AND checked_out_at IS NULL"
+        elif on_site is False:
+            sql += " AND checked_out_at IS NOT NULL"
+        if day is not None:
+            start, end = self.day_bounds(day)
+            sql += " AND checked_in_at >= ? AND checked_in_at < ?"
+            args += [start, end]
+        if unit:
+            sql += " AND unit = ? COLLATE NOCASE"
+            args.append(unit)
+        sql += " ORDER BY checked_in_at DESC, id DESC"
+        return [self._visit_out(row) for row in self._read.execute(sql, args)]
+
+    def _visit_out(self, row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "id": row["id"], "site": self.site, "device": self.device,
+            "visitor_name": row["visitor_name"], "id_number_masked": row["id_number_masked"],
+            "unit": row["unit"], "category": row["category"], "phone": row["phone"],
+            "company": row["company"], "purpose": row["purpose"],
+            "party_size": row["party_size"], "vehicle_plate": row["vehicle_plate"],
+            "notes": row["notes"], "checked_in_at": row["checked_in_at"],
+            "checked_out_at": row["checked_out_at"], "guard": row["guard"],
+            "confirmation": {"status": row["confirmation_status"],
+                             "request_id": row["request_id"], "answered_at": row["answered_at"]},
+        }
+
+    def visit_exists(self, visit_id: str) -> bool:
+        return self._read.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone() \
+            is not None
+
+    # ---- door events ------------------------------------------------------------------------
+
+    def record_door_event(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+        event_id = new_id()
+        occurred = body.get("occurred_at")
+        occurred_at = format_time(occurred) if isinstance(occurred, datetime) else None
+
+        def work(conn: sqlite3.Connection) -> None:
+            visit_id = body.get("visit_id") or None
+            if visit_id and conn.execute(
+                "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
+            ).fetchone() is None:
+                raise errors.UnknownVisit(f"no visit {visit_id}")
+            self._append(conn, "door.event", event_id, {
+                "door": body["door"], "kind": body["kind"], "reason": body.get("reason") or None,
+                "visit_id": visit_id, "occurred_at": occurred_at or format_time(utc_now()),
+                "by": by.ref,
+            })
+
+        self.write(work)
+        return self.get_door_event(event_id)
+
+    def get_door_event(self, event_id: str) -> dict[str, Any]:
+        row = self._read.execute("SELECT * FROM door_events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            raise errors.NotFound(f"no door event {event_id}", loc=("path", "id"))
+        return {"site": self.site, "device": self.device, **dict(row)}
+
+    def list_door_events(self, day: date | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM door_events", []
+        if day is not None:
+            sql += " WHERE recorded_at >= ? AND recorded_at < ?"
+            args = list(self.day_bounds(day))
+        rows = self._read.execute(sql + " ORDER BY recorded_at DESC", args)
+        return [{"site": self.site, "device": self.device, **dict(row)} for row in rows]
+
+    # ---- incidents --------------------------------------------------------------------------
+
+    def open_incident(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+        incident_id = new_id()
+        due_at = format_time(utc_now() + timedelta(hours=self.deadlines_h[body["severity"]]))
+
+        def work(conn: sqlite3.Connection) -> None:
+            visit_id = body.get("visit_id") or None
+            if visit_id and conn.execute(
+                "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
+            ).fetchone() is None:
+                raise errors.UnknownVisit(f"no visit {visit_id}")
+            self._append(conn, "incident.opened", incident_id, {
+                "category": body["category"], "severity": body["severity"],
+                "title": body["title"], "description": body.get("description") or None,
+                "location": body.get("location") or None, "visit_id": visit_id,
+                "channel": body.get("channel") or None, "due_at": due_at, "by": by.ref,
+            })
+
+        self.write(work)
+        return self.get_incident(incident_id)
+
+    def add_entry(self, incident_id: str, kind: str, text: str, by: Actor) -> dict[str, Any]:
+        entry_id = new_id()
+
+        def work(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
+                    is None:
+                raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+            self._append(conn, "incident.entry", entry_id,
+                         {"incident_id": incident_id, "kind": kind, "text": text, "by": by.ref})
+
+        self.write(work)
+        row = self._read.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
+        return _entry_out(row.fetchone())
+
+    def set_incident_status(self, incident_id: str, status: str, by: Actor) -> dict[str, Any]:
+        """Move an incident one step along open -> acknowledged -> in_progress -> resolved ->
+        closed; a complaint closes only after a follow_up and a summary entry."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT status, category FROM incidents WHERE id = ?",
+                               (incident_id,)).fetchone()
+            if row is None:
+                raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+            current = row["status"]
+            position = INCIDENT_FLOW.index(current)
+            if position + 1 >= len(INCIDENT_FLOW) or INCIDENT_FLOW[position + 1] != status:
+                allowed = INCIDENT_FLOW[position + 1] if position + 1 < len(INCIDENT_FLOW) else None
+                raise errors.TransitionForbidden(
+                    f"cannot go from {current} to {status}"
+                    + (f"; next is {allowed}" if allowed else "; the incident is closed")
+                )
+            if status == "closed" and row["category"] == "complaint":
+                kinds = {k for (k,) in conn.execute(
+                    "SELECT DISTINCT kind FROM incident_entries WHERE incident_id = ?",
+                    (incident_id,))}
+                missing = [k for k in ("follow_up", "summary") if k not in kinds]
+                if missing:
+                    raise errors.TransitionForbidden(
+                        "a complaint closes only after its " + " and ".join(missing) + " entry")
+            self._append(conn, "incident.status", incident_id,
+                         {"status": status, "previous": current, "by": by.ref})
+
+        self.write(work)
+        return self.get_incident(incident_id)
+
+    def get_incident(self, incident_id: str, *, with_entries: bool = True) -> dict[str, Any]:
+        row = self._read.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+        incident = self._incident_out(row)
+        if with_entries:
+            incident["entries"] = [_entry_out(e) for e in self._read.execute(
+                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))]
+        return incident
+
+    def list_incidents(
+        self, *, status: str | None = None, severity: str | None = None,
+        overdue: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM incidents WHERE 1=1", []
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if severity:
+            sql += " AND severity = ?"
+            args.append(severity)
+        rows = self._read.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
+        incidents = [self._incident_out(row) for row in rows]
+        if overdue is not None:
+            incidents = [i for i in incidents if i["overdue"] is overdue]
+        return incidents
+
+    def _incident_out(self, row: sqlite3.Row) -> dict[str, Any]:
+        incident = {"site": self.site, "device": self.device, **dict(row)}
+        incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
+            row["due_at"] < format_time(utc_now()))
+        return incident
+
+    # ---- shift notes ------------------------------------------------------------------------
+
+    def add_shift_note(self, text: str, by: Actor) -> dict[str, Any]:
+        note_id = new_id()
+        self.write(lambda conn: self._append(conn, "shift.note", note_id,
+                                             {"text": text, "by": by.ref}))
+        row = self._read.execute("SELECT * FROM shift_notes WHERE id = ?", (note_id,)).fetchone()
+        return {"site": self.site, "device": self.device, **dict(row)}
+
+    # ---- the logbook itself -----------------------------------------------------------------
+
+    def day_bounds(self, day: date) -> tuple[str, str]:
+        """The UTC interval [start, end) of one local date in the site's time zone."""
+        start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        end = start + timedelta(days=1)
+        return format_time(start), format_time(end)
+
+    def today(self) -> date:
+        return utc_now().astimezone(self.zone).date()
+
+    def logbook(self, day: date) -> list[dict[str, Any]]:
+        start, end = self.day_bounds(day)
+        rows = self._read.execute(
+            "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
+            " ORDER BY seq", (start, end))
+        return [
+            {"seq": r["seq"], "at": r["at"], "type": r["type"], "record_id": r["record_id"],
+             "summary": summarise(r["type"], json.loads(r["data"]),
+                                  json.loads(r["pii"]) if r["pii"] else None)}
+            for r in rows
+        ]
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events with seq > `seq`, in order, as they travel (CONTRACT 4)."""
+        rows = self._read.execute(
+            "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [_event_out(row) for row in rows]
+
+    def sync_state(self, connected: bool = False) -> dict[str, Any]:
+        row = self._read.execute(
+            "SELECT acked_seq, last_ack_at, (SELECT COALESCE(MAX(seq), 0) FROM events) AS last_seq"
+            " FROM sync_state").fetchone()
+        return {
+            "site": self.site, "device": self.device, "last_seq": row["last_seq"],
+            "acked_seq": row["acked_seq"], "backlog": row["last_seq"] - row["acked_seq"],
+            "connected": connected, "last_ack_at": row["last_ack_at"],
+        }
+
+    def verify(self) -> tuple[int, int | None]:
+        """Check the whole chain: (events checked, first bad seq or None)."""
+        prev_hash, prev_seq, count = GENESIS_HASH, 0, 0
+        rows = self._read.execute("SELECT * FROM events ORDER BY seq")
+        while batch := rows.fetchmany(2000):
+            events = [_event_out(row) for row in batch]
+            bad = chain_break(events, prev_hash, prev_seq)
+            if bad is not None:
+                return count + sum(1 for e in events if e["seq"] < bad), bad
+            count += len(events)
+            prev_hash, prev_seq = events[-1]["hash"], events[-1]["seq"]
+        return count, None
+
+    # ---- personal data ----------------------------------------------------------------------
+
+    def purge(self, older_than_days: int, by: Actor = SYSTEM) -> dict[str, Any]:
+        """Remove visitors' personal data past retention, append a `pii.purged` event, and
+        checkpoint so the removed bytes leave the WAL as well as the database file."""
+        cutoff = format_time(utc_now() - timedelta(days=older_than_days))
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            visits = [r["id"] for r in conn.execute(
+                "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,))]
+            if not visits:
+                return {"visits": 0, "events": 0}
+            marks = ",".join("?" * len(visits))
+            seqs = [r["seq"] for r in conn.execute(
+                f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL"
+                " ORDER BY seq", visits)]
+            self._append(conn, "pii.purged", new_id(), {
+                "older_than": cutoff, "seqs": seqs, "visits": len(visits), "by": by.ref})
+            return {"visits": len(visits), "events": len(seqs)}
+
+        removed = self.write(work)
+        if removed["visits"]:
+            self.checkpoint()
+        return removed
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it (retrying while readers finish)."""
+        conn = connect(self.path)
+        try:
+            for _ in range(100):
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return
+                threading.Event().wait(0.05)
+        finally:
+            conn.close()
+        log.warning("WAL checkpoint stayed busy; removed bytes leave the WAL at the next one")
+
+    # ---- units ------------------------------------------------------------------------------
+
+    def import_units(self, rows: list[dict[str, str]]) -> tuple[int, int]:
+        """Upsert the directory; (added, updated)."""
+
+        def work(conn: sqlite3.Connection) -> tuple[int, int]:
+            added = updated = 0
+            now = format_time(utc_now())
+            for row in rows:
+                exists = conn.execute("SELECT 1 FROM units WHERE unit = ?", (row["unit"],)) \
+                    .fetchone()
+                conn.execute(
+                    "INSERT INTO units (unit, intercom, residents, updated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (unit) DO UPDATE SET intercom = excluded.intercom,"
+                    " residents = excluded.residents, updated_at = excluded.updated_at",
+                    (row["unit"], row.get("intercom") or None, row.get("residents") or None, now))
+                if exists:
+                    updated += 1
+                else:
+                    added += 1
+            return added, updated
+
+        return self.write(work)
+
+    def list_units(self, prefix: str = "", limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._read.execute(
+            "SELECT unit, intercom, residents FROM units WHERE unit LIKE ? ESCAPE '\\'"
+            " OR residents LIKE ? ESCAPE '\\' ORDER BY unit LIMIT ?",
+            (_like(prefix) + "%", "%" + _like(prefix) + "%", limit))
+        return [dict(r) for r in rows]
+
+    # ---- guards, keys, sessions (auth.py holds the crypto, this the rows) ------------------
+
+    def add_guard(self, badge: str, name: str, role: str, pin_hash: str) -> bool:
+        """Insert or replace a guard; True if new."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            exists = conn.execute("SELECT 1 FROM guards WHERE badge = ?", (badge,)).fetchone()
+            conn.execute(
+                "INSERT INTO guards (badge, name, role, pin_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                " pin_hash = excluded.pin_hash",
+                (badge, name, role, pin_hash, format_time(utc_now())))
+            return exists is None
+
+        return self.write(work)
+
+    def get_guard(self, badge: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT * FROM guards WHERE badge = ?", (badge,)).fetchone()
+        return dict(row) if row else None
+
+    def add_api_key(self, key_id: str, name: str, scope: str, key_hash: str) -> None:
+        self.write(lambda conn: conn.execute(
+            "INSERT INTO api_keys (id, name, scope, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (key_id, name, scope, key_hash, format_time(utc_now()))))
+
+    def find_api_key(self, key_hash: str) -> dict[str, Any] | None:
+        row = self._read.execute(
+            "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
+        ).fetchone()
+        return dict(row) if row else None
+
+    def recent_failures(self, badge: str, since: str) -> int:
+        row = self._read.execute(
+            "SELECT COUNT(*) FROM login_failures WHERE badge = ? AND at >= ?", (badge, since)
+        ).fetchone()
+        return int(row[0])
+
+    def record_failure(self, badge: str) -> None:
+        self.write(lambda conn: conn.execute(
+            "INSERT INTO login_failures (badge, at) VALUES (?, ?)",
+            (badge, format_time(utc_now()))))
+
+    def clear_failures(self, badge: str) -> None:
+        self.write(lambda conn: conn.execute("DELETE FROM login_failures WHERE badge = ?",
+                                             (badge,)))
+
+    def add_session(self, token_hash: str, badge: str, expires_at: str) -> None:
+        self.write(lambda conn: conn.execute(
+            "INSERT INTO sessions (token_hash, badge, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            (token_hash, badge, format_time(utc_now()), expires_at)))
+
+    def find_session(self, token_hash: str) -> dict[str, Any] | None:
+        row = self._read.execute(
+            "SELECT s.badge, s.expires_at, g.name, g.role FROM sessions s"
+            " JOIN guards g ON g.badge = s.badge"
+            " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+            (token_hash, format_time(utc_now()))).fetchone()
+        return dict(row) if row else None
+
+    def revoke_session(self, token_hash: str) -> None:
+        self.write(lambda conn: conn.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            (format_time(utc_now()), token_hash)))
+
+    def revoke_guard_sessions(self, badge: str) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
+                (format_time(utc_now()), badge))
+            return cursor.rowcount
+
+        return self.write(work)
+
+
+# ---- projections (pure functions of one event) --------------------------------------------
+
+
+def _actor_badge(by: str) -> str | None:
+    kind, _, ident = by.partition(":")
+    return ident if kind == "guard" else None
+
+
+def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
+    """Update the projection tables for one event (inside the event's transaction)."""
+    kind, data, record_id = event["type"], event["data"], event["record_id"]
+    by = data.get("by", "")
+    if kind == "visit.registered":
+        pii = event["pii"] or {}
+        conf = data["confirmation"]
+        conn.execute(
+            "INSERT INTO visits (id, seq, visitor_name, id_number_masked, unit, category, phone,"
+            " company, purpose, party_size, vehicle_plate, notes, checked_in_at, guard,"
+            " confirmation_status, request_id, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, event["seq"], pii.get("visitor_name"), pii.get("id_number_masked"),
+             data["unit"], data["category"], pii.get("phone"), data.get("company"),
+             data.get("purpose"), data["party_size"], pii.get("vehicle_plate"), pii.get("notes"),
+             data["checked_in_at"], _actor_badge(by), conf["status"], conf.get("request_id"),
+             conf.get("answered_at")))
+    elif kind == "visit.confirmation":
+        conf = data["confirmation"]
+        conn.execute(
+            "UPDATE visits SET confirmation_status = ?, answered_at = ? WHERE id = ?",
+            (conf["status"], conf.get("answered_at"), record_id))
+    elif kind == "visit.checked_out":
+        conn.execute("UPDATE visits SET checked_out_at = ? WHERE id = ?",
+                     (data["checked_out_at"], record_id))
+    elif kind == "door.event":
+        kind_, _, ident = by.partition(":")
+        conn.execute(
+            "INSERT INTO door_events (id, door, kind, reason, visit_id, occurred_at, recorded_at,"
+            " guard, api_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, data["door"], data["kind"], data.get("reason"), data.get("visit_id"),
+             data["occurred_at"], event["at"], ident if kind_ == "guard" else None,
+             ident if kind_ == "key" else None))
+    elif kind == "incident.opened":
+        conn.execute(
+            "INSERT INTO incidents (id, category, severity, title, description, location,"
+            " visit_id, channel, status, opened_at, due_at, updated_at, guard)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+            (record_id, data["category"], data["severity"], data["title"],
+             data.get("description"), data.get("location"), data.get("visit_id"),
+             data.get("channel"), event["at"], data["due_at"], event["at"], _actor_badge(by)))
+    elif kind == "incident.entry":
+        conn.execute(
+            "INSERT INTO incident_entries (id, incident_id, seq, kind, text, at, guard, author)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, data["incident_id"], event["seq"], data["kind"], data["text"],
+             event["at"], _actor_badge(by), by))
+        conn.execute("UPDATE incidents SET updated_at = ? WHERE id = ?",
+                     (event["at"], data["incident_id"]))
+    elif kind == "incident.status":
+        conn.execute("UPDATE incidents SET status = ?, updated_at = ? WHERE id = ?",
+                     (data["status"], event["at"], record_id))
+    elif kind == "shift.note":
+        conn.execute("INSERT INTO shift_notes (id, text, at, guard) VALUES (?, ?, ?, ?)",
+                     (record_id, data["text"], event["at"], _actor_badge(by)))
+    elif kind == "pii.purged":
+        seqs = data["seqs"]
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN ({marks})", chunk)
+        conn.execute(
+            "UPDATE visits SET visitor_name = NULL, id_number_masked = NULL, id_hmac = NULL,"
+            " phone = NULL, vehicle_plate = NULL, notes = NULL, purged_at = ?"
+            " WHERE checked_in_at < ? AND purged_at IS NULL",
+            (event["at"], data["older_than"]))
+    else:
+        raise ValueError(f"unknown event type {kind}")
+
+
+def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
+    """One line a guard reads in the logbook (never the ID number)."""
+    name = (pii or {}).get("visitor_name") or "(name removed)"
+    if event_type == "visit.registered":
+        return (f"Visitor {name} registered for {data['unit']} ({data['category']},"
+                f" party of {data['party_size']})")
+    if event_type == "visit.confirmation":
+        text = f"Resident confirmation: {data['confirmation']['status']}"
+        return text + (f" ({data['reason']})" if data.get("reason") else "")
+    if event_type == "visit.checked_out":
+        return "Visitor checked out"
+    if event_type == "door.event":
+        text = f"Door {data['door']}: {data['kind']}"
+        return text + (f" ({data['reason']})" if data.get("reason") else "")
+    if event_type == "incident.opened":
+        return f"Incident opened [{data['severity']}] {data['category']}: {data['title']}"
+    if event_type == "incident.entry":
+        return f"Incident {data['kind']}: {data['text']}"
+    if event_type == "incident.status":
+        return f"Incident status: {data['previous']} -> {data['status']}"
+    if event_type == "shift.note":
+        return f"Shift note: {data['text']}"
+    if event_type == "pii.purged":
+        return f"Personal data of {data['visits']} visits removed after retention"
+    return event_type
+
+
+def _entry_out(row: sqlite3.Row) -> dict[str, Any]:
+    entry = dict(row)
+    entry.pop("seq", None)
+    return entry
+
+
+def _event_out(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "seq": row["seq"], "id": row["id"], "type": row["type"], "at": row["at"],
+        "record_id": row["record_id"], "data": json.loads(row["data"]),
+        "pii": json.loads(row["pii"]) if row["pii"] is not None else None,
+        "pii_digest": row["pii_digest"], "prev_hash": row["prev_hash"], "hash": row["hash"],
+    }
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@contextmanager
+def opened(data: Path, **kwargs: Any) -> Iterator[Logbook]:
+    """A Logbook that is closed afterwards (for the CLI)."""
+    book = Logbook(data, **kwargs)
+    try:
+        yield book
+    finally:
+        book.close()

@@ -1,0 +1,1 @@
+"""The central hub: ingest from every post, the supervisors' API and dashboard."""

@@ -1,0 +1,460 @@
+"""Pydantic models of every record, event and API body that edge and hub share.
+
+The field names are the contract's (CONTRACT.md sections 2-4); `scripts/export_schemas.py`
+writes their JSON Schemas to `schemas/json/` for integrators.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _printable(value: str) -> str:
+    # a NUL or other control character in a name is always a mistake or an attack; newlines and
+    # tabs are fine in free text
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type in the models below
+    """A required string: stripped, not empty, at most `max_length` characters, printable."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_printable),
+    ]
+
+
+def OptionalText(max_length: int) -> Any:  # noqa: N802
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_printable),
+    ]
+
+
+class Category(StrEnum):
+    guest = "guest"
+    contractor = "contractor"
+    delivery = "delivery"
+    repair = "repair"
+    other = "other"
+
+
+class ConfirmationStatus(StrEnum):
+    not_required = "not_required"
+    pending = "pending"
+    approved = "approved"
+    denied = "denied"
+    no_answer = "no_answer"
+    overridden = "overridden"
+
+
+class DoorKind(StrEnum):
+    pin = "pin"
+    intercom_release = "intercom_release"
+    guard_override = "guard_override"
+    forced = "forced"
+    held_open = "held_open"
+    closed = "closed"
+
+
+class Severity(StrEnum):
+    minor = "minor"
+    medium = "medium"
+    severe = "severe"
+
+
+class Channel(StrEnum):
+    in_person = "in_person"
+    phone = "phone"
+    letter = "letter"
+    intercom = "intercom"
+    patrol = "patrol"
+    other = "other"
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class EntryKind(StrEnum):
+    note = "note"
+    action = "action"
+    escalation = "escalation"
+    follow_up = "follow_up"
+    summary = "summary"
+    police_called = "police_called"
+
+
+class Role(StrEnum):
+    guard = "guard"
+    supervisor = "supervisor"
+
+
+class Decision(StrEnum):
+    approve = "approve"
+    deny = "deny"
+
+
+# ---------------------------------------------------------------------------------------------
+# request bodies
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LoginIn(Body):
+    badge: Text(64)  # type: ignore[valid-type]
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class VisitIn(Body):
+    visitor_name: Text(200)  # type: ignore[valid-type]
+    unit: Text(32)  # type: ignore[valid-type]
+    category: Category
+    id_number: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=40),
+        Field(description="Government ID number. Never stored or returned: masked + keyed HMAC."),
+    ] = None
+    phone: OptionalText(40) | None = None  # type: ignore[valid-type]
+    company: OptionalText(200) | None = None  # type: ignore[valid-type]
+    purpose: OptionalText(500) | None = None  # type: ignore[valid-type]
+    party_size: Annotated[int, Field(ge=1, le=50, strict=True)] = 1
+    vehicle_plate: OptionalText(20) | None = None  # type: ignore[valid-type]
+    notes: OptionalText(2000) | None = None  # type: ignore[valid-type]
+
+
+class OverrideIn(Body):
+    reason: Text(500)  # type: ignore[valid-type]
+
+
+class DoorEventIn(Body):
+    door: Text(64)  # type: ignore[valid-type]
+    kind: DoorKind
+    reason: OptionalText(500) | None = None  # type: ignore[valid-type]
+    visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
+    occurred_at: datetime | None = Field(
+        default=None, description="When the door controller saw it; defaults to now."
+    )
+
+
+class IncidentIn(Body):
+    category: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+        AfterValidator(_printable),
+        Field(description="complaint, emergency, dispute, equipment, security, ... (free)"),
+    ]
+    severity: Severity
+    title: Text(200)  # type: ignore[valid-type]
+    description: OptionalText(5000) | None = None  # type: ignore[valid-type]
+    location: OptionalText(200) | None = None  # type: ignore[valid-type]
+    visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
+    channel: Channel | None = None
+
+
+class EntryIn(Body):
+    kind: EntryKind
+    text: Text(5000)  # type: ignore[valid-type]
+
+
+class StatusIn(Body):
+    status: IncidentStatus
+
+
+class ShiftNoteIn(Body):
+    text: Text(5000)  # type: ignore[valid-type]
+
+
+class AnswerIn(Body):
+    request_id: Text(64)  # type: ignore[valid-type]
+    decision: Decision
+
+
+class RevokeIn(Body):
+    badge: Text(64)  # type: ignore[valid-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# records (what the API answers)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GuardOut(Record):
+    badge: str
+    name: str
+    role: Role
+
+
+class LoginOut(Record):
+    token: str
+    expires_at: str
+    guard: GuardOut
+
+
+class Confirmation(Record):
+    status: ConfirmationStatus
+    request_id: str | None = None
+    answered_at: str | None = None
+
+
+class Visit(Record):
+    id: str
+    site: str
+    device: str
+    visitor_name: str | None = Field(description="null once purged after retention")
+    id_number_masked: str | None = Field(description="first character and last 4, e.g. A****567(8)")
+    unit: str
+    category: Category
+    phone: str | None
+    company: str | None
+    purpose: str | None
+    party_size: int
+    vehicle_plate: str | None
+    notes: str | None
+    checked_in_at: str
+    checked_out_at: str | None
+    guard: str | None = Field(description="badge of the guard who registered the visit")
+    confirmation: Confirmation
+
+
+class VisitList(Record):
+    visits: list[Visit]
+
+
+class DoorEvent(Record):
+    id: str
+    site: str
+    device: str
+    door: str
+    kind: DoorKind
+    reason: str | None
+    visit_id: str | None
+    occurred_at: str
+    recorded_at: str
+    guard: str | None = Field(description="badge, when a guard logged it")
+    api_key: str | None = Field(description="key name, when a door controller logged it")
+
+
+class IncidentEntry(Record):
+    id: str
+    incident_id: str
+    kind: EntryKind
+    text: str
+    at: str
+    guard: str | None
+    author: str = Field(description="who wrote it: guard:BADGE, key:NAME or hub:USERNAME")
+
+
+class Incident(Record):
+    id: str
+    site: str
+    device: str
+    category: str
+    severity: Severity
+    title: str
+    description: str | None
+    location: str | None
+    visit_id: str | None
+    channel: Channel | None
+    status: IncidentStatus
+    opened_at: str
+    due_at: str
+    updated_at: str
+    overdue: bool = Field(description="not yet resolved and past due_at")
+    guard: str | None
+    entries: list[IncidentEntry] | None = None
+
+
+class IncidentList(Record):
+    incidents: list[Incident]
+
+
+class ShiftNote(Record):
+    id: str
+    site: str
+    device: str
+    text: str
+    at: str
+    guard: str | None
+
+
+class LogbookEntry(Record):
+    seq: int
+    at: str
+    type: str
+    record_id: str
+    summary: str
+
+
+class Logbook(Record):
+    entries: list[LogbookEntry]
+
+
+class SyncState(Record):
+    site: str
+    device: str
+    last_seq: int
+    acked_seq: int
+    backlog: int
+    connected: bool
+    last_ack_at: str | None
+
+
+class Health(Record):
+    ok: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# events (CONTRACT section 4)
+
+EventType = Literal[
+    "visit.registered",
+    "visit.confirmation",
+    "visit.checked_out",
+    "door.event",
+    "incident.opened",
+    "incident.entry",
+    "incident.status",
+    "shift.note",
+    "pii.purged",
+]
+
+
+class Event(Record):
+    """One logbook event. `hash` covers every field but `hash` and `pii`."""
+
+    seq: int = Field(ge=1, description="1, 2, 3, ... per device, no gaps")
+    id: str
+    type: EventType
+    at: str = Field(description="the device's clock when the event was appended")
+    record_id: str
+    data: dict[str, Any]
+    pii: dict[str, Any] | None = Field(
+        description="personal fields with a random salt, or null (none, or purged)"
+    )
+    pii_digest: str | None
+    prev_hash: str
+    hash: str
+
+
+class VisitPii(Record):
+    """`pii` of `visit.registered`: everything about the person; null after purge."""
+
+    salt: str
+    visitor_name: str
+    id_number_masked: str | None
+    phone: str | None
+    vehicle_plate: str | None
+    notes: str | None
+
+
+class VisitRegisteredData(Record):
+    unit: str
+    category: Category
+    company: str | None
+    purpose: str | None
+    party_size: int
+    checked_in_at: str
+    confirmation: Confirmation
+    by: str
+
+
+class VisitConfirmationData(Record):
+    confirmation: Confirmation
+    reason: str | None = None
+    by: str
+
+
+class VisitCheckedOutData(Record):
+    checked_out_at: str
+    by: str
+
+
+class DoorEventData(Record):
+    door: str
+    kind: DoorKind
+    reason: str | None
+    visit_id: str | None
+    occurred_at: str
+    by: str
+
+
+class IncidentOpenedData(Record):
+    category: str
+    severity: Severity
+    title: str
+    description: str | None
+    location: str | None
+    visit_id: str | None
+    channel: Channel | None
+    due_at: str
+    by: str
+
+
+class IncidentEntryData(Record):
+    incident_id: str
+    kind: EntryKind
+    text: str
+    by: str
+
+
+class IncidentStatusData(Record):
+    status: IncidentStatus
+    previous: IncidentStatus
+    by: str
+
+
+class ShiftNoteData(Record):
+    text: str
+    by: str
+
+
+class PiiPurgedData(Record):
+    """A purge: the `pii` of the listed seqs became null, and the visits' personal fields too."""
+
+    older_than: str = Field(description="visits checked in before this time were purged")
+    seqs: list[int]
+    visits: int
+    by: str
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "visit.registered": VisitRegisteredData,
+    "visit.confirmation": VisitConfirmationData,
+    "visit.checked_out": VisitCheckedOutData,
+    "door.event": DoorEventData,
+    "incident.opened": IncidentOpenedData,
+    "incident.entry": IncidentEntryData,
+    "incident.status": IncidentStatusData,
+    "shift.note": ShiftNoteData,
+    "pii.purged": PiiPurgedData,
+}
+
+RECORDS: dict[str, type[BaseModel]] = {
+    "event": Event,
+    "visit": Visit,
+    "visit_pii": VisitPii,
+    "confirmation": Confirmation,
+    "door_event": DoorEvent,
+    "incident": Incident,
+    "incident_entry": IncidentEntry,
+    "shift_note": ShiftNote,
+    "logbook_entry": LogbookEntry,
+    "sync_state": SyncState,
+}

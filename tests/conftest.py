@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import EdgeServer, init_post
+
+
+@pytest.fixture
+def post(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An initialised post's data dir and its API keys (door, intercom)."""
+    data = tmp_path / "post"
+    return data, init_post(data)
+
+
+@pytest.fixture
+def edge(post: tuple[Path, dict[str, str]]) -> Iterator[EdgeServer]:
+    """A real edge server on a free port, stopped afterwards."""
+    server = EdgeServer(post[0])
+    server.keys = post[1]  # type: ignore[attr-defined]
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
