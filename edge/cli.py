@@ -38,11 +38,26 @@ def _initialised(data: Path) -> Path:
 
 @click.group()
 @click.version_option(package_name="guardpost")
-def main() -> None:
+def cli() -> None:
     """Guardpost edge: the lobby post's logbook service."""
 
 
-@main.command()
+def main() -> None:
+    """Entry point: every error, usage errors included, is one line and exit 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+
+
+@cli.command()
 @DATA
 @click.option("--site", required=True, help="site id, e.g. harbour-view")
 @click.option("--device", required=True, help="device id within the site, e.g. lobby-1")
@@ -58,7 +73,7 @@ def init(data: Path, site: str, device: str) -> None:
     click.echo(f"{'initialised' if created else 'already initialised'} {data} for {site}/{device}")
 
 
-@main.command("add-guard")
+@cli.command("add-guard")
 @DATA
 @click.option("--badge", required=True)
 @click.option("--name", required=True)
@@ -75,7 +90,7 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
     click.echo(f"{'added' if created else 'updated'} {role} {badge.strip()}")
 
 
-@main.command("add-key")
+@cli.command("add-key")
 @DATA
 @click.option("--scope", type=click.Choice(SCOPES), required=True)
 @click.option("--name", required=True, help="what uses the key, e.g. 'front door controller'")
@@ -87,7 +102,7 @@ def add_key(data: Path, scope: str, name: str) -> None:
     click.echo(key)
 
 
-@main.command("import-units")
+@cli.command("import-units")
 @DATA
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_units(data: Path, file: Path) -> None:
@@ -125,7 +140,7 @@ def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
     return rows
 
 
-@main.command()
+@cli.command()
 @DATA
 @click.option("--host", default=None, help="listen address (default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port (default 8080)")
@@ -158,7 +173,7 @@ def serve(data: Path, **flags: Any) -> None:
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG)
 
 
-@main.command()
+@cli.command()
 @DATA
 def verify(data: Path) -> None:
     """Check the logbook's hash chain: exit 0 if intact, 1 naming the first bad seq."""
@@ -171,7 +186,7 @@ def verify(data: Path) -> None:
     sys.exit(1)
 
 
-@main.command()
+@cli.command()
 @DATA
 @click.option("--older-than", type=click.IntRange(min=0), default=None,
               help="days to keep personal data (default: the retention setting, 30)")

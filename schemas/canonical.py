@@ -47,8 +47,10 @@ def chain_break(events: list[dict[str, Any]], prev_hash: str, prev_seq: int) -> 
     """
     for event in events:
         seq = event.get("seq")
-        if seq != prev_seq + 1 or event.get("prev_hash") != prev_hash:
-            return seq if isinstance(seq, int) else prev_seq + 1
+        if seq != prev_seq + 1:
+            return prev_seq + 1  # a missing (deleted) or misnumbered event
+        if event.get("prev_hash") != prev_hash:
+            return seq
         if event.get("hash") != event_hash(event):
             return seq
         pii = event.get("pii")

@@ -1,0 +1,45 @@
+"""The hash chain of CONTRACT section 4, pinned by the test vector integrators use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
+from schemas.export import drift
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_documented_test_vector_holds() -> None:
+    vector = json.loads((DOCS / "test-vector.json").read_text(encoding="utf-8"))
+    event = vector["event"]
+    without = {k: v for k, v in event.items() if k not in ("hash", "pii")}
+    assert canonical_json(without).decode() == vector["canonical"]
+    assert canonical_json(event["pii"]).decode() == vector["pii_canonical"]
+    assert pii_digest(event["pii"]) == vector["pii_digest"] == event["pii_digest"]
+    assert event_hash(event) == vector["hash"] == event["hash"]
+    # the page that explains the vector shows the same bytes and hashes
+    page = (DOCS / "logbook.md").read_text(encoding="utf-8")
+    for text in (vector["canonical"], vector["hash"], vector["pii_digest"]):
+        assert text in page
+
+
+def test_canonical_json_sorts_keys_and_keeps_chinese_unescaped() -> None:
+    assert canonical_json({"b": 1, "a": {"z": None, "y": "大廈"}}) == (
+        '{"a":{"y":"大廈","z":null},"b":1}'.encode())
+
+
+def test_purging_pii_keeps_the_hash_but_editing_it_breaks_the_digest() -> None:
+    event = json.loads((DOCS / "test-vector.json").read_text(encoding="utf-8"))["event"]
+    assert chain_break([event], GENESIS_HASH, 0) is None
+    assert chain_break([{**event, "pii": None}], GENESIS_HASH, 0) is None
+    edited_pii = {**event["pii"], "visitor_name": "Someone Else"}
+    assert chain_break([{**event, "pii": edited_pii}], GENESIS_HASH, 0) == 1
+    edited_data = {**event, "data": {**event["data"], "unit": "12B"}}
+    assert chain_break([edited_data], GENESIS_HASH, 0) == 1
+    assert chain_break([{**event, "seq": 2}], GENESIS_HASH, 0) == 1
+
+
+def test_committed_json_schemas_match_the_models() -> None:
+    assert drift() == [], "run: .venv/bin/python -m schemas.export"
