@@ -19,6 +19,7 @@ from .api import BearerAuth, error_body, router
 from .auth import Auth
 from .logbook import Logbook
 from .settings import EdgeSettings
+from .sync import Sync
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 24 * 3600
@@ -44,37 +45,8 @@ def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> N
         stop.wait(PURGE_EVERY_S)
 
 
-def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
-    """The edge app for one post; opens the logbook unless one is given."""
-    book = book or open_logbook(settings)
-    auth = Auth(book, session_hours=settings.session_hours)
-    stop = threading.Event()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        purger = threading.Thread(
-            target=_purge_daily, args=(book, settings.retention_days, stop), daemon=True
-        )
-        purger.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            book.close()
-
-    app = FastAPI(
-        title=f"Guardpost edge ({book.site}/{book.device})",
-        version=__version__,
-        description="The lobby post's API: visitors, door events, incidents, shift logbook. "
-        "Every /api/v1 path but /auth/login needs `Authorization: Bearer TOKEN`.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.book = book
-    app.state.auth = auth
-    app.state.sync = None
-    app.include_router(router)
-    app.add_middleware(BearerAuth, auth=auth)
+def install_error_handlers(app: FastAPI) -> None:
+    """One error shape for edge and hub: FastAPI's, naming the field, never echoing input."""
 
     @app.exception_handler(errors.GuardpostError)
     async def guardpost_error(request: Request, exc: errors.GuardpostError) -> JSONResponse:
@@ -96,6 +68,47 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
         body: dict[str, Any] = {"detail": [{"loc": [], "msg": "internal error",
                                             "type": "internal"}]}
         return JSONResponse(body, status_code=500)
+
+
+def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
+    """The edge app for one post; opens the logbook unless one is given."""
+    book = book or open_logbook(settings)
+    auth = Auth(book, session_hours=settings.session_hours)
+    stop = threading.Event()
+
+    sync = Sync(book, settings.broker) if settings.broker else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purger = threading.Thread(
+            target=_purge_daily, args=(book, settings.retention_days, stop), daemon=True
+        )
+        purger.start()
+        if sync:
+            sync.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if sync:
+                sync.stop()
+            book.close()
+
+    app = FastAPI(
+        title=f"Guardpost edge ({book.site}/{book.device})",
+        version=__version__,
+        description="The lobby post's API: visitors, door events, incidents, shift logbook. "
+        "Every /api/v1 path but /auth/login needs `Authorization: Bearer TOKEN`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.book = book
+    app.state.auth = auth
+    app.state.sync = sync
+    app.include_router(router)
+    app.add_middleware(BearerAuth, auth=auth)
+
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:

@@ -784,6 +784,41 @@ class Logbook:
             "connected": connected, "last_ack_at": row["last_ack_at"],
         }
 
+    def last_seq(self) -> int:
+        return int(self._read.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def set_acked(self, acked_seq: int) -> bool:
+        """Record the hub's cumulative ack; True if it moved forward."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE sync_state SET acked_seq = ?, last_ack_at = ? WHERE acked_seq < ?",
+                (acked_seq, format_time(utc_now()), acked_seq))
+            return cursor.rowcount > 0
+
+        return self.write(work)
+
+    def apply_hub_entry(self, message: dict[str, Any]) -> bool:
+        """A supervisor's entry from the hub, applied once by its id; True if it was new."""
+        entry_id, incident_id = str(message["id"]), str(message["incident_id"])
+        kind, text, by = str(message["kind"]), str(message["text"]), str(message["by"])
+        if kind not in {"note", "action", "escalation", "follow_up", "summary", "police_called"}:
+            raise ValueError(f"unknown entry kind {kind}")
+        if not by.startswith("hub:"):
+            raise ValueError("a hub entry must be by hub:USER")
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM incident_entries WHERE id = ?", (entry_id,)).fetchone():
+                return False
+            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
+                    is None:
+                return False
+            self._append(conn, "incident.entry", entry_id,
+                         {"incident_id": incident_id, "kind": kind, "text": text, "by": by})
+            return True
+
+        return self.write(work)
+
     def verify(self) -> tuple[int, int | None]:
         """Check the whole chain: (events checked, first bad seq or None)."""
         prev_hash, prev_seq, count = GENESIS_HASH, 0, 0

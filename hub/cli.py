@@ -1,11 +1,188 @@
-"""`guardpost-hub`: the hub's commands (ingest and API arrive with the sync issue)."""
+"""`guardpost-hub`: set up the hub, its users and its broker's accounts, and serve it. Only calls
+into the store and app; every misuse is one line on stderr and exit 2."""
 
 from __future__ import annotations
 
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+from pydantic import ValidationError
+
+from edge import errors
+from edge.cli import CliError
+
+from .auth import ROLES, HubAuth
+from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
+from .store import Store, init_store, is_initialised
+
+HUB_SECRET_FILE = "hub-mqtt.secret"
+DEFAULT_BROKER_PORT = 1883
+
+DATA = click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+                    envvar="GUARDPOST_HUB_DATA", required=True,
+                    help="the hub's data directory (env GUARDPOST_HUB_DATA)")
+
+
+def _store(data: Path) -> Store:
+    if not is_initialised(data):
+        raise CliError(f"{data} is not initialised; run guardpost-hub init --data {data} first")
+    return Store(data)
+
+
+def _name_ok(value: str) -> bool:
+    return bool(value) and all(c.isalnum() or c in "-_" for c in value)
 
 
 @click.group()
 @click.version_option(package_name="guardpost")
+def cli() -> None:
+    """Guardpost hub: every post's logbook in one place."""
+
+
 def main() -> None:
-    """Guardpost hub: every post's logbook in one place (not built yet)."""
+    """Entry point: every error, usage errors included, is one line and exit 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(1)
+
+
+@cli.command()
+@DATA
+def init(data: Path) -> None:
+    """Create the hub's database and secrets in DATA."""
+    created = init_store(data)
+    click.echo(f"{'initialised' if created else 'already initialised'} {data}")
+
+
+@cli.command("add-user")
+@DATA
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--sites", default="", help="S1,S2: the sites a supervisor or auditor sees")
+def add_user(data: Path, username: str, password: str, role: str, sites: str) -> None:
+    """Add a user (or change their password, role and sites)."""
+    site_list = [s.strip() for s in sites.split(",") if s.strip()]
+    if len(password) < 8:
+        raise CliError("--password must be at least 8 characters")
+    if role != "manager" and not site_list:
+        raise CliError(f"--sites is required for a {role}")
+    if not _name_ok(username):
+        raise CliError("--username may hold only letters, digits, '-' and '_'")
+    store = _store(data)
+    try:
+        created = HubAuth(store).add_user(username, password, role, site_list)
+    finally:
+        store.close()
+    scope = "all sites" if role == "manager" else ",".join(site_list)
+    click.echo(f"{'added' if created else 'updated'} {role} {username} ({scope})")
+
+
+def _hub_account(data: Path, store: Store) -> tuple[str, str]:
+    """The hub's own MQTT account, created once and kept on later runs."""
+    secret = data / HUB_SECRET_FILE
+    if not secret.exists() or store.get_meta("hub_mqtt_hash") is None:
+        password = new_password()
+        secret.touch(mode=0o600)
+        secret.chmod(0o600)
+        secret.write_text(password, encoding="utf-8")
+        store.set_meta("hub_mqtt_hash", mosquitto_hash(password))
+    return HUB_USER, secret.read_text(encoding="utf-8").strip()
+
+
+def _write_broker(data: Path, store: Store, port: int | None) -> Path:
+    if port is not None:
+        store.set_meta("broker_port", str(port))
+    port = int(store.get_meta("broker_port") or DEFAULT_BROKER_PORT)
+    _hub_account(data, store)
+    conf = write_broker_files(data / "broker", port, str(store.get_meta("hub_mqtt_hash")),
+                              store.mqtt_accounts())
+    # mosquitto started as root drops to its own user unless told otherwise; keep the owner of
+    # these 0600 files so it can read them
+    with conf.open("a", encoding="utf-8") as f:
+        f.write(f"user {getpass.getuser()}\n")
+    return conf
+
+
+@cli.command("broker-config")
+@DATA
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="listener port (1883)")
+def broker_config(data: Path, port: int | None) -> None:
+    """Write DATA/broker/mosquitto.conf, passwd and acl; print the hub's own account."""
+    store = _store(data)
+    try:
+        conf = _write_broker(data, store, port)
+        username, password = _hub_account(data, store)
+    finally:
+        store.close()
+    click.echo(f"wrote {conf}")
+    click.echo(f"username={username}")
+    click.echo(f"password={password}")
+
+
+@cli.command("provision-device")
+@DATA
+@click.option("--site", required=True)
+@click.option("--device", required=True)
+def provision_device(data: Path, site: str, device: str) -> None:
+    """Create (or rotate) one edge device's MQTT account and regenerate the broker files."""
+    if not _name_ok(site) or not _name_ok(device):
+        raise CliError("--site and --device may hold only letters, digits, '-' and '_'")
+    store = _store(data)
+    try:
+        password = new_password()
+        username = device_username(site, device)
+        store.provision_device(site, device, username, mosquitto_hash(password))
+        conf = _write_broker(data, store, None)
+    finally:
+        store.close()
+    click.echo(f"wrote {conf}; reload the broker (kill -HUP its pid) to apply")
+    click.echo(f"username={username}")
+    click.echo(f"password={password}")
+
+
+@cli.command()
+@DATA
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--broker", default=None, help="mqtt://USER:PASS@HOST:PORT (the hub account)")
+@click.option("--shared-subscription/--no-shared-subscription", default=None,
+              help="share the events subscription with other hub workers (MQTT 5)")
+def serve(data: Path, **flags: Any) -> None:
+    """Run the hub: MQTT ingest, API."""
+    import uvicorn
+
+    from edge.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+
+    from .app import create_app
+    from .settings import HubSettings
+
+    _store(data).close()
+    try:
+        settings = HubSettings(data=data, **{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    setup_logging()
+    try:
+        app = create_app(settings)
+    except errors.GuardpostError as exc:
+        raise CliError(exc.msg) from None
+    click.echo(f"guardpost-hub serving on http://{settings.host}:{settings.port}"
+               + (f" via {mask_url(settings.broker)}" if settings.broker else " (no broker)"),
+               err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG)
+
+
+if __name__ == "__main__":
+    main()

@@ -132,3 +132,165 @@ def error_fields(answer: httpx.Response) -> list[Any]:
     body = answer.json()
     assert isinstance(body["detail"], list), body
     return [item["loc"][-1] for item in body["detail"]]
+
+
+HUB = str(BIN / "guardpost-hub")
+MANAGER = {"username": "manager", "password": "manager-pass-1"}
+
+
+def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HUB, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def key_values(output: str) -> dict[str, str]:
+    """`username=...` / `password=...` lines of a hub command."""
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+
+
+def port_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Broker:
+    """A real Mosquitto with the hub's generated config (auth + ACL) on a free port."""
+
+    hub_data: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def configure(self) -> dict[str, str]:
+        result = run_hub("broker-config", "--data", str(self.hub_data), "--port", str(self.port))
+        assert result.returncode == 0, result.stderr
+        return key_values(result.stdout)
+
+    def start(self) -> Broker:
+        conf = self.hub_data / "broker" / "mosquitto.conf"
+        with (self.hub_data / "broker" / "mosquitto.log").open("ab") as log:
+            self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log,
+                                         stderr=subprocess.STDOUT)
+        wait_until(lambda: port_accepts(self.port), 10, "mosquitto to listen")
+        return self
+
+    def reload(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def url(self, username: str, password: str) -> str:
+        return f"mqtt://{username}:{password}@127.0.0.1:{self.port}"
+
+
+@dataclass
+class HubServer:
+    """A real `guardpost-hub serve` child process."""
+
+    data: Path
+    broker_url: str
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HubServer:
+        log_path = self.data / f"hub-{self.port}.log"
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [HUB, "serve", "--data", str(self.data), "--port", str(self.port),
+                 "--broker", self.broker_url], stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env})
+
+        def healthy() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hub died at start:\n{log_path.read_text()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, 20, "the hub to answer /healthz")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def client(self, user: dict[str, str] = MANAGER) -> httpx.Client:
+        answer = httpx.post(f"{self.url}/api/v1/auth/login", json=user, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30,
+                            headers={"Authorization": f"Bearer {answer.json()['token']}"})
+
+
+@dataclass
+class Company:
+    """A hub with its broker config, and posts provisioned on it (not started)."""
+
+    root: Path
+    hub_data: Path = field(init=False)
+    broker: Broker = field(init=False)
+    hub_account: dict[str, str] = field(init=False)
+    posts: dict[tuple[str, str], EdgeServer] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.hub_data = self.root / "hub"
+        assert run_hub("init", "--data", str(self.hub_data)).returncode == 0
+        assert run_hub("add-user", "--data", str(self.hub_data), "--username",
+                       MANAGER["username"], "--password", MANAGER["password"],
+                       "--role", "manager").returncode == 0
+        self.broker = Broker(self.hub_data)
+        self.hub_account = self.broker.configure()
+
+    def add_post(self, site: str, device: str) -> EdgeServer:
+        result = run_hub("provision-device", "--data", str(self.hub_data), "--site", site,
+                         "--device", device)
+        assert result.returncode == 0, result.stderr
+        account = key_values(result.stdout)
+        data = self.root / f"{site}-{device}"
+        keys = init_post(data, site=site, device=device)
+        post = EdgeServer(data, extra_args=[
+            "--broker", self.broker.url(account["username"], account["password"])])
+        post.keys = keys  # type: ignore[attr-defined]
+        post.account = account  # type: ignore[attr-defined]
+        self.posts[(site, device)] = post
+        if self.broker.proc is not None:
+            self.broker.reload()
+        return post
+
+    def hub(self) -> HubServer:
+        return HubServer(self.hub_data, self.broker.url(self.hub_account["username"],
+                                                        self.hub_account["password"]))
+
+    def stop_all(self, *servers: Any) -> None:
+        for server in [*servers, *self.posts.values()]:
+            server.stop()
+        self.broker.stop()

@@ -1,0 +1,237 @@
+"""The edge's link to the hub: all of the edge's MQTT.
+
+The logbook is the queue. The publisher sends every event after `acked_seq`, in seq order, in
+batches of at most 256 KiB at QoS 1, with a window of batches in flight. The hub answers with a
+cumulative `acked_seq`, which is written to disk. On reconnect, or when no ack comes in time, it
+starts again from `acked_seq + 1`: nothing depends on the broker or paho keeping messages.
+Hub-to-edge messages (supervisor entries) arrive on the site's `down` topic and are applied once
+by record id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from schemas.canonical import canonical_json
+from schemas.ids import now_text
+from schemas.topics import ack_topic, down_topic, events_topic, status_topic
+
+from . import __version__
+from .logbook import Logbook
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 256 * 1024
+WINDOW = 4  # batches in flight: enough to keep the link busy, few enough to resend cheaply
+ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
+STATUS_EVERY_S = 30.0
+RETRY_MIN_S, RETRY_MAX_S = 1, 30
+
+
+@dataclass
+class BrokerUrl:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerUrl:
+        parts = urlparse(url)
+        tls = parts.scheme == "mqtts"
+        return cls(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883),
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None, tls)
+
+
+class Sync:
+    """One MQTT connection per post, with its own credentials."""
+
+    def __init__(self, book: Logbook, broker_url: str, *, ack_timeout_s: float = ACK_TIMEOUT_S,
+                 window: int = WINDOW, max_batch_bytes: int = MAX_BATCH_BYTES) -> None:
+        self.book = book
+        self.broker = BrokerUrl.parse(broker_url)
+        self.ack_timeout_s = ack_timeout_s
+        self.window = window
+        self.max_batch_bytes = max_batch_bytes
+        self.site, self.device = book.site, book.device
+        self.is_connected = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._next_seq = 1  # the next seq to send; rewound to acked_seq + 1 on resend
+        self._inflight: list[tuple[int, float]] = []  # (last seq of a batch, when it was sent)
+        self._last_progress = time.monotonic()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"guardpost-{self.site}-{self.device}",
+            protocol=mqtt.MQTTv311, clean_session=True)
+        if self.broker.username:
+            self._client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            self._client.tls_set()
+        self._client.will_set(status_topic(self.site, self.device),
+                              json.dumps(self._status(online=False)), qos=1, retain=True)
+        self._client.reconnect_delay_set(RETRY_MIN_S, RETRY_MAX_S)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        book.on_commit(lambda events: self._wake.set())
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self._client.loop_start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.is_connected:
+            info = self._client.publish(status_topic(self.site, self.device),
+                                        json.dumps(self._status(online=False)), qos=1,
+                                        retain=True)
+            info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._thread.join(timeout=5)
+
+    # ---- paho callbacks (network thread) ----------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                    reason_code: ReasonCode, properties: Properties | None) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection", extra={"reason": str(reason_code)})
+            if reason_code.value in (0x86, 0x87, 4, 5):  # bad credentials / not authorised
+                client.disconnect()  # retrying with the same credentials will not help
+            return
+        client.subscribe([(ack_topic(self.site, self.device), 1),
+                          (down_topic(self.site), 1)])
+        with self._lock:
+            self.is_connected = True
+            self._rewind()
+        self._publish_status()
+        log.info("connected to broker", extra={"site": self.site, "device": self.device})
+        self._wake.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                       reason_code: ReasonCode, properties: Properties | None) -> None:
+        with self._lock:
+            self.is_connected = False
+            self._inflight.clear()
+        log.warning("disconnected from broker", extra={"reason": str(reason_code)})
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            payload = json.loads(message.payload)
+        except ValueError:
+            log.warning("unreadable message", extra={"topic": message.topic})
+            return
+        if message.topic == ack_topic(self.site, self.device):
+            self._on_ack(payload)
+        elif message.topic == down_topic(self.site):
+            self._on_down(payload)
+
+    def _on_ack(self, payload: Any) -> None:
+        acked = payload.get("acked_seq") if isinstance(payload, dict) else None
+        if not isinstance(acked, int):
+            return
+        last_seq = self.book.last_seq()
+        acked = min(acked, last_seq)  # never believe an ack for events we do not have
+        if self.book.set_acked(acked):
+            with self._lock:
+                self._inflight = [b for b in self._inflight if b[0] > acked]
+                self._next_seq = max(self._next_seq, acked + 1)
+                self._last_progress = time.monotonic()
+            log.info("batch acked", extra={"site": self.site, "device": self.device,
+                                           "acked_seq": acked, "backlog": last_seq - acked})
+            self._wake.set()
+
+    def _on_down(self, payload: Any) -> None:
+        if not isinstance(payload, dict) or payload.get("type") != "incident.entry":
+            return
+        if payload.get("device") != self.device:
+            return  # the incident belongs to another post of this site
+        try:
+            applied = self.book.apply_hub_entry(payload)
+        except Exception:
+            log.exception("could not apply a hub entry", extra={"id": payload.get("id")})
+            return
+        if applied:
+            log.info("hub entry applied", extra={"id": payload.get("id")})
+
+    # ---- publisher thread -------------------------------------------------------------------
+
+    def _rewind(self) -> None:
+        """Send everything after acked_seq again (reconnect or ack timeout)."""
+        self._next_seq = self.book.sync_state()["acked_seq"] + 1
+        self._inflight.clear()
+        self._last_progress = time.monotonic()
+
+    def _run(self) -> None:
+        last_status = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            if self._stop.is_set() or not self.is_connected:
+                continue
+            try:
+                self._fill_window()
+                if time.monotonic() - last_status > STATUS_EVERY_S:
+                    self._publish_status()
+                    last_status = time.monotonic()
+            except Exception:
+                log.exception("sync publisher failed; retrying")
+
+    def _fill_window(self) -> None:
+        with self._lock:
+            if self._inflight and time.monotonic() - self._last_progress > self.ack_timeout_s:
+                log.warning("no ack in time; resending", extra={"from_seq": self._next_seq})
+                self._rewind()
+            while len(self._inflight) < self.window and self.is_connected:
+                batch = self._next_batch(self._next_seq)
+                if batch is None:
+                    return
+                last = batch["events"][-1]["seq"]
+                self._client.publish(events_topic(self.site, self.device),
+                                     canonical_json(batch), qos=1)
+                if not self._inflight:
+                    self._last_progress = time.monotonic()
+                self._inflight.append((last, time.monotonic()))
+                self._next_seq = last + 1
+
+    def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
+        events = self.book.events_after(from_seq - 1, limit=500)
+        if not events:
+            return None
+        batch: list[dict[str, Any]] = []
+        size = 64  # the envelope
+        for event in events:
+            event_size = len(canonical_json(event)) + 1
+            if batch and size + event_size > self.max_batch_bytes:
+                break
+            batch.append(event)
+            size += event_size
+        return {"site": self.site, "device": self.device, "events": batch}
+
+    def _status(self, online: bool) -> dict[str, Any]:
+        state = self.book.sync_state()
+        return {"online": online, "last_seq": state["last_seq"], "acked_seq": state["acked_seq"],
+                "backlog": state["backlog"], "clock": now_text(), "version": __version__}
+
+    def _publish_status(self) -> None:
+        self._client.publish(status_topic(self.site, self.device),
+                             json.dumps(self._status(online=True)), qos=1, retain=True)

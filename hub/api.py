@@ -1,0 +1,169 @@
+"""The hub's HTTP API (`/api/v1`, CONTRACT section 3). A user sees only the sites their role
+allows: another site's record is 404, not 403; an auditor may read but not write (403)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from edge import errors
+from schemas import models as m
+from schemas.ids import format_time, new_id, utc_now
+
+from .auth import HubAuth, User
+from .store import Store
+
+
+class HubLoginIn(m.Body):
+    username: m.Text(64)  # type: ignore[valid-type]
+    password: m.Text(256)  # type: ignore[valid-type]
+
+
+class HubUserOut(BaseModel):
+    username: str
+    role: str
+    sites: list[str] | None
+
+
+class HubLoginOut(BaseModel):
+    token: str
+    expires_at: str
+    user: HubUserOut
+
+
+class Device(BaseModel):
+    site: str
+    device: str
+    online: bool
+    last_seen: str | None
+    acked_seq: int
+    backlog: int
+    clock_offset_s: float | None
+    tampered: bool
+    tampered_reason: str | None
+
+
+class DeviceList(BaseModel):
+    devices: list[Device]
+
+
+class HubLogbookEntry(m.LogbookEntry):
+    device: str
+
+
+class HubLogbook(BaseModel):
+    entries: list[HubLogbookEntry]
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_auth(request: Request) -> HubAuth:
+    return request.app.state.auth  # type: ignore[no-any-return]
+
+
+def current_user(request: Request) -> User:
+    return request.state.actor  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+AuthDep = Annotated[HubAuth, Depends(get_auth)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+router = APIRouter(prefix="/api/v1")
+
+
+def _scope(user: User, site: str | None) -> list[str] | None:
+    """The sites a query may cover; a site the user may not see is 404."""
+    if site is None:
+        return user.sites
+    if not user.may_see(site):
+        raise errors.NotFound(f"no site {site}", loc=("query", "site"))
+    return [site]
+
+
+@router.post("/auth/login", tags=["auth"], responses={401: {}, 429: {}})
+def login(body: HubLoginIn, auth: AuthDep) -> HubLoginOut:
+    return HubLoginOut.model_validate(auth.login(body.username, body.password))
+
+
+@router.post("/auth/logout", tags=["auth"], status_code=204)
+def logout(request: Request, user: CurrentUser, auth: AuthDep) -> None:
+    auth.logout(request.state.token)
+
+
+@router.get("/devices", tags=["devices"])
+def list_devices(user: CurrentUser, store: StoreDep) -> DeviceList:
+    """Every post the user may see: online, last seen, how far the hub has it, clock offset,
+    and whether a forged batch was refused (`tampered`)."""
+    return DeviceList(devices=[Device.model_validate(d) for d in store.list_devices(user.sites)])
+
+
+@router.get("/visits", tags=["visits"])
+def list_visits(
+    user: CurrentUser, store: StoreDep, site: str | None = None, on_site: bool | None = None,
+    date: Annotated[date | None, Query(description="the site's local date")] = None,
+) -> m.VisitList:
+    visits = store.list_visits(_scope(user, site), on_site=on_site, day=date)
+    return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
+
+
+@router.get("/incidents", tags=["incidents"])
+def list_incidents(
+    user: CurrentUser, store: StoreDep, site: str | None = None,
+    status: m.IncidentStatus | None = None, severity: m.Severity | None = None,
+    overdue: bool | None = None,
+) -> m.IncidentList:
+    incidents = store.list_incidents(_scope(user, site), status=status, severity=severity,
+                                     overdue=overdue)
+    return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
+
+
+def _visible_incident(store: Store, user: User, incident_id: str) -> dict[str, Any]:
+    incident = store.get_incident(incident_id)
+    if incident is None or not user.may_see(incident["site"]):
+        raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+    return incident
+
+
+@router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
+def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.Incident:
+    return m.Incident.model_validate(_visible_incident(store, user, incident_id))
+
+
+@router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
+             responses={403: {}, 404: {}})
+def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: CurrentUser,
+              store: StoreDep) -> m.IncidentEntry:
+    """A supervisor's or manager's entry: shown here at once, and delivered on the site's
+    `down` topic to the post that holds the incident, whenever it is connected."""
+    incident = _visible_incident(store, user, incident_id)
+    if not user.may_write:
+        raise errors.Forbidden("an auditor may read but not write")
+    entry = {"id": new_id(), "incident_id": incident_id, "kind": body.kind.value,
+             "text": body.text, "at": format_time(utc_now()), "guard": None,
+             "author": user.ref}
+    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident_id,
+               "site": incident["site"], "device": incident["device"], "kind": entry["kind"],
+               "text": entry["text"], "by": user.ref, "at": entry["at"]}
+    store.add_hub_entry(incident, entry, payload)
+    ingest = request.app.state.ingest
+    if ingest is not None:
+        ingest.send_down(incident["site"], incident["device"])
+    return m.IncidentEntry.model_validate(entry)
+
+
+@router.get("/logbook", tags=["logbook"])
+def get_logbook(
+    user: CurrentUser, store: StoreDep, site: Annotated[str, Query()],
+    date: Annotated[date | None, Query(description="the site's local date; default today")] = None,
+) -> HubLogbook:
+    """The day's events of every post of a site, each with its `device`."""
+    _scope(user, site)
+    day = date or utc_now().astimezone(store.zone).date()
+    return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
+                               for e in store.logbook(site, day)])

@@ -1,0 +1,55 @@
+"""Builds the hub: store, MQTT ingest (when a broker is given) and the supervisors' API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from edge import __version__
+from edge.api import BearerAuth
+from edge.app import install_error_handlers
+from schemas import models as m
+
+from .api import router
+from .auth import HubAuth
+from .ingest import Ingest
+from .settings import HubSettings
+from .store import Store
+
+
+def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
+    store = store or Store(settings.data, zone=settings.zone)
+    auth = HubAuth(store, session_hours=settings.session_hours)
+    ingest = (Ingest(store, settings.broker, shared=settings.shared_subscription,
+                     client_id=settings.client_id, resend_down_s=settings.resend_down_s)
+              if settings.broker else None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if ingest:
+            ingest.start()
+        try:
+            yield
+        finally:
+            if ingest:
+                ingest.stop()
+            store.close()
+
+    app = FastAPI(title="Guardpost hub", version=__version__, lifespan=lifespan,
+                  description="Every post's logbook for supervisors. Every /api/v1 path but "
+                  "/auth/login needs `Authorization: Bearer TOKEN`.")
+    app.state.settings = settings
+    app.state.store = store
+    app.state.auth = auth
+    app.state.ingest = ingest
+    app.include_router(router)
+    app.add_middleware(BearerAuth, auth=auth)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> m.Health:
+        return m.Health(ok=True)
+
+    return app

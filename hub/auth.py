@@ -1,0 +1,80 @@
+"""Hub users: argon2 passwords, sessions, lockout; roles manager / supervisor / auditor with site
+scopes. The crypto is the edge's (`edge.auth`); the rows live in `store.py`."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from edge import errors
+from edge.auth import LOCKOUT_FAILURES, LOCKOUT_WINDOW, check_secret, hash_secret, token_digest
+from schemas.ids import format_time, utc_now
+
+from .store import Store
+
+ROLES = ("manager", "supervisor", "auditor")
+_DUMMY_HASH = hash_secret("not a password")
+
+
+@dataclass
+class User:
+    username: str
+    role: str
+    sites: list[str] | None  # None: every site (manager)
+
+    kind = "user"
+
+    @property
+    def ref(self) -> str:
+        return f"hub:{self.username}"
+
+    def may_see(self, site: str) -> bool:
+        return self.sites is None or site in self.sites
+
+    @property
+    def may_write(self) -> bool:
+        return self.role in ("manager", "supervisor")
+
+
+def _user(row: dict[str, Any]) -> User:
+    sites = None if row["role"] == "manager" else [s for s in row["sites"].split(",") if s]
+    return User(row["username"], row["role"], sites)
+
+
+class HubAuth:
+    def __init__(self, store: Store, session_hours: float = 12.0) -> None:
+        self.store = store
+        self.session = timedelta(hours=session_hours)
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        since = format_time(utc_now() - LOCKOUT_WINDOW)
+        if self.store.recent_failures(username, since) >= LOCKOUT_FAILURES:
+            raise errors.TooManyAttempts("too many wrong passwords; wait 5 minutes",
+                                         loc=("body", "username"))
+        row = self.store.get_user(username)
+        if not check_secret(row["password_hash"] if row else _DUMMY_HASH, password) or not row:
+            self.store.record_failure(username)
+            raise errors.Unauthorized("wrong username or password", loc=("body", "password"))
+        self.store.clear_failures(username)
+        token = secrets.token_urlsafe(32)
+        expires_at = format_time(utc_now() + self.session)
+        self.store.add_session(token_digest(token), username, expires_at)
+        user = _user(row)
+        return {"token": token, "expires_at": expires_at,
+                "user": {"username": user.username, "role": user.role, "sites": user.sites}}
+
+    def resolve(self, token: str) -> User:
+        row = self.store.find_session(token_digest(token))
+        if row is None:
+            raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))
+        return _user(row)
+
+    def logout(self, token: str) -> None:
+        self.store.revoke_session(token_digest(token))
+
+    def add_user(self, username: str, password: str, role: str, sites: list[str]) -> bool:
+        if role not in ROLES:
+            raise errors.InvalidValue(f"role must be one of {', '.join(ROLES)}")
+        return self.store.add_user(username, hash_secret(password), role, ",".join(sites))

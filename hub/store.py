@@ -1,0 +1,670 @@
+"""The hub's store: all of the hub's SQL.
+
+Events arrive per device in batches. `ingest` stores each `(site, device, seq)` once, applies a
+device's events strictly in seq order, never acks past a gap, checks every batch against the hash
+chain it already holds, and rejects (stores nothing of, marks the device tampered) a batch that
+does not link. Projections are built per site in the same transaction. Keep SQL here and nowhere
+else, so that moving the hub to PostgreSQL is a change of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from schemas.canonical import GENESIS_HASH, canonical_json, chain_break
+from schemas.ids import format_time, parse_time, utc_now
+from schemas.models import Event
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "hub.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    sites TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    mqtt_username TEXT UNIQUE,
+    mqtt_hash TEXT,
+    provisioned_at TEXT,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    last_hash TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000',
+    last_seen TEXT,
+    online INTEGER NOT NULL DEFAULT 0,
+    reported_last_seq INTEGER NOT NULL DEFAULT 0,
+    clock_offset_s REAL,
+    version TEXT,
+    tampered INTEGER NOT NULL DEFAULT 0,
+    tampered_at TEXT,
+    tampered_reason TEXT,
+    PRIMARY KEY (site, device)
+);
+CREATE TABLE IF NOT EXISTS events (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    pii TEXT,
+    pii_digest TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (site, device, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_site_at ON events (site, at);
+CREATE TABLE IF NOT EXISTS visits (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    visitor_name TEXT,
+    id_number_masked TEXT,
+    unit TEXT NOT NULL,
+    category TEXT NOT NULL,
+    phone TEXT,
+    company TEXT,
+    purpose TEXT,
+    party_size INTEGER NOT NULL,
+    vehicle_plate TEXT,
+    notes TEXT,
+    checked_in_at TEXT NOT NULL,
+    checked_out_at TEXT,
+    guard TEXT,
+    confirmation_status TEXT NOT NULL,
+    request_id TEXT,
+    answered_at TEXT,
+    purged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS visits_site_in ON visits (site, checked_in_at);
+CREATE TABLE IF NOT EXISTS door_events (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    door TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT,
+    visit_id TEXT,
+    occurred_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    guard TEXT,
+    api_key TEXT
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    location TEXT,
+    visit_id TEXT,
+    channel TEXT,
+    status TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    guard TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_site ON incidents (site, status);
+CREATE TABLE IF NOT EXISTS incident_entries (
+    id TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at TEXT NOT NULL,
+    guard TEXT,
+    author TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_incident ON incident_entries (incident_id, at);
+CREATE TABLE IF NOT EXISTS shift_notes (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at TEXT NOT NULL,
+    guard TEXT
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, site, device);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a
+    # hub crash can lose nothing the edge does not still hold; NORMAL is enough here
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
+
+
+def is_initialised(data: Path) -> bool:
+    return (data / DB_FILE).is_file()
+
+
+def init_store(data: Path) -> bool:
+    """Create the hub database; True if it is new."""
+    data.mkdir(parents=True, exist_ok=True)
+    new = not is_initialised(data)
+    conn = connect(data / DB_FILE)
+    try:
+        conn.executescript(SCHEMA)
+    finally:
+        conn.close()
+    (data / DB_FILE).chmod(0o600)
+    return new
+
+
+@dataclass
+class BatchResult:
+    """What ingesting one batch did: the ack to send, and why nothing was stored if so."""
+
+    site: str
+    device: str
+    acked_seq: int
+    stored: int
+    rejected: str | None = None
+
+
+class Store:
+    """The hub's database. Reads on per-thread connections; ingest on one writer connection."""
+
+    def __init__(self, data: Path, zone: ZoneInfo | None = None) -> None:
+        if not is_initialised(data):
+            raise FileNotFoundError(f"{data} is not initialised")
+        self.path = data / DB_FILE
+        self.zone = zone or ZoneInfo("Asia/Hong_Kong")
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._writer = connect(self.path)
+        self._writer.executescript(SCHEMA)
+        self._all: list[sqlite3.Connection] = [self._writer]
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+
+    @property
+    def _read(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    # ---- ingest -----------------------------------------------------------------------------
+
+    def ingest(self, batches: list[tuple[str, str, Any]]) -> list[BatchResult]:
+        """Ingest several `(site, device, payload)` batches in one transaction; the results say
+        what to ack. Acks must be sent only after this returns (the commit)."""
+        results: list[BatchResult] = []
+        now = format_time(utc_now())
+        with self.transaction() as conn:
+            for site, device, payload in batches:
+                results.append(self._ingest_one(conn, site, device, payload, now))
+        return results
+
+    def _ingest_one(
+        self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str
+    ) -> BatchResult:
+        row = self._device_row(conn, site, device)
+        acked, last_hash = row["acked_seq"], row["last_hash"]
+        conn.execute("UPDATE devices SET last_seen = ? WHERE site = ? AND device = ?",
+                     (now, site, device))
+
+        def reject(reason: str) -> BatchResult:
+            log.warning("batch rejected", extra={"site": site, "device": device,
+                                                 "reason": reason, "acked_seq": acked})
+            conn.execute(
+                "UPDATE devices SET tampered = 1, tampered_at = ?, tampered_reason = ?"
+                " WHERE site = ? AND device = ?", (now, reason, site, device))
+            return BatchResult(site, device, acked, 0, reason)
+
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            return reject("malformed batch")
+        if (payload.get("site"), payload.get("device")) != (site, device):
+            return reject("batch names another site or device than its topic")
+        try:
+            events = [Event.model_validate(e).model_dump() for e in payload["events"]]
+        except ValidationError as exc:
+            return reject(f"malformed event: {exc.errors()[0]['msg']}")
+        seqs = [e["seq"] for e in events]
+        if seqs != sorted(set(seqs)):
+            return reject("events out of seq order")
+        old = [e for e in events if e["seq"] <= acked]
+        if old:
+            stored = dict(conn.execute(
+                f"SELECT seq, hash FROM events WHERE site = ? AND device = ? AND seq IN"
+                f" ({','.join('?' * len(old))})", (site, device, *[e["seq"] for e in old])
+            ).fetchall())
+            for event in old:
+                if stored.get(event["seq"]) not in (None, event["hash"]):
+                    return reject(f"seq {event['seq']} differs from the stored event")
+        new = [e for e in events if e["seq"] > acked]
+        if not new:
+            return BatchResult(site, device, acked, 0)  # a duplicate: ack again, change nothing
+        if new[0]["seq"] != acked + 1:
+            # a gap: something before this batch is missing; wait for the edge to resend it
+            return BatchResult(site, device, acked, 0)
+        bad = chain_break(new, last_hash, acked)
+        if bad is not None:
+            return reject(f"chain does not link at seq {bad}")
+        conn.executemany(
+            "INSERT INTO events (site, device, seq, id, type, at, record_id, data, pii,"
+            " pii_digest, prev_hash, hash, received_at) VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(site, device, e["seq"], e["id"], e["type"], e["at"], e["record_id"],
+              canonical_json(e["data"]).decode(),
+              None if e["pii"] is None else canonical_json(e["pii"]).decode(),
+              e["pii_digest"], e["prev_hash"], e["hash"], now) for e in new])
+        for event in new:
+            apply_projection(conn, site, device, event)
+        acked, last_hash = new[-1]["seq"], new[-1]["hash"]
+        conn.execute("UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND"
+                     " device = ?", (acked, last_hash, site, device))
+        return BatchResult(site, device, acked, len(new))
+
+    def _device_row(self, conn: sqlite3.Connection, site: str, device: str) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM devices WHERE site = ? AND device = ?",
+                           (site, device)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO devices (site, device) VALUES (?, ?)", (site, device))
+            row = conn.execute("SELECT * FROM devices WHERE site = ? AND device = ?",
+                               (site, device)).fetchone()
+        return row  # type: ignore[no-any-return]
+
+    def record_status(self, site: str, device: str, status: dict[str, Any]) -> None:
+        """A device's retained status: online, how far it is, and its clock offset."""
+        now = utc_now()
+        offset = None
+        try:
+            offset = round((parse_time(str(status["clock"])) - now).total_seconds(), 3)
+        except (KeyError, ValueError, TypeError):
+            pass
+        with self.transaction() as conn:
+            self._device_row(conn, site, device)
+            conn.execute(
+                "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
+                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
+                " WHERE site = ? AND device = ?",
+                (1 if status.get("online") else 0, int(status.get("last_seq") or 0), offset,
+                 str(status.get("version") or ""), format_time(now), site, device))
+
+    def acked_seq(self, site: str, device: str) -> int:
+        row = self._read.execute("SELECT acked_seq FROM devices WHERE site = ? AND device = ?",
+                                 (site, device)).fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- devices and MQTT accounts ----------------------------------------------------------
+
+    def provision_device(self, site: str, device: str, username: str, mqtt_hash: str) -> None:
+        with self.transaction() as conn:
+            self._device_row(conn, site, device)
+            conn.execute(
+                "UPDATE devices SET mqtt_username = ?, mqtt_hash = ?, provisioned_at = ?"
+                " WHERE site = ? AND device = ?",
+                (username, mqtt_hash, format_time(utc_now()), site, device))
+
+    def mqtt_accounts(self) -> list[dict[str, Any]]:
+        rows = self._read.execute(
+            "SELECT site, device, mqtt_username, mqtt_hash FROM devices"
+            " WHERE mqtt_username IS NOT NULL ORDER BY site, device")
+        return [dict(r) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._read.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def list_devices(self, sites: list[str] | None) -> list[dict[str, Any]]:
+        rows = self._read.execute("SELECT * FROM devices ORDER BY site, device").fetchall()
+        return [
+            {"site": r["site"], "device": r["device"], "online": bool(r["online"]),
+             "last_seen": r["last_seen"], "acked_seq": r["acked_seq"],
+             "backlog": max(0, r["reported_last_seq"] - r["acked_seq"]),
+             "clock_offset_s": r["clock_offset_s"], "tampered": bool(r["tampered"]),
+             "tampered_reason": r["tampered_reason"]}
+            for r in rows if sites is None or r["site"] in sites
+        ]
+
+    def site_devices(self, site: str) -> list[str]:
+        return [r[0] for r in self._read.execute(
+            "SELECT device FROM devices WHERE site = ? ORDER BY device", (site,))]
+
+    def known_sites(self) -> list[str]:
+        return [r[0] for r in self._read.execute("SELECT DISTINCT site FROM devices ORDER BY site")]
+
+    # ---- reads for the API ------------------------------------------------------------------
+
+    def events(self, site: str, device: str, after: int = 0) -> list[dict[str, Any]]:
+        rows = self._read.execute(
+            "SELECT * FROM events WHERE site = ? AND device = ? AND seq > ? ORDER BY seq",
+            (site, device, after))
+        return [_event_out(r) for r in rows]
+
+    def count_events(self) -> int:
+        return int(self._read.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def day_bounds(self, day: date) -> tuple[str, str]:
+        start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        return format_time(start), format_time(start + timedelta(days=1))
+
+    def list_visits(self, sites: list[str] | None, *, on_site: bool | None = None,
+                    day: date | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM visits WHERE 1=1", []
+        sql, args = _site_filter(sql, args, sites)
+        if on_site is True:
+            sql += " AND checked_out_at IS NULL"
+        elif on_site is False:
+            sql += " AND checked_out_at IS NOT NULL"
+        if day is not None:
+            sql += " AND checked_in_at >= ? AND checked_in_at < ?"
+            args += list(self.day_bounds(day))
+        rows = self._read.execute(sql + " ORDER BY checked_in_at DESC, id DESC", args)
+        return [_visit_out(r) for r in rows]
+
+    def list_incidents(self, sites: list[str] | None, *, status: str | None = None,
+                       severity: str | None = None, overdue: bool | None = None
+                       ) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM incidents WHERE 1=1", []
+        sql, args = _site_filter(sql, args, sites)
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if severity:
+            sql += " AND severity = ?"
+            args.append(severity)
+        rows = self._read.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
+        incidents = [_incident_out(r) for r in rows]
+        if overdue is not None:
+            incidents = [i for i in incidents if i["overdue"] is overdue]
+        return incidents
+
+    def get_incident(self, incident_id: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            return None
+        incident = _incident_out(row)
+        incident["entries"] = [
+            _entry_out(e) for e in self._read.execute(
+                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY at, id",
+                (incident_id,))]
+        return incident
+
+    def logbook(self, site: str, day: date) -> list[dict[str, Any]]:
+        from edge.logbook import summarise
+
+        start, end = self.day_bounds(day)
+        rows = self._read.execute(
+            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq", (site, start, end))
+        return [
+            {"device": r["device"], "seq": r["seq"], "at": r["at"], "type": r["type"],
+             "record_id": r["record_id"],
+             "summary": summarise(r["type"], json.loads(r["data"]),
+                                  json.loads(r["pii"]) if r["pii"] else None)}
+            for r in rows
+        ]
+
+    # ---- hub -> edge ------------------------------------------------------------------------
+
+    def add_hub_entry(self, incident: dict[str, Any], entry: dict[str, Any],
+                      payload: dict[str, Any]) -> None:
+        """A supervisor's entry: shown at once at the hub, queued for the incident's edge."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO incident_entries (id, incident_id, site, device, kind, text, at,"
+                " guard, author) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (entry["id"], incident["id"], incident["site"], incident["device"],
+                 entry["kind"], entry["text"], entry["at"], entry["author"]))
+            conn.execute(
+                "INSERT INTO outbox (id, site, device, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                (entry["id"], incident["site"], incident["device"],
+                 canonical_json(payload).decode(), entry["at"]))
+
+    def pending_down(self, site: str | None = None, device: str | None = None
+                     ) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM outbox WHERE delivered_at IS NULL", []
+        if site:
+            sql += " AND site = ?"
+            args.append(site)
+        if device:
+            sql += " AND device = ?"
+            args.append(device)
+        rows = self._read.execute(sql + " ORDER BY created_at, id", args)
+        return [{"id": r["id"], "site": r["site"], "device": r["device"],
+                 "payload": json.loads(r["payload"])} for r in rows]
+
+    # ---- users and sessions -----------------------------------------------------------------
+
+    def add_user(self, username: str, password_hash: str, role: str, sites: str) -> bool:
+        with self.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+            conn.execute(
+                "INSERT INTO users (username, password_hash, role, sites, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
+                " password_hash = excluded.password_hash, role = excluded.role,"
+                " sites = excluded.sites",
+                (username, password_hash, role, sites, format_time(utc_now())))
+        return exists is None
+
+    def get_user(self, username: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        return dict(row) if row else None
+
+    def recent_failures(self, username: str, since: str) -> int:
+        return int(self._read.execute(
+            "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
+            (username, since)).fetchone()[0])
+
+    def record_failure(self, username: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO login_failures VALUES (?, ?)",
+                         (username, format_time(utc_now())))
+
+    def clear_failures(self, username: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+
+    def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
+                         (token_hash, username, format_time(utc_now()), expires_at))
+
+    def find_session(self, token_hash: str) -> dict[str, Any] | None:
+        row = self._read.execute(
+            "SELECT u.username, u.role, u.sites FROM sessions s JOIN users u"
+            " ON u.username = s.username WHERE s.token_hash = ? AND s.revoked_at IS NULL"
+            " AND s.expires_at > ?", (token_hash, format_time(utc_now()))).fetchone()
+        return dict(row) if row else None
+
+    def revoke_session(self, token_hash: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ?",
+                         (format_time(utc_now()), token_hash))
+
+
+def _site_filter(sql: str, args: list[Any], sites: list[str] | None) -> tuple[str, list[Any]]:
+    if sites is None:
+        return sql, args
+    return sql + f" AND site IN ({','.join('?' * len(sites)) or 'NULL'})", args + list(sites)
+
+
+# ---- projections ------------------------------------------------------------------------------
+
+
+def _badge(by: str) -> str | None:
+    kind, _, ident = by.partition(":")
+    return ident if kind == "guard" else None
+
+
+def apply_projection(conn: sqlite3.Connection, site: str, device: str,
+                     event: dict[str, Any]) -> None:
+    """The hub's projection of one event: the edge's tables, per site and device."""
+    kind, data, record_id = event["type"], event["data"], event["record_id"]
+    by = data.get("by", "")
+    if kind == "visit.registered":
+        pii, conf = event["pii"] or {}, data["confirmation"]
+        conn.execute(
+            "INSERT OR IGNORE INTO visits (id, site, device, visitor_name, id_number_masked,"
+            " unit, category, phone, company, purpose, party_size, vehicle_plate, notes,"
+            " checked_in_at, guard, confirmation_status, request_id, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, site, device, pii.get("visitor_name"), pii.get("id_number_masked"),
+             data["unit"], data["category"], pii.get("phone"), data.get("company"),
+             data.get("purpose"), data["party_size"], pii.get("vehicle_plate"),
+             pii.get("notes"), data["checked_in_at"], _badge(by), conf["status"],
+             conf.get("request_id"), conf.get("answered_at")))
+    elif kind == "visit.confirmation":
+        conf = data["confirmation"]
+        conn.execute("UPDATE visits SET confirmation_status = ?, answered_at = ? WHERE id = ?",
+                     (conf["status"], conf.get("answered_at"), record_id))
+    elif kind == "visit.checked_out":
+        conn.execute("UPDATE visits SET checked_out_at = ? WHERE id = ?",
+                     (data["checked_out_at"], record_id))
+    elif kind == "door.event":
+        actor, _, ident = by.partition(":")
+        conn.execute(
+            "INSERT OR IGNORE INTO door_events (id, site, device, door, kind, reason, visit_id,"
+            " occurred_at, recorded_at, guard, api_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, site, device, data["door"], data["kind"], data.get("reason"),
+             data.get("visit_id"), data["occurred_at"], event["at"],
+             ident if actor == "guard" else None, ident if actor == "key" else None))
+    elif kind == "incident.opened":
+        conn.execute(
+            "INSERT OR IGNORE INTO incidents (id, site, device, category, severity, title,"
+            " description, location, visit_id, channel, status, opened_at, due_at, updated_at,"
+            " guard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+            (record_id, site, device, data["category"], data["severity"], data["title"],
+             data.get("description"), data.get("location"), data.get("visit_id"),
+             data.get("channel"), event["at"], data["due_at"], event["at"], _badge(by)))
+    elif kind == "incident.entry":
+        # a supervisor's entry made here comes back from the edge with the same id
+        conn.execute(
+            "INSERT OR IGNORE INTO incident_entries (id, incident_id, site, device, kind, text,"
+            " at, guard, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record_id, data["incident_id"], site, device, data["kind"], data["text"],
+             event["at"], _badge(by), by))
+        conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+                     (event["at"], record_id))
+        conn.execute("UPDATE incidents SET updated_at = ? WHERE id = ?",
+                     (event["at"], data["incident_id"]))
+    elif kind == "incident.status":
+        conn.execute("UPDATE incidents SET status = ?, updated_at = ? WHERE id = ?",
+                     (data["status"], event["at"], record_id))
+    elif kind == "shift.note":
+        conn.execute("INSERT OR IGNORE INTO shift_notes (id, site, device, text, at, guard)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
+                     (record_id, site, device, data["text"], event["at"], _badge(by)))
+    elif kind == "pii.purged":
+        seqs = data["seqs"]
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start:start + 500]
+            conn.execute(
+                f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq IN"
+                f" ({','.join('?' * len(chunk))})", (site, device, *chunk))
+        conn.execute(
+            "UPDATE visits SET visitor_name = NULL, id_number_masked = NULL, phone = NULL,"
+            " vehicle_plate = NULL, notes = NULL, purged_at = ? WHERE site = ? AND device = ?"
+            " AND checked_in_at < ? AND purged_at IS NULL",
+            (event["at"], site, device, data["older_than"]))
+    else:
+        log.warning("unknown event type stored without projection",
+                    extra={"site": site, "device": device, "seq": event["seq"], "type": kind})
+
+
+def _event_out(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "seq": row["seq"], "id": row["id"], "type": row["type"], "at": row["at"],
+        "record_id": row["record_id"], "data": json.loads(row["data"]),
+        "pii": json.loads(row["pii"]) if row["pii"] is not None else None,
+        "pii_digest": row["pii_digest"], "prev_hash": row["prev_hash"], "hash": row["hash"],
+    }
+
+
+def _visit_out(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"], "site": row["site"], "device": row["device"],
+        "visitor_name": row["visitor_name"], "id_number_masked": row["id_number_masked"],
+        "unit": row["unit"], "category": row["category"], "phone": row["phone"],
+        "company": row["company"], "purpose": row["purpose"], "party_size": row["party_size"],
+        "vehicle_plate": row["vehicle_plate"], "notes": row["notes"],
+        "checked_in_at": row["checked_in_at"], "checked_out_at": row["checked_out_at"],
+        "guard": row["guard"],
+        "confirmation": {"status": row["confirmation_status"], "request_id": row["request_id"],
+                         "answered_at": row["answered_at"]},
+    }
+
+
+def _incident_out(row: sqlite3.Row) -> dict[str, Any]:
+    incident = dict(row)
+    incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
+        row["due_at"] < format_time(utc_now()))
+    return incident
+
+
+def _entry_out(row: sqlite3.Row) -> dict[str, Any]:
+    entry = dict(row)
+    for key in ("site", "device"):
+        entry.pop(key, None)
+    return entry
+
+

@@ -1,0 +1,162 @@
+"""Sync through a real Mosquitto: posts that wrote offline reach the hub exactly once, and a
+supervisor's entry reaches the post that holds the incident."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import Company, EdgeServer, HubServer, wait_until
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Iterator[Company]:
+    world = Company(tmp_path)
+    try:
+        yield world
+    finally:
+        world.stop_all(*getattr(world, "extra", []))
+
+
+def write_offline(post: EdgeServer, visits: int) -> list[dict[str, object]]:
+    with post.client(post.login()) as api:
+        ids = [api.post("/visits", json={"visitor_name": f"訪客{n}", "unit": "12A",
+                                         "category": "guest"}).json()["id"] for n in range(visits)]
+        incident = api.post("/incidents", json={"category": "complaint", "severity": "medium",
+                                                "title": "噪音投訴"}).json()
+        api.post(f"/visits/{ids[0]}/checkout", json={})
+        api.post("/shift-notes", json={"text": "交更：一切正常"})
+        assert api.get("/sync").json()["connected"] is False
+    return [incident]
+
+
+def edge_events(post: EdgeServer) -> list[tuple[int, str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(post.data / "guardpost.db")
+    rows = conn.execute("SELECT seq, hash FROM events ORDER BY seq").fetchall()
+    conn.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+def hub_events(company: Company, site: str, device: str) -> list[tuple[int, str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(company.hub_data / "hub.db")
+    rows = conn.execute("SELECT seq, hash FROM events WHERE site = ? AND device = ? ORDER BY seq",
+                        (site, device)).fetchall()
+    conn.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+def synced(post: EdgeServer) -> bool:
+    with post.client(post.login()) as api:
+        state = api.get("/sync").json()
+    return bool(state["connected"] and state["backlog"] == 0 and state["last_seq"] > 0)
+
+
+def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> None:
+    posts = [company.add_post("harbour-view", "lobby-1"),
+             company.add_post("harbour-view", "carpark"),
+             company.add_post("sunrise-court", "lobby-1")]
+    for n, post in enumerate(posts):
+        post.start()
+        write_offline(post, 5 + n * 10)
+    company.broker.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    for post in posts:
+        wait_until(lambda post=post: synced(post), 30, f"{post.data.name} to drain")
+    for (site, device), post in company.posts.items():
+        assert hub_events(company, site, device) == edge_events(post)
+    with hub.client() as api:
+        devices = {(d["site"], d["device"]): d for d in api.get("/devices").json()["devices"]}
+        visits = api.get("/visits").json()["visits"]
+        lobby = api.get("/logbook", params={"site": "harbour-view"}).json()["entries"]
+    assert {k: (d["acked_seq"], d["tampered"]) for k, d in devices.items()} == {
+        ("harbour-view", "lobby-1"): (8, False),
+        ("harbour-view", "carpark"): (18, False),
+        ("sunrise-court", "lobby-1"): (28, False)}
+    assert len(visits) == 5 + 15 + 25
+    assert sorted((e["device"], e["seq"]) for e in lobby) == sorted(
+        [("lobby-1", s) for s in range(1, 9)] + [("carpark", s) for s in range(1, 19)])
+
+
+def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(
+        company: Company) -> None:
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    post.start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    incident = write_offline_or_online(post)
+    wait_until(lambda: synced(post), 30, "the incident to reach the hub")
+    post.stop()  # the post goes offline
+
+    with hub.client() as api:
+        entry = api.post(f"/incidents/{incident['id']}/entries",
+                         json={"kind": "escalation", "text": "主管：請即上樓了解"})
+        assert entry.status_code == 201, entry.text
+    post.start()
+
+    def entry_at_edge() -> list[dict[str, object]]:
+        with post.client(post.login()) as api:
+            entries = api.get(f"/incidents/{incident['id']}").json()["entries"]
+        return [e for e in entries if e["id"] == entry.json()["id"]]
+
+    arrived = wait_until(entry_at_edge, 30, "the entry to reach the edge")
+    assert arrived[0]["text"] == "主管：請即上樓了解"
+    assert arrived[0]["author"] == "hub:manager"
+    wait_until(lambda: synced(post), 30, "the edge's copy to come back up")
+    # resends (the hub resends on every reconnect) never double it
+    post.stop()
+    post.start()
+    wait_until(lambda: synced(post), 30, "reconnect")
+    assert len(entry_at_edge()) == 1
+    with hub.client() as api:
+        hub_entries = api.get(f"/incidents/{incident['id']}").json()["entries"]
+    assert [e["id"] for e in hub_entries].count(entry.json()["id"]) == 1
+
+
+def write_offline_or_online(post: EdgeServer) -> dict[str, object]:
+    with post.client(post.login()) as api:
+        answer = api.post("/incidents", json={"category": "complaint", "severity": "severe",
+                                              "title": "大堂漏水"})
+        assert answer.status_code == 201
+        return dict(answer.json())
+
+
+def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_path: Path
+                                                         ) -> None:
+    from tests.helpers import run_hub
+
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    post.start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    incident = write_offline_or_online(post)
+    wait_until(lambda: synced(post), 30, "sync")
+    for name, role in (("sup", "supervisor"), ("aud", "auditor")):
+        assert run_hub("add-user", "--data", str(company.hub_data), "--username", name,
+                       "--password", "password-123", "--role", role,
+                       "--sites", "sunrise-court").returncode == 0
+    assert run_hub("add-user", "--data", str(company.hub_data), "--username", "aud2",
+                   "--password", "password-123", "--role", "auditor",
+                   "--sites", "harbour-view").returncode == 0
+    with hub.client({"username": "sup", "password": "password-123"}) as api:
+        assert api.get(f"/incidents/{incident['id']}").status_code == 404
+        assert api.post(f"/incidents/{incident['id']}/entries",
+                        json={"kind": "note", "text": "x"}).status_code == 404
+        assert api.get("/visits", params={"site": "harbour-view"}).status_code == 404
+        assert api.get("/incidents").json()["incidents"] == []
+        assert api.get("/devices").json()["devices"] == []
+    with hub.client({"username": "aud2", "password": "password-123"}) as api:
+        assert api.get(f"/incidents/{incident['id']}").status_code == 200
+        assert api.post(f"/incidents/{incident['id']}/entries",
+                        json={"kind": "note", "text": "x"}).status_code == 403
+    assert httpx.get(f"{hub.url}/api/v1/devices").status_code == 401
+    assert isinstance(hub, HubServer)
