@@ -1,0 +1,20 @@
+"""scripts/demo as a new user runs it: broker, hub and two posts come up and sync."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+
+def test_the_demo_starts_two_posts_that_sync_into_the_hub(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--seed-only", "--dir",
+         str(tmp_path / "demo")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Post harbour-view/lobby-1" in result.stdout
+    assert "Post sunrise-court/lobby-1" in result.stdout
+    assert "badge 1001  PIN 2468" in result.stdout
+    assert "demo: both posts synced to the hub (18 events)" in result.stdout
