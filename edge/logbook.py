@@ -223,7 +223,8 @@ def init_data_dir(data: Path, site: str, device: str) -> bool:
     conn = connect(data / DB_FILE)
     try:
         migrate(conn)
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('site', ?), ('device', ?)", (site, device))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('site', ?), ('device', ?)",
+                     (site, device))
     finally:
         conn.close()
     (data / DB_FILE).chmod(0o600)
@@ -512,7 +513,9 @@ class Logbook:
         self.write(work)
         return self.get_visit(visit_id)
 
-    def override(self, visit_id: str, reason: str, by: Actor, door: str = "lobby") -> dict[str, Any]:
+    def override(
+        self, visit_id: str, reason: str, by: Actor, door: str = "lobby"
+    ) -> dict[str, Any]:
         """The guard lets the visitor in without the resident's answer, with a reason."""
 
         def work(conn: sqlite3.Connection) -> None:
@@ -538,7 +541,8 @@ class Logbook:
         """A resident's answer through the intercom gateway."""
 
         def work(conn: sqlite3.Connection) -> str:
-            row = conn.execute("SELECT * FROM visits WHERE request_id = ?", (request_id,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM visits WHERE request_id = ?", (request_id,)).fetchone()
             if row is None:
                 raise errors.NotFound(f"no confirmation request {request_id}",
                                       loc=("body", "request_id"))
@@ -710,7 +714,8 @@ class Logbook:
         incident = self._incident_out(row)
         if with_entries:
             incident["entries"] = [_entry_out(e) for e in self._read.execute(
-                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))]
+                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
+                (incident_id,))]
         return incident
 
     def list_incidents(
@@ -909,7 +914,8 @@ class Logbook:
         def work(conn: sqlite3.Connection) -> bool:
             exists = conn.execute("SELECT 1 FROM guards WHERE badge = ?", (badge,)).fetchone()
             conn.execute(
-                "INSERT INTO guards (badge, name, role, pin_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO guards (badge, name, role, pin_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
                 " pin_hash = excluded.pin_hash",
                 (badge, name, role, pin_hash, format_time(utc_now())))

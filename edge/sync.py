@@ -206,26 +206,32 @@ class Sync:
                 if batch is None:
                     return
                 last = batch["events"][-1]["seq"]
-                self._client.publish(events_topic(self.site, self.device),
-                                     canonical_json(batch), qos=1)
+                self._client.publish(events_topic(self.site, self.device), batch["payload"],
+                                     qos=1)
                 if not self._inflight:
                     self._last_progress = time.monotonic()
                 self._inflight.append((last, time.monotonic()))
                 self._next_seq = last + 1
 
     def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
+        """The next batch from `from_seq`: its events and its payload, at most 256 KiB."""
         events = self.book.events_after(from_seq - 1, limit=500)
         if not events:
             return None
+        head = canonical_json({"device": self.device})[:-1] + b',"events":['
+        tail = b'],"site":' + canonical_json(self.site) + b"}"
         batch: list[dict[str, Any]] = []
-        size = 64  # the envelope
+        encoded: list[bytes] = []
+        size = len(head) + len(tail)
         for event in events:
-            event_size = len(canonical_json(event)) + 1
-            if batch and size + event_size > self.max_batch_bytes:
+            body = canonical_json(event)
+            if batch and size + len(body) + 1 > self.max_batch_bytes:
                 break
             batch.append(event)
-            size += event_size
-        return {"site": self.site, "device": self.device, "events": batch}
+            encoded.append(body)
+            size += len(body) + 1
+        # the canonical JSON of {"device", "events", "site"}, built without encoding twice
+        return {"events": batch, "payload": head + b",".join(encoded) + tail}
 
     def _status(self, online: bool) -> dict[str, Any]:
         state = self.book.sync_state()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C, non-ASCII kept
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -15,11 +17,20 @@ GENESIS_HASH = "0" * 64
 UNHASHED_FIELDS = frozenset({"hash", "pii"})
 
 
+# one encoder, made once: json.dumps with these options builds a new encoder on every call
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def canonical_text(value: Any) -> str:
+    """Keys sorted, separators `,` and `:`, no whitespace, non-ASCII unescaped."""
+    return _ENCODER.encode(value)
+
+
 def canonical_json(value: Any) -> bytes:
-    """Keys sorted, separators `,` and `:`, no whitespace, UTF-8 with non-ASCII unescaped."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """`canonical_text` as UTF-8 bytes: what is hashed and sent."""
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -33,29 +44,61 @@ def pii_digest(pii: dict[str, Any] | None) -> str | None:
     return sha256_hex(canonical_json(pii))
 
 
-def event_hash(event: dict[str, Any]) -> str:
-    """The `hash` of an event: SHA-256 of its canonical JSON without `hash` and `pii`."""
+HASHED_FIELDS = frozenset(
+    {"at", "data", "id", "pii_digest", "prev_hash", "record_id", "seq", "type"})
+
+
+def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
+    """The `hash` of an event: SHA-256 of its canonical JSON without `hash` and `pii`.
+
+    With `data_text` (the canonical text of `data`, already made to store it) a well-formed
+    event's canonical JSON is assembled without encoding `data` again: same bytes, less work on
+    a long backlog."""
+    if (data_text is not None and set(event) - UNHASHED_FIELDS == HASHED_FIELDS
+            and type(event["seq"]) is int
+            and all(isinstance(event[k], str) for k in ("at", "id", "prev_hash", "record_id",
+                                                       "type"))
+            and (event["pii_digest"] is None or isinstance(event["pii_digest"], str))):
+        digest = event["pii_digest"]
+        text = "".join((
+            '{"at":', encode_basestring(event["at"]), ',"data":', data_text,
+            ',"id":', encode_basestring(event["id"]),
+            ',"pii_digest":', "null" if digest is None else encode_basestring(digest),
+            ',"prev_hash":', encode_basestring(event["prev_hash"]),
+            ',"record_id":', encode_basestring(event["record_id"]),
+            ',"seq":', str(event["seq"]), ',"type":', encode_basestring(event["type"]), "}"))
+        return sha256_hex(text.encode("utf-8"))
     body = {k: v for k, v in event.items() if k not in UNHASHED_FIELDS}
     return sha256_hex(canonical_json(body))
 
 
-def chain_break(events: list[dict[str, Any]], prev_hash: str, prev_seq: int) -> int | None:
+def chain_break(
+    events: Sequence[dict[str, Any]],
+    prev_hash: str,
+    prev_seq: int,
+    data_texts: Sequence[str] | None = None,
+    pii_texts: Sequence[str | None] | None = None,
+) -> int | None:
     """The seq of the first event that does not link to the one before it, or None if all do.
 
+    `data_texts` / `pii_texts`: the events' canonical `data` / `pii` texts, if already made.
     Checks, for each event in order: seq is the next one, prev_hash names the previous hash, the
     hash is right, and pii (when still present) matches pii_digest.
     """
-    for event in events:
+    for n, event in enumerate(events):
         seq = event.get("seq")
         if seq != prev_seq + 1:
             return prev_seq + 1  # a missing (deleted) or misnumbered event
         if event.get("prev_hash") != prev_hash:
             return seq
-        if event.get("hash") != event_hash(event):
+        if event.get("hash") != event_hash(event, data_texts[n] if data_texts else None):
             return seq
         pii = event.get("pii")
-        if pii is not None and pii_digest(pii) != event.get("pii_digest"):
-            return seq
+        if pii is not None:
+            pii_text = pii_texts[n] if pii_texts else None
+            digest = sha256_hex(pii_text.encode()) if pii_text else pii_digest(pii)
+            if digest != event.get("pii_digest"):
+                return seq
         prev_hash = event["hash"]
         prev_seq = seq
     return None

@@ -43,3 +43,11 @@ def test_purging_pii_keeps_the_hash_but_editing_it_breaks_the_digest() -> None:
 
 def test_committed_json_schemas_match_the_models() -> None:
     assert drift() == [], "run: .venv/bin/python -m schemas.export"
+
+
+def test_the_fast_hash_path_gives_the_same_bytes_as_the_generic_one() -> None:
+    event = json.loads((DOCS / "test-vector.json").read_text(encoding="utf-8"))["event"]
+    data_text = canonical_json(event["data"]).decode()
+    assert event_hash(event, data_text) == event_hash(event) == event["hash"]
+    odd = {**event, "at": 'quote " and 中文 and \u2028', "pii_digest": None}
+    assert event_hash(odd, canonical_json(odd["data"]).decode()) == event_hash(odd)

@@ -33,7 +33,8 @@ def data(tmp_path: Path) -> Path:
     ["verify"],
     ["purge"],
 ])
-def test_every_data_command_refuses_an_uninitialised_dir(tmp_path: Path, command: list[str]) -> None:
+def test_every_data_command_refuses_an_uninitialised_dir(
+        tmp_path: Path, command: list[str]) -> None:
     empty = tmp_path / "nothing"
     fails_with(run_edge(*command, "--data", str(empty)),
                f"{empty} is not initialised; run guardpost-edge init --data {empty} first")
