@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,11 +20,17 @@ from .logbook import Actor, Logbook
 OPEN_PATHS = {"/api/v1/auth/login"}
 
 
+class TokenResolver(Protocol):
+    """Edge `Auth` and hub `HubAuth`: a bearer token to who is asking, or Unauthorized."""
+
+    def resolve(self, token: str) -> Any: ...
+
+
 class BearerAuth:
     """ASGI middleware: resolves `Authorization: Bearer TOKEN` for every `/api/v1` path but login,
     puts the guard or key in `request.state.actor`, and answers 401 itself when there is none."""
 
-    def __init__(self, app: ASGIApp, auth: Auth) -> None:
+    def __init__(self, app: ASGIApp, auth: TokenResolver) -> None:
         self.app = app
         self.auth = auth
 

@@ -96,9 +96,9 @@ class Ingest:
             return
         site, device, kind = parts[2], parts[3], parts[4]
         if kind == "events":
-            self._queue.put((site, device, message.payload))
+            self._queue.put((site, device, bytes(message.payload)))
         elif kind == "status":
-            self._on_status(site, device, message.payload)
+            self._on_status(site, device, bytes(message.payload))
 
     def _on_status(self, site: str, device: str, raw: bytes) -> None:
         try:

@@ -409,7 +409,7 @@ class Store:
 
     def list_visits(self, sites: list[str] | None, *, on_site: bool | None = None,
                     day: date | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM visits WHERE 1=1", []
+        sql, args = "SELECT * FROM visits WHERE 1=1", list[Any]()
         sql, args = _site_filter(sql, args, sites)
         if on_site is True:
             sql += " AND checked_out_at IS NULL"
@@ -424,7 +424,7 @@ class Store:
     def list_incidents(self, sites: list[str] | None, *, status: str | None = None,
                        severity: str | None = None, overdue: bool | None = None
                        ) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM incidents WHERE 1=1", []
+        sql, args = "SELECT * FROM incidents WHERE 1=1", list[Any]()
         sql, args = _site_filter(sql, args, sites)
         if status:
             sql += " AND status = ?"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C, non-ASCII kept
+from json.encoder import encode_basestring  # the C encoder; keeps non-ASCII as it is
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -86,9 +86,9 @@ def chain_break(
     hash is right, and pii (when still present) matches pii_digest.
     """
     for n, event in enumerate(events):
-        seq = event.get("seq")
-        if seq != prev_seq + 1:
-            return prev_seq + 1  # a missing (deleted) or misnumbered event
+        seq = prev_seq + 1
+        if event.get("seq") != seq:
+            return seq  # a missing (deleted) or misnumbered event
         if event.get("prev_hash") != prev_hash:
             return seq
         if event.get("hash") != event_hash(event, data_texts[n] if data_texts else None):

@@ -1,0 +1,21 @@
+"""The code reads as STYLE.md asks: ruff clean, mypy --strict on the packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def test_ruff_finds_nothing() -> None:
+    result = subprocess.run([str(BIN / "ruff"), "check", "edge", "hub", "schemas", "scripts",
+                             "tests"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_mypy_strict_finds_nothing() -> None:
+    result = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
