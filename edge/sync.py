@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 256 * 1024
 WINDOW = 4  # batches in flight: enough to keep the link busy, few enough to resend cheaply
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
-STATUS_EVERY_S = 30.0
+STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
+STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
 RETRY_MIN_S, RETRY_MAX_S = 1, 30
 
 
@@ -182,7 +183,7 @@ class Sync:
         self._last_progress = time.monotonic()
 
     def _run(self) -> None:
-        last_status = 0.0
+        last_status, last_reported = 0.0, (-1, -1)
         while not self._stop.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
@@ -190,9 +191,13 @@ class Sync:
                 continue
             try:
                 self._fill_window()
-                if time.monotonic() - last_status > STATUS_EVERY_S:
+                state = self.book.sync_state()
+                now = time.monotonic()
+                reported = (state["last_seq"], state["acked_seq"])
+                if now - last_status > STATUS_EVERY_S or (
+                        reported != last_reported and now - last_status > STATUS_CHANGED_S):
                     self._publish_status()
-                    last_status = time.monotonic()
+                    last_status, last_reported = now, reported
             except Exception:
                 log.exception("sync publisher failed; retrying")
 

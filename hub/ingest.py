@@ -153,6 +153,8 @@ class Ingest:
         for result in results:
             acks[(result.site, result.device)] = result.acked_seq
             stored += result.stored
+        if any(result.purged for result in results):
+            self.store.checkpoint()
         for (site, device), acked in acks.items():  # only now: the batch is committed
             self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}),
                                  qos=1)

@@ -206,6 +206,7 @@ class BatchResult:
     acked_seq: int
     stored: int
     rejected: str | None = None
+    purged: bool = False  # it held a purge: checkpoint so the removed bytes leave the WAL
 
 
 class Store:
@@ -257,6 +258,12 @@ class Store:
             for site, device, payload in batches:
                 results.append(self._ingest_one(conn, site, device, payload, now))
         return results
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it, so purged bytes leave the WAL too."""
+        with self._write_lock:
+            busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
 
     def _ingest_one(
         self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str
@@ -317,7 +324,8 @@ class Store:
         acked, last_hash = new[-1]["seq"], new[-1]["hash"]
         conn.execute("UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND"
                      " device = ?", (acked, last_hash, site, device))
-        return BatchResult(site, device, acked, len(new))
+        return BatchResult(site, device, acked, len(new),
+                           purged=any(e["type"] == "pii.purged" for e in new))
 
     def _device_row(self, conn: sqlite3.Connection, site: str, device: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM devices WHERE site = ? AND device = ?",

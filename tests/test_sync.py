@@ -160,3 +160,36 @@ def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_p
                         json={"kind": "note", "text": "x"}).status_code == 403
     assert httpx.get(f"{hub.url}/api/v1/devices").status_code == 401
     assert isinstance(hub, HubServer)
+
+
+def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -> None:
+    from tests.helpers import run_edge
+
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    post.start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    canary = "Purgecanary 金絲雀"
+    with post.client(post.login()) as api:
+        visit = api.post("/visits", json={"visitor_name": canary, "unit": "12A",
+                                          "category": "guest", "phone": "5555 0123"}).json()
+    wait_until(lambda: synced(post), 30, "the visit to reach the hub")
+    with hub.client() as api:
+        assert api.get("/visits").json()["visits"][0]["visitor_name"] == canary
+    post.stop()
+    assert run_edge("purge", "--data", str(post.data), "--older-than", "0").returncode == 0
+    post.start()
+    wait_until(lambda: synced(post), 30, "the purge to reach the hub")
+
+    def purged_at_hub() -> bool:
+        with hub.client() as api:
+            return api.get("/visits").json()["visits"][0]["visitor_name"] is None
+    wait_until(purged_at_hub, 10, "the hub to apply the purge")
+    with hub.client() as api:
+        at_hub = api.get("/visits").json()["visits"][0]
+    assert (at_hub["id"], at_hub["phone"], at_hub["unit"]) == (visit["id"], None, "12A")
+    assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
+    files = b"".join(p.read_bytes() for p in company.hub_data.iterdir()
+                     if p.is_file() and p.name.startswith("hub.db"))
+    assert canary.encode() not in files and b"5555 0123" not in files
