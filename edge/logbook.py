@@ -363,7 +363,12 @@ class Logbook:
         self._committed = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # another process (the CLI's purge) may have appended since: read the head under
+            # the write lock, so the next seq is always the stored last one + 1
+            self._head = self._load_head()
         except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             for job in group:
                 job.future.set_exception(exc)
             return

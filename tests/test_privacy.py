@@ -100,3 +100,36 @@ def test_pins_are_stored_only_as_argon2_hashes(edge: EdgeServer) -> None:
     pins = [row[0] for row in conn.execute("SELECT pin_hash FROM guards")]
     conn.close()
     assert len(pins) == 2 and all(p.startswith("$argon2id$") for p in pins)
+
+
+def test_purge_while_the_post_is_serving_keeps_seqs_gapless(edge: EdgeServer) -> None:
+    import threading
+
+    token = edge.login()
+    with edge.client(token) as api:
+        api.post("/visits", json={"visitor_name": CANARY_NAME, "unit": "12A",
+                                  "category": "guest"})
+    stop = threading.Event()
+    answers: list[int] = []
+
+    def keep_writing() -> None:
+        with edge.client(token) as api:
+            while not stop.is_set():
+                answers.append(api.post("/shift-notes", json={"text": "patrol ok"}).status_code)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        result = run_edge("purge", "--data", str(edge.data), "--older-than", "0")
+    finally:
+        stop.set()
+        writer.join()
+    assert result.returncode == 0, result.stderr
+    assert set(answers) == {201}
+    with edge.client(token) as api:
+        entries = api.get("/logbook").json()["entries"]
+    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert [e["type"] for e in entries].count("pii.purged") == 1
+    edge.stop()
+    verified = run_edge("verify", "--data", str(edge.data))
+    assert (verified.returncode, verified.stdout.strip()) == (0, f"ok {len(entries)} events")
