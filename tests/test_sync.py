@@ -193,3 +193,21 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     files = b"".join(p.read_bytes() for p in company.hub_data.iterdir()
                      if p.is_file() and p.name.startswith("hub.db"))
     assert canary.encode() not in files and b"5555 0123" not in files
+
+
+def test_two_ingest_workers_share_the_subscription(company: Company) -> None:
+    post = company.add_post("harbour-view", "lobby-1")
+    post.start()
+    with post.client(post.login()) as api:
+        for n in range(30):
+            assert api.post("/shift-notes", json={"text": f"patrol round {n}"}).status_code == 201
+    company.broker.start()
+    hubs = []
+    for worker in ("a", "b"):
+        hub = company.hub()
+        hub.env = {"GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
+                   "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}"}
+        hubs.append(hub.start())
+    company.extra = hubs  # type: ignore[attr-defined]
+    wait_until(lambda: synced(post), 30, "the post to drain through two workers")
+    assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
