@@ -63,40 +63,40 @@ def error_body(exc: errors.GuardpostError) -> dict[str, Any]:
     return {"detail": [{"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}]}
 
 
-# ---- dependencies ---------------------------------------------------------------------------
+# ---- dependencies (async: they only read request state, so no threadpool hop) --------------
 
 
-def get_book(request: Request) -> Logbook:
+async def get_book(request: Request) -> Logbook:
     return request.app.state.book  # type: ignore[no-any-return]
 
 
-def get_auth(request: Request) -> Auth:
+async def get_auth(request: Request) -> Auth:
     return request.app.state.auth  # type: ignore[no-any-return]
 
 
-def current_actor(request: Request) -> Actor:
+async def current_actor(request: Request) -> Actor:
     return request.state.actor  # type: ignore[no-any-return]
 
 
-def current_guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+async def current_guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     if actor.kind != "guard":
         raise errors.Forbidden("this needs a guard's login, not an API key")
     return actor
 
 
-def current_supervisor(guard: Annotated[Actor, Depends(current_guard)]) -> Actor:
+async def current_supervisor(guard: Annotated[Actor, Depends(current_guard)]) -> Actor:
     if guard.role != "supervisor":
         raise errors.Forbidden("this needs a supervisor")
     return guard
 
 
-def door_writer(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+async def door_writer(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     if actor.kind == "guard" or actor.scope == "door":
         return actor
     raise errors.Forbidden("this key may not post door events")
 
 
-def intercom_key(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+async def intercom_key(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
     if actor.kind == "key" and actor.scope == "intercom":
         return actor
     raise errors.Forbidden("only an intercom key may answer confirmations")
@@ -140,9 +140,9 @@ def revoke_sessions(badge: str, supervisor: CurrentSupervisor, book: LogbookDep)
 
 
 @router.post("/visits", status_code=201, tags=["visits"], responses={422: {}})
-def register_visit(body: m.VisitIn, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+async def register_visit(body: m.VisitIn, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
     """Register a visitor. The ID number is kept only masked and as a keyed HMAC."""
-    return m.Visit.model_validate(book.register_visit(body.model_dump(), by=guard))
+    return m.Visit.model_validate(await book.run(book.register_visit(body.model_dump(), by=guard)))
 
 
 @router.get("/visits", tags=["visits"])
@@ -164,35 +164,43 @@ def get_visit(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
 
 
 @router.post("/visits/{visit_id}/checkout", tags=["visits"], responses={404: {}, 409: {}})
-def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+async def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
     """The visitor has left; 409 if already checked out."""
-    return m.Visit.model_validate(book.check_out(visit_id, by=guard))
+    return m.Visit.model_validate(await book.run(book.check_out(visit_id, by=guard)))
 
 
 @router.post("/visits/{visit_id}/override", tags=["visits"], responses={404: {}, 409: {}})
-def override(visit_id: str, body: m.OverrideIn, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
+async def override(
+    visit_id: str, body: m.OverrideIn, guard: CurrentGuard, book: LogbookDep
+) -> m.Visit:
     """Let the visitor in without the resident's answer; logs a `guard_override` door event."""
-    return m.Visit.model_validate(book.override(visit_id, body.reason, by=guard))
+    return m.Visit.model_validate(await book.run(book.override(visit_id, body.reason, by=guard)))
 
 
 # ---- door events ----------------------------------------------------------------------------
 
 
 @router.post("/door-events", status_code=201, tags=["door"], responses={422: {}})
-def record_door_event(body: m.DoorEventIn, actor: DoorWriter, book: LogbookDep) -> m.DoorEvent:
+async def record_door_event(
+    body: m.DoorEventIn, actor: DoorWriter, book: LogbookDep
+) -> m.DoorEvent:
     """A door event from a guard or a `door` key; `guard_override` needs a reason."""
     if body.kind == m.DoorKind.guard_override and not body.reason:
         raise errors.InvalidValue("a guard override needs a reason", loc=("body", "reason"))
-    return m.DoorEvent.model_validate(book.record_door_event(body.model_dump(), by=actor))
+    return m.DoorEvent.model_validate(
+        await book.run(book.record_door_event(body.model_dump(), by=actor)))
 
 
 # ---- incidents ------------------------------------------------------------------------------
 
 
 @router.post("/incidents", status_code=201, tags=["incidents"], responses={422: {}})
-def open_incident(body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep) -> m.Incident:
+async def open_incident(
+    body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep
+) -> m.Incident:
     """Report an incident or complaint; `due_at` follows the severity's deadline."""
-    return m.Incident.model_validate(book.open_incident(body.model_dump(), by=guard))
+    return m.Incident.model_validate(
+        await book.run(book.open_incident(body.model_dump(), by=guard)))
 
 
 @router.get("/incidents", tags=["incidents"])
@@ -215,30 +223,34 @@ def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.I
 
 @router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
              responses={404: {}})
-def add_entry(
+async def add_entry(
     incident_id: str, body: m.EntryIn, guard: CurrentGuard, book: LogbookDep
 ) -> m.IncidentEntry:
-    return m.IncidentEntry.model_validate(book.add_entry(incident_id, body.kind, body.text, guard))
+    return m.IncidentEntry.model_validate(
+        await book.run(book.add_entry(incident_id, body.kind, body.text, guard)))
 
 
 @router.post("/incidents/{incident_id}/status", tags=["incidents"],
              responses={403: {}, 404: {}, 409: {}})
-def set_status(
+async def set_status(
     incident_id: str, body: m.StatusIn, guard: CurrentGuard, book: LogbookDep
 ) -> m.Incident:
     """One step along open -> acknowledged -> in_progress -> resolved -> closed. Only a
     supervisor closes; a complaint closes only after a follow_up and a summary entry."""
     if body.status == m.IncidentStatus.closed and guard.role != "supervisor":
         raise errors.Forbidden("only a supervisor may close an incident")
-    return m.Incident.model_validate(book.set_incident_status(incident_id, body.status, guard))
+    return m.Incident.model_validate(
+        await book.run(book.set_incident_status(incident_id, body.status, guard)))
 
 
 # ---- shift, logbook, sync -------------------------------------------------------------------
 
 
 @router.post("/shift-notes", status_code=201, tags=["logbook"])
-def add_shift_note(body: m.ShiftNoteIn, guard: CurrentGuard, book: LogbookDep) -> m.ShiftNote:
-    return m.ShiftNote.model_validate(book.add_shift_note(body.text, guard))
+async def add_shift_note(
+    body: m.ShiftNoteIn, guard: CurrentGuard, book: LogbookDep
+) -> m.ShiftNote:
+    return m.ShiftNote.model_validate(await book.run(book.add_shift_note(body.text, guard)))
 
 
 @router.get("/logbook", tags=["logbook"])
@@ -261,9 +273,10 @@ def suggest_units(
 
 
 @router.post("/intercom/answers", tags=["intercom"], responses={403: {}, 404: {}, 409: {}})
-def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> m.Visit:
+async def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> m.Visit:
     """The resident's answer, from the intercom gateway (intercom key only)."""
-    return m.Visit.model_validate(book.answer_confirmation(body.request_id, body.decision, key))
+    return m.Visit.model_validate(
+        await book.run(book.answer_confirmation(body.request_id, body.decision, key)))
 
 
 @router.get("/sync", tags=["sync"])

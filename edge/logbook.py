@@ -9,6 +9,7 @@ answer of 2xx means the event is on disk, and there is one fsync per group inste
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import queue
@@ -32,6 +33,7 @@ from .privacy import id_hmac, mask_id, new_salt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]  # one change, run by the writer inside its transaction
 
 DB_FILE = "guardpost.db"
 ID_KEY_FILE = "id-hmac.key"
@@ -334,11 +336,19 @@ class Logbook:
         ).fetchone()
         return Head(row["seq"], row["hash"]) if row else Head(0, GENESIS_HASH)
 
-    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work(conn)` in the writer's transaction; return once it is committed to disk."""
+    def submit(self, work: Work[T]) -> Future[T]:
+        """Queue `work(conn)` for the writer; the future resolves once it is on disk."""
         future: Future[T] = Future()
         self._queue.put(_Job(work, future))
-        return future.result()
+        return future
+
+    def write(self, work: Work[T]) -> T:
+        """Run `work(conn)` in the writer's transaction; return once it is committed to disk."""
+        return self.submit(work).result()
+
+    async def run(self, work: Work[T]) -> T:
+        """`write` for async callers: the event loop serves others while the commit happens."""
+        return await asyncio.wrap_future(self.submit(work))
 
     def _write_loop(self) -> None:
         while True:
@@ -452,7 +462,10 @@ class Logbook:
 
     # ---- visits -----------------------------------------------------------------------------
 
-    def register_visit(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+    # Commands: each returns the work of one change; `write(work)` or `await run(work)` does it
+    # and answers the changed record as the writer sees it.
+
+    def register_visit(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
         """Register a visitor; the full ID number is masked and HMACed here and then dropped."""
         id_number = (body.get("id_number") or "").strip() or None
         masked = mask_id(id_number) if id_number else None
@@ -460,7 +473,7 @@ class Logbook:
         visit_id = new_id()
         now = utc_now()
 
-        def work(conn: sqlite3.Connection) -> str:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             unit = conn.execute(
                 "SELECT unit, intercom FROM units WHERE unit = ?", (body["unit"],)
             ).fetchone()
@@ -495,9 +508,9 @@ class Logbook:
                 "UPDATE visits SET id_hmac = ?, confirmation_expires_at = ? WHERE id = ?",
                 (hmac_hex, expires_at, visit_id),
             )
-            return visit_id
+            return self._visit_out(self._visit_row(conn, visit_id))
 
-        return self.get_visit(self.write(work))
+        return work
 
     def _visit_row(self, conn: sqlite3.Connection, visit_id: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
@@ -505,8 +518,8 @@ class Logbook:
             raise errors.NotFound(f"no visit {visit_id}", loc=("path", "id"))
         return row  # type: ignore[no-any-return]
 
-    def check_out(self, visit_id: str, by: Actor) -> dict[str, Any]:
-        def work(conn: sqlite3.Connection) -> None:
+    def check_out(self, visit_id: str, by: Actor) -> Work[dict[str, Any]]:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = self._visit_row(conn, visit_id)
             if row["checked_out_at"] is not None:
                 raise errors.AlreadyCheckedOut(
@@ -514,16 +527,16 @@ class Logbook:
                 )
             data = {"checked_out_at": format_time(utc_now()), "by": by.ref}
             self._append(conn, "visit.checked_out", visit_id, data)
+            return self._visit_out(self._visit_row(conn, visit_id))
 
-        self.write(work)
-        return self.get_visit(visit_id)
+        return work
 
     def override(
         self, visit_id: str, reason: str, by: Actor, door: str = "lobby"
-    ) -> dict[str, Any]:
+    ) -> Work[dict[str, Any]]:
         """The guard lets the visitor in without the resident's answer, with a reason."""
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = self._visit_row(conn, visit_id)
             if row["confirmation_status"] in ("approved", "denied", "overridden"):
                 raise errors.ConfirmationClosed(
@@ -538,14 +551,16 @@ class Logbook:
                 "door": door, "kind": "guard_override", "reason": reason, "visit_id": visit_id,
                 "occurred_at": now, "by": by.ref,
             })
+            return self._visit_out(self._visit_row(conn, visit_id))
 
-        self.write(work)
-        return self.get_visit(visit_id)
+        return work
 
-    def answer_confirmation(self, request_id: str, decision: str, by: Actor) -> dict[str, Any]:
+    def answer_confirmation(
+        self, request_id: str, decision: str, by: Actor
+    ) -> Work[dict[str, Any]]:
         """A resident's answer through the intercom gateway."""
 
-        def work(conn: sqlite3.Connection) -> str:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = conn.execute(
                 "SELECT * FROM visits WHERE request_id = ?", (request_id,)).fetchone()
             if row is None:
@@ -567,9 +582,9 @@ class Logbook:
                     "door": "lobby", "kind": "intercom_release", "reason": None,
                     "visit_id": row["id"], "occurred_at": format_time(now), "by": by.ref,
                 })
-            return str(row["id"])
+            return self._visit_out(self._visit_row(conn, row["id"]))
 
-        return self.get_visit(self.write(work))
+        return work
 
     def get_visit(self, visit_id: str) -> dict[str, Any]:
         return self._visit_out(self._visit_row(self._read, visit_id))
@@ -611,12 +626,12 @@ class Logbook:
 
     # ---- door events ------------------------------------------------------------------------
 
-    def record_door_event(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+    def record_door_event(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
         event_id = new_id()
         occurred = body.get("occurred_at")
         occurred_at = format_time(occurred) if isinstance(occurred, datetime) else None
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             visit_id = body.get("visit_id") or None
             if visit_id and conn.execute(
                 "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
@@ -627,12 +642,15 @@ class Logbook:
                 "visit_id": visit_id, "occurred_at": occurred_at or format_time(utc_now()),
                 "by": by.ref,
             })
+            return self.get_door_event(event_id, conn)
 
-        self.write(work)
-        return self.get_door_event(event_id)
+        return work
 
-    def get_door_event(self, event_id: str) -> dict[str, Any]:
-        row = self._read.execute("SELECT * FROM door_events WHERE id = ?", (event_id,)).fetchone()
+    def get_door_event(
+        self, event_id: str, conn: sqlite3.Connection | None = None
+    ) -> dict[str, Any]:
+        row = (conn or self._read).execute(
+            "SELECT * FROM door_events WHERE id = ?", (event_id,)).fetchone()
         if row is None:
             raise errors.NotFound(f"no door event {event_id}", loc=("path", "id"))
         return {"site": self.site, "device": self.device, **dict(row)}
@@ -647,11 +665,11 @@ class Logbook:
 
     # ---- incidents --------------------------------------------------------------------------
 
-    def open_incident(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+    def open_incident(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
         incident_id = new_id()
         due_at = format_time(utc_now() + timedelta(hours=self.deadlines_h[body["severity"]]))
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             visit_id = body.get("visit_id") or None
             if visit_id and conn.execute(
                 "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
@@ -663,29 +681,33 @@ class Logbook:
                 "location": body.get("location") or None, "visit_id": visit_id,
                 "channel": body.get("channel") or None, "due_at": due_at, "by": by.ref,
             })
+            return self.get_incident(incident_id, conn=conn)
 
-        self.write(work)
-        return self.get_incident(incident_id)
+        return work
 
-    def add_entry(self, incident_id: str, kind: str, text: str, by: Actor) -> dict[str, Any]:
+    def add_entry(
+        self, incident_id: str, kind: str, text: str, by: Actor
+    ) -> Work[dict[str, Any]]:
         entry_id = new_id()
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
                     is None:
                 raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
             self._append(conn, "incident.entry", entry_id,
                          {"incident_id": incident_id, "kind": kind, "text": text, "by": by.ref})
+            row = conn.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
+            return _entry_out(row.fetchone())
 
-        self.write(work)
-        row = self._read.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
-        return _entry_out(row.fetchone())
+        return work
 
-    def set_incident_status(self, incident_id: str, status: str, by: Actor) -> dict[str, Any]:
+    def set_incident_status(
+        self, incident_id: str, status: str, by: Actor
+    ) -> Work[dict[str, Any]]:
         """Move an incident one step along open -> acknowledged -> in_progress -> resolved ->
         closed; a complaint closes only after a follow_up and a summary entry."""
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = conn.execute("SELECT status, category FROM incidents WHERE id = ?",
                                (incident_id,)).fetchone()
             if row is None:
@@ -708,17 +730,21 @@ class Logbook:
                         "a complaint closes only after its " + " and ".join(missing) + " entry")
             self._append(conn, "incident.status", incident_id,
                          {"status": status, "previous": current, "by": by.ref})
+            return self.get_incident(incident_id, conn=conn)
 
-        self.write(work)
-        return self.get_incident(incident_id)
+        return work
 
-    def get_incident(self, incident_id: str, *, with_entries: bool = True) -> dict[str, Any]:
-        row = self._read.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+    def get_incident(
+        self, incident_id: str, *, with_entries: bool = True,
+        conn: sqlite3.Connection | None = None,
+    ) -> dict[str, Any]:
+        conn = conn or self._read
+        row = conn.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         if row is None:
             raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
         incident = self._incident_out(row)
         if with_entries:
-            incident["entries"] = [_entry_out(e) for e in self._read.execute(
+            incident["entries"] = [_entry_out(e) for e in conn.execute(
                 "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
                 (incident_id,))]
         return incident
@@ -748,12 +774,15 @@ class Logbook:
 
     # ---- shift notes ------------------------------------------------------------------------
 
-    def add_shift_note(self, text: str, by: Actor) -> dict[str, Any]:
+    def add_shift_note(self, text: str, by: Actor) -> Work[dict[str, Any]]:
         note_id = new_id()
-        self.write(lambda conn: self._append(conn, "shift.note", note_id,
-                                             {"text": text, "by": by.ref}))
-        row = self._read.execute("SELECT * FROM shift_notes WHERE id = ?", (note_id,)).fetchone()
-        return {"site": self.site, "device": self.device, **dict(row)}
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            self._append(conn, "shift.note", note_id, {"text": text, "by": by.ref})
+            row = conn.execute("SELECT * FROM shift_notes WHERE id = ?", (note_id,)).fetchone()
+            return {"site": self.site, "device": self.device, **dict(row)}
+
+        return work
 
     # ---- the logbook itself -----------------------------------------------------------------
 

@@ -58,15 +58,15 @@ class HubLogbook(BaseModel):
     entries: list[HubLogbookEntry]
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_auth(request: Request) -> HubAuth:
+async def get_auth(request: Request) -> HubAuth:
     return request.app.state.auth  # type: ignore[no-any-return]
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
     return request.state.actor  # type: ignore[no-any-return]
 
 

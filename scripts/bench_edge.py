@@ -1,0 +1,156 @@
+"""Edge benchmark (issue: the edge logbook service). In one run it starts, on loopback:
+
+- the real edge service (`guardpost-edge serve`, a fresh post, a logged-in guard), and
+- the floor: a bare FastAPI + SQLite app that inserts one row per request in its own
+  transaction (WAL, synchronous=FULL; scripts/bench_floor_app.py),
+
+drives both with `wrk` (20 connections posting visits for 15 s each; installed with
+scripts/setup if missing) and prints requests/s and p50/p99 for each and the ratio edge/floor
+(target >= 1.0x). Then it sends a steady 50 requests/s to the edge for 10 s and prints p50/p99
+(target p99 < 30 ms).
+
+Run: .venv/bin/python scripts/bench_edge.py [--seconds 15] [--clients 20] [--rate 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import GUARD, EdgeServer, free_port, init_post, wait_until  # noqa: E402
+
+LUA = r"""
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"visitor_name":"訪客 %d","unit":"12A","category":"delivery","id_number":"K%07d",' ..
+    '"company":"SF Express","purpose":"parcel","party_size":1}', counter, counter)
+  return wrk.format("POST", "/api/v1/visits", nil, body)
+end
+"""
+
+
+def run_wrk(url: str, token: str | None, seconds: int, clients: int, lua: Path) -> dict[str, float]:
+    """wrk's requests/s and latency percentiles (ms) for POST /api/v1/visits."""
+    headers = ["-H", "Content-Type: application/json"]
+    if token:
+        headers += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "-s", str(lua),
+         *headers, url], capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise SystemExit(f"{url}: {non_2xx.group(1)} requests failed\n{out}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = float(re.match(r"[\d.]+", text).group(0)), text.lstrip("0123456789.")  # type: ignore[union-attr]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+async def steady(url: str, token: str, rate: int, seconds: int) -> list[float]:
+    """Send `rate` requests per second for `seconds`, each on schedule; latencies in ms."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(
+            max_connections=50), headers={"Authorization": f"Bearer {token}"}) as client:
+
+        async def one(n: int) -> None:
+            started = time.perf_counter()
+            answer = await client.post("/api/v1/visits", json={
+                "visitor_name": f"steady {n}", "unit": "12A", "category": "guest",
+                "id_number": f"S{n:07d}"})
+            if answer.status_code != 201:
+                raise SystemExit(f"steady run: {answer.status_code} {answer.text}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        # warm the connections
+        await asyncio.gather(*(one(-n) for n in range(1, 6)))
+        latencies.clear()
+        tasks = []
+        start = time.perf_counter()
+        for n in range(rate * seconds):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rate", type=int, default=50)
+    parser.add_argument("--steady-seconds", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        subprocess.run([str(ROOT / "scripts" / "setup"), "wrk"], check=True)
+    root = Path(tempfile.mkdtemp(prefix="guardpost-bench-edge-"))
+    lua = root / "visits.lua"
+    lua.write_text(LUA, encoding="utf-8")
+    edge = EdgeServer(root / "post")
+    init_post(edge.data)
+    floor_port = free_port()
+    floor = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench_floor_app:app", "--port", str(floor_port),
+         "--log-level", "warning"], cwd=ROOT / "scripts",
+        env={**os.environ, "FLOOR_DB": str(root / "floor.db")})
+    try:
+        edge.start()
+        wait_until(lambda: _answers(f"http://127.0.0.1:{floor_port}/docs"), 20, "the floor app")
+        token = edge.login(GUARD)
+        floor_result = run_wrk(f"http://127.0.0.1:{floor_port}/api/v1/visits", None,
+                               args.seconds, args.clients, lua)
+        edge_result = run_wrk(f"{edge.url}/api/v1/visits", token, args.seconds, args.clients,
+                              lua)
+        print(f"{'':28}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
+        for name, result in (("floor (bare FastAPI+SQLite)", floor_result),
+                             ("edge (guardpost-edge)", edge_result)):
+            print(f"{name:28}{result['rps']:>12.0f}{result['p50']:>10.1f}{result['p99']:>10.1f}")
+        print(f"edge / floor throughput: {edge_result['rps'] / floor_result['rps']:.2f}x"
+              f"  ({args.clients} clients, {args.seconds} s each; target >= 1.0x)")
+        latencies = asyncio.run(steady(edge.url, token, args.rate, args.steady_seconds))
+        cuts = statistics.quantiles(latencies, n=100)
+        print(f"edge at a steady {args.rate} requests/s for {args.steady_seconds} s:"
+              f" p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms (target p99 < 30 ms)")
+        result = subprocess.run([str(Path(sys.executable).parent / "guardpost-edge"), "verify",
+                                 "--data", str(edge.data)], capture_output=True, text=True)
+        print(f"guardpost-edge verify: {result.stdout.strip() or result.stderr.strip()}")
+    finally:
+        edge.stop()
+        floor.terminate()
+        floor.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
