@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from schemas.ids import format_time, new_id, utc_now
+from schemas.ids import format_time, new_id, parse_time, utc_now
 
 from . import errors
 from .logbook import Actor, Logbook
@@ -20,6 +21,7 @@ from .logbook import Actor, Logbook
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=5)
 KEY_PREFIX = "gpk_"
+SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 SCOPES = ("door", "intercom")
 
@@ -55,6 +57,10 @@ class Auth:
     def __init__(self, book: Logbook, session_hours: float = 12.0) -> None:
         self.book = book
         self.session = timedelta(hours=session_hours)
+        # token digest -> (guard, valid until): saves a query on every request. Sessions end
+        # through this object (logout, revoke), which drops them here at once; a change made
+        # with the CLI (a guard's role) shows within SESSION_CACHE_S. Values: (guard, epoch s).
+        self._sessions: dict[str, tuple[Actor, float]] = {}
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
         """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts."""
@@ -85,13 +91,30 @@ class Auth:
             if key is not None:
                 return Actor("key", key["id"], name=key["name"], scope=key["scope"])
         else:
+            cached = self._sessions.get(digest)
+            if cached is not None and cached[1] > time.time():
+                return cached[0]
             session = self.book.find_session(digest)
             if session is not None:
-                return Actor("guard", session["badge"], name=session["name"], role=session["role"])
+                actor = Actor("guard", session["badge"], name=session["name"],
+                              role=session["role"])
+                expires = parse_time(session["expires_at"]).timestamp()
+                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires))
+                return actor
+            self._sessions.pop(digest, None)
         raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))
 
     def logout(self, token: str) -> None:
-        self.book.revoke_session(token_digest(token))
+        digest = token_digest(token)
+        self._sessions.pop(digest, None)
+        self.book.revoke_session(digest)
+
+    def revoke_guard(self, badge: str) -> int:
+        """End every session of one guard; how many were open."""
+        for digest, (actor, _) in list(self._sessions.items()):
+            if actor.id == badge:
+                del self._sessions[digest]
+        return self.book.revoke_guard_sessions(badge)
 
     def create_key(self, scope: str, name: str) -> str:
         """A new API key; only its hash is stored, so this is the only time it is seen."""

@@ -37,6 +37,7 @@ Work = Callable[[sqlite3.Connection], T]  # one change, run by the writer inside
 
 DB_FILE = "guardpost.db"
 ID_KEY_FILE = "id-hmac.key"
+CHECKPOINT_EVERY_S = 1.0  # copy the WAL into the database this often (PASSIVE: never blocks)
 MAX_GROUP = 256  # events per group commit; bounds how long one transaction holds the lock
 
 INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
@@ -304,10 +305,18 @@ class Logbook:
         self._committed: list[dict[str, Any]] = []
         self._writer = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
         self._writer.start()
+        # checkpoints run beside the writer, not inside a commit, so a guard never waits for one
+        self._writer_conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._stopping = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="checkpoint",
+                                              daemon=True)
+        self._checkpointer.start()
 
     # ---- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._stopping.set()
+        self._checkpointer.join(timeout=10)
         self._queue.put(None)
         self._writer.join(timeout=10)
         self._writer_conn.close()
@@ -895,6 +904,17 @@ class Logbook:
         if removed["visits"]:
             self.checkpoint()
         return removed
+
+    def _checkpoint_loop(self) -> None:
+        conn = connect(self.path)
+        try:
+            while not self._stopping.wait(CHECKPOINT_EVERY_S):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed; trying again later")
+        finally:
+            conn.close()
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (retrying while readers finish)."""

@@ -74,6 +74,7 @@ class EdgeServer:
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -85,7 +86,7 @@ class EdgeServer:
             self.proc = subprocess.Popen(
                 [EDGE, "serve", "--data", str(self.data), "--port", str(self.port),
                  *self.extra_args],
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
 
         def healthy() -> bool:
             assert self.proc is not None
