@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
+from schemas.canonical import json_string as encode_basestring
 from schemas.ids import format_time, new_id, parse_time, utc_now
 
 from . import errors
@@ -821,6 +822,21 @@ class Logbook:
         rows = self._read.execute(
             "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
         return [_event_out(row) for row in rows]
+
+    def encoded_events_after(self, seq: int, limit: int = 500) -> list[tuple[int, bytes]]:
+        """Events with seq > `seq` as their canonical JSON bytes, ready to send: assembled from
+        the stored canonical `data` and `pii` texts without decoding them (a long backlog)."""
+        rows = self._read.execute(
+            "SELECT seq, id, type, at, record_id, data, pii, pii_digest, prev_hash, hash"
+            " FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [(r[0], "".join((
+            '{"at":', encode_basestring(r[3]), ',"data":', r[5],
+            ',"hash":', encode_basestring(r[9]), ',"id":', encode_basestring(r[1]),
+            ',"pii":', "null" if r[6] is None else r[6],
+            ',"pii_digest":', "null" if r[7] is None else encode_basestring(r[7]),
+            ',"prev_hash":', encode_basestring(r[8]),
+            ',"record_id":', encode_basestring(r[4]), ',"seq":', str(r[0]),
+            ',"type":', encode_basestring(r[2]), "}")).encode("utf-8")) for r in rows]
 
     def sync_state(self, connected: bool = False) -> dict[str, Any]:
         row = self._read.execute(

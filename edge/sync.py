@@ -33,7 +33,7 @@ from .logbook import Logbook
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 256 * 1024
-WINDOW = 4  # batches in flight: enough to keep the link busy, few enough to resend cheaply
+WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to resend cheaply
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
 STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
 STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
@@ -210,7 +210,7 @@ class Sync:
                 batch = self._next_batch(self._next_seq)
                 if batch is None:
                     return
-                last = batch["events"][-1]["seq"]
+                last = batch["last_seq"]
                 self._client.publish(events_topic(self.site, self.device), batch["payload"],
                                      qos=1)
                 if not self._inflight:
@@ -219,24 +219,22 @@ class Sync:
                 self._next_seq = last + 1
 
     def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
-        """The next batch from `from_seq`: its events and its payload, at most 256 KiB."""
-        events = self.book.events_after(from_seq - 1, limit=500)
+        """The next batch from `from_seq`: the seq of its last event and its payload (the
+        canonical JSON of {"device", "events", "site"}), at most 256 KiB."""
+        events = self.book.encoded_events_after(from_seq - 1, limit=500)
         if not events:
             return None
         head = canonical_json({"device": self.device})[:-1] + b',"events":['
         tail = b'],"site":' + canonical_json(self.site) + b"}"
-        batch: list[dict[str, Any]] = []
         encoded: list[bytes] = []
-        size = len(head) + len(tail)
-        for event in events:
-            body = canonical_json(event)
-            if batch and size + len(body) + 1 > self.max_batch_bytes:
+        size, last = len(head) + len(tail), from_seq - 1
+        for seq, body in events:
+            if encoded and size + len(body) + 1 > self.max_batch_bytes:
                 break
-            batch.append(event)
             encoded.append(body)
             size += len(body) + 1
-        # the canonical JSON of {"device", "events", "site"}, built without encoding twice
-        return {"events": batch, "payload": head + b",".join(encoded) + tail}
+            last = seq
+        return {"last_seq": last, "payload": head + b",".join(encoded) + tail}
 
     def _status(self, online: bool) -> dict[str, Any]:
         state = self.book.sync_state()

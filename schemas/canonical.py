@@ -23,6 +23,11 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+def json_string(text: str) -> str:
+    """One string as canonical JSON (quoted, escaped, non-ASCII kept), as the C encoder does."""
+    return str(encode_basestring(text))
+
+
 def canonical_text(value: Any) -> str:
     """Keys sorted, separators `,` and `:`, no whitespace, non-ASCII unescaped."""
     return _ENCODER.encode(value)

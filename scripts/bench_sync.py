@@ -182,7 +182,7 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
         seq, batches = 1, 0
         while (batch := sync._next_batch(seq)) is not None:  # noqa: SLF001
             out.write(batch["payload"] + b"\n")
-            seq = batch["events"][-1]["seq"] + 1
+            seq = batch["last_seq"] + 1
             batches += 1
     db = sqlite3.connect(root / "raw.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")

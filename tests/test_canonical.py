@@ -51,3 +51,22 @@ def test_the_fast_hash_path_gives_the_same_bytes_as_the_generic_one() -> None:
     assert event_hash(event, data_text) == event_hash(event) == event["hash"]
     odd = {**event, "at": 'quote " and 中文 and \u2028', "pii_digest": None}
     assert event_hash(odd, canonical_json(odd["data"]).decode()) == event_hash(odd)
+
+
+def test_events_sent_from_the_logbook_are_canonical_bytes(tmp_path: Path) -> None:
+    from edge.logbook import Actor, Logbook, init_data_dir
+
+    init_data_dir(tmp_path, "s", "d")
+    book = Logbook(tmp_path)
+    try:
+        book.import_units([{"unit": "12A", "intercom": "", "residents": ""}])
+        book.write(book.register_visit({"visitor_name": 'Quote " 陳 \u2028', "unit": "12A",
+                                        "category": "guest", "notes": "line\nbreak"},
+                                       Actor("guard", "1")))
+        book.write(book.add_shift_note("交更", Actor("guard", "1")))
+        sent = book.encoded_events_after(0)
+        stored = book.events_after(0)
+    finally:
+        book.close()
+    assert [seq for seq, _ in sent] == [1, 2]
+    assert [body for _, body in sent] == [canonical_json(event) for event in stored]

@@ -1,0 +1,302 @@
+"""Sync through faults, with a real Mosquitto, hub and posts: kill -9 of each part in the middle
+of a drain, duplicates and reordering, a forged batch, another device's topic, a long hub outage.
+After each, the hub holds exactly the post's events: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.logbook import Actor, Logbook
+from schemas.canonical import canonical_json, event_hash
+from schemas.topics import ack_topic, events_topic
+from tests.helpers import Company, EdgeServer, HubServer, run_edge, wait_until
+from tests.test_sync import edge_events, hub_events, synced
+
+SITE, DEVICE = "harbour-view", "lobby-1"
+NOTE = "巡樓記錄：" + "各層走廊、後樓梯、天台門已檢查，一切正常。" * 12  # about 1 KiB a note
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Iterator[Company]:
+    world = Company(tmp_path)
+    try:
+        yield world
+    finally:
+        world.stop_all(*getattr(world, "extra", []))
+
+
+def append_notes(post: EdgeServer, count: int) -> None:
+    """Write `count` shift notes straight into a stopped post's logbook (the same append the API
+    uses, many per transaction, to build a backlog in a second)."""
+    book = Logbook(post.data)
+    try:
+        by = Actor("guard", "1001")
+        for start in range(0, count, 1000):
+            works = [book.add_shift_note(f"{NOTE} #{n}", by)
+                     for n in range(start, min(count, start + 1000))]
+            book.write(lambda conn, works=works: [work(conn) for work in works])
+    finally:
+        book.close()
+
+
+def hub_count(company: Company, site: str = SITE, device: str = DEVICE) -> int:
+    conn = sqlite3.connect(company.hub_data / "hub.db", timeout=5)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM events WHERE site = ? AND device = ?",
+                                (site, device)).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def hub_rows(company: Company) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(company.hub_data / "hub.db")
+    rows = conn.execute("SELECT * FROM events ORDER BY site, device, seq").fetchall()
+    conn.close()
+    return rows
+
+
+def mid_drain(company: Company, total: int) -> int:
+    """Wait until the hub holds some but not all of the post's events; how many."""
+    return wait_until(lambda: (lambda n: n if 0 < n < total else 0)(hub_count(company)), 30,
+                      "the hub to be in the middle of the drain")
+
+
+def assert_exactly_the_posts_events(company: Company, post: EdgeServer) -> None:
+    wait_until(lambda: synced(post), 60, "the post to drain")
+    assert hub_events(company, SITE, DEVICE) == edge_events(post)
+
+
+class Tap:
+    """An MQTT client on the test's side (any account): records messages, publishes raw."""
+
+    def __init__(self, company: Company, username: str, password: str,
+                 topics: list[str] | None = None) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(username, password)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", company.broker.port)
+        self.client.loop_start()
+        for topic in topics or []:
+            self.client.subscribe(topic, qos=1)
+        time.sleep(0.3)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.messages.append((message.topic, bytes(message.payload)))
+
+    def publish(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout=5)
+        return info
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def start_world(company: Company, notes: int) -> tuple[EdgeServer, HubServer]:
+    post = company.add_post(SITE, DEVICE)
+    append_notes(post, notes)
+    company.broker.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    return post, hub
+
+
+# ---- kill -9 in the middle of a drain --------------------------------------------------------
+
+
+def test_kill_9_of_the_hub_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
+    post, hub = start_world(company, 20_000)
+    post.start()
+    mid_drain(company, 20_000)
+    hub.kill9()
+    hub.start()
+    assert_exactly_the_posts_events(company, post)
+
+
+def test_kill_9_of_the_broker_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
+    post, _ = start_world(company, 20_000)
+    post.start()
+    mid_drain(company, 20_000)
+    company.broker.kill9()
+    time.sleep(0.5)
+    company.broker.start()
+    assert_exactly_the_posts_events(company, post)
+
+
+def test_kill_9_of_the_post_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
+    post, _ = start_world(company, 20_000)
+    post.start()
+    mid_drain(company, 20_000)
+    post.kill9()
+    post.start()
+    assert_exactly_the_posts_events(company, post)
+    post.stop()
+    verified = run_edge("verify", "--data", str(post.data))
+    assert (verified.returncode, verified.stdout.strip()) == (0, "ok 20000 events")
+
+
+def test_the_hub_down_for_long_then_everything_drains(company: Company) -> None:
+    posts = [company.add_post(SITE, DEVICE), company.add_post("sunrise-court", "lobby-1")]
+    company.broker.start()
+    for post in posts:
+        post.start()
+    for post in posts:  # the posts keep working, connected to the broker, with no hub
+        token = post.login()
+        with post.client(token) as api:
+            for n in range(300):
+                assert api.post("/shift-notes", json={"text": f"{NOTE} {n}"}).status_code == 201
+            state = api.get("/sync").json()
+        assert (state["connected"], state["acked_seq"], state["backlog"]) == (True, 0, 300)
+        post.stop()
+        append_notes(post, 5000)  # and days more of writing
+        post.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    for post in posts:
+        wait_until(lambda post=post: synced(post), 60, "the backlog to drain")
+    assert hub_events(company, SITE, DEVICE) == edge_events(posts[0])
+    assert hub_events(company, "sunrise-court", "lobby-1") == edge_events(posts[1])
+    assert len(edge_events(posts[0])) == 5300
+
+
+# ---- duplicates, reordering, gaps -------------------------------------------------------------
+
+
+def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
+        company: Company) -> None:
+    post, _ = start_world(company, 2000)
+    hub_account = company.hub_account
+    tap = Tap(company, hub_account["username"], hub_account["password"],
+              [events_topic(SITE, DEVICE), ack_topic(SITE, DEVICE)])
+    try:
+        post.start()
+        assert_exactly_the_posts_events(company, post)
+        with tap.lock:
+            batches = [p for t, p in tap.messages if t.endswith("/events")]
+        assert len(batches) >= 4  # 2,000 notes of 1 KiB: several 256 KiB batches
+        before = hub_rows(company)
+        with tap.lock:
+            tap.messages.clear()
+        for payload in [*reversed(batches), *batches]:
+            tap.publish(events_topic(SITE, DEVICE), payload)
+        acks = wait_until(lambda: [json.loads(p) for t, p in list(tap.messages)
+                                   if t.endswith("/ack")] or None, 10, "the hub's acks")
+        time.sleep(1)  # let the hub finish with every republished batch
+        assert hub_rows(company) == before
+        with tap.lock:
+            acks = [json.loads(p)["acked_seq"] for t, p in tap.messages if t.endswith("/ack")]
+        assert acks and set(acks) == {2000}
+
+        # a second post's events after a gap (seq 6 onwards, never its 1..5): not stored, and
+        # the ack stays at 0
+        other = company.add_post("sunrise-court", "lobby-1")
+        append_notes(other, 20)
+        book = Logbook(other.data)
+        try:
+            after_gap = [json.loads(body) for _, body in book.encoded_events_after(5)]
+        finally:
+            book.close()
+        with tap.lock:
+            tap.messages.clear()
+        tap.client.subscribe(ack_topic("sunrise-court", "lobby-1"), qos=1)
+        time.sleep(0.3)
+        tap.publish(events_topic("sunrise-court", "lobby-1"), canonical_json(
+            {"site": "sunrise-court", "device": "lobby-1", "events": after_gap}))
+        gap_acks = wait_until(lambda: [json.loads(p)["acked_seq"] for t, p in list(tap.messages)
+                                       if t == ack_topic("sunrise-court", "lobby-1")], 10,
+                              "an ack for the batch after a gap")
+        assert gap_acks == [0]
+        assert hub_count(company, "sunrise-court", "lobby-1") == 0
+    finally:
+        tap.close()
+
+
+# ---- forgery and topic ACLs -------------------------------------------------------------------
+
+
+def devices(hub: HubServer) -> dict[tuple[str, str], dict[str, Any]]:
+    with hub.client() as api:
+        return {(d["site"], d["device"]): d for d in api.get("/devices").json()["devices"]}
+
+
+def pending_batch(post: EdgeServer, after: int) -> dict[str, Any]:
+    """The post's events after `after`, as a batch (read from its stopped logbook)."""
+    book = Logbook(post.data)
+    try:
+        events = [json.loads(body) for _, body in book.encoded_events_after(after)]
+    finally:
+        book.close()
+    return {"site": SITE, "device": DEVICE, "events": events}
+
+
+@pytest.mark.parametrize("forgery", ["edited field", "chain that does not link"])
+def test_a_forged_batch_is_rejected_whole_and_the_device_marked_tampered(
+        company: Company, forgery: str) -> None:
+    post, hub = start_world(company, 10)
+    post.start()
+    assert_exactly_the_posts_events(company, post)
+    post.stop()
+    append_notes(post, 5)  # seq 11..15, not yet at the hub
+    batch = pending_batch(post, 10)
+    if forgery == "edited field":
+        batch["events"][2]["data"]["text"] = "nothing happened tonight"  # hash kept: wrong now
+    else:
+        event = batch["events"][2]
+        event["prev_hash"] = "f" * 64
+        event["hash"] = event_hash(event)  # a self-consistent event that does not link
+    tap = Tap(company, company.hub_account["username"], company.hub_account["password"])
+    try:
+        tap.publish(events_topic(SITE, DEVICE), canonical_json(batch))
+        wait_until(lambda: devices(hub)[(SITE, DEVICE)]["tampered"], 10, "the tampered mark")
+    finally:
+        tap.close()
+    assert hub_count(company) == 10  # not even seq 11 and 12, which were fine
+    assert devices(hub)[(SITE, DEVICE)]["acked_seq"] == 10
+    # the post's real events still arrive; the mark stays for a person to look at
+    post.start()
+    assert_exactly_the_posts_events(company, post)
+    assert devices(hub)[(SITE, DEVICE)]["tampered"] is True
+
+
+def test_a_post_cannot_publish_under_another_posts_topics(company: Company) -> None:
+    victim, hub = start_world(company, 10)
+    intruder = company.add_post("sunrise-court", "lobby-1")
+    company.broker.reload()
+    victim.start()
+    assert_exactly_the_posts_events(company, victim)
+    victim.stop()
+    append_notes(victim, 5)
+    batch = canonical_json(pending_batch(victim, 10))  # a valid batch the hub would take
+    account = intruder.account  # type: ignore[attr-defined]
+    tap = Tap(company, account["username"], account["password"])
+    try:
+        info = tap.publish(events_topic(SITE, DEVICE), batch)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS  # the broker drops it quietly
+        time.sleep(1.5)
+        assert hub_count(company) == 10
+        assert devices(hub)[(SITE, DEVICE)]["tampered"] is False
+    finally:
+        tap.close()
+    # the same bytes from the hub's own account are taken: it was the ACL that stopped them
+    hub_tap = Tap(company, company.hub_account["username"], company.hub_account["password"])
+    try:
+        hub_tap.publish(events_topic(SITE, DEVICE), batch)
+        wait_until(lambda: hub_count(company) == 15, 10, "the hub to take the batch")
+    finally:
+        hub_tap.close()
