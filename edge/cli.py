@@ -43,9 +43,13 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: every error, usage errors included, is one line and exit 2."""
+    run(cli)
+
+
+def run(group: click.Group) -> None:
+    """Run a command group: every error, usage errors included, is one line and exit 2."""
     try:
-        cli.main(standalone_mode=False)
+        group.main(standalone_mode=False)
     except click.UsageError as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(2)

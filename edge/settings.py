@@ -9,24 +9,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class EdgeSettings(BaseSettings):
-    """Every field is also a `GUARDPOST_<NAME>` environment variable."""
+class ServiceSettings(BaseSettings):
+    """What edge and hub settings share: a broker URL, a time zone, and their checks."""
 
-    model_config = SettingsConfigDict(env_prefix="GUARDPOST_", extra="forbid")
-
-    data: Path = Field(description="the post's data directory (made by `init`)")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
     broker: str | None = Field(default=None, description="mqtt://USER:PASS@HOST:PORT")
-    intercom_webhook: str | None = None
-    intercom_secret: str | None = None
-    confirm_timeout: float = Field(default=90.0, gt=0, description="seconds a resident has")
     timezone: str = Field(default="Asia/Hong_Kong", description="the site's time zone")
-    session_hours: float = Field(default=12.0, gt=0, description="guard session lifetime")
-    retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
-    deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
-    deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
-    deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")
+    session_hours: float = Field(default=12.0, gt=0, description="how long a login lasts")
 
     @field_validator("timezone")
     @classmethod
@@ -47,6 +35,23 @@ class EdgeSettings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class EdgeSettings(ServiceSettings):
+    """Every field is also a `GUARDPOST_<NAME>` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="GUARDPOST_", extra="forbid")
+
+    data: Path = Field(description="the post's data directory (made by `init`)")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    intercom_webhook: str | None = None
+    intercom_secret: str | None = None
+    confirm_timeout: float = Field(default=90.0, gt=0, description="seconds a resident has")
+    retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
+    deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
+    deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
+    deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")
 
     def deadline_h(self, severity: str) -> float:
         return float(getattr(self, f"deadline_{severity}_h"))

@@ -4,7 +4,6 @@ into the store and app; every misuse is one line on stderr and exit 2."""
 from __future__ import annotations
 
 import getpass
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import click
 from pydantic import ValidationError
 
 from edge import errors
-from edge.cli import CliError
+from edge.cli import CliError, run
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -43,17 +42,7 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: every error, usage errors included, is one line and exit 2."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(1)
+    run(cli)
 
 
 @cli.command()

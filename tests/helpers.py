@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -66,38 +66,38 @@ def init_post(data: Path, site: str = "harbour-view", device: str = "lobby-1") -
 
 
 @dataclass
-class EdgeServer:
-    """A real `guardpost-edge serve` child process."""
+class Service:
+    """A real server child process (`guardpost-edge serve` or `guardpost-hub serve`)."""
 
     data: Path
     port: int = field(default_factory=free_port)
-    extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> EdgeServer:
+    def start(self) -> Self:
         self.log_path = self.data / f"serve-{self.port}-{time.monotonic_ns()}.log"
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(
-                [EDGE, "serve", "--data", str(self.data), "--port", str(self.port),
-                 *self.extra_args],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                         env={**os.environ, **self.env})
 
         def healthy() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"edge died at start:\n{self.output()}")
+                raise AssertionError(f"{self.command()[0]} died at start:\n{self.output()}")
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 20, "the edge to answer /healthz")
+        wait_until(healthy, 20, f"{self.url}/healthz to answer")
         return self
 
     def output(self) -> str:
@@ -116,6 +116,17 @@ class EdgeServer:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+
+
+@dataclass
+class EdgeServer(Service):
+    """A real `guardpost-edge serve` child process."""
+
+    extra_args: list[str] = field(default_factory=list)
+
+    def command(self) -> list[str]:
+        return [EDGE, "serve", "--data", str(self.data), "--port", str(self.port),
+                *self.extra_args]
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -198,52 +209,14 @@ class Broker:
 
 
 @dataclass
-class HubServer:
+class HubServer(Service):
     """A real `guardpost-hub serve` child process."""
 
-    data: Path
-    broker_url: str
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    broker_url: str = ""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> HubServer:
-        log_path = self.data / f"hub-{self.port}.log"
-        with log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [HUB, "serve", "--data", str(self.data), "--port", str(self.port),
-                 "--broker", self.broker_url], stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env})
-
-        def healthy() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"hub died at start:\n{log_path.read_text()}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthy, 20, "the hub to answer /healthz")
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+    def command(self) -> list[str]:
+        return [HUB, "serve", "--data", str(self.data), "--port", str(self.port),
+                "--broker", self.broker_url]
 
     def client(self, user: dict[str, str] = MANAGER) -> httpx.Client:
         answer = httpx.post(f"{self.url}/api/v1/auth/login", json=user, timeout=30)
@@ -288,8 +261,8 @@ class Company:
         return post
 
     def hub(self) -> HubServer:
-        return HubServer(self.hub_data, self.broker.url(self.hub_account["username"],
-                                                        self.hub_account["password"]))
+        return HubServer(self.hub_data, broker_url=self.broker.url(
+            self.hub_account["username"], self.hub_account["password"]))
 
     def stop_all(self, *servers: Any) -> None:
         for server in [*servers, *self.posts.values()]:
