@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
 from schemas.canonical import json_string as encode_basestring
 from schemas.ids import format_time, new_id, parse_time, utc_now
+from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
 
 from . import errors
 from .privacy import id_hmac, mask_id, new_salt
@@ -1051,109 +1052,32 @@ class Logbook:
         return self.write(work)
 
 
-# ---- projections (pure functions of one event) --------------------------------------------
+# ---- projections ------------------------------------------------------------------------------
 
-
-def _actor_badge(by: str) -> str | None:
-    kind, _, ident = by.partition(":")
-    return ident if kind == "guard" else None
+# edge-only columns: the seq that made a visit or entry (entries are listed in seq order)
+_WITH_SEQ = frozenset({"visits", "incident_entries"})
 
 
 def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
-    """Update the projection tables for one event (inside the event's transaction)."""
-    kind, data, record_id = event["type"], event["data"], event["record_id"]
-    by = data.get("by", "")
-    if kind == "visit.registered":
-        pii = event["pii"] or {}
-        conf = data["confirmation"]
-        conn.execute(
-            "INSERT INTO visits (id, seq, visitor_name, id_number_masked, unit, category, phone,"
-            " company, purpose, party_size, vehicle_plate, notes, checked_in_at, guard,"
-            " confirmation_status, request_id, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, event["seq"], pii.get("visitor_name"), pii.get("id_number_masked"),
-             data["unit"], data["category"], pii.get("phone"), data.get("company"),
-             data.get("purpose"), data["party_size"], pii.get("vehicle_plate"), pii.get("notes"),
-             data["checked_in_at"], _actor_badge(by), conf["status"], conf.get("request_id"),
-             conf.get("answered_at")))
-    elif kind == "visit.confirmation":
-        conf = data["confirmation"]
-        conn.execute(
-            "UPDATE visits SET confirmation_status = ?, answered_at = ? WHERE id = ?",
-            (conf["status"], conf.get("answered_at"), record_id))
-    elif kind == "visit.checked_out":
-        conn.execute("UPDATE visits SET checked_out_at = ? WHERE id = ?",
-                     (data["checked_out_at"], record_id))
-    elif kind == "door.event":
-        kind_, _, ident = by.partition(":")
-        conn.execute(
-            "INSERT INTO door_events (id, door, kind, reason, visit_id, occurred_at, recorded_at,"
-            " guard, api_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, data["door"], data["kind"], data.get("reason"), data.get("visit_id"),
-             data["occurred_at"], event["at"], ident if kind_ == "guard" else None,
-             ident if kind_ == "key" else None))
-    elif kind == "incident.opened":
-        conn.execute(
-            "INSERT INTO incidents (id, category, severity, title, description, location,"
-            " visit_id, channel, status, opened_at, due_at, updated_at, guard)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-            (record_id, data["category"], data["severity"], data["title"],
-             data.get("description"), data.get("location"), data.get("visit_id"),
-             data.get("channel"), event["at"], data["due_at"], event["at"], _actor_badge(by)))
-    elif kind == "incident.entry":
-        conn.execute(
-            "INSERT INTO incident_entries (id, incident_id, seq, kind, text, at, guard, author)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, data["incident_id"], event["seq"], data["kind"], data["text"],
-             event["at"], _actor_badge(by), by))
-        conn.execute("UPDATE incidents SET updated_at = ? WHERE id = ?",
-                     (event["at"], data["incident_id"]))
-    elif kind == "incident.status":
-        conn.execute("UPDATE incidents SET status = ?, updated_at = ? WHERE id = ?",
-                     (data["status"], event["at"], record_id))
-    elif kind == "shift.note":
-        conn.execute("INSERT INTO shift_notes (id, text, at, guard) VALUES (?, ?, ?, ?)",
-                     (record_id, data["text"], event["at"], _actor_badge(by)))
-    elif kind == "pii.purged":
-        seqs = data["seqs"]
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN ({marks})", chunk)
-        conn.execute(
-            "UPDATE visits SET visitor_name = NULL, id_number_masked = NULL, id_hmac = NULL,"
-            " phone = NULL, vehicle_plate = NULL, notes = NULL, purged_at = ?"
-            " WHERE checked_in_at < ? AND purged_at IS NULL",
-            (event["at"], data["older_than"]))
-    else:
-        raise ValueError(f"unknown event type {kind}")
-
-
-def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
-    """One line a guard reads in the logbook (never the ID number)."""
-    name = (pii or {}).get("visitor_name") or "(name removed)"
-    if event_type == "visit.registered":
-        return (f"Visitor {name} registered for {data['unit']} ({data['category']},"
-                f" party of {data['party_size']})")
-    if event_type == "visit.confirmation":
-        text = f"Resident confirmation: {data['confirmation']['status']}"
-        return text + (f" ({data['reason']})" if data.get("reason") else "")
-    if event_type == "visit.checked_out":
-        return "Visitor checked out"
-    if event_type == "door.event":
-        text = f"Door {data['door']}: {data['kind']}"
-        return text + (f" ({data['reason']})" if data.get("reason") else "")
-    if event_type == "incident.opened":
-        return f"Incident opened [{data['severity']}] {data['category']}: {data['title']}"
-    if event_type == "incident.entry":
-        return f"Incident {data['kind']}: {data['text']}"
-    if event_type == "incident.status":
-        return f"Incident status: {data['previous']} -> {data['status']}"
-    if event_type == "shift.note":
-        return f"Shift note: {data['text']}"
-    if event_type == "pii.purged":
-        return f"Personal data of {data['visits']} visits removed after retention"
-    return event_type
+    """Apply one event's changes (`schemas.projection`) inside the event's transaction."""
+    for change in changes(event):
+        if isinstance(change, Insert):
+            row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ \
+                else change.row
+            conn.execute(f"INSERT INTO {change.table} ({', '.join(row)})"
+                         f" VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        elif isinstance(change, Update):
+            conn.execute(f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
+                         " WHERE id = ?", (*change.values.values(), change.id))
+        else:
+            for start in range(0, len(change.seqs), 500):
+                chunk = change.seqs[start:start + 500]
+                conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN"
+                             f" ({','.join('?' * len(chunk))})", chunk)
+            cleared = ", ".join(f"{f} = NULL" for f in (*PURGED_VISIT_FIELDS, "id_hmac"))
+            conn.execute(f"UPDATE visits SET {cleared}, purged_at = ?"
+                         " WHERE checked_in_at < ? AND purged_at IS NULL",
+                         (change.at, change.older_than))
 
 
 def _entry_out(row: sqlite3.Row) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from schemas.canonical import GENESIS_HASH, canonical_json, canonical_text, chain_break
 from schemas.ids import format_time, parse_time, utc_now
 from schemas.models import EVENT_DATA
+from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
 
 log = logging.getLogger(__name__)
 
@@ -458,8 +459,6 @@ class Store:
         return incident
 
     def logbook(self, site: str, day: date) -> list[dict[str, Any]]:
-        from edge.logbook import summarise
-
         start, end = self.day_bounds(day)
         rows = self._read.execute(
             "SELECT device, seq, at, type, record_id, data, pii FROM events"
@@ -583,84 +582,30 @@ def _site_filter(sql: str, args: list[Any], sites: list[str] | None) -> tuple[st
 # ---- projections ------------------------------------------------------------------------------
 
 
-def _badge(by: str) -> str | None:
-    kind, _, ident = by.partition(":")
-    return ident if kind == "guard" else None
-
-
 def apply_projection(conn: sqlite3.Connection, site: str, device: str,
                      event: dict[str, Any]) -> None:
-    """The hub's projection of one event: the edge's tables, per site and device."""
-    kind, data, record_id = event["type"], event["data"], event["record_id"]
-    by = data.get("by", "")
-    if kind == "visit.registered":
-        pii, conf = event["pii"] or {}, data["confirmation"]
-        conn.execute(
-            "INSERT OR IGNORE INTO visits (id, site, device, visitor_name, id_number_masked,"
-            " unit, category, phone, company, purpose, party_size, vehicle_plate, notes,"
-            " checked_in_at, guard, confirmation_status, request_id, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, site, device, pii.get("visitor_name"), pii.get("id_number_masked"),
-             data["unit"], data["category"], pii.get("phone"), data.get("company"),
-             data.get("purpose"), data["party_size"], pii.get("vehicle_plate"),
-             pii.get("notes"), data["checked_in_at"], _badge(by), conf["status"],
-             conf.get("request_id"), conf.get("answered_at")))
-    elif kind == "visit.confirmation":
-        conf = data["confirmation"]
-        conn.execute("UPDATE visits SET confirmation_status = ?, answered_at = ? WHERE id = ?",
-                     (conf["status"], conf.get("answered_at"), record_id))
-    elif kind == "visit.checked_out":
-        conn.execute("UPDATE visits SET checked_out_at = ? WHERE id = ?",
-                     (data["checked_out_at"], record_id))
-    elif kind == "door.event":
-        actor, _, ident = by.partition(":")
-        conn.execute(
-            "INSERT OR IGNORE INTO door_events (id, site, device, door, kind, reason, visit_id,"
-            " occurred_at, recorded_at, guard, api_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, site, device, data["door"], data["kind"], data.get("reason"),
-             data.get("visit_id"), data["occurred_at"], event["at"],
-             ident if actor == "guard" else None, ident if actor == "key" else None))
-    elif kind == "incident.opened":
-        conn.execute(
-            "INSERT OR IGNORE INTO incidents (id, site, device, category, severity, title,"
-            " description, location, visit_id, channel, status, opened_at, due_at, updated_at,"
-            " guard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-            (record_id, site, device, data["category"], data["severity"], data["title"],
-             data.get("description"), data.get("location"), data.get("visit_id"),
-             data.get("channel"), event["at"], data["due_at"], event["at"], _badge(by)))
-    elif kind == "incident.entry":
-        # a supervisor's entry made here comes back from the edge with the same id
-        conn.execute(
-            "INSERT OR IGNORE INTO incident_entries (id, incident_id, site, device, kind, text,"
-            " at, guard, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record_id, data["incident_id"], site, device, data["kind"], data["text"],
-             event["at"], _badge(by), by))
+    """Apply one event's changes (`schemas.projection`) per site and device. Inserts ignore a
+    row that is there: a supervisor's entry made here comes back from the edge with its id."""
+    for change in changes(event):
+        if isinstance(change, Insert):
+            row = {**change.row, "site": site, "device": device}
+            conn.execute(f"INSERT OR IGNORE INTO {change.table} ({', '.join(row)})"
+                         f" VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        elif isinstance(change, Update):
+            conn.execute(f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
+                         " WHERE id = ? AND site = ?", (*change.values.values(), change.id, site))
+        else:
+            for start in range(0, len(change.seqs), 500):
+                chunk = change.seqs[start:start + 500]
+                conn.execute(f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
+                             f" IN ({','.join('?' * len(chunk))})", (site, device, *chunk))
+            cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
+            conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
+                         " device = ? AND checked_in_at < ? AND purged_at IS NULL",
+                         (change.at, site, device, change.older_than))
+    if event["type"] == "incident.entry":  # the edge has applied a supervisor's entry
         conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
-                     (event["at"], record_id))
-        conn.execute("UPDATE incidents SET updated_at = ? WHERE id = ?",
-                     (event["at"], data["incident_id"]))
-    elif kind == "incident.status":
-        conn.execute("UPDATE incidents SET status = ?, updated_at = ? WHERE id = ?",
-                     (data["status"], event["at"], record_id))
-    elif kind == "shift.note":
-        conn.execute("INSERT OR IGNORE INTO shift_notes (id, site, device, text, at, guard)"
-                     " VALUES (?, ?, ?, ?, ?, ?)",
-                     (record_id, site, device, data["text"], event["at"], _badge(by)))
-    elif kind == "pii.purged":
-        seqs = data["seqs"]
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start:start + 500]
-            conn.execute(
-                f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq IN"
-                f" ({','.join('?' * len(chunk))})", (site, device, *chunk))
-        conn.execute(
-            "UPDATE visits SET visitor_name = NULL, id_number_masked = NULL, phone = NULL,"
-            " vehicle_plate = NULL, notes = NULL, purged_at = ? WHERE site = ? AND device = ?"
-            " AND checked_in_at < ? AND purged_at IS NULL",
-            (event["at"], site, device, data["older_than"]))
-    else:
-        log.warning("unknown event type stored without projection",
-                    extra={"site": site, "device": device, "seq": event["seq"], "type": kind})
+                     (event["at"], event["record_id"]))
 
 
 def _event_out(row: sqlite3.Row) -> dict[str, Any]:

@@ -215,8 +215,8 @@ class HubServer(Service):
     broker_url: str = ""
 
     def command(self) -> list[str]:
-        return [HUB, "serve", "--data", str(self.data), "--port", str(self.port),
-                "--broker", self.broker_url]
+        broker = ["--broker", self.broker_url] if self.broker_url else []
+        return [HUB, "serve", "--data", str(self.data), "--port", str(self.port), *broker]
 
     def client(self, user: dict[str, str] = MANAGER) -> httpx.Client:
         answer = httpx.post(f"{self.url}/api/v1/auth/login", json=user, timeout=30)

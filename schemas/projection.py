@@ -1,0 +1,131 @@
+"""What each event does to the records people read: one pure function for edge and hub alike.
+
+`changes(event)` turns one logbook event into inserts and updates of the projection tables
+(visits, door_events, incidents, incident_entries, shift_notes) and, for a `pii.purged` event,
+a purge. The edge's logbook and the hub's store each apply the changes with their own SQL (the
+hub adds `site` and `device` to every row), so what a record looks like is decided here once.
+`summarise` is the one line a logbook shows for an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# the visit fields a retention purge clears (the event's whole `pii` goes too)
+PURGED_VISIT_FIELDS = ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
+
+
+@dataclass(frozen=True)
+class Insert:
+    table: str
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    table: str
+    id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Purge:
+    """Clear `pii` of these seqs, and the personal fields of visits checked in before a time."""
+
+    seqs: list[int]
+    older_than: str
+    at: str
+
+
+Change = Insert | Update | Purge
+
+
+def _guard(by: str) -> str | None:
+    """The badge in `by` when a guard made the change (`guard:BADGE`), else None."""
+    kind, _, ident = by.partition(":")
+    return ident if kind == "guard" else None
+
+
+def changes(event: dict[str, Any]) -> list[Change]:
+    """The projection changes of one event, in the order they apply."""
+    kind, data, record_id, at = event["type"], event["data"], event["record_id"], event["at"]
+    by = str(data.get("by", ""))
+    if kind == "visit.registered":
+        pii, conf = event.get("pii") or {}, data["confirmation"]
+        return [Insert("visits", {
+            "id": record_id, "visitor_name": pii.get("visitor_name"),
+            "id_number_masked": pii.get("id_number_masked"), "unit": data["unit"],
+            "category": data["category"], "phone": pii.get("phone"),
+            "company": data.get("company"), "purpose": data.get("purpose"),
+            "party_size": data["party_size"], "vehicle_plate": pii.get("vehicle_plate"),
+            "notes": pii.get("notes"), "checked_in_at": data["checked_in_at"],
+            "guard": _guard(by), "confirmation_status": conf["status"],
+            "request_id": conf.get("request_id"), "answered_at": conf.get("answered_at"),
+        })]
+    if kind == "visit.confirmation":
+        conf = data["confirmation"]
+        return [Update("visits", record_id, {"confirmation_status": conf["status"],
+                                             "answered_at": conf.get("answered_at")})]
+    if kind == "visit.checked_out":
+        return [Update("visits", record_id, {"checked_out_at": data["checked_out_at"]})]
+    if kind == "door.event":
+        actor, _, ident = by.partition(":")
+        return [Insert("door_events", {
+            "id": record_id, "door": data["door"], "kind": data["kind"],
+            "reason": data.get("reason"), "visit_id": data.get("visit_id"),
+            "occurred_at": data["occurred_at"], "recorded_at": at,
+            "guard": ident if actor == "guard" else None,
+            "api_key": ident if actor == "key" else None,
+        })]
+    if kind == "incident.opened":
+        return [Insert("incidents", {
+            "id": record_id, "category": data["category"], "severity": data["severity"],
+            "title": data["title"], "description": data.get("description"),
+            "location": data.get("location"), "visit_id": data.get("visit_id"),
+            "channel": data.get("channel"), "status": "open", "opened_at": at,
+            "due_at": data["due_at"], "updated_at": at, "guard": _guard(by),
+        })]
+    if kind == "incident.entry":
+        return [
+            Insert("incident_entries", {
+                "id": record_id, "incident_id": data["incident_id"], "kind": data["kind"],
+                "text": data["text"], "at": at, "guard": _guard(by), "author": by,
+            }),
+            Update("incidents", data["incident_id"], {"updated_at": at}),
+        ]
+    if kind == "incident.status":
+        return [Update("incidents", record_id, {"status": data["status"], "updated_at": at})]
+    if kind == "shift.note":
+        return [Insert("shift_notes", {"id": record_id, "text": data["text"], "at": at,
+                                       "guard": _guard(by)})]
+    if kind == "pii.purged":
+        return [Purge(list(data["seqs"]), data["older_than"], at)]
+    raise ValueError(f"unknown event type {kind}")
+
+
+def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
+    """One line a guard reads in the logbook (never the ID number)."""
+    name = (pii or {}).get("visitor_name") or "(name removed)"
+    if event_type == "visit.registered":
+        return (f"Visitor {name} registered for {data['unit']} ({data['category']},"
+                f" party of {data['party_size']})")
+    if event_type == "visit.confirmation":
+        text = f"Resident confirmation: {data['confirmation']['status']}"
+        return text + (f" ({data['reason']})" if data.get("reason") else "")
+    if event_type == "visit.checked_out":
+        return "Visitor checked out"
+    if event_type == "door.event":
+        text = f"Door {data['door']}: {data['kind']}"
+        return text + (f" ({data['reason']})" if data.get("reason") else "")
+    if event_type == "incident.opened":
+        return f"Incident opened [{data['severity']}] {data['category']}: {data['title']}"
+    if event_type == "incident.entry":
+        return f"Incident {data['kind']}: {data['text']}"
+    if event_type == "incident.status":
+        return f"Incident status: {data['previous']} -> {data['status']}"
+    if event_type == "shift.note":
+        return f"Shift note: {data['text']}"
+    if event_type == "pii.purged":
+        return f"Personal data of {data['visits']} visits removed after retention"
+    return event_type
