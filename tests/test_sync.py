@@ -211,3 +211,22 @@ def test_two_ingest_workers_share_the_subscription(company: Company) -> None:
     company.extra = hubs  # type: ignore[attr-defined]
     wait_until(lambda: synced(post), 30, "the post to drain through two workers")
     assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
+
+
+def test_the_hub_sees_a_post_go_offline_and_come_back(company: Company) -> None:
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+
+    def online() -> bool | None:
+        with hub.client() as api:
+            found = [d["online"] for d in api.get("/devices").json()["devices"]]
+        return found[0] if found else None
+
+    post.start()
+    wait_until(lambda: online() is True, 15, "the post's retained status: online")
+    post.stop()
+    wait_until(lambda: online() is False, 15, "the post's status: offline")
+    post.start()
+    wait_until(lambda: online() is True, 15, "online again")
