@@ -6,11 +6,13 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
 
@@ -18,6 +20,7 @@ from . import __version__, errors
 from .api import BearerAuth, error_body, router
 from .auth import Auth
 from .logbook import Logbook
+from .pages import router as pages_router
 from .settings import EdgeSettings
 from .sync import Sync
 
@@ -106,6 +109,8 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.sync = sync
     app.include_router(router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BearerAuth, auth=auth)
 
     install_error_handlers(app)

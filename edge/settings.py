@@ -48,10 +48,18 @@ class EdgeSettings(ServiceSettings):
     intercom_webhook: str | None = None
     intercom_secret: str | None = None
     confirm_timeout: float = Field(default=90.0, gt=0, description="seconds a resident has")
+    language: str = Field(default="zh-Hant", description="the tablet's language by default")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
     deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
     deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("en", "zh-Hant", "zh-Hans"):
+            raise ValueError("language must be en, zh-Hant or zh-Hans")
+        return value
 
     def deadline_h(self, severity: str) -> float:
         return float(getattr(self, f"deadline_{severity}_h"))

@@ -1,0 +1,312 @@
+"""The guard's tablet pages (CONTRACT section 7): server-rendered Jinja2 in en, zh-Hant and
+zh-Hans, cookie sessions with CSRF tokens, forms named after the API's fields. Each page calls
+the same logbook and auth as the API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+
+from schemas import models as m
+from schemas.ids import parse_time
+
+from . import errors
+from .logbook import Actor, Logbook
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+LANGUAGES = (("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "English"))
+LANG_CODES = tuple(code for code, _ in LANGUAGES)
+SESSION_COOKIE = "gp_session"
+LANG_COOKIE = "gp_lang"
+
+router = APIRouter(include_in_schema=False)
+
+
+@cache
+def translations(lang: str) -> Any:
+    """The Babel catalogue of a language, compiled in memory from `locales/LANG/messages.po`."""
+    import gettext
+    from io import BytesIO
+
+    po = HERE / "locales" / lang / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang.replace("-", "_"))
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """One Jinja2 environment per language, its `_()` bound to that language's catalogue."""
+    env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                      autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def gettext_for(lang: str) -> Any:
+    return translations(lang).gettext
+
+
+def choose_language(request: Request, default: str) -> str:
+    """?lang= beats the cookie, which beats Accept-Language, which beats the site's default."""
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if asked in LANG_CODES:
+        return str(asked)
+    accept = request.headers.get("accept-language", "").lower()
+    for part in accept.split(","):
+        tag = part.split(";")[0].strip()
+        if tag in ("zh-hant", "zh-tw", "zh-hk", "zh-mo"):
+            return "zh-Hant"
+        if tag in ("zh-hans", "zh-cn", "zh-sg", "zh"):
+            return "zh-Hans"
+        if tag.startswith("en"):
+            return "en"
+    return default
+
+
+def csrf_token(session_token: str) -> str:
+    """A per-session CSRF token derived from the session, so nothing more is stored."""
+    return hmac.new(session_token.encode(), b"csrf", hashlib.sha256).hexdigest()[:32]
+
+
+class Page:
+    """What every page needs: the language, the guard (if logged in) and the CSRF token."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.book: Logbook = request.app.state.book
+        settings = request.app.state.settings
+        self.lang = choose_language(request, settings.language)
+        self._ = gettext_for(self.lang)
+        self.token = request.cookies.get(SESSION_COOKIE, "")
+        self.guard: Actor | None = None
+        if self.token:
+            try:
+                actor = request.app.state.auth.resolve(self.token)
+                self.guard = actor if actor.kind == "guard" else None
+            except errors.Unauthorized:
+                self.guard = None
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.token) if self.token else ""
+
+    def labels(self) -> dict[str, Any]:
+        _ = self._
+        return {
+            "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
+                           "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
+            "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
+            "confirmations": {"not_required": _("Not needed"), "pending": _("Waiting"),
+                              "approved": _("Approved"), "denied": _("Denied"),
+                              "no_answer": _("No answer"), "overridden": _("Let in by guard")},
+        }
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        env = environment(self.lang)
+        zone = self.book.zone
+        env.filters["localtime"] = lambda text: parse_time(text).astimezone(zone).strftime(
+            "%Y-%m-%d %H:%M")
+        sync = self.request.app.state.sync
+        state = self.book.sync_state(connected=bool(sync and sync.is_connected)) \
+            if self.guard else None
+        html = env.get_template(template).render(
+            lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,
+            guard=self.guard, csrf=self.csrf, sync=state, **self.labels(), **context)
+        response = HTMLResponse(html, status_code=status_code)
+        if self.request.query_params.get("lang") in LANG_CODES:
+            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
+                                httponly=True)
+        return response
+
+    async def form(self) -> dict[str, str]:
+        """The posted form (urlencoded), one value per field."""
+        body = (await self.request.body()).decode("utf-8", errors="replace")
+        return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+    def csrf_ok(self, form: dict[str, str]) -> bool:
+        return bool(self.token) and hmac.compare_digest(form.get("csrf", ""), self.csrf)
+
+    def refuse(self) -> HTMLResponse:
+        """403 for a changing form without its CSRF token (an old tab, or another site)."""
+        return self.render("message.html", 403, message=self._(
+            "This form has expired. Go back, reload the page and try again."))
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+def field_message(_: Any, error: dict[str, Any]) -> str:
+    """A validation error in plain words, in the page's language."""
+    kind = error.get("type", "")
+    if kind == "missing" or kind == "string_too_short":
+        return str(_("Please fill this in."))
+    if kind == "string_too_long":
+        return str(_("This is too long."))
+    if kind in ("enum", "literal_error"):
+        return str(_("Please choose one of the options."))
+    if kind.startswith("int") or kind.startswith("greater") or kind.startswith("less"):
+        return str(_("Please enter a number from 1 to 50."))
+    if kind == "unknown_unit":
+        return str(_("There is no such unit."))
+    return str(_("Please check this."))
+
+
+# ---- pages ----------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return Page(request).render("login.html", badge="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    page = Page(request)
+    form = await page.form()
+    badge = form.get("badge", "").strip()
+    try:
+        result = request.app.state.auth.login(badge, form.get("pin", ""))
+    except errors.TooManyAttempts:
+        return page.render("login.html", 429, badge=badge,
+                           error=page._("Too many wrong PINs. Wait 5 minutes."))
+    except errors.Unauthorized:
+        return page.render("login.html", 401, badge=badge, error=page._("Wrong badge or PIN."))
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, result["token"], httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https",
+                        max_age=int(request.app.state.settings.session_hours * 3600))
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    if not page.csrf_ok(await page.form()):
+        return page.refuse()
+    request.app.state.auth.logout(page.token)
+    response = to_login()
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    incidents = [i for i in page.book.list_incidents() if i["status"] != "closed"]
+    order = {"severe": 0, "medium": 1, "minor": 2}
+    incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
+    return page.render("home.html", on_site=page.book.list_visits(on_site=True),
+                       incidents=incidents)
+
+
+@router.get("/visits/new", response_class=HTMLResponse)
+def new_visit_page(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    return page.render("visit_new.html", values={"party_size": "1"}, errors={},
+                       units=page.book.list_units(limit=500))
+
+
+@router.post("/visits/new", response_class=HTMLResponse)
+async def register_visit(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    body: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
+    if "party_size" in body:
+        try:
+            body["party_size"] = int(body["party_size"])
+        except ValueError:
+            pass
+    field_errors: dict[str, str] = {}
+    try:
+        visit_in = m.VisitIn.model_validate(body)
+        visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
+                                                             by=page.guard))
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][-1]) if error["loc"] else ""
+            field_errors.setdefault(name, field_message(page._, dict(error)))
+    except errors.UnknownUnit:
+        field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
+    if field_errors:
+        kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
+        return page.render("visit_new.html", 422, values=kept, errors=field_errors,
+                           units=page.book.list_units(limit=500))
+    return RedirectResponse(f"/visits/{visit['id']}", status_code=303)
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(visit_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    try:
+        visit = page.book.get_visit(visit_id)
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such visit."))
+    return page.render("visit.html", visit=visit)
+
+
+@router.post("/visits/{visit_id}/checkout")
+async def check_out(visit_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    if not page.csrf_ok(await page.form()):
+        return page.refuse()
+    try:
+        await page.book.run(page.book.check_out(visit_id, by=page.guard))
+    except (errors.AlreadyCheckedOut, errors.NotFound):
+        pass  # already out (another tablet, a double tap): the page shows it as it is
+    back = request.headers.get("referer", "/")
+    return RedirectResponse("/" if f"/visits/{visit_id}" not in back else
+                            f"/visits/{visit_id}", status_code=303)
+
+
+@router.post("/visits/{visit_id}/override", response_class=HTMLResponse)
+async def override(visit_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    reason = form.get("reason", "").strip()
+    if not reason:
+        visit = page.book.get_visit(visit_id)
+        return page.render("visit.html", 422, visit=visit, reason=reason,
+                           reason_error=page._("Please fill this in."))
+    try:
+        await page.book.run(page.book.override(visit_id, reason[:500], by=page.guard))
+    except errors.ConfirmationClosed:
+        pass
+    return RedirectResponse(f"/visits/{visit_id}", status_code=303)

@@ -1,0 +1,175 @@
+"""The guard's tablet in a real Chromium (Debian's, driven by Playwright) against a real post."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers import GUARD, ROOT, EdgeServer
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("GUARDPOST_SCREENSHOTS", "")) if os.environ.get(
+    "GUARDPOST_SCREENSHOTS") else None
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-US")
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, edge: EdgeServer, lang: str = "en") -> None:
+    page.goto(f"{edge.url}/login?lang={lang}")
+    page.fill("input[name=badge]", GUARD["badge"])
+    for digit in GUARD["pin"]:
+        page.click(f".pinpad button[data-key='{digit}']")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{edge.url}/")
+
+
+def test_a_page_without_a_session_sends_the_guard_to_login(edge: EdgeServer) -> None:
+    for path in ("/", "/visits/new"):
+        answer = httpx.get(f"{edge.url}{path}", follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+
+
+def test_wrong_pin_then_login_then_logout(page: Page, edge: EdgeServer) -> None:
+    page.goto(f"{edge.url}/login?lang=zh-Hant")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    page.fill("input[name=badge]", GUARD["badge"])
+    page.fill("input[name=pin]", "0000")
+    page.click("main button[type=submit]")
+    expect(page.locator(".error")).to_have_text("員工編號或密碼錯誤。")
+    expect(page.locator("input[name=badge]")).to_have_value(GUARD["badge"])
+    expect(page.locator("input[name=pin]")).to_have_value("")
+    shot(page, "login-zh-Hant")
+    log_in(page, edge, "zh-Hant")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "gp_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    page.click("button[name=logout]")
+    page.wait_for_url(f"{edge.url}/login")
+    old = httpx.get(f"{edge.url}/", cookies={"gp_session": cookie["value"]})
+    assert old.history == [] and old.status_code == 303  # the old cookie no longer works
+
+
+@pytest.mark.parametrize(("lang", "heading", "name"), [
+    ("en", "Register a visitor", "Lee Siu Ming"),
+    ("zh-Hant", "訪客登記", "李小明"),
+    ("zh-Hans", "访客登记", "王小红"),
+])
+def test_registering_a_visitor_in_each_language(page: Page, edge: EdgeServer, lang: str,
+                                                heading: str, name: str) -> None:
+    log_in(page, edge, lang)
+    page.click("a[href='/visits/new']")
+    expect(page.locator("h1")).to_have_text(heading)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    page.fill("input[name=visitor_name]", name)
+    page.fill("input[name=unit]", "12A")
+    page.select_option("select[name=category]", "delivery")
+    page.fill("input[name=id_number]", "A1234567(8)")
+    shot(page, f"visit-new-{lang}")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_have_text(name)
+    expect(page.locator("dd").nth(2)).to_have_text("A****567(8)")
+    assert "1234567" not in page.content()
+    shot(page, f"visit-{lang}")
+
+
+def test_errors_are_shown_next_to_the_field_and_input_is_kept(page: Page,
+                                                              edge: EdgeServer) -> None:
+    log_in(page, edge, "zh-Hant")
+    page.goto(f"{edge.url}/visits/new")
+    page.fill("input[name=visitor_name]", "陳大文")
+    page.fill("input[name=unit]", "99Z")
+    page.fill("input[name=id_number]", "Z7654321(0)")
+    page.click("main button[type=submit]")
+    expect(page.locator("#unit-error")).to_have_text("沒有這個單位。")
+    expect(page.locator("input[name=visitor_name]")).to_have_value("陳大文")
+    expect(page.locator("input[name=unit]")).to_have_value("99Z")
+    expect(page.locator("input[name=id_number]")).to_have_value("")
+    assert "7654321" not in page.content()
+    shot(page, "visit-new-error-zh-Hant")
+
+
+def test_check_out_from_home(page: Page, edge: EdgeServer) -> None:
+    token = edge.login()
+    with edge.client(token) as api:
+        visit = api.post("/visits", json={"visitor_name": "<script>alert(1)</script>",
+                                          "unit": "12B", "category": "guest"}).json()
+        backlog = api.get("/sync").json()["backlog"]
+    log_in(page, edge)
+    row = page.locator(f"li[data-id='{visit['id']}']")
+    expect(row.locator("strong")).to_have_text("<script>alert(1)</script>")  # shown, not run
+    expect(page.locator("[data-sync]")).to_contain_text(f"{backlog} waiting to sync")
+    box = row.locator("button[name=checkout]").bounding_box()
+    assert box and box["height"] >= 44 and box["width"] >= 44
+    shot(page, "home-en")
+    row.locator("button[name=checkout]").click()
+    page.wait_for_url(f"{edge.url}/")
+    expect(page.locator(f"li[data-id='{visit['id']}']")).to_have_count(0)
+    with edge.client(token) as api:
+        assert api.get(f"/visits/{visit['id']}").json()["checked_out_at"] is not None
+
+
+def test_a_form_without_its_csrf_token_is_refused(edge: EdgeServer) -> None:
+    token = edge.login()
+    cookies = {"gp_session": token}
+    body = {"visitor_name": "x", "unit": "12A", "category": "guest"}
+    refused = httpx.post(f"{edge.url}/visits/new", data=body, cookies=cookies)
+    assert refused.status_code == 403
+    wrong = httpx.post(f"{edge.url}/visits/new", data={**body, "csrf": "0" * 32},
+                       cookies=cookies)
+    assert wrong.status_code == 403
+    with edge.client(token) as api:
+        assert api.get("/visits").json()["visits"] == []
+
+
+def test_pages_use_only_local_assets() -> None:
+    for template in (ROOT / "edge" / "templates").glob("*.html"):
+        assert "http://" not in template.read_text() and "https://" not in template.read_text()
+
+
+def test_every_string_on_the_pages_is_translated() -> None:
+    from babel.messages.pofile import read_po
+
+    sources = [*(ROOT / "edge" / "templates").glob("*.html"), ROOT / "edge" / "pages.py"]
+    wanted: set[str] = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        wanted |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)+)"', text))
+    assert len(wanted) > 50
+    for lang in ("zh-Hant", "zh-Hans"):
+        po = ROOT / "edge" / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        translated = {m.id for m in catalog if m.id and m.string}
+        assert sorted(wanted - translated) == [], lang
