@@ -818,6 +818,19 @@ class Logbook:
             for r in rows
         ]
 
+    def since_last_handover(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The logbook lines after the last shift note, oldest first (the handover page)."""
+        rows = self._read.execute(
+            "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
+            " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
+            " ORDER BY seq LIMIT ?", (limit,))
+        return [
+            {"seq": r["seq"], "at": r["at"], "type": r["type"], "record_id": r["record_id"],
+             "summary": summarise(r["type"], json.loads(r["data"]),
+                                  json.loads(r["pii"]) if r["pii"] else None)}
+            for r in rows
+        ]
+
     def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Events with seq > `seq`, in order, as they travel (CONTRACT 4)."""
         rows = self._read.execute(

@@ -118,6 +118,21 @@ class Page:
             "confirmations": {"not_required": _("Not needed"), "pending": _("Waiting"),
                               "approved": _("Approved"), "denied": _("Denied"),
                               "no_answer": _("No answer"), "overridden": _("Let in by guard")},
+            "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
+                         "in_progress": _("In progress"), "resolved": _("Resolved"),
+                         "closed": _("Closed")},
+            "incident_categories": {
+                "complaint": _("Complaint"), "emergency": _("Emergency"),
+                "security": _("Security"), "dispute": _("Dispute between neighbours"),
+                "equipment": _("Equipment and facilities"), "other": _("Other")},
+            "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
+                         "intercom": _("Intercom"), "patrol": _("Patrol"), "other": _("Other")},
+            "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
+                            "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
+                            "summary": _("Summary"), "police_called": _("Police called")},
+            "door_kinds": {"guard_override": _("Opened by the guard"), "forced": _("Door forced"),
+                           "held_open": _("Door held open"), "pin": _("Opened with PIN"),
+                           "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
         }
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -310,3 +325,177 @@ async def override(visit_id: str, request: Request) -> Response:
     except errors.ConfirmationClosed:
         pass
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
+
+
+# ---- incidents, door events, logbook, shift ------------------------------------------------
+
+
+@router.get("/incidents/new", response_class=HTMLResponse)
+def new_incident_page(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    return page.render("incident_new.html", values={}, errors={})
+
+
+@router.post("/incidents/new", response_class=HTMLResponse)
+async def open_incident(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
+    try:
+        incident_in = m.IncidentIn.model_validate(body)
+    except ValidationError as exc:
+        field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
+        return page.render("incident_new.html", 422, values=form, errors=field_errors)
+    incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
+                                                           by=page.guard))
+    return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents_page(request: Request, status: str | None = None) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    wanted = status if status in ("open", "acknowledged", "in_progress", "resolved",
+                                  "closed") else None
+    return page.render("incidents.html", incidents=page.book.list_incidents(status=wanted))
+
+
+def _incident_page(page: Page, incident_id: str, status_code: int = 200,
+                   **context: Any) -> Response:
+    try:
+        incident = page.book.get_incident(incident_id)
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such incident."))
+    flow = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+    position = flow.index(incident["status"])
+    next_status = flow[position + 1] if position + 1 < len(flow) else None
+    if next_status == "closed" and page.guard is not None and page.guard.role != "supervisor":
+        next_status = None  # only a supervisor closes
+    return page.render("incident.html", status_code, incident=incident, next_status=next_status,
+                       **context)
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(incident_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    return _incident_page(page, incident_id)
+
+
+@router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
+async def add_entry(incident_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    try:
+        entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
+    except ValidationError:
+        return _incident_page(page, incident_id, 422, text=form.get("text", ""),
+                              text_error=page._("Please fill this in."))
+    try:
+        await page.book.run(page.book.add_entry(incident_id, entry.kind, entry.text, page.guard))
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such incident."))
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/status", response_class=HTMLResponse)
+async def set_status(incident_id: str, request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    status = form.get("status", "")
+    if status == "closed" and page.guard.role != "supervisor":
+        return _incident_page(page, incident_id, 403,
+                              status_error=page._("Only a supervisor may close an incident."))
+    try:
+        await page.book.run(page.book.set_incident_status(incident_id, status, page.guard))
+    except errors.TransitionForbidden:
+        message = page._("Not now: a complaint closes after a follow-up visit and a summary.")
+        return _incident_page(page, incident_id, 409, status_error=message)
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such incident."))
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.get("/door-events/new", response_class=HTMLResponse)
+def new_door_event_page(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    return page.render("door_new.html", values={}, errors={})
+
+
+@router.post("/door-events/new", response_class=HTMLResponse)
+async def record_door_event(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
+    field_errors: dict[str, str] = {}
+    try:
+        door = m.DoorEventIn.model_validate(body)
+        if door.kind == m.DoorKind.guard_override and not door.reason:
+            field_errors["reason"] = page._("A door opened by the guard needs a reason.")
+    except ValidationError as exc:
+        field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
+    if field_errors:
+        return page.render("door_new.html", 422, values=form, errors=field_errors)
+    await page.book.run(page.book.record_door_event(door.model_dump(), by=page.guard))
+    return RedirectResponse("/logbook", status_code=303)
+
+
+@router.get("/logbook", response_class=HTMLResponse)
+def logbook_page(request: Request, date: str | None = None) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    from datetime import date as Date
+
+    try:
+        day = Date.fromisoformat(date) if date else page.book.today()
+    except ValueError:
+        day = page.book.today()
+    return page.render("logbook.html", day=day.isoformat(), entries=page.book.logbook(day))
+
+
+@router.get("/shift", response_class=HTMLResponse)
+def shift_page(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    return page.render("shift.html", entries=page.book.since_last_handover())
+
+
+@router.post("/shift", response_class=HTMLResponse)
+async def hand_over(request: Request) -> Response:
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return page.refuse()
+    try:
+        note = m.ShiftNoteIn.model_validate({"text": form.get("text", "")})
+    except ValidationError:
+        return page.render("shift.html", 422, entries=page.book.since_last_handover(),
+                           text=form.get("text", ""), text_error=page._("Please fill this in."))
+    await page.book.run(page.book.add_shift_note(note.text, page.guard))
+    return RedirectResponse("/shift", status_code=303)

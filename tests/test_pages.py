@@ -173,3 +173,67 @@ def test_every_string_on_the_pages_is_translated() -> None:
             catalog = read_po(f)
         translated = {m.id for m in catalog if m.id and m.string}
         assert sorted(wanted - translated) == [], lang
+
+
+def test_an_incident_from_report_to_closed(page: Page, edge: EdgeServer) -> None:
+    from tests.helpers import SUPERVISOR
+
+    log_in(page, edge, "zh-Hant")
+    page.click(".menu a[href='/incidents']")
+    page.click("a[href='/incidents/new']")
+    page.select_option("select[name=category]", "complaint")
+    page.select_option("select[name=severity]", "medium")
+    page.click("main button[type=submit]")
+    expect(page.locator("#title-error")).to_have_text("請填寫此欄。")
+    page.fill("input[name=title]", "樓上單位晚上裝修噪音")
+    page.fill("textarea[name=description]", "12B 住戶來電投訴")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/[0-9a-f-]{36}$"))
+    incident_id = page.url.rsplit("/", 1)[1]
+    for step in ("acknowledged", "in_progress", "resolved"):
+        page.click(f"button[name={step}]")
+        expect(page.locator("[data-status]")).to_have_attribute("data-status", step)
+    expect(page.locator("button[name=closed]")).to_have_count(0)  # a guard does not close
+    for kind, text in (("follow_up", "已上門回訪，住戶滿意"), ("summary", "裝修已停止")):
+        page.select_option("select[name=kind]", kind)
+        page.fill("textarea[name=text]", text)
+        page.click("form.entry button[type=submit]")
+        expect(page.locator(".timeline")).to_contain_text(text)
+    shot(page, "incident-zh-Hant")
+    page.click("button[name=logout]")
+    page.goto(f"{edge.url}/login")
+    page.fill("input[name=badge]", SUPERVISOR["badge"])
+    page.fill("input[name=pin]", SUPERVISOR["pin"])
+    page.click("main button[type=submit]")
+    page.goto(f"{edge.url}/incidents/{incident_id}")
+    page.click("button[name=closed]")
+    expect(page.locator("[data-status]")).to_have_attribute("data-status", "closed")
+    with edge.client(edge.login()) as api:
+        assert api.get(f"/incidents/{incident_id}").json()["status"] == "closed"
+
+
+def test_door_override_then_the_logbook_and_the_handover(page: Page, edge: EdgeServer) -> None:
+    log_in(page, edge, "en")
+    page.goto(f"{edge.url}/door-events/new")
+    page.fill("input[name=door]", "Main entrance")
+    page.select_option("select[name=kind]", "guard_override")
+    page.click("main button[type=submit]")
+    expect(page.locator("#reason-error")).to_have_text(
+        "A door opened by the guard needs a reason.")
+    expect(page.locator("input[name=door]")).to_have_value("Main entrance")
+    page.fill("input[name=reason]", "Elderly resident with shopping")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{edge.url}/logbook")
+    expect(page.locator("table.logbook tbody tr")).to_have_count(1)
+    expect(page.locator("table.logbook")).to_contain_text(
+        "Door Main entrance: guard_override (Elderly resident with shopping)")
+    shot(page, "logbook-en")
+    page.click(".menu a[href='/shift']")
+    expect(page.locator("table.logbook tbody tr")).to_have_count(1)
+    page.fill("textarea[name=text]", "Quiet night; car park door checked at 03:00.")
+    page.click("main button[type=submit]")
+    expect(page.locator("table.logbook tbody tr")).to_have_count(0)  # a fresh start
+    shot(page, "shift-en")
+    with edge.client(edge.login()) as api:
+        types = [e["type"] for e in api.get("/logbook").json()["entries"]]
+    assert types == ["door.event", "shift.note"]
