@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,13 @@ def run(group: click.Group) -> None:
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except sqlite3.DatabaseError as exc:
+        click.echo(f"Error: the database cannot be read ({exc}); is DIR a Guardpost data"
+                   " directory?", err=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        click.echo(f"Error: permission denied: {exc.filename}", err=True)
+        sys.exit(2)
 
 
 @cli.command()
@@ -186,7 +194,7 @@ def verify(data: Path) -> None:
     if bad is None:
         click.echo(f"ok {count} events")
         return
-    click.echo(f"broken at seq {bad}: the chain is intact only up to seq {bad - 1}", err=True)
+    click.echo(f"broken at seq {bad}: the chain is intact only up to seq {bad - 1}")
     sys.exit(1)
 
 

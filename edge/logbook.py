@@ -902,7 +902,12 @@ class Logbook:
         prev_hash, prev_seq, count = GENESIS_HASH, 0, 0
         rows = self._read.execute("SELECT * FROM events ORDER BY seq")
         while batch := rows.fetchmany(2000):
-            events = [_event_out(row) for row in batch]
+            events: list[dict[str, Any]] = []
+            for row in batch:
+                try:
+                    events.append(_event_out(row))
+                except (ValueError, TypeError):  # a byte edited into unreadable JSON
+                    events.append({"seq": row["seq"], "hash": None})
             bad = chain_break(events, prev_hash, prev_seq)
             if bad is not None:
                 return count + sum(1 for e in events if e["seq"] < bad), bad

@@ -124,3 +124,13 @@ def test_serve_refuses_bad_settings_in_one_line(data: Path) -> None:
                "timezone: Value error, unknown time zone 'Mars/Base'")
     fails_with(run_edge("serve", "--data", str(data), "--broker", "http://x"),
                "broker: Value error, broker must be an mqtt:// or mqtts:// URL")
+
+
+def test_a_damaged_database_is_one_line_too(data: Path) -> None:
+    (data / "guardpost.db").write_bytes(b"this is not a database" * 100)
+    for name in ("guardpost.db-wal", "guardpost.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    result = run_edge("verify", "--data", str(data))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("Error: the database cannot be read")
