@@ -716,7 +716,8 @@ class Logbook:
         self, incident_id: str, status: str, by: Actor
     ) -> Work[dict[str, Any]]:
         """Move an incident one step along open -> acknowledged -> in_progress -> resolved ->
-        closed; a complaint closes only after a follow_up and a summary entry."""
+        closed; a complaint closes only after a follow_up and a summary entry; only a
+        supervisor closes. The record's state is checked first (409), then the role (403)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = conn.execute("SELECT status, category FROM incidents WHERE id = ?",
@@ -739,6 +740,8 @@ class Logbook:
                 if missing:
                     raise errors.TransitionForbidden(
                         "a complaint closes only after its " + " and ".join(missing) + " entry")
+            if status == "closed" and by.kind == "guard" and by.role != "supervisor":
+                raise errors.Forbidden("only a supervisor may close an incident")
             self._append(conn, "incident.status", incident_id,
                          {"status": status, "previous": current, "by": by.ref})
             return self.get_incident(incident_id, conn=conn)

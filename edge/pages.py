@@ -419,11 +419,11 @@ async def set_status(incident_id: str, request: Request) -> Response:
     if not page.csrf_ok(form):
         return page.refuse()
     status = form.get("status", "")
-    if status == "closed" and page.guard.role != "supervisor":
-        return _incident_page(page, incident_id, 403,
-                              status_error=page._("Only a supervisor may close an incident."))
     try:
         await page.book.run(page.book.set_incident_status(incident_id, status, page.guard))
+    except errors.Forbidden:
+        return _incident_page(page, incident_id, 403,
+                              status_error=page._("Only a supervisor may close an incident."))
     except errors.TransitionForbidden:
         message = page._("Not now: a complaint closes after a follow-up visit and a summary.")
         return _incident_page(page, incident_id, 409, status_error=message)
