@@ -763,6 +763,11 @@ class Logbook:
                 (incident_id,))]
         return incident
 
+    def incidents_for_visit(self, visit_id: str) -> list[dict[str, Any]]:
+        rows = self._read.execute(
+            "SELECT * FROM incidents WHERE visit_id = ? ORDER BY opened_at", (visit_id,))
+        return [self._incident_out(row) for row in rows]
+
     def list_incidents(
         self, *, status: str | None = None, severity: str | None = None,
         overdue: bool | None = None,

@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 LANGUAGES = (("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "English"))
 LANG_CODES = tuple(code for code, _ in LANGUAGES)
 SESSION_COOKIE = "gp_session"
+SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' procedure
 LANG_COOKIE = "gp_lang"
 
 router = APIRouter(include_in_schema=False)
@@ -123,6 +124,7 @@ class Page:
                          "closed": _("Closed")},
             "incident_categories": {
                 "complaint": _("Complaint"), "emergency": _("Emergency"),
+                SUSPICIOUS: _("Suspicious visitor"),
                 "security": _("Security"), "dispute": _("Dispute between neighbours"),
                 "equipment": _("Equipment and facilities"), "other": _("Other")},
             "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
@@ -288,7 +290,9 @@ def visit_page(visit_id: str, request: Request) -> Response:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
-    return page.render("visit.html", visit=visit)
+    held = [i for i in page.book.incidents_for_visit(visit_id)
+            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
+    return page.render("visit.html", visit=visit, held=held[0] if held else None)
 
 
 @router.post("/visits/{visit_id}/checkout")
@@ -318,7 +322,7 @@ async def override(visit_id: str, request: Request) -> Response:
     reason = form.get("reason", "").strip()
     if not reason:
         visit = page.book.get_visit(visit_id)
-        return page.render("visit.html", 422, visit=visit, reason=reason,
+        return page.render("visit.html", 422, visit=visit, reason=reason, held=None,
                            reason_error=page._("Please fill this in."))
     try:
         await page.book.run(page.book.override(visit_id, reason[:500], by=page.guard))
@@ -373,6 +377,14 @@ def _incident_page(page: Page, incident_id: str, status_code: int = 200,
         incident = page.book.get_incident(incident_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such incident."))
+    if incident["category"] == SUSPICIOUS:
+        kinds = {e["kind"] for e in incident["entries"]}
+        context["steps"] = [  # the manuals: call the flat, call for backup
+            ("call_flat", "action", page._("Call the flat on the intercom"),
+             "action" in kinds),
+            ("call_backup", "escalation", page._("Call the supervisor for backup"),
+             "escalation" in kinds),
+        ]
     flow = ["open", "acknowledged", "in_progress", "resolved", "closed"]
     position = flow.index(incident["status"])
     next_status = flow[position + 1] if position + 1 < len(flow) else None
@@ -499,3 +511,28 @@ async def hand_over(request: Request) -> Response:
                            text=form.get("text", ""), text_error=page._("Please fill this in."))
     await page.book.run(page.book.add_shift_note(note.text, page.guard))
     return RedirectResponse("/shift", status_code=303)
+
+
+@router.post("/visits/{visit_id}/suspicious")
+async def mark_suspicious(visit_id: str, request: Request) -> Response:
+    """The manuals' procedure: hold the visitor in the lobby, open a linked incident whose
+    page lists the steps (call the flat, call the supervisor for backup) to tick off."""
+    page = Page(request)
+    if page.guard is None:
+        return to_login()
+    if not page.csrf_ok(await page.form()):
+        return page.refuse()
+    try:
+        visit = page.book.get_visit(visit_id)
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such visit."))
+    held = [i for i in page.book.incidents_for_visit(visit_id)
+            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
+    if held:
+        return RedirectResponse(f"/incidents/{held[0]['id']}", status_code=303)
+    incident = await page.book.run(page.book.open_incident({
+        "category": SUSPICIOUS, "severity": "medium",
+        "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
+        "location": page._("Lobby"), "visit_id": visit_id, "channel": "in_person",
+    }, by=page.guard))
+    return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)

@@ -237,3 +237,34 @@ def test_door_override_then_the_logbook_and_the_handover(page: Page, edge: EdgeS
     with edge.client(edge.login()) as api:
         types = [e["type"] for e in api.get("/logbook").json()["entries"]]
     assert types == ["door.event", "shift.note"]
+
+
+def test_a_suspicious_visitor_is_held_and_the_steps_are_ticked_off(page: Page,
+                                                                   edge: EdgeServer) -> None:
+    token = edge.login()
+    with edge.client(token) as api:
+        visit = api.post("/visits", json={"visitor_name": "Mr X", "unit": "3C",
+                                          "category": "other"}).json()
+    log_in(page, edge, "en")
+    page.goto(f"{edge.url}/visits/{visit['id']}")
+    page.click("button[name=suspicious]")
+    page.wait_for_url(re.compile(r"/incidents/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_have_text("Suspicious visitor · 3C")
+    page.click("button[name=call_flat]")
+    expect(page.locator(".steps li.done")).to_have_text(["✓ Call the flat on the intercom"])
+    expect(page.locator("button[name=call_backup]")).to_have_count(1)
+    page.click("button[name=call_backup]")
+    expect(page.locator(".steps li.done")).to_have_count(2)
+    shot(page, "suspicious-en")
+    page.goto(f"{edge.url}/visits/{visit['id']}")
+    expect(page.locator(".held")).to_contain_text("Held in the lobby")
+    expect(page.locator("button[name=suspicious]")).to_have_count(0)
+    with edge.client(token) as api:
+        incidents = api.get("/incidents").json()["incidents"]
+        linked = [i for i in incidents if i["visit_id"] == visit["id"]]
+        assert [(i["category"], i["severity"], i["status"]) for i in linked] == [
+            ("suspicious_visitor", "medium", "open")]
+        entries = api.get(f"/incidents/{linked[0]['id']}").json()["entries"]
+    assert [(e["kind"], e["text"]) for e in entries] == [
+        ("action", "Call the flat on the intercom"),
+        ("escalation", "Call the supervisor for backup")]
