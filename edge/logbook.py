@@ -631,6 +631,17 @@ class Logbook:
                              "request_id": row["request_id"], "answered_at": row["answered_at"]},
         }
 
+    def repeat_visitor(self, id_number: str) -> dict[str, Any] | None:
+        """The name and company of the latest visit by the same ID number (matched by keyed
+        HMAC; the number itself is never stored), unless purged."""
+        if not id_number.strip():
+            return None
+        row = self._read.execute(
+            "SELECT visitor_name, company FROM visits WHERE id_hmac = ?"
+            " AND visitor_name IS NOT NULL ORDER BY checked_in_at DESC LIMIT 1",
+            (id_hmac(self._id_key, id_number),)).fetchone()
+        return dict(row) if row else None
+
     def visit_exists(self, visit_id: str) -> bool:
         return self._read.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone() \
             is not None

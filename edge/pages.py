@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
@@ -536,3 +536,17 @@ async def mark_suspicious(visit_id: str, request: Request) -> Response:
         "location": page._("Lobby"), "visit_id": visit_id, "channel": "in_person",
     }, by=page.guard))
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
+
+
+@router.post("/visits/lookup")
+async def repeat_visitor(request: Request) -> Response:
+    """For the registration form: the name and company of an earlier visitor with the same ID
+    number, so the guard can fill them in with one tap. The number is not echoed or logged."""
+    page = Page(request)
+    if page.guard is None:
+        return JSONResponse({"found": False}, status_code=401)
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return JSONResponse({"found": False}, status_code=403)
+    found = page.book.repeat_visitor(form.get("id_number", "")[:40])
+    return JSONResponse({"found": found is not None, **(found or {})})

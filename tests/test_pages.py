@@ -268,3 +268,26 @@ def test_a_suspicious_visitor_is_held_and_the_steps_are_ticked_off(page: Page,
     assert [(e["kind"], e["text"]) for e in entries] == [
         ("action", "Call the flat on the intercom"),
         ("escalation", "Call the supervisor for backup")]
+
+
+def test_a_repeat_visitor_is_offered_by_id_number(page: Page, edge: EdgeServer) -> None:
+    with edge.client(edge.login()) as api:
+        api.post("/visits", json={"visitor_name": "黃志明", "unit": "12A", "category":
+                                  "contractor", "company": "安全電業", "id_number": "C6677889(0)"})
+    log_in(page, edge, "zh-Hant")
+    page.goto(f"{edge.url}/visits/new")
+    page.fill("input[name=id_number]", "c6677889(0)")  # typed differently: same person
+    expect(page.locator("#fill-repeat")).to_contain_text("黃志明 (安全電業)")
+    page.click("#fill-repeat")
+    expect(page.locator("input[name=visitor_name]")).to_have_value("黃志明")
+    expect(page.locator("input[name=company]")).to_have_value("安全電業")
+    page.fill("input[name=id_number]", "D1111111(1)")
+    expect(page.locator(".repeat")).to_be_hidden()
+
+
+def test_the_repeat_lookup_needs_a_session_and_its_csrf_token(edge: EdgeServer) -> None:
+    body = {"id_number": "C6677889(0)"}
+    assert httpx.post(f"{edge.url}/visits/lookup", data=body).status_code == 401
+    token = edge.login()
+    refused = httpx.post(f"{edge.url}/visits/lookup", data=body, cookies={"gp_session": token})
+    assert refused.status_code == 403
