@@ -147,7 +147,9 @@ class Page:
             if self.guard else None
         html = env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,
-            guard=self.guard, csrf=self.csrf, sync=state, **self.labels(), **context)
+            guard=self.guard, csrf=self.csrf, sync=state,
+            idle_s=int(self.request.app.state.settings.idle_minutes * 60), **self.labels(),
+            **context)
         response = HTMLResponse(html, status_code=status_code)
         if self.request.query_params.get("lang") in LANG_CODES:
             response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",

@@ -49,6 +49,7 @@ class EdgeSettings(ServiceSettings):
     intercom_secret: str | None = None
     confirm_timeout: float = Field(default=90.0, gt=0, description="seconds a resident has")
     language: str = Field(default="zh-Hant", description="the tablet's language by default")
+    idle_minutes: float = Field(default=10.0, gt=0, description="tablet back to the PIN pad")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
     deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")

@@ -291,3 +291,22 @@ def test_the_repeat_lookup_needs_a_session_and_its_csrf_token(edge: EdgeServer) 
     token = edge.login()
     refused = httpx.post(f"{edge.url}/visits/lookup", data=body, cookies={"gp_session": token})
     assert refused.status_code == 403
+
+
+def test_an_idle_tablet_returns_to_the_pin_pad(browser: Browser, tmp_path: Path) -> None:
+    from tests.helpers import init_post
+
+    init_post(tmp_path / "post")
+    edge = EdgeServer(tmp_path / "post", env={"GUARDPOST_IDLE_MINUTES": "0.05"}).start()  # 3 s
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = context.new_page()
+        log_in(page, edge)
+        cookie = next(c for c in context.cookies() if c["name"] == "gp_session")
+        page.wait_for_url(f"{edge.url}/login", timeout=15_000)
+        expect(page.locator("input[name=pin]")).to_be_visible()
+        # logged out on the server, not just in the browser
+        assert httpx.get(f"{edge.url}/", cookies={"gp_session": cookie["value"]}).status_code == 303
+    finally:
+        context.close()
+        edge.stop()

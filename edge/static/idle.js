@@ -1,0 +1,13 @@
+// A tablet left untouched logs out (on the server too) and shows the PIN pad again.
+(function () {
+  var form = document.querySelector("form.logout");
+  if (!form) { return; }
+  var limit = parseInt(form.dataset.idleS, 10) * 1000;
+  var last = Date.now();
+  ["pointerdown", "keydown", "input", "scroll"].forEach(function (name) {
+    window.addEventListener(name, function () { last = Date.now(); }, {passive: true});
+  });
+  setInterval(function () {
+    if (Date.now() - last >= limit) { form.submit(); }
+  }, 1000);
+})();
