@@ -310,3 +310,25 @@ def test_an_idle_tablet_returns_to_the_pin_pad(browser: Browser, tmp_path: Path)
     finally:
         context.close()
         edge.stop()
+
+
+def test_registration_takes_at_most_six_taps_plus_typing(page: Page, edge: EdgeServer) -> None:
+    log_in(page, edge, "zh-Hant")
+    taps = 0
+
+    def tap(selector: str) -> None:
+        nonlocal taps
+        taps += 1
+        page.click(selector)
+
+    tap("a.button[href='/visits/new']")
+    tap("input[name=visitor_name]")
+    page.keyboard.type("陳小姐")
+    tap("input[name=unit]")
+    page.keyboard.type("12A")
+    tap("input[name=id_number]")
+    page.keyboard.type("B7654321(9)")
+    tap("main button[type=submit]")  # category defaults to guest, party size to 1
+    page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
+    expect(page.locator("h1")).to_have_text("陳小姐")
+    assert taps <= 6
