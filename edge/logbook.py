@@ -436,13 +436,14 @@ class Logbook:
         record_id: str,
         data: dict[str, Any],
         pii: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
         """Append one event (inside a `write`): next seq, chained hash, then its projection."""
         event: dict[str, Any] = {
             "seq": self._head.seq + 1,
             "id": new_id(),
             "type": event_type,
-            "at": format_time(utc_now()),
+            "at": format_time(at or utc_now()),
             "record_id": record_id,
             "data": data,
             "pii_digest": pii_digest(pii),
@@ -482,9 +483,9 @@ class Logbook:
         masked = mask_id(id_number) if id_number else None
         hmac_hex = id_hmac(self._id_key, id_number) if id_number else None
         visit_id = new_id()
-        now = utc_now()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            now = utc_now()  # checked_in_at is the event's own time
             unit = conn.execute(
                 "SELECT unit, intercom FROM units WHERE unit = ?", (body["unit"],)
             ).fetchone()
@@ -514,7 +515,7 @@ class Logbook:
                 "confirmation": confirmation,
                 "by": by.ref,
             }
-            self._append(conn, "visit.registered", visit_id, data, pii)
+            self._append(conn, "visit.registered", visit_id, data, pii, at=now)
             conn.execute(
                 "UPDATE visits SET id_hmac = ?, confirmation_expires_at = ? WHERE id = ?",
                 (hmac_hex, expires_at, visit_id),
@@ -689,9 +690,10 @@ class Logbook:
 
     def open_incident(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
         incident_id = new_id()
-        due_at = format_time(utc_now() + timedelta(hours=self.deadlines_h[body["severity"]]))
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            opened = utc_now()  # due_at is exactly opened_at + the severity's deadline
+            due_at = format_time(opened + timedelta(hours=self.deadlines_h[body["severity"]]))
             visit_id = body.get("visit_id") or None
             if visit_id and conn.execute(
                 "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
@@ -702,7 +704,7 @@ class Logbook:
                 "title": body["title"], "description": body.get("description") or None,
                 "location": body.get("location") or None, "visit_id": visit_id,
                 "channel": body.get("channel") or None, "due_at": due_at, "by": by.ref,
-            })
+            }, at=opened)
             return self.get_incident(incident_id, conn=conn)
 
         return work

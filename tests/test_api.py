@@ -79,6 +79,9 @@ def test_registering_a_visitor_answers_the_whole_visit(api: httpx.Client) -> Non
     }
     assert abs(parse_time(answer["checked_in_at"]) - datetime.now(HK)) < timedelta(seconds=30)
     assert api.get(f"/visits/{answer['id']}").json() == answer
+    logged = [e for e in api.get("/logbook").json()["entries"] if e["record_id"] == answer["id"]]
+    assert [(e["type"], e["at"]) for e in logged] == [
+        ("visit.registered", answer["checked_in_at"])]
 
 
 def test_the_unit_is_matched_without_case_and_party_size_defaults_to_one(
