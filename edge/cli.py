@@ -182,7 +182,9 @@ def serve(data: Path, **flags: Any) -> None:
         + (f" via {mask_url(settings.broker)}" if settings.broker else " (offline, no broker)"),
         err=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG)
+    # the post faces the lobby LAN directly (no proxy), and errors are logged, not each request
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG,
+                proxy_headers=False, access_log=False)
 
 
 @cli.command()
