@@ -20,6 +20,7 @@ from . import __version__, errors
 from .api import BearerAuth, error_body, router
 from .auth import Auth
 from .logbook import Logbook
+from .pages import install_page_handlers
 from .pages import router as pages_router
 from .settings import EdgeSettings
 from .sync import Sync
@@ -114,6 +115,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.add_middleware(BearerAuth, auth=auth)
 
     install_error_handlers(app)
+    install_page_handlers(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:

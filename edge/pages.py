@@ -106,6 +106,27 @@ class Page:
             except errors.Unauthorized:
                 self.guard = None
 
+    @classmethod
+    def of_guard(cls, request: Request) -> Page:
+        """The page of a logged-in guard; LoginRequired (a redirect to /login) otherwise."""
+        page = cls(request)
+        if page.guard is None:
+            raise LoginRequired()
+        return page
+
+    @property
+    def actor(self) -> Actor:
+        if self.guard is None:
+            raise LoginRequired()
+        return self.guard
+
+    async def checked_form(self) -> dict[str, str]:
+        """The posted form of a changing request; CsrfRefused (403) without its token."""
+        form = await self.form()
+        if not self.csrf_ok(form):
+            raise CsrfRefused(self)
+        return form
+
     @property
     def csrf(self) -> str:
         return csrf_token(self.token) if self.token else ""
@@ -174,6 +195,32 @@ def to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+class LoginRequired(Exception):
+    """A page that needs a guard's login was asked for without one: 303 to /login."""
+
+
+class CsrfRefused(Exception):
+    """A changing form came without its CSRF token: 403, as a page."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page.request.url.path)
+        self.page = page
+
+
+def install_page_handlers(app: Any) -> None:
+    """Turn the pages' two refusals into what a browser should get."""
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        return to_login()
+
+    async def csrf_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CsrfRefused)
+        return exc.page.refuse()
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(CsrfRefused, csrf_refused)
+
+
 def field_message(_: Any, error: dict[str, Any]) -> str:
     """A validation error in plain words, in the page's language."""
     kind = error.get("type", "")
@@ -219,11 +266,8 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    if not page.csrf_ok(await page.form()):
-        return page.refuse()
+    page = Page.of_guard(request)
+    await page.checked_form()
     request.app.state.auth.logout(page.token)
     response = to_login()
     response.delete_cookie(SESSION_COOKIE)
@@ -232,9 +276,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     incidents = [i for i in page.book.list_incidents() if i["status"] != "closed"]
     order = {"severe": 0, "medium": 1, "minor": 2}
     incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
@@ -244,21 +286,15 @@ def home(request: Request) -> Response:
 
 @router.get("/visits/new", response_class=HTMLResponse)
 def new_visit_page(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     return page.render("visit_new.html", values={"party_size": "1"}, errors={},
                        units=page.book.list_units(limit=500))
 
 
 @router.post("/visits/new", response_class=HTMLResponse)
 async def register_visit(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     body: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
     if "party_size" in body:
         try:
@@ -269,7 +305,7 @@ async def register_visit(request: Request) -> Response:
     try:
         visit_in = m.VisitIn.model_validate(body)
         visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
-                                                             by=page.guard))
+                                                             by=page.actor))
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][-1]) if error["loc"] else ""
@@ -285,9 +321,7 @@ async def register_visit(request: Request) -> Response:
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
 def visit_page(visit_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     try:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
@@ -299,13 +333,10 @@ def visit_page(visit_id: str, request: Request) -> Response:
 
 @router.post("/visits/{visit_id}/checkout")
 async def check_out(visit_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    if not page.csrf_ok(await page.form()):
-        return page.refuse()
+    page = Page.of_guard(request)
+    await page.checked_form()
     try:
-        await page.book.run(page.book.check_out(visit_id, by=page.guard))
+        await page.book.run(page.book.check_out(visit_id, by=page.actor))
     except (errors.AlreadyCheckedOut, errors.NotFound):
         pass  # already out (another tablet, a double tap): the page shows it as it is
     back = request.headers.get("referer", "/")
@@ -315,19 +346,15 @@ async def check_out(visit_id: str, request: Request) -> Response:
 
 @router.post("/visits/{visit_id}/override", response_class=HTMLResponse)
 async def override(visit_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     reason = form.get("reason", "").strip()
     if not reason:
         visit = page.book.get_visit(visit_id)
         return page.render("visit.html", 422, visit=visit, reason=reason, held=None,
                            reason_error=page._("Please fill this in."))
     try:
-        await page.book.run(page.book.override(visit_id, reason[:500], by=page.guard))
+        await page.book.run(page.book.override(visit_id, reason[:500], by=page.actor))
     except errors.ConfirmationClosed:
         pass
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
@@ -338,20 +365,14 @@ async def override(visit_id: str, request: Request) -> Response:
 
 @router.get("/incidents/new", response_class=HTMLResponse)
 def new_incident_page(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     return page.render("incident_new.html", values={}, errors={})
 
 
 @router.post("/incidents/new", response_class=HTMLResponse)
 async def open_incident(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
     try:
         incident_in = m.IncidentIn.model_validate(body)
@@ -359,15 +380,13 @@ async def open_incident(request: Request) -> Response:
         field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
         return page.render("incident_new.html", 422, values=form, errors=field_errors)
     incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
-                                                           by=page.guard))
+                                                           by=page.actor))
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
 
 
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, status: str | None = None) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     wanted = status if status in ("open", "acknowledged", "in_progress", "resolved",
                                   "closed") else None
     return page.render("incidents.html", incidents=page.book.list_incidents(status=wanted))
@@ -398,27 +417,21 @@ def _incident_page(page: Page, incident_id: str, status_code: int = 200,
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(incident_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     return _incident_page(page, incident_id)
 
 
 @router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
 async def add_entry(incident_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     try:
         entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
     except ValidationError:
         return _incident_page(page, incident_id, 422, text=form.get("text", ""),
                               text_error=page._("Please fill this in."))
     try:
-        await page.book.run(page.book.add_entry(incident_id, entry.kind, entry.text, page.guard))
+        await page.book.run(page.book.add_entry(incident_id, entry.kind, entry.text, page.actor))
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such incident."))
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
@@ -426,15 +439,11 @@ async def add_entry(incident_id: str, request: Request) -> Response:
 
 @router.post("/incidents/{incident_id}/status", response_class=HTMLResponse)
 async def set_status(incident_id: str, request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     status = form.get("status", "")
     try:
-        await page.book.run(page.book.set_incident_status(incident_id, status, page.guard))
+        await page.book.run(page.book.set_incident_status(incident_id, status, page.actor))
     except errors.Forbidden:
         return _incident_page(page, incident_id, 403,
                               status_error=page._("Only a supervisor may close an incident."))
@@ -448,20 +457,14 @@ async def set_status(incident_id: str, request: Request) -> Response:
 
 @router.get("/door-events/new", response_class=HTMLResponse)
 def new_door_event_page(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     return page.render("door_new.html", values={}, errors={})
 
 
 @router.post("/door-events/new", response_class=HTMLResponse)
 async def record_door_event(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
     field_errors: dict[str, str] = {}
     try:
@@ -472,15 +475,13 @@ async def record_door_event(request: Request) -> Response:
         field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
     if field_errors:
         return page.render("door_new.html", 422, values=form, errors=field_errors)
-    await page.book.run(page.book.record_door_event(door.model_dump(), by=page.guard))
+    await page.book.run(page.book.record_door_event(door.model_dump(), by=page.actor))
     return RedirectResponse("/logbook", status_code=303)
 
 
 @router.get("/logbook", response_class=HTMLResponse)
 def logbook_page(request: Request, date: str | None = None) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     from datetime import date as Date
 
     try:
@@ -492,26 +493,20 @@ def logbook_page(request: Request, date: str | None = None) -> Response:
 
 @router.get("/shift", response_class=HTMLResponse)
 def shift_page(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
+    page = Page.of_guard(request)
     return page.render("shift.html", entries=page.book.since_last_handover())
 
 
 @router.post("/shift", response_class=HTMLResponse)
 async def hand_over(request: Request) -> Response:
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    form = await page.form()
-    if not page.csrf_ok(form):
-        return page.refuse()
+    page = Page.of_guard(request)
+    form = await page.checked_form()
     try:
         note = m.ShiftNoteIn.model_validate({"text": form.get("text", "")})
     except ValidationError:
         return page.render("shift.html", 422, entries=page.book.since_last_handover(),
                            text=form.get("text", ""), text_error=page._("Please fill this in."))
-    await page.book.run(page.book.add_shift_note(note.text, page.guard))
+    await page.book.run(page.book.add_shift_note(note.text, page.actor))
     return RedirectResponse("/shift", status_code=303)
 
 
@@ -519,11 +514,8 @@ async def hand_over(request: Request) -> Response:
 async def mark_suspicious(visit_id: str, request: Request) -> Response:
     """The manuals' procedure: hold the visitor in the lobby, open a linked incident whose
     page lists the steps (call the flat, call the supervisor for backup) to tick off."""
-    page = Page(request)
-    if page.guard is None:
-        return to_login()
-    if not page.csrf_ok(await page.form()):
-        return page.refuse()
+    page = Page.of_guard(request)
+    await page.checked_form()
     try:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
@@ -536,7 +528,7 @@ async def mark_suspicious(visit_id: str, request: Request) -> Response:
         "category": SUSPICIOUS, "severity": "medium",
         "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
         "location": page._("Lobby"), "visit_id": visit_id, "channel": "in_person",
-    }, by=page.guard))
+    }, by=page.actor))
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
 
 
