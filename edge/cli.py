@@ -8,10 +8,11 @@ import io
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from . import errors
 from .auth import SCOPES, Auth, hash_secret, is_valid_pin
@@ -29,6 +30,19 @@ DATA = click.option(
     required=True,
     help="the post's data directory (env GUARDPOST_DATA)",
 )
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def build_settings(cls: type[S], **flags: Any) -> S:
+    """The service's settings: a flag given beats the environment, which beats the default;
+    a bad value is one line naming the setting."""
+    try:
+        return cls(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 def _initialised(data: Path) -> Path:
@@ -169,11 +183,7 @@ def serve(data: Path, **flags: Any) -> None:
     from .settings import EdgeSettings
 
     _initialised(data)
-    try:
-        settings = EdgeSettings(data=data, **{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    settings = build_settings(EdgeSettings, data=data, **flags)
     setup_logging()
     app = create_app(settings)
     click.echo(

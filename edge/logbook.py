@@ -643,10 +643,6 @@ class Logbook:
             (id_hmac(self._id_key, id_number),)).fetchone()
         return dict(row) if row else None
 
-    def visit_exists(self, visit_id: str) -> bool:
-        return self._read.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone() \
-            is not None
-
     # ---- door events ------------------------------------------------------------------------
 
     def record_door_event(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
@@ -677,14 +673,6 @@ class Logbook:
         if row is None:
             raise errors.NotFound(f"no door event {event_id}", loc=("path", "id"))
         return {"site": self.site, "device": self.device, **dict(row)}
-
-    def list_door_events(self, day: date | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM door_events", []
-        if day is not None:
-            sql += " WHERE recorded_at >= ? AND recorded_at < ?"
-            args = list(self.day_bounds(day))
-        rows = self._read.execute(sql + " ORDER BY recorded_at DESC", args)
-        return [{"site": self.site, "device": self.device, **dict(row)} for row in rows]
 
     # ---- incidents --------------------------------------------------------------------------
 

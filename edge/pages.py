@@ -9,7 +9,7 @@ import hmac
 import logging
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from babel.messages.mofile import write_mo
@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from schemas import models as m
 from schemas.ids import parse_time
@@ -34,6 +34,7 @@ SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' proce
 LANG_COOKIE = "gp_lang"
 
 router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 
 @cache
@@ -120,6 +121,19 @@ class Page:
             raise LoginRequired()
         return self.guard
 
+    def validate(self, model: type[M], form: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+        """Check a posted form's filled-in fields against their API model: the model, or a
+        message in the page's language for each field that is wrong."""
+        body = {k: v for k, v in form.items() if k != "csrf" and str(v).strip()}
+        try:
+            return model.model_validate(body), {}
+        except ValidationError as exc:
+            messages: dict[str, str] = {}
+            for error in exc.errors():
+                name = str(error["loc"][-1]) if error["loc"] else ""
+                messages.setdefault(name, field_message(self._, dict(error)))
+            return None, messages
+
     async def checked_form(self) -> dict[str, str]:
         """The posted form of a changing request; CsrfRefused (403) without its token."""
         form = await self.form()
@@ -189,6 +203,13 @@ class Page:
         """403 for a changing form without its CSRF token (an old tab, or another site)."""
         return self.render("message.html", 403, message=self._(
             "This form has expired. Go back, reload the page and try again."))
+
+
+def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
+    """The open suspicious-visitor incident that holds this visitor in the lobby, if any."""
+    held = [i for i in book.incidents_for_visit(visit_id)
+            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
+    return held[0] if held else None
 
 
 def to_login() -> RedirectResponse:
@@ -295,23 +316,16 @@ def new_visit_page(request: Request) -> Response:
 async def register_visit(request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
-    body: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
-    if "party_size" in body:
+    # party_size is strict on the API (no "3"); a form only has text, so it is read here
+    party_size = form.get("party_size", "").strip()
+    visit_in, field_errors = page.validate(m.VisitIn, {
+        **form, "party_size": int(party_size) if party_size.isdigit() else party_size})
+    if visit_in is not None:
         try:
-            body["party_size"] = int(body["party_size"])
-        except ValueError:
-            pass
-    field_errors: dict[str, str] = {}
-    try:
-        visit_in = m.VisitIn.model_validate(body)
-        visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
-                                                             by=page.actor))
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = str(error["loc"][-1]) if error["loc"] else ""
-            field_errors.setdefault(name, field_message(page._, dict(error)))
-    except errors.UnknownUnit:
-        field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
+            visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
+                                                                 by=page.actor))
+        except errors.UnknownUnit:
+            field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
     if field_errors:
         kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
         return page.render("visit_new.html", 422, values=kept, errors=field_errors,
@@ -326,9 +340,7 @@ def visit_page(visit_id: str, request: Request) -> Response:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
-    held = [i for i in page.book.incidents_for_visit(visit_id)
-            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
-    return page.render("visit.html", visit=visit, held=held[0] if held else None)
+    return page.render("visit.html", visit=visit, held=held_incident(page.book, visit_id))
 
 
 @router.post("/visits/{visit_id}/checkout")
@@ -373,11 +385,8 @@ def new_incident_page(request: Request) -> Response:
 async def open_incident(request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
-    body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
-    try:
-        incident_in = m.IncidentIn.model_validate(body)
-    except ValidationError as exc:
-        field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
+    incident_in, field_errors = page.validate(m.IncidentIn, form)
+    if incident_in is None:
         return page.render("incident_new.html", 422, values=form, errors=field_errors)
     incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
                                                            by=page.actor))
@@ -465,15 +474,10 @@ def new_door_event_page(request: Request) -> Response:
 async def record_door_event(request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
-    body = {k: v for k, v in form.items() if k != "csrf" and v.strip()}
-    field_errors: dict[str, str] = {}
-    try:
-        door = m.DoorEventIn.model_validate(body)
-        if door.kind == m.DoorKind.guard_override and not door.reason:
-            field_errors["reason"] = page._("A door opened by the guard needs a reason.")
-    except ValidationError as exc:
-        field_errors = {str(e["loc"][-1]): field_message(page._, dict(e)) for e in exc.errors()}
-    if field_errors:
+    door, field_errors = page.validate(m.DoorEventIn, form)
+    if door is not None and door.kind == m.DoorKind.guard_override and not door.reason:
+        field_errors["reason"] = page._("A door opened by the guard needs a reason.")
+    if door is None or field_errors:
         return page.render("door_new.html", 422, values=form, errors=field_errors)
     await page.book.run(page.book.record_door_event(door.model_dump(), by=page.actor))
     return RedirectResponse("/logbook", status_code=303)
@@ -520,10 +524,9 @@ async def mark_suspicious(visit_id: str, request: Request) -> Response:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
-    held = [i for i in page.book.incidents_for_visit(visit_id)
-            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
+    held = held_incident(page.book, visit_id)
     if held:
-        return RedirectResponse(f"/incidents/{held[0]['id']}", status_code=303)
+        return RedirectResponse(f"/incidents/{held['id']}", status_code=303)
     incident = await page.book.run(page.book.open_incident({
         "category": SUSPICIOUS, "severity": "medium",
         "title": f"{page._('Suspicious visitor')} · {visit['unit']}",

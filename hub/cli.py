@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from edge import errors
-from edge.cli import CliError, run
+from edge.cli import CliError, build_settings, run
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -157,11 +156,7 @@ def serve(data: Path, **flags: Any) -> None:
     from .settings import HubSettings
 
     _store(data).close()
-    try:
-        settings = HubSettings(data=data, **{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    settings = build_settings(HubSettings, data=data, **flags)
     setup_logging()
     try:
         app = create_app(settings)

@@ -354,11 +354,6 @@ class Store:
                 (1 if status.get("online") else 0, int(status.get("last_seq") or 0), offset,
                  str(status.get("version") or ""), format_time(now), site, device))
 
-    def acked_seq(self, site: str, device: str) -> int:
-        row = self._read.execute("SELECT acked_seq FROM devices WHERE site = ? AND device = ?",
-                                 (site, device)).fetchone()
-        return int(row[0]) if row else 0
-
     # ---- devices and MQTT accounts ----------------------------------------------------------
 
     def provision_device(self, site: str, device: str, username: str, mqtt_hash: str) -> None:
@@ -394,20 +389,7 @@ class Store:
             for r in rows if sites is None or r["site"] in sites
         ]
 
-    def site_devices(self, site: str) -> list[str]:
-        return [r[0] for r in self._read.execute(
-            "SELECT device FROM devices WHERE site = ? ORDER BY device", (site,))]
-
-    def known_sites(self) -> list[str]:
-        return [r[0] for r in self._read.execute("SELECT DISTINCT site FROM devices ORDER BY site")]
-
     # ---- reads for the API ------------------------------------------------------------------
-
-    def events(self, site: str, device: str, after: int = 0) -> list[dict[str, Any]]:
-        rows = self._read.execute(
-            "SELECT * FROM events WHERE site = ? AND device = ? AND seq > ? ORDER BY seq",
-            (site, device, after))
-        return [_event_out(r) for r in rows]
 
     def count_events(self) -> int:
         return int(self._read.execute("SELECT COUNT(*) FROM events").fetchone()[0])
@@ -606,15 +588,6 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
     if event["type"] == "incident.entry":  # the edge has applied a supervisor's entry
         conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
                      (event["at"], event["record_id"]))
-
-
-def _event_out(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "seq": row["seq"], "id": row["id"], "type": row["type"], "at": row["at"],
-        "record_id": row["record_id"], "data": json.loads(row["data"]),
-        "pii": json.loads(row["pii"]) if row["pii"] is not None else None,
-        "pii_digest": row["pii_digest"], "prev_hash": row["prev_hash"], "hash": row["hash"],
-    }
 
 
 def _visit_out(row: sqlite3.Row) -> dict[str, Any]:

@@ -183,10 +183,6 @@ class AnswerIn(Body):
     decision: Decision
 
 
-class RevokeIn(Body):
-    badge: Text(64)  # type: ignore[valid-type]
-
-
 # ---------------------------------------------------------------------------------------------
 # records (what the API answers)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import EdgeServer, init_post
+from tests.helpers import Company, EdgeServer, init_post
 
 
 @pytest.fixture
@@ -25,3 +25,13 @@ def edge(post: tuple[Path, dict[str, str]]) -> Iterator[EdgeServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Iterator[Company]:
+    """A hub with its broker config; posts are added by the test; everything stops after."""
+    world = Company(tmp_path)
+    try:
+        yield world
+    finally:
+        world.stop_all(*getattr(world, "extra", []))

@@ -3,22 +3,11 @@ supervisor's entry reaches the post that holds the incident."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.helpers import Company, EdgeServer, HubServer, wait_until
-
-
-@pytest.fixture
-def company(tmp_path: Path) -> Iterator[Company]:
-    world = Company(tmp_path)
-    try:
-        yield world
-    finally:
-        world.stop_all(*getattr(world, "extra", []))
 
 
 def write_offline(post: EdgeServer, visits: int) -> list[dict[str, object]]:

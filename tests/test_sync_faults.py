@@ -8,8 +8,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,15 +22,6 @@ from tests.test_sync import edge_events, hub_events, synced
 
 SITE, DEVICE = "harbour-view", "lobby-1"
 NOTE = "巡樓記錄：" + "各層走廊、後樓梯、天台門已檢查，一切正常。" * 12  # about 1 KiB a note
-
-
-@pytest.fixture
-def company(tmp_path: Path) -> Iterator[Company]:
-    world = Company(tmp_path)
-    try:
-        yield world
-    finally:
-        world.stop_all(*getattr(world, "extra", []))
 
 
 def append_notes(post: EdgeServer, count: int) -> None:
