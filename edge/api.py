@@ -197,7 +197,9 @@ async def override(
 async def record_door_event(
     body: m.DoorEventIn, actor: DoorWriter, book: LogbookDep
 ) -> JSONResponse:
-    """A door event from a guard or a `door` key; `guard_override` needs a reason."""
+    """A door event from a guard or a `door` key; `guard_override` needs a reason. `forced`,
+    and `held_open` for at least the post's limit (or without `duration_s`), also open a
+    security incident; its id is the answer's `incident_id`."""
     if body.kind == m.DoorKind.guard_override and not body.reason:
         raise errors.InvalidValue("a guard override needs a reason", loc=("body", "reason"))
     return reply(await book.run(book.record_door_event(body.model_dump(), by=actor)), 201)
@@ -285,6 +287,15 @@ def suggest_units(
 async def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> JSONResponse:
     """The resident's answer, from the intercom gateway (intercom key only)."""
     return reply(await book.run(book.answer_confirmation(body.request_id, body.decision, key)))
+
+
+@router.post("/intercom/preapprovals", status_code=201, response_model=m.Preapproval,
+             tags=["intercom"], responses={403: {}, 422: {}})
+async def preapprove(body: m.PreapprovalIn, key: IntercomKey, book: LogbookDep) -> JSONResponse:
+    """A resident expects a visitor (intercom key only): the answer holds a code, given once,
+    that a guard enters at registration (`preapproval_code`) to get `approved` at once without
+    ringing the flat. One use; valid from `valid_from` (default now) until `valid_until`."""
+    return reply(await book.run(book.create_preapproval(body.model_dump(), key)), 201)
 
 
 @router.get("/sync", tags=["sync"])

@@ -19,7 +19,8 @@ from schemas import models as m
 from . import __version__, errors
 from .api import BearerAuth, error_body, router
 from .auth import Auth
-from .logbook import Logbook
+from .intercom import Intercom
+from .logbook import DoorPolicy, Logbook
 from .pages import install_page_handlers
 from .pages import router as pages_router
 from .settings import EdgeSettings
@@ -36,6 +37,9 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
         deadlines_h={s: settings.deadline_h(s) for s in ("minor", "medium", "severe")},
         confirm_timeout_s=settings.confirm_timeout,
         intercom_enabled=bool(settings.intercom_webhook),
+        doors=DoorPolicy(forced_severity=settings.door_forced_severity.value,
+                         held_open_severity=settings.door_held_open_severity.value,
+                         held_open_limit_s=settings.door_held_open_s),
     )
 
 
@@ -81,6 +85,8 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     stop = threading.Event()
 
     sync = Sync(book, settings.broker) if settings.broker else None
+    intercom = Intercom(book, settings.intercom_webhook, settings.intercom_secret,
+                        settings.answers_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,12 +94,14 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
             target=_purge_daily, args=(book, settings.retention_days, stop), daemon=True
         )
         purger.start()
+        intercom.start()
         if sync:
             sync.start()
         try:
             yield
         finally:
             stop.set()
+            intercom.stop()
             if sync:
                 sync.stop()
             book.close()

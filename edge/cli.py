@@ -87,13 +87,25 @@ def run(group: click.Group) -> None:
 @DATA
 @click.option("--site", required=True, help="site id, e.g. harbour-view")
 @click.option("--device", required=True, help="device id within the site, e.g. lobby-1")
-def init(data: Path, site: str, device: str) -> None:
+@click.option("--id-key", default=None, envvar="GUARDPOST_ID_KEY",
+              help="the company's ID-number HMAC key (64 hex digits, from the hub's "
+              "provision-device), so the hub's watch list matches here; default: a key of "
+              "this post's own")
+def init(data: Path, site: str, device: str, id_key: str | None) -> None:
     """Create the post's database and secrets in DATA."""
     for name, value in (("site", site), ("device", device)):
         if not value or not all(c.isalnum() or c in "-_." for c in value):
             raise CliError(f"--{name} may hold only letters, digits, '-', '_' and '.'")
+    key = None
+    if id_key is not None:
+        try:
+            key = bytes.fromhex(id_key.strip())
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise CliError("--id-key must be 64 hex digits")
     try:
-        created = init_data_dir(data, site, device)
+        created = init_data_dir(data, site, device, id_key=key)
     except errors.GuardpostError as exc:
         raise CliError(exc.msg) from None
     click.echo(f"{'initialised' if created else 'already initialised'} {data} for {site}/{device}")
@@ -174,6 +186,8 @@ def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
 @click.option("--intercom-webhook", default=None, help="URL the intercom gateway listens on")
 @click.option("--intercom-secret", default=None, help="HMAC secret for the webhook")
 @click.option("--confirm-timeout", type=float, default=None, help="seconds a resident has")
+@click.option("--public-url", default=None,
+              help="how the gateway reaches this post (the webhook's callback)")
 def serve(data: Path, **flags: Any) -> None:
     """Run the post's service (API and pages)."""
     import uvicorn

@@ -39,6 +39,11 @@ class UnknownVisit(InvalidValue):
     loc = ("body", "visit_id")
 
 
+class PreapprovalRefused(InvalidValue):
+    type = "preapproval_refused"
+    loc = ("body", "preapproval_code")
+
+
 class NotFound(GuardpostError):
     status = 404
     type = "not_found"

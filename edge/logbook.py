@@ -10,6 +10,8 @@ answer of 2xx means the event is on disk, and there is one fsync per group inste
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import queue
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
 from schemas.canonical import json_string as encode_basestring
 from schemas.ids import format_time, new_id, parse_time, utc_now
+from schemas.privacy import key_id, normalise_name
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
 
 from . import errors
@@ -169,6 +172,43 @@ MIGRATIONS: list[str] = [
     CREATE TABLE login_failures (badge TEXT NOT NULL, at TEXT NOT NULL);
     CREATE INDEX login_failures_badge ON login_failures (badge, at);
     """,
+    # 2: the intercom (webhook deliveries, residents' pre-approvals) and the hub's watch list
+    """
+    CREATE TABLE deliveries (
+        request_id TEXT PRIMARY KEY,
+        visit_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        delivered_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (delivered_at, next_attempt_at);
+    CREATE INDEX visits_pending ON visits (confirmation_status, confirmation_expires_at);
+    CREATE TABLE preapprovals (
+        id TEXT PRIMARY KEY,
+        unit TEXT NOT NULL COLLATE NOCASE,
+        code_hmac TEXT NOT NULL,
+        visitor_name TEXT,
+        valid_from TEXT NOT NULL,
+        valid_until TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        api_key TEXT,
+        used_at TEXT,
+        visit_id TEXT
+    );
+    CREATE INDEX preapprovals_code ON preapprovals (code_hmac);
+    CREATE TABLE watchlist (
+        id TEXT PRIMARY KEY,
+        id_hmac TEXT,
+        name TEXT,
+        name_key TEXT,
+        reason TEXT NOT NULL,
+        severity TEXT NOT NULL
+    );
+    CREATE INDEX watchlist_hmac ON watchlist (id_hmac);
+    CREATE INDEX watchlist_name ON watchlist (name_key);
+    ALTER TABLE visits ADD COLUMN flag TEXT;
+    """,
 ]
 
 
@@ -204,22 +244,20 @@ def is_initialised(data: Path) -> bool:
     return (data / DB_FILE).is_file() and (data / ID_KEY_FILE).is_file()
 
 
-def init_data_dir(data: Path, site: str, device: str) -> bool:
-    """Create the database and secrets; True if new, False if already set up for this post."""
+def init_data_dir(data: Path, site: str, device: str, id_key: bytes | None = None) -> bool:
+    """Create the database and secrets; True if new, False if already set up for this post.
+    `id_key`: the company's ID-number HMAC key (the hub's), replacing the post's own."""
     data.mkdir(parents=True, exist_ok=True)
     key_file = data / ID_KEY_FILE
+    if id_key is not None and is_initialised(data):
+        _check_post(data, site, device)
+        key_file.write_bytes(id_key)  # earlier visits no longer match as repeat visitors
+        return False
+    if id_key is not None:
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(id_key)
     if is_initialised(data):
-        conn = connect(data / DB_FILE)
-        try:
-            migrate(conn)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            conn.close()
-        if (meta.get("site"), meta.get("device")) != (site, device):
-            raise errors.AlreadyInitialised(
-                f"{data} is already initialised for site {meta.get('site')} "
-                f"device {meta.get('device')}"
-            )
+        _check_post(data, site, device)
         return False
     if not key_file.exists():
         key_file.touch(mode=0o600)
@@ -234,6 +272,21 @@ def init_data_dir(data: Path, site: str, device: str) -> bool:
         conn.close()
     (data / DB_FILE).chmod(0o600)
     return True
+
+
+def _check_post(data: Path, site: str, device: str) -> None:
+    """Refuse a data directory that belongs to another site or device."""
+    conn = connect(data / DB_FILE)
+    try:
+        migrate(conn)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        conn.close()
+    if (meta.get("site"), meta.get("device")) != (site, device):
+        raise errors.AlreadyInitialised(
+            f"{data} is already initialised for site {meta.get('site')} "
+            f"device {meta.get('device')}"
+        )
 
 
 @dataclass
@@ -264,6 +317,20 @@ class Actor:
 SYSTEM = Actor("system", "edge")
 
 
+@dataclass(frozen=True)
+class DoorPolicy:
+    """Which door events open an incident by themselves, and how severe it is."""
+
+    forced_severity: str = "severe"
+    held_open_severity: str = "medium"
+    held_open_limit_s: float = 120.0
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Backoff between webhook attempts: 1, 2, 4, 8, 15, 15, ... seconds."""
+    return float(min(2 ** max(attempts - 1, 0), 15))
+
+
 @dataclass
 class _Job:
     work: Callable[[sqlite3.Connection], Any]
@@ -281,6 +348,7 @@ class Logbook:
         deadlines_h: dict[str, float] | None = None,
         confirm_timeout_s: float = 90.0,
         intercom_enabled: bool = False,
+        doors: DoorPolicy | None = None,
     ) -> None:
         if not is_initialised(data):
             raise errors.NotInitialised(
@@ -292,6 +360,7 @@ class Logbook:
         self.deadlines_h = deadlines_h or {"minor": 72.0, "medium": 24.0, "severe": 1.0}
         self.confirm_timeout_s = confirm_timeout_s
         self.intercom_enabled = intercom_enabled
+        self.doors = doors or DoorPolicy()
         self._id_key = (data / ID_KEY_FILE).read_bytes()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -478,10 +547,17 @@ class Logbook:
     # and answers the changed record as the writer sees it.
 
     def register_visit(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
-        """Register a visitor; the full ID number is masked and HMACed here and then dropped."""
+        """Register a visitor; the full ID number is masked and HMACed here and then dropped.
+
+        A visit to a unit with an intercom gets a pending confirmation request and its webhook
+        delivery row in the same transaction (the delivery survives a restart); a resident's
+        pre-approval code approves it at once instead; a watch-list match flags the visit and
+        opens a linked incident."""
         id_number = (body.get("id_number") or "").strip() or None
         masked = mask_id(id_number) if id_number else None
         hmac_hex = id_hmac(self._id_key, id_number) if id_number else None
+        code = (body.get("preapproval_code") or "").strip()
+        code_hmac = self._code_hmac(code) if code else None
         visit_id = new_id()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -494,9 +570,15 @@ class Logbook:
             confirmation: dict[str, Any] = {"status": "not_required", "request_id": None,
                                             "answered_at": None}
             expires_at = None
-            if self.intercom_enabled and unit["intercom"]:
+            preapproval = self._use_preapproval(conn, code_hmac, unit["unit"], visit_id, now) \
+                if code_hmac else None
+            if preapproval:
+                confirmation = {"status": "approved", "request_id": None,
+                                "answered_at": format_time(now)}
+            elif self.intercom_enabled and unit["intercom"]:
                 confirmation = {"status": "pending", "request_id": new_id(), "answered_at": None}
                 expires_at = format_time(now + timedelta(seconds=self.confirm_timeout_s))
+            match = self._watchlist_match(conn, hmac_hex, body["visitor_name"])
             pii = {
                 "salt": new_salt(),
                 "visitor_name": body["visitor_name"],
@@ -505,7 +587,7 @@ class Logbook:
                 "vehicle_plate": body.get("vehicle_plate") or None,
                 "notes": body.get("notes") or None,
             }
-            data = {
+            data: dict[str, Any] = {
                 "unit": unit["unit"],
                 "category": body["category"],
                 "company": body.get("company") or None,
@@ -515,14 +597,70 @@ class Logbook:
                 "confirmation": confirmation,
                 "by": by.ref,
             }
+            if preapproval:
+                data["preapproval_id"] = preapproval
+            if match:
+                data["flag"] = "watch_list"
             self._append(conn, "visit.registered", visit_id, data, pii, at=now)
             conn.execute(
                 "UPDATE visits SET id_hmac = ?, confirmation_expires_at = ? WHERE id = ?",
                 (hmac_hex, expires_at, visit_id),
             )
+            if confirmation["status"] == "pending":
+                conn.execute("INSERT INTO deliveries (request_id, visit_id, next_attempt_at)"
+                             " VALUES (?, ?, ?)",
+                             (confirmation["request_id"], visit_id, format_time(now)))
+            if match:
+                self._append(conn, "incident.opened", new_id(), {
+                    "category": "watch_list", "severity": match["severity"],
+                    "title": f"Watch list: {unit['unit']}",
+                    "description": match["reason"], "location": None, "visit_id": visit_id,
+                    "channel": "in_person", "by": SYSTEM.ref,
+                    "due_at": format_time(now + timedelta(
+                        hours=self.deadlines_h[match["severity"]])),
+                }, at=now)
             return self._visit_out(self._visit_row(conn, visit_id))
 
         return work
+
+    def _code_hmac(self, code: str) -> str:
+        return hmac.new(self._id_key, b"preapproval:" + code.encode(), hashlib.sha256).hexdigest()
+
+    def _use_preapproval(self, conn: sqlite3.Connection, code_hmac: str, unit: str,
+                         visit_id: str, now: datetime) -> str:
+        """Spend a pre-approval code on this visit; its id, or a 422 naming the field."""
+        rows = conn.execute("SELECT * FROM preapprovals WHERE code_hmac = ? ORDER BY created_at"
+                            " DESC", (code_hmac,)).fetchall()
+        for_unit = [r for r in rows if r["unit"].casefold() == unit.casefold()]
+        when = format_time(now)
+        if not for_unit:
+            problem = "the code is for another unit" if rows else "unknown code"
+            raise errors.PreapprovalRefused(problem)
+        usable = [r for r in for_unit if r["used_at"] is None]
+        if not usable:
+            raise errors.PreapprovalRefused("the code was already used")
+        current = [r for r in usable if r["valid_from"] <= when < r["valid_until"]]
+        if not current:
+            early = all(r["valid_from"] > when for r in usable)
+            raise errors.PreapprovalRefused("the code is not valid yet" if early
+                                            else "the code has expired")
+        chosen = current[0]["id"]
+        conn.execute("UPDATE preapprovals SET used_at = ?, visit_id = ? WHERE id = ?",
+                     (when, visit_id, chosen))
+        return str(chosen)
+
+    def _watchlist_match(self, conn: sqlite3.Connection, hmac_hex: str | None,
+                         visitor_name: str) -> dict[str, Any] | None:
+        """The watch-list entry this visitor matches (by ID number's HMAC, or by name)."""
+        row = None
+        if hmac_hex:
+            row = conn.execute("SELECT * FROM watchlist WHERE id_hmac = ?", (hmac_hex,)) \
+                .fetchone()
+        name_key = normalise_name(visitor_name)
+        if row is None and name_key:
+            row = conn.execute("SELECT * FROM watchlist WHERE name_key = ?", (name_key,)) \
+                .fetchone()
+        return dict(row) if row else None
 
     def _visit_row(self, conn: sqlite3.Connection, visit_id: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
@@ -598,6 +736,173 @@ class Logbook:
 
         return work
 
+    def expire_confirmations(self) -> Work[int]:
+        """Every pending request past its `expires_at` becomes `no_answer` (a background job;
+        also right after a restart, for what expired while the post was down)."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                "SELECT id, request_id FROM visits WHERE confirmation_status = 'pending'"
+                " AND confirmation_expires_at <= ? ORDER BY confirmation_expires_at",
+                (format_time(utc_now()),)).fetchall()
+            for row in rows:
+                self._append(conn, "visit.confirmation", row["id"], {"confirmation": {
+                    "status": "no_answer", "request_id": row["request_id"], "answered_at": None},
+                    "by": SYSTEM.ref})
+            return len(rows)
+
+        return work
+
+    def due_deliveries(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Webhook deliveries to make now: undelivered, still pending, not yet expired."""
+        now = format_time(utc_now())
+        rows = self._read.execute(
+            "SELECT d.request_id, d.visit_id, d.attempts, v.unit, u.intercom, v.visitor_name,"
+            " v.category, v.party_size, v.confirmation_expires_at AS expires_at"
+            " FROM deliveries d JOIN visits v ON v.id = d.visit_id"
+            " LEFT JOIN units u ON u.unit = v.unit"
+            " WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ?"
+            " AND v.confirmation_status = 'pending' AND v.confirmation_expires_at > ?"
+            " ORDER BY d.next_attempt_at LIMIT ?", (now, now, limit))
+        return [dict(r) for r in rows]
+
+    def next_intercom_due(self) -> datetime | None:
+        """When the intercom worker next has something to do (a retry or an expiry)."""
+        row = self._read.execute(
+            "SELECT MIN(t) FROM ("
+            " SELECT d.next_attempt_at AS t FROM deliveries d JOIN visits v ON v.id = d.visit_id"
+            "  WHERE d.delivered_at IS NULL AND v.confirmation_status = 'pending'"
+            " UNION ALL SELECT confirmation_expires_at FROM visits"
+            "  WHERE confirmation_status = 'pending')").fetchone()
+        return parse_time(row[0]) if row and row[0] else None
+
+    def delivery_done(self, request_id: str) -> None:
+        self.write(lambda conn: conn.execute(
+            "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
+            " WHERE request_id = ?", (format_time(utc_now()), request_id)))
+
+    def delivery_failed(self, request_id: str, error: str) -> None:
+        """Count a failed attempt and schedule the next one after the backoff."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT attempts FROM deliveries WHERE request_id = ?",
+                               (request_id,)).fetchone()
+            attempts = (row["attempts"] if row else 0) + 1
+            conn.execute(
+                "UPDATE deliveries SET attempts = ?, last_error = ?, next_attempt_at = ?"
+                " WHERE request_id = ?",
+                (attempts, error[:200],
+                 format_time(utc_now() + timedelta(seconds=retry_delay_s(attempts))),
+                 request_id))
+
+        self.write(work)
+
+    def delivery_state(self, visit_id: str) -> dict[str, Any] | None:
+        """How ringing the flat is going, for the visit page."""
+        row = self._read.execute(
+            "SELECT attempts, delivered_at, last_error FROM deliveries WHERE visit_id = ?",
+            (visit_id,)).fetchone()
+        return dict(row) if row else None
+
+    # ---- residents' pre-approvals ------------------------------------------------------------
+
+    def create_preapproval(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
+        """A resident expects a visitor: a code the guard enters at registration approves the
+        visit at once. Only the code's keyed HMAC is kept; the code is answered once."""
+        preapproval_id = new_id()
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            now = utc_now()
+            unit = conn.execute("SELECT unit FROM units WHERE unit = ?", (body["unit"],)) \
+                .fetchone()
+            if unit is None:
+                raise errors.UnknownUnit(f"unknown unit {body['unit']!r}")
+            valid_from = body.get("valid_from") or now
+            valid_until = body["valid_until"]
+            if valid_until <= max(valid_from, now):
+                raise errors.InvalidValue("valid_until must be in the future and after valid_from",
+                                          loc=("body", "valid_until"))
+            code = body.get("code")
+            for _ in range(20):
+                candidate = code or f"{secrets.randbelow(10**6):06d}"
+                if not conn.execute(
+                        "SELECT 1 FROM preapprovals WHERE code_hmac = ? AND unit = ?"
+                        " AND used_at IS NULL AND valid_until > ?",
+                        (self._code_hmac(candidate), unit["unit"], format_time(now))).fetchone():
+                    break
+                if code:
+                    raise errors.InvalidValue("this code is already in use for the unit",
+                                              loc=("body", "code"))
+            code = candidate
+            row = {"id": preapproval_id, "unit": unit["unit"], "code_hmac": self._code_hmac(code),
+                   "visitor_name": body.get("visitor_name") or None,
+                   "valid_from": format_time(valid_from), "valid_until": format_time(valid_until),
+                   "created_at": format_time(now), "api_key": by.id}
+            conn.execute(f"INSERT INTO preapprovals ({', '.join(row)})"
+                         f" VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            self._append(conn, "preapproval.created", preapproval_id, {
+                "unit": row["unit"], "valid_from": row["valid_from"],
+                "valid_until": row["valid_until"], "by": by.ref},
+                {"salt": new_salt(), "visitor_name": row["visitor_name"]}, at=now)
+            return {**self._preapproval_out(conn, preapproval_id), "code": code}
+
+        return work
+
+    def _preapproval_out(self, conn: sqlite3.Connection, preapproval_id: str) -> dict[str, Any]:
+        row = conn.execute("SELECT id, unit, visitor_name, valid_from, valid_until, created_at,"
+                           " used_at, visit_id FROM preapprovals WHERE id = ?",
+                           (preapproval_id,)).fetchone()
+        return {**dict(row), "code": None}
+
+    def preapproval_for(self, visit_id: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT id FROM preapprovals WHERE visit_id = ?",
+                                 (visit_id,)).fetchone()
+        return self._preapproval_out(self._read, row["id"]) if row else None
+
+    # ---- the hub's watch list -----------------------------------------------------------------
+
+    def apply_watchlist(self, message: dict[str, Any]) -> bool:
+        """Replace the watch list with the hub's newer version (applied once per message id;
+        the `watchlist.applied` event tells the hub it arrived). True if it was new."""
+        message_id, version = str(message["id"]), int(message["version"])
+        entries = list(message.get("entries") or [])
+        same_key = message.get("key_id") == key_id(self._id_key)
+        if not same_key:
+            log.warning("watch list HMAC key differs from this post's: matching by name only",
+                        extra={"version": version})
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM events WHERE record_id = ? AND type ="
+                            " 'watchlist.applied'", (message_id,)).fetchone():
+                return False
+            stored = conn.execute("SELECT value FROM meta WHERE key = 'watchlist_version'") \
+                .fetchone()
+            current = int(stored[0]) if stored else 0
+            if version > current:
+                conn.execute("DELETE FROM watchlist")
+                for entry in entries:
+                    name = entry.get("name") or None
+                    conn.execute(
+                        "INSERT INTO watchlist (id, id_hmac, name, name_key, reason, severity)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (str(entry["id"]), entry.get("id_hmac") if same_key else None, name,
+                         (normalise_name(name) or None) if name else None, str(entry["reason"]),
+                         str(entry.get("severity") or "severe")))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)",
+                             (str(version),))
+            self._append(conn, "watchlist.applied", message_id, {
+                "version": max(version, current), "entries": len(entries) if version > current
+                else int(conn.execute("SELECT COUNT(*) FROM watchlist").fetchone()[0]),
+                "by": "hub:watchlist"})
+            return True
+
+        return self.write(work)
+
+    def watchlist_entry(self, entry_id: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT id, name, reason, severity FROM watchlist WHERE id = ?",
+                                 (entry_id,)).fetchone()
+        return dict(row) if row else None
+
     def get_visit(self, visit_id: str) -> dict[str, Any]:
         return self._visit_out(self._visit_row(self._read, visit_id))
 
@@ -630,6 +935,7 @@ class Logbook:
             "checked_out_at": row["checked_out_at"], "guard": row["guard"],
             "confirmation": {"status": row["confirmation_status"],
                              "request_id": row["request_id"], "answered_at": row["answered_at"]},
+            "flag": row["flag"],
         }
 
     def repeat_visitor(self, id_number: str) -> dict[str, Any] | None:
@@ -646,9 +952,12 @@ class Logbook:
     # ---- door events ------------------------------------------------------------------------
 
     def record_door_event(self, body: dict[str, Any], by: Actor) -> Work[dict[str, Any]]:
+        """Log a door event; `forced`, and `held_open` past the post's limit, also open a
+        security incident in the same transaction (the tablet's home shows it at once)."""
         event_id = new_id()
         occurred = body.get("occurred_at")
         occurred_at = format_time(occurred) if isinstance(occurred, datetime) else None
+        duration_s = body.get("duration_s")
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             visit_id = body.get("visit_id") or None
@@ -656,14 +965,40 @@ class Logbook:
                 "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
             ).fetchone() is None:
                 raise errors.UnknownVisit(f"no visit {visit_id}")
-            self._append(conn, "door.event", event_id, {
+            data: dict[str, Any] = {
                 "door": body["door"], "kind": body["kind"], "reason": body.get("reason") or None,
                 "visit_id": visit_id, "occurred_at": occurred_at or format_time(utc_now()),
                 "by": by.ref,
-            })
-            return self.get_door_event(event_id, conn)
+            }
+            if duration_s is not None:
+                data["duration_s"] = duration_s
+            self._append(conn, "door.event", event_id, data)
+            door = {**self.get_door_event(event_id, conn), "incident_id": None}
+            severity = self._door_incident_severity(body["kind"], duration_s)
+            if severity:
+                opened = utc_now()
+                incident_id = new_id()
+                self._append(conn, "incident.opened", incident_id, {
+                    "category": "security", "severity": severity,
+                    "title": f"Door {body['door']}: {body['kind']}",
+                    "description": f"door event {event_id} at {data['occurred_at']}"
+                    + (f", open for {duration_s:.0f} s" if duration_s is not None else ""),
+                    "location": body["door"], "visit_id": visit_id, "channel": "other",
+                    "due_at": format_time(opened + timedelta(hours=self.deadlines_h[severity])),
+                    "by": by.ref,
+                }, at=opened)
+                door["incident_id"] = incident_id
+            return door
 
         return work
+
+    def _door_incident_severity(self, kind: str, duration_s: float | None) -> str | None:
+        if kind == "forced":
+            return self.doors.forced_severity
+        if kind == "held_open" and (duration_s is None
+                                    or duration_s >= self.doors.held_open_limit_s):
+            return self.doors.held_open_severity
+        return None
 
     def get_door_event(
         self, event_id: str, conn: sqlite3.Connection | None = None
@@ -934,18 +1269,24 @@ class Logbook:
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             visits = [r["id"] for r in conn.execute(
                 "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,))]
-            if not visits:
+            # residents' pre-approvals name the visitor they expect: theirs go too
+            seqs = [r["seq"] for r in conn.execute(
+                "SELECT seq FROM events WHERE type = 'preapproval.created' AND at < ?"
+                " AND pii IS NOT NULL", (cutoff,))]
+            if not visits and not seqs:
                 return {"visits": 0, "events": 0}
             marks = ",".join("?" * len(visits))
-            seqs = [r["seq"] for r in conn.execute(
-                f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL"
-                " ORDER BY seq", visits)]
+            seqs = sorted(seqs + [r["seq"] for r in conn.execute(
+                f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL",
+                visits)])
             self._append(conn, "pii.purged", new_id(), {
                 "older_than": cutoff, "seqs": seqs, "visits": len(visits), "by": by.ref})
+            conn.execute("UPDATE preapprovals SET visitor_name = NULL WHERE created_at < ?",
+                         (cutoff,))
             return {"visits": len(visits), "events": len(seqs)}
 
         removed = self.write(work)
-        if removed["visits"]:
+        if removed["events"]:
             self.checkpoint()
         return removed
 

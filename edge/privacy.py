@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
+from schemas.privacy import id_hmac, mask_id, normalise_id
 
-def normalise_id(id_number: str) -> str:
-    """Upper case letters and digits only: `a123456(7)` and `A 123456 7` are the same person."""
-    return "".join(c for c in id_number.upper() if c.isalnum())
-
-
-def mask_id(id_number: str) -> str:
-    """Keep the first character and the last 4 letters/digits, star the rest, keep punctuation.
-
-    `A1234567(8)` -> `A****567(8)`; `110101199003071234` -> `1*************1234`.
-    """
-    text = "".join(id_number.upper().split())
-    alnum_positions = [i for i, c in enumerate(text) if c.isalnum()]
-    shown = set(alnum_positions[:1]) | set(alnum_positions[-4:] if len(alnum_positions) > 5 else [])
-    return "".join(c if (i in shown or not c.isalnum()) else "*" for i, c in enumerate(text))
-
-
-def id_hmac(key: bytes, id_number: str) -> str:
-    """Keyed HMAC-SHA256 of the normalised number, for repeat-visitor and watch-list matching."""
-    return hmac.new(key, normalise_id(id_number).encode(), hashlib.sha256).hexdigest()
+__all__ = ["id_hmac", "mask_id", "new_salt", "normalise_id"]
 
 
 def new_salt() -> str:

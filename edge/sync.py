@@ -162,17 +162,22 @@ class Sync:
             self._wake.set()
 
     def _on_down(self, payload: Any) -> None:
-        if not isinstance(payload, dict) or payload.get("type") != "incident.entry":
+        """A supervisor's entry or a new watch list; each is applied once, by its id, and the
+        logbook event that records it tells the hub it arrived."""
+        appliers = {"incident.entry": self.book.apply_hub_entry,
+                    "watchlist": self.book.apply_watchlist}
+        if not isinstance(payload, dict) or payload.get("type") not in appliers:
             return
         if payload.get("device") != self.device:
-            return  # the incident belongs to another post of this site
+            return  # meant for another post of this site
         try:
-            applied = self.book.apply_hub_entry(payload)
+            applied = appliers[payload["type"]](payload)
         except Exception:
-            log.exception("could not apply a hub entry", extra={"id": payload.get("id")})
+            log.exception("could not apply a hub message", extra={"id": payload.get("id")})
             return
         if applied:
-            log.info("hub entry applied", extra={"id": payload.get("id")})
+            log.info("hub message applied", extra={"id": payload.get("id"),
+                                                   "type": payload["type"]})
 
     # ---- publisher thread -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from edge import errors
 from schemas import models as m
 from schemas.ids import format_time, new_id, utc_now
+from schemas.privacy import id_hmac, mask_id
 
 from .auth import HubAuth, User
 from .store import Store
@@ -167,3 +168,50 @@ def get_logbook(
     day = date or utc_now().astimezone(store.zone).date()
     return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
                                for e in store.logbook(site, day)])
+
+
+# ---- the watch list ---------------------------------------------------------------------------
+
+
+@router.get("/watchlist", tags=["watch list"])
+def get_watchlist(user: CurrentUser, store: StoreDep) -> m.Watchlist:
+    """The company's watch list as the posts receive it (ID numbers only as HMAC and mask)."""
+    return m.Watchlist.model_validate(store.watchlist())
+
+
+@router.post("/watchlist", status_code=201, tags=["watch list"], responses={403: {}, 422: {}})
+def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUser,
+                    store: StoreDep) -> m.WatchlistEntry:
+    """Manager only: watch for a person by ID number and/or name. The number is reduced to
+    the company's keyed HMAC and a mask here and never stored; every post gets the new list on
+    its site's `down` topic and matches registrations against it, offline too."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may change the watch list")
+    id_number = (body.id_number or "").strip()
+    if not id_number and not body.name:
+        raise errors.InvalidValue("give an id_number or a name", loc=("body", "id_number"))
+    entry = store.add_watch_entry({
+        "id": new_id(), "id_hmac": id_hmac(store.id_key, id_number) if id_number else None,
+        "id_number_masked": mask_id(id_number) if id_number else None, "name": body.name,
+        "reason": body.reason, "severity": body.severity.value,
+        "created_at": format_time(utc_now()), "by": user.ref})
+    _send_down(request)
+    return m.WatchlistEntry.model_validate(entry)
+
+
+@router.delete("/watchlist/{entry_id}", status_code=204, tags=["watch list"],
+               responses={403: {}, 404: {}})
+def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
+                       store: StoreDep) -> None:
+    """Manager only: stop watching for someone; the posts get the shorter list."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may change the watch list")
+    if not store.remove_watch_entry(entry_id):
+        raise errors.NotFound(f"no watch-list entry {entry_id}", loc=("path", "entry_id"))
+    _send_down(request)
+
+
+def _send_down(request: Request) -> None:
+    ingest = request.app.state.ingest
+    if ingest is not None:
+        ingest.send_down()

@@ -123,7 +123,8 @@ def broker_config(data: Path, port: int | None) -> None:
 @click.option("--site", required=True)
 @click.option("--device", required=True)
 def provision_device(data: Path, site: str, device: str) -> None:
-    """Create (or rotate) one edge device's MQTT account and regenerate the broker files."""
+    """Create (or rotate) one edge device's MQTT account and regenerate the broker files;
+    also print the company's ID-number HMAC key for the post's `init --id-key`."""
     if not _name_ok(site) or not _name_ok(device):
         raise CliError("--site and --device may hold only letters, digits, '-' and '_'")
     store = _store(data)
@@ -132,11 +133,14 @@ def provision_device(data: Path, site: str, device: str) -> None:
         username = device_username(site, device)
         store.provision_device(site, device, username, mosquitto_hash(password))
         conf = _write_broker(data, store, None)
+        id_key = store.id_key.hex()
     finally:
         store.close()
     click.echo(f"wrote {conf}; reload the broker (kill -HUP its pid) to apply")
     click.echo(f"username={username}")
     click.echo(f"password={password}")
+    # the company's ID-number HMAC key, for `guardpost-edge init --id-key`: the watch list
+    click.echo(f"id_key={id_key}")
 
 
 @cli.command()

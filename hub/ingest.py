@@ -113,6 +113,10 @@ class Ingest:
             log.exception("could not record status", extra={"site": site, "device": device})
             return
         if status.get("online"):
+            try:
+                self.store.queue_watchlist(site, device)  # a new post gets the list too
+            except Exception:
+                log.exception("could not queue the watch list", extra={"site": site})
             self.send_down(site, device)  # it was away: deliver what waits for it
 
     # ---- ingest worker ----------------------------------------------------------------------

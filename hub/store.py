@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,8 +23,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.canonical import GENESIS_HASH, canonical_json, canonical_text, chain_break
-from schemas.ids import format_time, parse_time, utc_now
+from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import EVENT_DATA
+from schemas.privacy import key_id
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,8 @@ CREATE TABLE IF NOT EXISTS visits (
     confirmation_status TEXT NOT NULL,
     request_id TEXT,
     answered_at TEXT,
-    purged_at TEXT
+    purged_at TEXT,
+    flag TEXT
 );
 CREATE INDEX IF NOT EXISTS visits_site_in ON visits (site, checked_in_at);
 CREATE TABLE IF NOT EXISTS door_events (
@@ -165,7 +168,27 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, site, device);
+CREATE TABLE IF NOT EXISTS watchlist (
+    id TEXT PRIMARY KEY,
+    id_hmac TEXT,
+    id_number_masked TEXT,
+    name TEXT,
+    reason TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    removed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS watchlist_sent (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (site, device)
+);
 """
+# columns added after a table was first created: (table, column, type)
+ADDED_COLUMNS = [("visits", "flag", "TEXT")]
+ID_KEY_FILE = "id-hmac.key"
 SCHEMA = SCHEMA_TEMPLATE.replace("{GENESIS}", GENESIS_HASH)
 
 
@@ -191,11 +214,24 @@ def init_store(data: Path) -> bool:
     new = not is_initialised(data)
     conn = connect(data / DB_FILE)
     try:
-        conn.executescript(SCHEMA)
+        create_schema(conn)
     finally:
         conn.close()
     (data / DB_FILE).chmod(0o600)
+    key_file = data / ID_KEY_FILE
+    if not key_file.exists():  # the company's ID-number HMAC key, shared with its posts
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(secrets.token_bytes(32))
     return new
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create what is missing: tables, indexes, and columns added since a table was made."""
+    conn.executescript(SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 @dataclass
@@ -221,7 +257,7 @@ class Store:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._writer = connect(self.path)
-        self._writer.executescript(SCHEMA)
+        create_schema(self._writer)
         self._all: list[sqlite3.Connection] = [self._writer]
 
     def close(self) -> None:
@@ -482,6 +518,81 @@ class Store:
         return [{"id": r["id"], "site": r["site"], "device": r["device"],
                  "payload": json.loads(r["payload"])} for r in rows]
 
+    # ---- the watch list ----------------------------------------------------------------------
+
+    @property
+    def id_key(self) -> bytes:
+        """The company's ID-number HMAC key (`provision-device` hands it to each post)."""
+        key_file = self.path.parent / ID_KEY_FILE
+        if not key_file.exists():  # a hub initialised before the watch list existed
+            key_file.touch(mode=0o600)
+            key_file.write_bytes(secrets.token_bytes(32))
+        return key_file.read_bytes()
+
+    def add_watch_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Add an entry (its ID number already reduced to HMAC and mask) and queue the new
+        version of the list for every post."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO watchlist (id, id_hmac, id_number_masked, name, reason, severity,"
+                " created_at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry["id"], entry["id_hmac"], entry["id_number_masked"], entry["name"],
+                 entry["reason"], entry["severity"], entry["created_at"], entry["by"]))
+            self._bump_watchlist(conn)
+        return entry
+
+    def remove_watch_entry(self, entry_id: str) -> bool:
+        with self.transaction() as conn:
+            cursor = conn.execute("UPDATE watchlist SET removed_at = ? WHERE id = ? AND"
+                                  " removed_at IS NULL", (format_time(utc_now()), entry_id))
+            if cursor.rowcount:
+                self._bump_watchlist(conn)
+            return cursor.rowcount > 0
+
+    def watchlist(self, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+        conn = conn or self._read
+        version = conn.execute("SELECT value FROM meta WHERE key = 'watchlist_version'") \
+            .fetchone()
+        rows = conn.execute("SELECT id, id_hmac, id_number_masked, name, reason, severity,"
+                            " created_at, by FROM watchlist WHERE removed_at IS NULL"
+                            " ORDER BY created_at, id")
+        return {"version": int(version[0]) if version else 0, "entries": [dict(r) for r in rows]}
+
+    def _bump_watchlist(self, conn: sqlite3.Connection) -> None:
+        version = self.watchlist(conn)["version"] + 1
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)",
+                     (str(version),))
+        for row in conn.execute("SELECT site, device FROM devices").fetchall():
+            self._queue_watchlist(conn, row["site"], row["device"])
+
+    def queue_watchlist(self, site: str, device: str) -> None:
+        """Make sure a post has the current list on its way (a new post, or one that was away
+        for several versions)."""
+        with self.transaction() as conn:
+            self._queue_watchlist(conn, site, device)
+
+    def _queue_watchlist(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+        current = self.watchlist(conn)
+        sent = conn.execute("SELECT version FROM watchlist_sent WHERE site = ? AND device = ?",
+                            (site, device)).fetchone()
+        if current["version"] == 0 or (sent and sent["version"] >= current["version"]):
+            return
+        now = format_time(utc_now())
+        # an older version still on its way is of no use any more
+        conn.execute("UPDATE outbox SET delivered_at = ? WHERE site = ? AND device = ? AND"
+                     " delivered_at IS NULL AND json_extract(payload, '$.type') = 'watchlist'",
+                     (now, site, device))
+        message_id = new_id()
+        payload = {"type": "watchlist", "id": message_id, "site": site, "device": device,
+                   "version": current["version"], "key_id": key_id(self.id_key),
+                   "entries": [{k: e[k] for k in ("id", "id_hmac", "name", "reason", "severity")}
+                               for e in current["entries"]]}
+        conn.execute("INSERT INTO outbox (id, site, device, payload, created_at) VALUES"
+                     " (?, ?, ?, ?, ?)", (message_id, site, device,
+                                          canonical_json(payload).decode(), now))
+        conn.execute("INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES"
+                     " (?, ?, ?)", (site, device, current["version"]))
+
     # ---- users and sessions -----------------------------------------------------------------
 
     def add_user(self, username: str, password_hash: str, role: str, sites: str) -> bool:
@@ -585,7 +696,8 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
             conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
                          " device = ? AND checked_in_at < ? AND purged_at IS NULL",
                          (change.at, site, device, change.older_than))
-    if event["type"] == "incident.entry":  # the edge has applied a supervisor's entry
+    # the edge has applied a supervisor's entry, or a watch list: its event names the message
+    if event["type"] in ("incident.entry", "watchlist.applied"):
         conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
                      (event["at"], event["record_id"]))
 

@@ -134,6 +134,13 @@ class VisitIn(Body):
     party_size: Annotated[int, Field(ge=1, le=50, strict=True)] = 1
     vehicle_plate: OptionalText(20) | None = None  # type: ignore[valid-type]
     notes: OptionalText(2000) | None = None  # type: ignore[valid-type]
+    preapproval_code: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=16),
+        Field(description="A resident's pre-approval code for this unit: the visit is approved "
+                          "at once, without ringing the flat. 422 if unknown, expired, used or "
+                          "for another unit."),
+    ] = None
 
 
 class OverrideIn(Body):
@@ -147,6 +154,11 @@ class DoorEventIn(Body):
     visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
     occurred_at: datetime | None = Field(
         default=None, description="When the door controller saw it; defaults to now."
+    )
+    duration_s: float | None = Field(
+        default=None, ge=0, le=7 * 86400,
+        description="held_open: how long the door has been open. An incident opens when this "
+                    "reaches the post's held-open limit, or when it is left out.",
     )
 
 
@@ -181,6 +193,30 @@ class ShiftNoteIn(Body):
 class AnswerIn(Body):
     request_id: Text(64)  # type: ignore[valid-type]
     decision: Decision
+
+
+class PreapprovalIn(Body):
+    unit: Text(32)  # type: ignore[valid-type]
+    valid_until: datetime = Field(description="the code stops working at this time")
+    valid_from: datetime | None = Field(default=None, description="default: now")
+    visitor_name: OptionalText(200) | None = Field(  # type: ignore[valid-type]
+        default=None, description="who the resident expects (shown to the guard)")
+    code: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{4,12}$"),
+        Field(description="4-12 digits chosen by the resident; default: 6 random digits"),
+    ] = None
+
+
+class WatchlistEntryIn(Body):
+    id_number: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=40),
+        Field(description="Kept only as the company's keyed HMAC, never in clear."),
+    ] = None
+    name: OptionalText(200) | None = None  # type: ignore[valid-type]
+    reason: Text(500)  # type: ignore[valid-type]
+    severity: Severity = Severity.severe
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +263,8 @@ class Visit(Record):
     checked_out_at: str | None
     guard: str | None = Field(description="badge of the guard who registered the visit")
     confirmation: Confirmation
+    flag: str | None = Field(
+        default=None, description="watch_list when the visitor matched the watch list")
 
 
 class VisitList(Record):
@@ -245,6 +283,8 @@ class DoorEvent(Record):
     recorded_at: str
     guard: str | None = Field(description="badge, when a guard logged it")
     api_key: str | None = Field(description="key name, when a door controller logged it")
+    incident_id: str | None = Field(
+        default=None, description="the incident this event opened (forced, long held_open)")
 
 
 class IncidentEntry(Record):
@@ -316,6 +356,34 @@ class Health(Record):
     ok: bool
 
 
+class Preapproval(Record):
+    id: str
+    unit: str
+    code: str | None = Field(description="given once, in the answer that creates it")
+    visitor_name: str | None
+    valid_from: str
+    valid_until: str
+    created_at: str
+    used_at: str | None
+    visit_id: str | None
+
+
+class WatchlistEntry(Record):
+    id: str
+    id_hmac: str | None = Field(description="keyed HMAC of the ID number; never the number")
+    id_number_masked: str | None
+    name: str | None
+    reason: str
+    severity: Severity
+    created_at: str
+    by: str
+
+
+class Watchlist(Record):
+    version: int
+    entries: list[WatchlistEntry]
+
+
 # ---------------------------------------------------------------------------------------------
 # events (CONTRACT section 4)
 
@@ -329,6 +397,8 @@ EventType = Literal[
     "incident.status",
     "shift.note",
     "pii.purged",
+    "preapproval.created",
+    "watchlist.applied",
 ]
 
 
@@ -369,6 +439,8 @@ class VisitRegisteredData(Record):
     checked_in_at: str
     confirmation: Confirmation
     by: str
+    preapproval_id: str | None = Field(default=None, description="the code that approved it")
+    flag: str | None = Field(default=None, description="watch_list: matched the watch list")
 
 
 class VisitConfirmationData(Record):
@@ -389,6 +461,7 @@ class DoorEventData(Record):
     visit_id: str | None
     occurred_at: str
     by: str
+    duration_s: float | None = None
 
 
 class IncidentOpenedData(Record):
@@ -430,6 +503,28 @@ class PiiPurgedData(Record):
     by: str
 
 
+class PreapprovalCreatedData(Record):
+    """A resident expects a visitor: the code itself stays on the post (only its HMAC)."""
+
+    unit: str
+    valid_from: str
+    valid_until: str
+    by: str
+
+
+class PreapprovalPii(Record):
+    salt: str
+    visitor_name: str | None
+
+
+class WatchlistAppliedData(Record):
+    """The post now matches registrations against this version of the hub's watch list."""
+
+    version: int
+    entries: int
+    by: str
+
+
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
@@ -440,6 +535,8 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "incident.status": IncidentStatusData,
     "shift.note": ShiftNoteData,
     "pii.purged": PiiPurgedData,
+    "preapproval.created": PreapprovalCreatedData,
+    "watchlist.applied": WatchlistAppliedData,
 }
 
 RECORDS: dict[str, type[BaseModel]] = {
@@ -453,4 +550,6 @@ RECORDS: dict[str, type[BaseModel]] = {
     "shift_note": ShiftNote,
     "logbook_entry": LogbookEntry,
     "sync_state": SyncState,
+    "preapproval": Preapproval,
+    "watchlist": Watchlist,
 }

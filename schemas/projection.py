@@ -62,6 +62,7 @@ def changes(event: dict[str, Any]) -> list[Change]:
             "notes": pii.get("notes"), "checked_in_at": data["checked_in_at"],
             "guard": _guard(by), "confirmation_status": conf["status"],
             "request_id": conf.get("request_id"), "answered_at": conf.get("answered_at"),
+            "flag": data.get("flag"),
         })]
     if kind == "visit.confirmation":
         conf = data["confirmation"]
@@ -101,6 +102,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
                                        "guard": _guard(by)})]
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
+    if kind in ("preapproval.created", "watchlist.applied"):
+        return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")
 
 
@@ -108,8 +111,11 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
     """One line a guard reads in the logbook (never the ID number)."""
     name = (pii or {}).get("visitor_name") or "(name removed)"
     if event_type == "visit.registered":
-        return (f"Visitor {name} registered for {data['unit']} ({data['category']},"
+        text = (f"Visitor {name} registered for {data['unit']} ({data['category']},"
                 f" party of {data['party_size']})")
+        if data.get("preapproval_id"):
+            text += ", pre-approved by the resident"
+        return text + (", ON THE WATCH LIST" if data.get("flag") == "watch_list" else "")
     if event_type == "visit.confirmation":
         text = f"Resident confirmation: {data['confirmation']['status']}"
         return text + (f" ({data['reason']})" if data.get("reason") else "")
@@ -128,4 +134,8 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
         return f"Shift note: {data['text']}"
     if event_type == "pii.purged":
         return f"Personal data of {data['visits']} visits removed after retention"
+    if event_type == "preapproval.created":
+        return f"Resident pre-approved a visitor for {data['unit']} until {data['valid_until']}"
+    if event_type == "watchlist.applied":
+        return f"Watch list version {data['version']} in force ({data['entries']} entries)"
     return event_type

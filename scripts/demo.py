@@ -26,6 +26,9 @@ UNITS = {
 }
 GUARDS = [("1001", "陳保安", "2468", "guard"), ("9001", "Supervisor Wong", "13579", "supervisor")]
 MANAGER = ("manager", "manager-demo-1")
+WEBHOOK_SECRET = "demo-webhook-secret"
+ANSWER_AFTER_S = "5"  # the simulated resident picks up after this long
+WATCHED = "Wong Ka-ho"  # on the demo's watch list: register this name to see the warning
 SUPERVISOR = ("supervisor", "supervisor-demo-1")
 
 
@@ -86,7 +89,8 @@ def main() -> None:
         account = values(run(HUB, "provision-device", "--data", str(hub_data), "--site", site,
                              "--device", "lobby-1"))
         data = root / f"{site}-lobby-1"
-        run(EDGE, "init", "--data", str(data), "--site", site, "--device", "lobby-1")
+        run(EDGE, "init", "--data", str(data), "--site", site, "--device", "lobby-1",
+            "--id-key", account["id_key"])
         for badge, name, pin, role in GUARDS:
             run(EDGE, "add-guard", "--data", str(data), "--badge", badge, "--name", name,
                 "--pin", pin, "--role", role)
@@ -94,8 +98,11 @@ def main() -> None:
         run(EDGE, "import-units", "--data", str(data), str(data / "units.csv"))
         door_key = run(EDGE, "add-key", "--data", str(data), "--scope", "door", "--name",
                        "demo door").strip().splitlines()[-1]
+        intercom_key = run(EDGE, "add-key", "--data", str(data), "--scope", "intercom",
+                           "--name", "demo gateway").strip().splitlines()[-1]
         posts.append({"site": site, "data": data, "port": port(8080 + n), "account": account,
-                      "door_key": door_key})
+                      "door_key": door_key, "intercom_key": intercom_key,
+                      "gateway_port": port(8099 + n)})
 
     procs: list[subprocess.Popen[bytes]] = []
     logs = root / "logs"
@@ -113,15 +120,23 @@ def main() -> None:
         hub = start("hub", HUB, "serve", "--data", str(hub_data), "--port", str(hub_port),
                     "--broker", f"mqtt://hub:{hub_account['password']}@127.0.0.1:{broker_port}")
         wait_http(hub_url, hub)
+        watch(hub_url)
         for post in posts:
+            start(f"gateway-{post['site']}", sys.executable,
+                  str(Path(__file__).with_name("intercom_gateway.py")), "--port",
+                  str(post["gateway_port"]), "--secret", WEBHOOK_SECRET, "--key",
+                  post["intercom_key"], "--mode", "approve", "--after", ANSWER_AFTER_S)
             broker = (f"mqtt://{post['account']['username']}:{post['account']['password']}"
                       f"@127.0.0.1:{broker_port}")
             post["url"] = f"http://127.0.0.1:{post['port']}"
             proc = start(post["site"], EDGE, "serve", "--data", str(post["data"]), "--port",
-                         str(post["port"]), "--broker", broker)
+                         str(post["port"]), "--broker", broker, "--intercom-webhook",
+                         f"http://127.0.0.1:{post['gateway_port']}/webhook",
+                         "--intercom-secret", WEBHOOK_SECRET)
             wait_http(post["url"], proc)
             seed(post["url"], post["door_key"], post["site"])
         print(banner(hub_url, broker_port, posts, root), flush=True)
+        print(wait_answered(posts), flush=True)
         print(wait_synced(hub_url, posts), flush=True)
         if args.seed_only:
             time.sleep(2)
@@ -140,6 +155,35 @@ def main() -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def wait_answered(posts: list[dict[str, Any]]) -> str:
+    """Wait until the simulated residents have answered every seeded request; say so."""
+    counts: dict[str, int] = {}
+    for _ in range(300):
+        counts = {}
+        for post in posts:
+            token = httpx.post(f"{post['url']}/api/v1/auth/login",
+                               json={"badge": GUARDS[0][0], "pin": GUARDS[0][2]}).json()["token"]
+            visits = httpx.get(f"{post['url']}/api/v1/visits",
+                               headers={"Authorization": f"Bearer {token}"}).json()["visits"]
+            for visit in visits:
+                status = visit["confirmation"]["status"]
+                counts[status] = counts.get(status, 0) + 1
+        if not counts.get("pending"):
+            break
+        time.sleep(0.1)
+    return (f"demo: the simulated flats were rung and answered: {counts.get('approved', 0)} "
+            f"approved, {counts.get('pending', 0)} still pending")
+
+
+def watch(hub_url: str) -> None:
+    """One demo entry on the company's watch list (by name: no ID number in the demo)."""
+    token = httpx.post(f"{hub_url}/api/v1/auth/login",
+                       json={"username": MANAGER[0], "password": MANAGER[1]}).json()["token"]
+    httpx.post(f"{hub_url}/api/v1/watchlist", headers={"Authorization": f"Bearer {token}"},
+               json={"name": WATCHED, "reason": "Banned from the estates (demo entry)",
+                     "severity": "medium"})
 
 
 def wait_synced(hub_url: str, posts: list[dict[str, Any]]) -> str:
@@ -172,8 +216,11 @@ def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Pa
              f"    supervisor (harbour-view) username {SUPERVISOR[0]}  password {SUPERVISOR[1]}"]
     for post in posts:
         lines.append(f"  Post {post['site']}/lobby-1   {post['url']}   API docs {post['url']}/docs")
+        lines.append(f"    intercom gateway (simulated) http://127.0.0.1:{post['gateway_port']}"
+                     f"/received: residents approve after {ANSWER_AFTER_S} s")
     lines += [f"    guard                  badge {GUARDS[0][0]}  PIN {GUARDS[0][2]}",
               f"    supervisor             badge {GUARDS[1][0]}  PIN {GUARDS[1][2]}",
+              f"    watch list             register a visitor named {WATCHED!r} to see it",
               f"  Broker                   mqtt://127.0.0.1:{broker_port} (accounts in "
               f"{root / 'hub' / 'broker'})",
               f"  Data and logs            {root}", ""]
@@ -204,7 +251,7 @@ def seed(url: str, door_key: str, site: str) -> None:
     api.post("/incidents", json={"category": "equipment", "severity": "minor",
                                  "title": "Lift B light flickering", "location": "Lift B"})
     httpx.post(f"{url}/api/v1/door-events", headers={"Authorization": f"Bearer {door_key}"},
-               json={"door": "car park", "kind": "held_open"})
+               json={"door": "car park", "kind": "held_open", "duration_s": 300})
     api.post("/shift-notes", json={"text": "Night shift: all quiet, car park door checked."})
 
 

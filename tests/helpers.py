@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +50,12 @@ def run_edge(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
                           env={**os.environ, **(env or {})})
 
 
-def init_post(data: Path, site: str = "harbour-view", device: str = "lobby-1") -> dict[str, str]:
+def init_post(data: Path, site: str = "harbour-view", device: str = "lobby-1",
+              id_key: str | None = None) -> dict[str, str]:
     """An initialised post with a guard, a supervisor, units and one key of each scope."""
-    assert run_edge("init", "--data", str(data), "--site", site, "--device", device).returncode == 0
+    key = ["--id-key", id_key] if id_key else []
+    assert run_edge("init", "--data", str(data), "--site", site, "--device", device,
+                    *key).returncode == 0
     for person, role in ((GUARD, "guard"), (SUPERVISOR, "supervisor")):
         result = run_edge("add-guard", "--data", str(data), "--badge", person["badge"],
                           "--name", person["name"], "--pin", person["pin"], "--role", role)
@@ -250,7 +256,7 @@ class Company:
         assert result.returncode == 0, result.stderr
         account = key_values(result.stdout)
         data = self.root / f"{site}-{device}"
-        keys = init_post(data, site=site, device=device)
+        keys = init_post(data, site=site, device=device, id_key=account["id_key"])
         post = EdgeServer(data, extra_args=[
             "--broker", self.broker.url(account["username"], account["password"])])
         post.keys = keys  # type: ignore[attr-defined]
@@ -268,3 +274,71 @@ class Company:
         for server in [*servers, *self.posts.values()]:
             server.stop()
         self.broker.stop()
+
+
+@dataclass
+class GatewaySim:
+    """`scripts/intercom_gateway.py` as a child process: a fake intercom gateway over HTTP."""
+
+    secret: str
+    key: str
+    mode: str = "approve"
+    after_s: float = 0.2
+    fail: int = 0
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def webhook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def start(self) -> Self:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "intercom_gateway.py"), "--port",
+             str(self.port), "--secret", self.secret, "--key", self.key, "--mode", self.mode,
+             "--after", str(self.after_s), "--fail", str(self.fail)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: port_accepts(self.port), 10, "the gateway simulator to listen")
+        return self
+
+    def received(self) -> list[dict[str, Any]]:
+        answer = httpx.get(f"http://127.0.0.1:{self.port}/received", timeout=5)
+        return list(answer.json()["received"])
+
+    def set_mode(self, **change: Any) -> None:
+        httpx.post(f"http://127.0.0.1:{self.port}/mode", json=change, timeout=5)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class Tap:
+    """An MQTT client on the test's side (any account): records messages, publishes raw."""
+
+    def __init__(self, company: Company, username: str, password: str,
+                 topics: list[str] | None = None) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(username, password)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", company.broker.port)
+        self.client.loop_start()
+        for topic in topics or []:
+            self.client.subscribe(topic, qos=1)
+        time.sleep(0.3)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.messages.append((message.topic, bytes(message.payload)))
+
+    def publish(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout=5)
+        return info
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

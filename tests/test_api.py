@@ -76,6 +76,7 @@ def test_registering_a_visitor_answers_the_whole_visit(api: httpx.Client) -> Non
         "notes": "帶同手推車", "checked_in_at": answer["checked_in_at"], "checked_out_at": None,
         "guard": GUARD["badge"],
         "confirmation": {"status": "not_required", "request_id": None, "answered_at": None},
+        "flag": None,
     }
     assert abs(parse_time(answer["checked_in_at"]) - datetime.now(HK)) < timedelta(seconds=30)
     assert api.get(f"/visits/{answer['id']}").json() == answer

@@ -71,6 +71,8 @@ def every_path(post: Post) -> list[tuple[str, str, Any]]:
         ("GET", "/logbook", None),
         ("GET", "/units", None),
         ("POST", "/intercom/answers", {"request_id": "r", "decision": "approve"}),
+        ("POST", "/intercom/preapprovals", {"unit": "12A",
+                                            "valid_until": "2099-01-01T00:00:00+00:00"}),
         ("GET", "/sync", None),
         ("POST", "/auth/logout", None),
         ("POST", f"/guards/{GUARD['badge']}/revoke-sessions", None),
@@ -98,18 +100,19 @@ def test_a_door_key_may_only_post_door_events(post: Post) -> None:
         assert answer.status_code == 403, (method, path, answer.text)
     assert post.seqs() == before
     allowed = post.call("POST", "/door-events", post.door_key, {"door": "car park",
-                                                                 "kind": "forced"})
+                                                                 "kind": "pin"})
     assert allowed.status_code == 201
     assert post.seqs() == [*before, before[-1] + 1]
 
 
-def test_an_intercom_key_may_only_answer_confirmations(post: Post) -> None:
+def test_an_intercom_key_may_only_answer_and_preapprove(post: Post) -> None:
     before = post.seqs()
+    # answers: allowed, but there is no such request; a pre-approval is one new event
+    expected = {"/intercom/answers": 404, "/intercom/preapprovals": 201}
     for method, path, body in every_path(post):
         answer = post.call(method, path, post.intercom_key, body)
-        expected = 404 if path == "/intercom/answers" else 403  # allowed, but no such request
-        assert answer.status_code == expected, (method, path, answer.text)
-    assert post.seqs() == before
+        assert answer.status_code == expected.get(path, 403), (method, path, answer.text)
+    assert post.seqs() == [*before, before[-1] + 1]
 
 
 def test_a_guard_may_not_answer_for_a_resident_or_act_as_supervisor(post: Post) -> None:
@@ -117,6 +120,9 @@ def test_a_guard_may_not_answer_for_a_resident_or_act_as_supervisor(post: Post) 
     answer = post.call("POST", "/intercom/answers", post.guard,
                        {"request_id": "r", "decision": "approve"})
     assert answer.status_code == 403
+    code = post.call("POST", "/intercom/preapprovals", post.guard,
+                     {"unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"})
+    assert code.status_code == 403
     revoke = post.call("POST", f"/guards/{SUPERVISOR['badge']}/revoke-sessions", post.guard)
     assert revoke.status_code == 403
     assert post.call("GET", "/sync", post.supervisor).status_code == 200

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.logbook import Actor, Logbook
 from schemas.canonical import canonical_json, event_hash
 from schemas.topics import ack_topic, events_topic
-from tests.helpers import Company, EdgeServer, HubServer, run_edge, wait_until
+from tests.helpers import Company, EdgeServer, HubServer, Tap, run_edge, wait_until
 from tests.test_sync import edge_events, hub_events, synced
 
 SITE, DEVICE = "harbour-view", "lobby-1"
@@ -65,36 +63,6 @@ def mid_drain(company: Company, total: int) -> int:
 def assert_exactly_the_posts_events(company: Company, post: EdgeServer) -> None:
     wait_until(lambda: synced(post), 60, "the post to drain")
     assert hub_events(company, SITE, DEVICE) == edge_events(post)
-
-
-class Tap:
-    """An MQTT client on the test's side (any account): records messages, publishes raw."""
-
-    def __init__(self, company: Company, username: str, password: str,
-                 topics: list[str] | None = None) -> None:
-        self.messages: list[tuple[str, bytes]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.username_pw_set(username, password)
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", company.broker.port)
-        self.client.loop_start()
-        for topic in topics or []:
-            self.client.subscribe(topic, qos=1)
-        time.sleep(0.3)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        with self.lock:
-            self.messages.append((message.topic, bytes(message.payload)))
-
-    def publish(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
-        info = self.client.publish(topic, payload, qos=1)
-        info.wait_for_publish(timeout=5)
-        return info
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def start_world(company: Company, notes: int) -> tuple[EdgeServer, HubServer]:
