@@ -159,7 +159,7 @@ class Page:
                          "closed": _("Closed")},
             "incident_categories": {
                 "complaint": _("Complaint"), "emergency": _("Emergency"),
-                SUSPICIOUS: _("Suspicious visitor"),
+                SUSPICIOUS: _("Suspicious visitor"), "watch_list": _("Watch list"),
                 "security": _("Security"), "dispute": _("Dispute between neighbours"),
                 "equipment": _("Equipment and facilities"), "other": _("Other")},
             "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
@@ -177,12 +177,11 @@ class Page:
         zone = self.book.zone
         env.filters["localtime"] = lambda text: parse_time(text).astimezone(zone).strftime(
             "%Y-%m-%d %H:%M")
-        sync = self.request.app.state.sync
-        state = self.book.sync_state(connected=bool(sync and sync.is_connected)) \
-            if self.guard else None
+        state = sync_state(self.request) if self.guard else None
         html = env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,
             guard=self.guard, csrf=self.csrf, sync=state,
+            live_version=live_version(state) if state else "",
             idle_s=int(self.request.app.state.settings.idle_minutes * 60), **self.labels(),
             **context)
         response = HTMLResponse(html, status_code=status_code)
@@ -205,11 +204,34 @@ class Page:
             "This form has expired. Go back, reload the page and try again."))
 
 
+def sync_state(request: Request) -> dict[str, Any]:
+    sync = request.app.state.sync
+    book: Logbook = request.app.state.book
+    return book.sync_state(connected=bool(sync and sync.is_connected))
+
+
+def live_version(state: dict[str, Any]) -> str:
+    """What a live page compares to know it is out of date: a new event, an ack, a reconnect."""
+    return f"{state['last_seq']}:{state['acked_seq']}:{int(state['connected'])}"
+
+
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
     """The open suspicious-visitor incident that holds this visitor in the lobby, if any."""
     held = [i for i in book.incidents_for_visit(visit_id)
             if i["category"] == SUSPICIOUS and i["status"] != "closed"]
     return held[0] if held else None
+
+
+def visit_context(book: Logbook, visit: dict[str, Any]) -> dict[str, Any]:
+    """What the visit page shows besides the visit: the hold, the watch-list incident, how
+    ringing the flat goes, and the resident's pre-approval."""
+    incidents = book.incidents_for_visit(visit["id"])
+    return {
+        "visit": visit, "held": held_incident(book, visit["id"]),
+        "watch": next((i for i in incidents if i["category"] == "watch_list"), None),
+        "delivery": book.delivery_state(visit["id"]),
+        "preapproval": book.preapproval_for(visit["id"]),
+    }
 
 
 def to_login() -> RedirectResponse:
@@ -242,6 +264,15 @@ def install_page_handlers(app: Any) -> None:
     app.add_exception_handler(CsrfRefused, csrf_refused)
 
 
+PREAPPROVAL_PROBLEMS: dict[str, Any] = {  # the logbook's reasons, in the page's language
+    "unknown code": lambda _: _("There is no such code."),
+    "the code is for another unit": lambda _: _("This code is for another unit."),
+    "the code was already used": lambda _: _("This code was already used."),
+    "the code has expired": lambda _: _("This code has expired."),
+    "the code is not valid yet": lambda _: _("This code is not valid yet."),
+}
+
+
 def field_message(_: Any, error: dict[str, Any]) -> str:
     """A validation error in plain words, in the page's language."""
     kind = error.get("type", "")
@@ -255,6 +286,9 @@ def field_message(_: Any, error: dict[str, Any]) -> str:
         return str(_("Please enter a number from 1 to 50."))
     if kind == "unknown_unit":
         return str(_("There is no such unit."))
+    if kind == "preapproval_refused":
+        problem = PREAPPROVAL_PROBLEMS.get(error.get("msg", ""))
+        return str(problem(_)) if problem else str(_("Please check this."))
     return str(_("Please check this."))
 
 
@@ -301,8 +335,35 @@ def home(request: Request) -> Response:
     incidents = [i for i in page.book.list_incidents() if i["status"] != "closed"]
     order = {"severe": 0, "medium": 1, "minor": 2}
     incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
-    return page.render("home.html", on_site=page.book.list_visits(on_site=True),
-                       incidents=incidents)
+    on_site = page.book.list_visits(on_site=True)
+    waiting = [v for v in on_site if v["confirmation"]["status"] in ("pending", "no_answer")]
+    return page.render("home.html", on_site=on_site, waiting=waiting, incidents=incidents)
+
+
+@router.get("/visits", response_class=HTMLResponse)
+def register_page(request: Request, date: str | None = None, unit: str | None = None,
+                  on_site: str | None = None) -> Response:
+    """The visitors' register of a day (today by default), filtered by unit or on site."""
+    page = Page.of_guard(request)
+    from datetime import date as Date
+
+    try:
+        day = Date.fromisoformat(date) if date else page.book.today()
+    except ValueError:
+        day = page.book.today()
+    unit = (unit or "").strip()[:32]
+    visits = page.book.list_visits(day=day, unit=unit or None,
+                                   on_site=True if on_site == "true" else None)
+    return page.render("visits.html", visits=visits, day=day.isoformat(), unit=unit,
+                       on_site=on_site == "true", units=page.book.list_units(limit=500))
+
+
+@router.get("/live")
+def live(request: Request) -> Response:
+    """For live pages: the logbook's version; the page reloads its content when it moves."""
+    if Page(request).guard is None:
+        return JSONResponse({"version": None}, status_code=401)
+    return JSONResponse({"version": live_version(sync_state(request))})
 
 
 @router.get("/visits/new", response_class=HTMLResponse)
@@ -326,6 +387,9 @@ async def register_visit(request: Request) -> Response:
                                                                  by=page.actor))
         except errors.UnknownUnit:
             field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
+        except errors.PreapprovalRefused as exc:
+            field_errors["preapproval_code"] = field_message(
+                page._, {"type": exc.type, "msg": exc.msg})
     if field_errors:
         kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
         return page.render("visit_new.html", 422, values=kept, errors=field_errors,
@@ -340,7 +404,7 @@ def visit_page(visit_id: str, request: Request) -> Response:
         visit = page.book.get_visit(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
-    return page.render("visit.html", visit=visit, held=held_incident(page.book, visit_id))
+    return page.render("visit.html", **visit_context(page.book, visit))
 
 
 @router.post("/visits/{visit_id}/checkout")
@@ -362,9 +426,9 @@ async def override(visit_id: str, request: Request) -> Response:
     form = await page.checked_form()
     reason = form.get("reason", "").strip()
     if not reason:
-        visit = page.book.get_visit(visit_id)
-        return page.render("visit.html", 422, visit=visit, reason=reason, held=None,
-                           reason_error=page._("Please fill this in."))
+        return page.render("visit.html", 422, reason=reason,
+                           reason_error=page._("Please fill this in."),
+                           **visit_context(page.book, page.book.get_visit(visit_id)))
     try:
         await page.book.run(page.book.override(visit_id, reason[:500], by=page.actor))
     except errors.ConfirmationClosed:

@@ -4,7 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from tests.browser import launch, tab
 from tests.helpers import Company, EdgeServer, init_post
 
 
@@ -35,3 +37,15 @@ def company(tmp_path: Path) -> Iterator[Company]:
         yield world
     finally:
         world.stop_all(*getattr(world, "extra", []))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, once per test module."""
+    yield from launch()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh 1024x768 tab (the lobby tablet) with its own cookies."""
+    yield from tab(browser)

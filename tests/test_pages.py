@@ -2,57 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import log_in, shot
 from tests.helpers import GUARD, ROOT, EdgeServer
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("GUARDPOST_SCREENSHOTS", "")) if os.environ.get(
-    "GUARDPOST_SCREENSHOTS") else None
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-US")
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page: Page, edge: EdgeServer, lang: str = "en") -> None:
-    page.goto(f"{edge.url}/login?lang={lang}")
-    page.fill("input[name=badge]", GUARD["badge"])
-    for digit in GUARD["pin"]:
-        page.click(f".pinpad button[data-key='{digit}']")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{edge.url}/")
 
 
 def test_a_page_without_a_session_sends_the_guard_to_login(edge: EdgeServer) -> None:

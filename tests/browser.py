@@ -1,0 +1,51 @@
+"""Debian's Chromium driven by Playwright: how the page tests launch it, log in, and save
+screenshots (set GUARDPOST_SCREENSHOTS=DIR to keep them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.helpers import GUARD, EdgeServer
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("GUARDPOST_SCREENSHOTS", "")) if os.environ.get(
+    "GUARDPOST_SCREENSHOTS") else None
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, edge: EdgeServer, lang: str = "en") -> None:
+    page.goto(f"{edge.url}/login?lang={lang}")
+    page.fill("input[name=badge]", GUARD["badge"])
+    for digit in GUARD["pin"]:
+        page.click(f".pinpad button[data-key='{digit}']")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{edge.url}/")
+
+
+def launch() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def tab(browser: Browser, **context: object) -> Iterator[Page]:
+    ctx = browser.new_context(**{"viewport": {"width": 1024, "height": 768}, "locale": "en-US",
+                                 **context})  # type: ignore[arg-type]
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()

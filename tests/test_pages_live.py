@@ -1,0 +1,244 @@
+"""The tablet follows the resident, the doors and the watch list without a reload; every page
+in every language, with touch targets and a phone's width (real Chromium, real post)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from edge.logbook import Logbook
+from tests.browser import log_in, shot, tab
+from tests.helpers import EdgeServer, GatewaySim, free_port, init_post
+
+SECRET = "page-secret"
+
+
+@pytest.fixture
+def post(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    data = tmp_path / "post"
+    return data, init_post(data)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[EdgeServer | GatewaySim]]:
+    started: list[EdgeServer | GatewaySim] = []
+    try:
+        yield started
+    finally:
+        for thing in reversed(started):
+            thing.stop()
+
+
+def mark(page: Page) -> None:
+    """Leave a mark in the page's JavaScript state: it survives live updates, not a reload."""
+    page.evaluate("window.notReloaded = true")
+
+
+def still_marked(page: Page) -> bool:
+    return bool(page.evaluate("window.notReloaded === true"))
+
+
+def test_a_visit_page_follows_the_residents_answer(page: Page, post: tuple[Path, dict[str, str]],
+                                                    servers: list[EdgeServer | GatewaySim]
+                                                    ) -> None:
+    data, keys = post
+    gateway = GatewaySim(SECRET, keys["intercom"], after_s=3).start()
+    servers.append(gateway)
+    edge = EdgeServer(data, extra_args=["--intercom-webhook", gateway.webhook,
+                                        "--intercom-secret", SECRET]).start()
+    servers.append(edge)
+    log_in(page, edge, "zh-Hant")
+    page.goto(f"{edge.url}/visits/new")
+    page.fill("input[name=visitor_name]", "張先生")
+    page.fill("input[name=unit]", "12A")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
+    state = page.locator("dd[data-confirmation]")
+    expect(state).to_have_attribute("data-confirmation", "pending")
+    expect(state).to_contain_text("正在呼叫單位")
+    shot(page, "visit-pending-zh-Hant")
+    mark(page)
+    expect(state).to_have_attribute("data-confirmation", "approved", timeout=15_000)
+    expect(state).to_contain_text("已批准")
+    assert still_marked(page)
+    shot(page, "visit-approved-zh-Hant")
+
+
+def test_home_shows_waiting_residents_and_a_forced_door_as_they_happen(
+        page: Page, post: tuple[Path, dict[str, str]],
+        servers: list[EdgeServer | GatewaySim]) -> None:
+    data, keys = post
+    nobody = f"http://127.0.0.1:{free_port()}/webhook"  # a gateway that is not there
+    edge = EdgeServer(data, extra_args=["--intercom-webhook", nobody, "--intercom-secret",
+                                        SECRET, "--confirm-timeout", "3"]).start()
+    servers.append(edge)
+    log_in(page, edge)
+    mark(page)
+    with edge.client(edge.login()) as api:
+        visit = api.post("/visits", json={"visitor_name": "Ms Ho", "unit": "3C",
+                                          "category": "guest"}).json()
+    row = page.locator(f"li[data-id='{visit['id']}'] [data-confirmation]")
+    expect(row).to_have_attribute("data-confirmation", "pending", timeout=10_000)
+    expect(row).to_have_attribute("data-confirmation", "no_answer", timeout=15_000)
+    door = httpx.post(f"{edge.url}/api/v1/door-events", json={"door": "car park",
+                                                             "kind": "forced"},
+                      headers={"Authorization": f"Bearer {keys['door']}"}, timeout=10)
+    incident = page.locator(f"li[data-id='{door.json()['incident_id']}']")
+    expect(incident).to_contain_text("Door car park: forced", timeout=10_000)
+    expect(incident).to_have_class(re.compile("severity-severe"))
+    assert still_marked(page)
+    shot(page, "home-live-en")
+    # nobody answered: the guard lets the visitor in, with a reason
+    page.locator(f"li[data-id='{visit['id']}'] a.button").click()
+    page.click("button[name=override]")
+    expect(page.locator(".override .error")).to_have_text("Please fill this in.")
+    page.fill("input[name=reason]", "Resident phoned the desk")
+    page.click("button[name=override]")
+    expect(page.locator("dd[data-confirmation]")).to_have_attribute("data-confirmation",
+                                                                    "overridden")
+
+
+def test_preapproval_code_on_the_form(page: Page, post: tuple[Path, dict[str, str]],
+                                      servers: list[EdgeServer | GatewaySim]) -> None:
+    data, keys = post
+    edge = EdgeServer(data, extra_args=["--intercom-webhook", "http://127.0.0.1:9/x",
+                                        "--intercom-secret", SECRET]).start()
+    servers.append(edge)
+    made = httpx.post(f"{edge.url}/api/v1/intercom/preapprovals", json={
+        "unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"},
+        headers={"Authorization": f"Bearer {keys['intercom']}"}, timeout=10).json()
+    log_in(page, edge, "zh-Hans")
+    page.goto(f"{edge.url}/visits/new")
+    page.fill("input[name=visitor_name]", "刘师傅")
+    page.fill("input[name=unit]", "3C")
+    page.fill("input[name=preapproval_code]", made["code"])
+    page.click("main button[type=submit]")
+    expect(page.locator("#preapproval_code-error")).to_have_text("这个批准码属于另一个单位。")
+    expect(page.locator("input[name=visitor_name]")).to_have_value("刘师傅")
+    page.fill("input[name=unit]", "12A")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
+    state = page.locator("dd[data-confirmation]")
+    expect(state).to_have_attribute("data-confirmation", "approved")
+    expect(state).to_contain_text("住户已预先批准")
+
+
+def test_a_watch_list_match_warns_the_guard(page: Page, post: tuple[Path, dict[str, str]],
+                                            servers: list[EdgeServer | GatewaySim]) -> None:
+    data, _ = post
+    book = Logbook(data)  # as the hub's down message would, on the real database
+    try:
+        assert book.apply_watchlist({"id": "msg-1", "version": 1, "key_id": "another key",
+                                     "entries": [{"id": "w1", "id_hmac": None,
+                                                  "name": "Wong Ka-ho", "reason": "banned",
+                                                  "severity": "severe"}]})
+    finally:
+        book.close()
+    edge = EdgeServer(data).start()
+    servers.append(edge)
+    log_in(page, edge, "zh-Hant")
+    page.goto(f"{edge.url}/visits/new")
+    page.fill("input[name=visitor_name]", "wong ka ho")
+    page.fill("input[name=unit]", "12B")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
+    alert = page.locator("[role=alert]")
+    expect(alert).to_contain_text("此人在監察名單上")
+    shot(page, "visit-watch-list-zh-Hant")
+    alert.locator("a").click()
+    expect(page.locator("main")).to_contain_text("監察名單")
+
+
+def test_the_register_filters_by_unit_and_on_site(page: Page,
+                                                  post: tuple[Path, dict[str, str]],
+                                                  servers: list[EdgeServer | GatewaySim]) -> None:
+    edge = EdgeServer(post[0]).start()
+    servers.append(edge)
+    with edge.client(edge.login()) as api:
+        ids = [api.post("/visits", json={"visitor_name": name, "unit": unit,
+                                         "category": "guest"}).json()["id"]
+               for name, unit in (("A", "12A"), ("B", "12B"), ("C", "12A"))]
+        api.post(f"/visits/{ids[0]}/checkout", json={})
+    log_in(page, edge)
+    page.click("nav.menu a[href='/visits']")
+    expect(page.locator("tr[data-id]")).to_have_count(3)
+    page.fill("input[name=unit]", "12A")
+    page.click("main button[type=submit]")
+    expect(page.locator("tr[data-id]")).to_have_count(2)
+    page.check("input[name=on_site]")
+    page.click("main button[type=submit]")
+    expect(page.locator("tr[data-id]")).to_have_count(1)
+    expect(page.locator(f"tr[data-id='{ids[2]}']")).to_be_visible()
+    shot(page, "visits-en")
+
+
+PAGES = ["/", "/visits/new", "/visits", "/visits/{visit}", "/incidents", "/incidents/new",
+         "/incidents/{incident}", "/door-events/new", "/logbook", "/shift"]
+TARGETS = ("main button, main a, main input:not([type=hidden]):not([type=checkbox]), "
+           "main select, main textarea, .menu a, .langs a, .bar button, .brand")
+
+
+def small_targets(page: Page) -> list[str]:
+    """Every visible control or link smaller than 44 px in either direction."""
+    return list(page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
+        .filter(el => el.offsetParent !== null)
+        .filter(el => { const r = el.getBoundingClientRect();
+                        return r.height < 44 || r.width < 44; })
+        .map(el => el.outerHTML.slice(0, 80))""", TARGETS))
+
+
+def test_every_page_in_every_language_and_on_a_phone(browser: Browser,
+                                                     post: tuple[Path, dict[str, str]],
+                                                     servers: list[EdgeServer | GatewaySim]
+                                                     ) -> None:
+    edge = EdgeServer(post[0]).start()
+    servers.append(edge)
+    with edge.client(edge.login()) as api:
+        visit = api.post("/visits", json={"visitor_name": "李小明", "unit": "12A",
+                                          "category": "repair", "company": "Lam Plumbing",
+                                          "id_number": "A1234567(8)"}).json()
+        incident = api.post("/incidents", json={"category": "complaint", "severity": "medium",
+                                                "title": "樓上噪音"}).json()
+        api.post(f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "已記錄"})
+    paths = [p.format(visit=visit["id"], incident=incident["id"]) for p in PAGES]
+    for lang in ("zh-Hant", "zh-Hans", "en"):
+        for viewport, label in (({"width": 1024, "height": 768}, ""),
+                                ({"width": 390, "height": 844}, "-phone")):
+            for page in tab(browser, viewport=viewport):
+                page.goto(f"{edge.url}/login?lang={lang}")
+                assert small_targets(page) == [], (lang, "/login")
+                if not label:
+                    shot(page, f"login-{lang}")
+                log_in(page, edge, lang)
+                for path in paths:
+                    page.goto(f"{edge.url}{path}")
+                    expect(page.locator("html")).to_have_attribute("lang", lang)
+                    assert small_targets(page) == [], (lang, label, path)
+                    wide = page.evaluate("document.documentElement.scrollWidth")
+                    assert wide <= viewport["width"], (lang, label, path, wide)
+                    name = path.strip("/").split("/")[0] or "home"
+                    name += "-one" if path.count("/") > 1 and "new" not in path else ""
+                    name += "-new" if path.endswith("/new") else ""
+                    if not label or lang == "zh-Hant":
+                        shot(page, f"{name}-{lang}{label}")
+
+
+def test_the_login_works_from_the_keyboard_alone(page: Page, post: tuple[Path, dict[str, str]],
+                                                 servers: list[EdgeServer | GatewaySim]
+                                                 ) -> None:
+    edge = EdgeServer(post[0]).start()
+    servers.append(edge)
+    page.goto(f"{edge.url}/login?lang=en")
+    page.keyboard.type("1001")  # the badge field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type("2468")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{edge.url}/")
+    page.keyboard.press("Tab")  # the first control is reachable and visibly focused
+    focused = page.evaluate("document.activeElement.tagName")
+    assert focused in ("A", "BUTTON")
