@@ -96,6 +96,9 @@ class Intercom:
                 due = self.book.next_intercom_due()
                 if due is not None:
                     wait_s = min(wait_s, max((due - utc_now()).total_seconds(), 0.05))
+                with self._lock:
+                    if self._inflight:  # their attempt is "due" until it ends and wakes us
+                        wait_s = max(wait_s, 0.5)
             except Exception:
                 log.exception("intercom worker failed; trying again")
                 wait_s = IDLE_CHECK_S
