@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi import APIRouter, Request
@@ -61,6 +63,16 @@ def environment(lang: str) -> Environment:
                       autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+BABEL_LOCALES = {"en": "en_GB", "zh-Hant": "zh_Hant_HK", "zh-Hans": "zh_Hans_CN"}
+
+
+def local_time(moment: datetime, locale: str) -> str:
+    """A time in the site's zone as the page's language writes it, on a 24-hour clock:
+    `25 Nov 2026 10:31`, `2026年11月25日 10:31`."""
+    return (f"{format_skeleton('yMMMd', moment, locale=locale)} "
+            f"{format_skeleton('Hm', moment, locale=locale)}")
 
 
 def gettext_for(lang: str) -> Any:
@@ -175,8 +187,9 @@ class Page:
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         env = environment(self.lang)
         zone = self.book.zone
-        env.filters["localtime"] = lambda text: parse_time(text).astimezone(zone).strftime(
-            "%Y-%m-%d %H:%M")
+        locale = BABEL_LOCALES[self.lang]
+        env.filters["localtime"] = lambda text: local_time(parse_time(text).astimezone(zone),
+                                                           locale)
         state = sync_state(self.request) if self.guard else None
         html = env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,

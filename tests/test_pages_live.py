@@ -61,6 +61,9 @@ def test_a_visit_page_follows_the_residents_answer(page: Page, post: tuple[Path,
     state = page.locator("dd[data-confirmation]")
     expect(state).to_have_attribute("data-confirmation", "pending")
     expect(state).to_contain_text("正在呼叫單位")
+    # the time in, as a Hong Kong guard writes it, in the site's time zone
+    local_time = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d")
+    expect(page.locator("main dl")).to_contain_text(local_time)
     shot(page, "visit-pending-zh-Hant")
     mark(page)
     expect(state).to_have_attribute("data-confirmation", "approved", timeout=15_000)
