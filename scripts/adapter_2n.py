@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""A bridge from Guardpost's intercom webhook to a 2N IP intercom's HTTP API.
+
+    python scripts/adapter_2n.py --port 8098 --secret S --key gpk_... \\
+        --intercom https://192.168.1.50 --user guardpost --password P [--switch 1]
+
+The post sends each confirmation request here (CONTRACT 5). The adapter checks the signature,
+answers 200 at once, and rings the flat with `GET /api/call/dial?number=INTERCOM`. One thread
+follows the intercom's event log (`/api/log/subscribe`, then `/api/log/pull` in a loop) and
+turns what the resident does into the answer the post expects, on the request's `callback`:
+
+  the resident releases the door (SwitchStateChanged, state true) during the call -> approve
+  the resident presses 1 (DtmfEntered)       -> open the door (/api/switch/ctrl) and approve
+  the resident presses 2                     -> deny, and hang up
+  the call ends after it was answered, with no release -> deny
+  nobody picks up                            -> nothing: the post records no_answer itself
+
+Each request is answered once, never after its `expires_at` (then the call is hung up). The
+2N user needs the Call Control, Call Monitoring, Switch Control and Switch Monitoring
+privileges. GET /status lists the calls the adapter follows. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+log = logging.getLogger("adapter_2n")
+EVENTS = "CallStateChanged,SwitchStateChanged,DtmfEntered"
+PULL_TIMEOUT_S = 5  # how long one /api/log/pull may wait for an event
+
+
+@dataclass
+class Call:
+    """One confirmation request and the call that asks the resident."""
+
+    request_id: str
+    intercom: str
+    expires_at: float  # epoch seconds
+    callback: str
+    session: int | None = None
+    state: str = "dialling"  # dialling, ringing, connected, terminated
+    answered: str | None = None  # approve / deny once sent
+    answer_status: int | None = None
+
+
+class TwoN:
+    """The 2N intercom's HTTP API (Basic or Digest auth)."""
+
+    def __init__(self, base: str, user: str, password: str) -> None:
+        self.base = base.rstrip("/")
+        manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        manager.add_password(None, self.base, user, password)
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPBasicAuthHandler(manager),
+            urllib.request.HTTPDigestAuthHandler(manager))
+
+    def get(self, path: str, timeout_s: float = 10, **params: Any) -> dict[str, Any]:
+        url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
+        with self.opener.open(url, timeout=timeout_s) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+class Adapter:
+    """Webhook in, 2N calls out, resident's decision back to the post."""
+
+    def __init__(self, secret: str, key: str, intercom: TwoN, switch: int) -> None:
+        self.secret = secret.encode()
+        self.key = key
+        self.intercom = intercom
+        self.switch = switch
+        self.calls: dict[str, Call] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    # ---- from the post ------------------------------------------------------------------------
+
+    def webhook(self, body: bytes, signature: str) -> int:
+        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            log.warning("webhook with a bad signature refused")
+            return 401
+        try:
+            request = json.loads(body)
+            call = Call(str(request["request_id"]), str(request["intercom"]),
+                        datetime.fromisoformat(request["expires_at"]).timestamp(),
+                        str(request["callback"]))
+        except (ValueError, KeyError, TypeError):
+            return 422
+        with self.lock:
+            if call.request_id in self.calls:
+                return 200  # a retry of what we already have
+            self.calls[call.request_id] = call
+        threading.Thread(target=self.dial, args=(call,), daemon=True).start()
+        return 200
+
+    def dial(self, call: Call) -> None:
+        try:
+            answer = self.intercom.get("/api/call/dial", number=call.intercom)
+        except (OSError, ValueError) as exc:
+            log.warning("dial failed: %s", exc, extra={"request_id": call.request_id})
+            with self.lock:
+                call.state = "terminated"
+            return
+        with self.lock:
+            call.session = int(answer.get("result", {}).get("session", 0)) or None
+            call.state = "ringing"
+        log.info("ringing the flat", extra={"request_id": call.request_id})
+
+    # ---- to the post -------------------------------------------------------------------------
+
+    def answer(self, call: Call, decision: str) -> None:
+        """Send the resident's decision once, unless the request has expired."""
+        with self.lock:
+            if call.answered or time.time() >= call.expires_at:
+                return
+            call.answered = decision
+        body = json.dumps({"request_id": call.request_id, "decision": decision}).encode()
+        request = urllib.request.Request(call.callback, data=body, method="POST", headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code  # 409: the guard decided, or it expired; either way we stop
+        except OSError:
+            status = None
+        with self.lock:
+            call.answer_status = status
+        log.info("answered", extra={"request_id": call.request_id, "decision": decision,
+                                    "status": status})
+
+    # ---- from the intercom ---------------------------------------------------------------------
+
+    def follow_events(self) -> None:
+        """Subscribe to the intercom's log and dispatch its events until stopped."""
+        subscription: int | None = None
+        while not self.stop.is_set():
+            try:
+                if subscription is None:
+                    answer = self.intercom.get("/api/log/subscribe", include="new",
+                                               filter=EVENTS)
+                    subscription = int(answer["result"]["id"])
+                pulled = self.intercom.get("/api/log/pull", timeout_s=PULL_TIMEOUT_S + 5,
+                                           id=subscription, timeout=PULL_TIMEOUT_S)
+                if not pulled.get("success"):
+                    subscription = None  # the intercom restarted or dropped it: subscribe again
+                    continue
+                for event in pulled["result"]["events"]:
+                    self.on_event(event)
+                self.expire()
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("intercom log unreachable: %s", exc)
+                subscription = None
+                self.stop.wait(2)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind, params = event.get("event"), event.get("params") or {}
+        if kind == "CallStateChanged":
+            call = self._by_session(params.get("session"))
+            if call is None:
+                return
+            with self.lock:
+                was = call.state
+                call.state = str(params.get("state", call.state))
+            if call.state == "terminated" and was == "connected":
+                self.answer(call, "deny")  # answered, then hung up without letting them in
+        elif kind == "SwitchStateChanged" and params.get("state") is True:
+            call = self._connected()
+            if call is not None:
+                self.answer(call, "approve")  # released from the flat's indoor unit
+        elif kind == "DtmfEntered":
+            call = self._by_session(params.get("session")) or self._connected()
+            if call is None:
+                return
+            if params.get("code") == "1":
+                self.intercom.get("/api/switch/ctrl", switch=self.switch, action="trigger")
+                self.answer(call, "approve")
+            elif params.get("code") == "2":
+                self.answer(call, "deny")
+                self._hang_up(call)
+
+    def expire(self) -> None:
+        """Hang up and forget requests past their expiry (the post has said no_answer)."""
+        now = time.time()
+        with self.lock:
+            expired = [c for c in self.calls.values() if c.expires_at <= now
+                       and c.state != "gone"]
+        for call in expired:
+            if call.state in ("ringing", "connected"):
+                self._hang_up(call)
+            with self.lock:
+                call.state = "gone"
+
+    def _hang_up(self, call: Call) -> None:
+        if call.session is None:
+            return
+        try:
+            self.intercom.get("/api/call/hangup", session=call.session)
+        except (OSError, ValueError) as exc:
+            log.warning("hang-up failed: %s", exc)
+
+    def _by_session(self, session: Any) -> Call | None:
+        with self.lock:
+            return next((c for c in self.calls.values()
+                         if session is not None and c.session == session), None)
+
+    def _connected(self) -> Call | None:
+        with self.lock:
+            live = [c for c in self.calls.values() if c.state == "connected"]
+        return live[-1] if live else None
+
+    def status(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [asdict(c) | {"callback": None} for c in self.calls.values()]
+
+
+def handler_for(adapter: Adapter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if self.path == "/status":
+                self._reply(200, {"calls": adapter.status()})
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path in ("/", "/webhook"):
+                status = adapter.webhook(body, self.headers.get("X-Guardpost-Signature", ""))
+                self._reply(status, {"ok": status == 200})
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8098)
+    parser.add_argument("--secret", required=True, help="the post's --intercom-secret")
+    parser.add_argument("--key", required=True, help="an intercom key of the post")
+    parser.add_argument("--intercom", required=True, help="the 2N's base URL")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--switch", type=int, default=1, help="the door's switch number")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    adapter = Adapter(args.secret, args.key, TwoN(args.intercom, args.user, args.password),
+                      args.switch)
+    threading.Thread(target=adapter.follow_events, daemon=True).start()
+    server = ThreadingHTTPServer((args.host, args.port), handler_for(adapter))
+    print(f"2N adapter on http://{args.host}:{args.port}/webhook -> {args.intercom}",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        adapter.stop.set()
+
+
+if __name__ == "__main__":
+    main()
