@@ -57,9 +57,10 @@ def translations(lang: str) -> Any:
 
 
 @cache
-def environment(lang: str) -> Environment:
-    """One Jinja2 environment per language, its `_()` bound to that language's catalogue."""
-    env = Environment(loader=FileSystemLoader(HERE / "templates"),
+def environment(lang: str, templates: Path = HERE / "templates") -> Environment:
+    """One Jinja2 environment per language (and template folder: the hub has its own), its
+    `_()` bound to that language's catalogue, which the edge and the hub share."""
+    env = Environment(loader=FileSystemLoader(templates),
                       autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
@@ -256,9 +257,9 @@ class LoginRequired(Exception):
 
 
 class CsrfRefused(Exception):
-    """A changing form came without its CSRF token: 403, as a page."""
+    """A changing form came without its CSRF token: 403, as a page (edge or hub)."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Any) -> None:
         super().__init__(page.request.url.path)
         self.page = page
 
@@ -271,7 +272,8 @@ def install_page_handlers(app: Any) -> None:
 
     async def csrf_refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CsrfRefused)
-        return exc.page.refuse()
+        response: Response = exc.page.refuse()
+        return response
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfRefused, csrf_refused)

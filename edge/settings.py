@@ -17,6 +17,14 @@ class ServiceSettings(BaseSettings):
     broker: str | None = Field(default=None, description="mqtt://USER:PASS@HOST:PORT")
     timezone: str = Field(default="Asia/Hong_Kong", description="the site's time zone")
     session_hours: float = Field(default=12.0, gt=0, description="how long a login lasts")
+    language: str = Field(default="zh-Hant", description="the pages' language by default")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("en", "zh-Hant", "zh-Hans"):
+            raise ValueError("language must be en, zh-Hant or zh-Hans")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -61,19 +69,11 @@ class EdgeSettings(ServiceSettings):
         default=Severity.medium, description="severity of the incident a door held open opens")
     door_held_open_s: float = Field(
         default=120.0, ge=0, description="a door held open this long opens an incident")
-    language: str = Field(default="zh-Hant", description="the tablet's language by default")
     idle_minutes: float = Field(default=10.0, gt=0, description="tablet back to the PIN pad")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
     deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
     deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")
-
-    @field_validator("language")
-    @classmethod
-    def _known_language(cls, value: str) -> str:
-        if value not in ("en", "zh-Hant", "zh-Hans"):
-            raise ValueError("language must be en, zh-Hant or zh-Hans")
-        return value
 
     @field_validator("intercom_webhook", "public_url")
     @classmethod

@@ -124,7 +124,7 @@ def list_incidents(
     return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
 
 
-def _visible_incident(store: Store, user: User, incident_id: str) -> dict[str, Any]:
+def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, Any]:
     incident = store.get_incident(incident_id)
     if incident is None or not user.may_see(incident["site"]):
         raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
@@ -133,7 +133,7 @@ def _visible_incident(store: Store, user: User, incident_id: str) -> dict[str, A
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
 def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.Incident:
-    return m.Incident.model_validate(_visible_incident(store, user, incident_id))
+    return m.Incident.model_validate(visible_incident(store, user, incident_id))
 
 
 @router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
@@ -142,20 +142,28 @@ def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: Current
               store: StoreDep) -> m.IncidentEntry:
     """A supervisor's or manager's entry: shown here at once, and delivered on the site's
     `down` topic to the post that holds the incident, whenever it is connected."""
-    incident = _visible_incident(store, user, incident_id)
+    incident = visible_incident(store, user, incident_id)
+    entry = add_supervisor_entry(request, incident, user, body.kind.value, body.text)
+    return m.IncidentEntry.model_validate(entry)
+
+
+def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User, kind: str,
+                         text: str) -> dict[str, Any]:
+    """Store a supervisor's or manager's entry and send it down to the incident's post (the
+    API and the dashboard's form both come here); 403 for an auditor."""
     if not user.may_write:
         raise errors.Forbidden("an auditor may read but not write")
-    entry = {"id": new_id(), "incident_id": incident_id, "kind": body.kind.value,
-             "text": body.text, "at": format_time(utc_now()), "guard": None,
-             "author": user.ref}
-    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident_id,
-               "site": incident["site"], "device": incident["device"], "kind": entry["kind"],
-               "text": entry["text"], "by": user.ref, "at": entry["at"]}
+    store: Store = request.app.state.store
+    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
+             "at": format_time(utc_now()), "guard": None, "author": user.ref}
+    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
+               "site": incident["site"], "device": incident["device"], "kind": kind,
+               "text": text, "by": user.ref, "at": entry["at"]}
     store.add_hub_entry(incident, entry, payload)
     ingest = request.app.state.ingest
     if ingest is not None:
         ingest.send_down(incident["site"], incident["device"])
-    return m.IncidentEntry.model_validate(entry)
+    return entry
 
 
 @router.get("/logbook", tags=["logbook"])

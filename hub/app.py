@@ -1,20 +1,25 @@
-"""Builds the hub: store, MQTT ingest (when a broker is given) and the supervisors' API."""
+"""Builds the hub: store, MQTT ingest (when a broker is given), the supervisors' API and
+dashboard."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
 from edge.api import BearerAuth
 from edge.app import install_error_handlers
+from edge.pages import install_page_handlers
 from schemas import models as m
 
 from .api import router
 from .auth import HubAuth
 from .ingest import Ingest
+from .pages import router as pages_router
 from .settings import HubSettings
 from .store import Store
 
@@ -45,8 +50,13 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.ingest = ingest
     app.include_router(router)
+    app.include_router(pages_router)
+    # one stylesheet and one live-update script for the tablet and the dashboard
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
+              name="static")
     app.add_middleware(BearerAuth, auth=auth)
     install_error_handlers(app)
+    install_page_handlers(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:

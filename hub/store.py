@@ -427,6 +427,17 @@ class Store:
 
     # ---- reads for the API ------------------------------------------------------------------
 
+    def live_version(self, sites: list[str] | None) -> str:
+        """Changes whenever something a dashboard shows does: events, acks, a device going
+        on- or offline or being marked tampered, an entry made at the hub."""
+        sql, args = ("SELECT COUNT(*), COALESCE(SUM(acked_seq), 0), COALESCE(SUM(online), 0),"
+                     " COALESCE(SUM(tampered), 0), COALESCE(SUM(reported_last_seq), 0)"
+                     " FROM devices WHERE 1=1", list[Any]())
+        sql, args = _site_filter(sql, args, sites)
+        row = self._read.execute(sql, args).fetchone()
+        entries = self._read.execute("SELECT COUNT(*) FROM incident_entries").fetchone()[0]
+        return ":".join(str(v) for v in (*tuple(row), entries))
+
     def count_events(self) -> int:
         return int(self._read.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 

@@ -112,14 +112,16 @@ def test_a_form_without_its_csrf_token_is_refused(edge: EdgeServer) -> None:
 
 
 def test_pages_use_only_local_assets() -> None:
-    for template in (ROOT / "edge" / "templates").glob("*.html"):
+    for template in [*(ROOT / "edge" / "templates").glob("*.html"),
+                     *(ROOT / "hub" / "templates").glob("*.html")]:
         assert "http://" not in template.read_text() and "https://" not in template.read_text()
 
 
 def test_every_string_on_the_pages_is_translated() -> None:
     from babel.messages.pofile import read_po
 
-    sources = [*(ROOT / "edge" / "templates").glob("*.html"), ROOT / "edge" / "pages.py"]
+    sources = [*(ROOT / "edge" / "templates").glob("*.html"), ROOT / "edge" / "pages.py",
+               *(ROOT / "hub" / "templates").glob("*.html"), ROOT / "hub" / "pages.py"]
     wanted: set[str] = set()
     for source in sources:
         text = source.read_text(encoding="utf-8")

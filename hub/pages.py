@@ -1,0 +1,283 @@
+"""The supervisors' dashboard (CONTRACT section 7, hub): every site on one screen, a site's
+people, register, incidents and logbook, and one incident's timeline with the supervisor's
+entry form. Server-rendered Jinja2 in zh-Hant, zh-Hans and en with the edge's catalogue;
+cookie sessions with CSRF tokens; a site the user may not see is 404, as in the API. Live:
+the pages follow `/live` like the tablet's (edge/static/live.js)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from edge import errors
+from edge.pages import (
+    BABEL_LOCALES,
+    LANG_CODES,
+    LANG_COOKIE,
+    LANGUAGES,
+    CsrfRefused,
+    LoginRequired,
+    choose_language,
+    csrf_token,
+    environment,
+    gettext_for,
+    local_time,
+    to_login,
+)
+from schemas import models as m
+from schemas.ids import parse_time, utc_now
+
+from .api import add_supervisor_entry, visible_incident
+from .auth import User
+from .store import Store
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "gp_hub_session"
+SEVERITY_ORDER = {"severe": 0, "medium": 1, "minor": 2}
+
+router = APIRouter(include_in_schema=False)
+
+
+class HubPage:
+    """What every dashboard page needs: the language, the user (if logged in), CSRF."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.store: Store = request.app.state.store
+        self.lang = choose_language(request, request.app.state.settings.language)
+        self._ = gettext_for(self.lang)
+        self.token = request.cookies.get(SESSION_COOKIE, "")
+        self.user: User | None = None
+        if self.token:
+            try:
+                self.user = request.app.state.auth.resolve(self.token)
+            except errors.Unauthorized:
+                self.user = None
+
+    @classmethod
+    def of_user(cls, request: Request) -> HubPage:
+        page = cls(request)
+        if page.user is None:
+            raise LoginRequired()
+        return page
+
+    @property
+    def me(self) -> User:
+        if self.user is None:
+            raise LoginRequired()
+        return self.user
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.token) if self.token else ""
+
+    async def form(self) -> dict[str, str]:
+        from urllib.parse import parse_qs
+
+        body = (await self.request.body()).decode("utf-8", errors="replace")
+        return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+    async def checked_form(self) -> dict[str, str]:
+        import hmac
+
+        form = await self.form()
+        if not self.token or not hmac.compare_digest(form.get("csrf", ""), self.csrf):
+            raise CsrfRefused(self)
+        return form
+
+    def refuse(self) -> HTMLResponse:
+        return self.render("message.html", 403, message=self._(
+            "This form has expired. Go back, reload the page and try again."))
+
+    def not_found(self) -> HTMLResponse:
+        return self.render("message.html", 404, message=self._("There is nothing here."))
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        env = environment(self.lang, HERE / "templates")
+        zone, locale = self.store.zone, BABEL_LOCALES[self.lang]
+        env.filters["localtime"] = lambda text: local_time(
+            parse_time(text).astimezone(zone), locale) if text else "—"
+        _ = self._
+        html = env.get_template(template).render(
+            lang=self.lang, languages=LANGUAGES, user=self.user, csrf=self.csrf,
+            live_version=self.store.live_version(self.user.sites) if self.user else "",
+            severities={"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
+            statuses={"open": _("Open"), "acknowledged": _("Acknowledged"),
+                      "in_progress": _("In progress"), "resolved": _("Resolved"),
+                      "closed": _("Closed")},
+            categories={"guest": _("Guest"), "contractor": _("Contractor"),
+                        "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
+            entry_kinds={"note": _("Note"), "action": _("Action taken"),
+                         "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
+                         "summary": _("Summary"), "police_called": _("Police called")},
+            roles={"manager": _("Manager"), "supervisor": _("Supervisor"),
+                   "auditor": _("Auditor")},
+            **context)
+        response = HTMLResponse(html, status_code=status_code)
+        if self.request.query_params.get("lang") in LANG_CODES:
+            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
+                                httponly=True)
+        return response
+
+
+def by_urgency(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overdue first, then severe, medium, minor, then the oldest."""
+    return sorted(incidents, key=lambda i: (not i["overdue"], SEVERITY_ORDER[i["severity"]],
+                                            i["opened_at"]))
+
+
+def open_incidents(store: Store, sites: list[str] | None) -> list[dict[str, Any]]:
+    return by_urgency([i for i in store.list_incidents(sites) if i["status"] != "closed"])
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return HubPage(request).render("login.html", username="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    page = HubPage(request)
+    form = await page.form()
+    username = form.get("username", "").strip()
+    try:
+        result = request.app.state.auth.login(username, form.get("password", ""))
+    except errors.TooManyAttempts:
+        return page.render("login.html", 429, username=username,
+                           error=page._("Too many wrong passwords. Wait 5 minutes."))
+    except errors.Unauthorized:
+        return page.render("login.html", 401, username=username,
+                           error=page._("Wrong username or password."))
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, result["token"], httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https",
+                        max_age=int(request.app.state.settings.session_hours * 3600))
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    page = HubPage.of_user(request)
+    await page.checked_form()
+    request.app.state.auth.logout(page.token)
+    response = to_login()
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/live")
+def live(request: Request) -> Response:
+    page = HubPage(request)
+    if page.user is None:
+        return JSONResponse({"version": None}, status_code=401)
+    return JSONResponse({"version": page.store.live_version(page.user.sites)})
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request) -> Response:
+    """Every site the user may see: its posts' health, who is in, what is open."""
+    page = HubPage.of_user(request)
+    sites = page.me.sites
+    devices = page.store.list_devices(sites)
+    on_site = page.store.list_visits(sites, on_site=True)
+    incidents = open_incidents(page.store, sites)
+    names = sorted({d["site"] for d in devices} | set(sites or []))
+    overview: list[dict[str, Any]] = [{
+        "site": name,
+        "devices": [d for d in devices if d["site"] == name],
+        "on_site": sum(1 for v in on_site if v["site"] == name),
+        "open": sum(1 for i in incidents if i["site"] == name),
+        "urgent": sum(1 for i in incidents if i["site"] == name
+                      and (i["overdue"] or i["severity"] == "severe")),
+        "tampered": any(d["tampered"] for d in devices if d["site"] == name),
+    } for name in names]
+    overview.sort(key=lambda s: (not s["tampered"], -int(s["urgent"]), str(s["site"])))
+    return page.render("overview.html", sites=overview,
+                       urgent=[i for i in incidents if i["overdue"] or i["severity"] == "severe"])
+
+
+@router.get("/sites/{site}", response_class=HTMLResponse)
+def site_page(site: str, request: Request) -> Response:
+    page = HubPage.of_user(request)
+    known = {d["site"] for d in page.store.list_devices(None)}
+    if not page.me.may_see(site) or site not in known:
+        return page.not_found()
+    today = utc_now().astimezone(page.store.zone).date()
+    day = _day(request.query_params.get("date"), today)
+    return page.render(
+        "site.html", site=site, day=day.isoformat(),
+        devices=page.store.list_devices([site]),
+        on_site=page.store.list_visits([site], on_site=True),
+        register=page.store.list_visits([site], day=day),
+        incidents=open_incidents(page.store, [site]),
+        logbook=page.store.logbook(site, day))
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents_page(request: Request) -> Response:
+    page = HubPage.of_user(request)
+    query = request.query_params
+    site = query.get("site") or None
+    if site and not page.me.may_see(site):
+        return page.not_found()
+    status = query.get("status") if query.get("status") in (
+        "open", "acknowledged", "in_progress", "resolved", "closed") else None
+    severity = query.get("severity") if query.get("severity") in SEVERITY_ORDER else None
+    overdue = True if query.get("overdue") == "true" else None
+    incidents = by_urgency(page.store.list_incidents(
+        [site] if site else page.me.sites, status=status, severity=severity, overdue=overdue))
+    sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
+    return page.render("incidents.html", incidents=incidents, sites=sites,
+                       chosen={"site": site or "", "status": status or "",
+                               "severity": severity or "", "overdue": bool(overdue)})
+
+
+def _incident_page(page: HubPage, incident_id: str, status_code: int = 200,
+                   **context: Any) -> Response:
+    try:
+        incident = visible_incident(page.store, page.me, incident_id)
+    except errors.NotFound:
+        return page.not_found()
+    return page.render("incident.html", status_code, incident=incident, **context)
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(incident_id: str, request: Request) -> Response:
+    return _incident_page(HubPage.of_user(request), incident_id)
+
+
+@router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
+async def add_entry(incident_id: str, request: Request) -> Response:
+    """The supervisor's entry: stored here at once and delivered down to the post."""
+    page = HubPage.of_user(request)
+    form = await page.checked_form()
+    try:
+        incident = visible_incident(page.store, page.me, incident_id)
+    except errors.NotFound:
+        return page.not_found()
+    try:
+        entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
+    except ValidationError:
+        return _incident_page(page, incident_id, 422, text=form.get("text", ""),
+                              text_error=page._("Please fill this in."))
+    try:
+        add_supervisor_entry(request, incident, page.me, entry.kind.value, entry.text)
+    except errors.Forbidden:
+        return _incident_page(page, incident_id, 403,
+                              text_error=page._("An auditor may read but not write."))
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+def _day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default

@@ -1,0 +1,154 @@
+"""The supervisors' dashboard in a real Chromium, against a real hub fed by two real posts
+through a real Mosquitto: each role's overview, a post going offline, a tampered post, and a
+supervisor's entry reaching the post."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from schemas.canonical import canonical_json, event_hash
+from schemas.ids import format_time, utc_now
+from schemas.topics import events_topic
+from tests.browser import shot, tab
+from tests.helpers import MANAGER, Company, EdgeServer, HubServer, Tap, run_hub, wait_until
+
+SUPERVISOR = {"username": "wong", "password": "wong-pass-1"}
+AUDITOR = {"username": "audit", "password": "audit-pass-1"}
+
+
+class World:
+    def __init__(self, company: Company) -> None:
+        self.company = company
+        for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
+            assert run_hub("add-user", "--data", str(company.hub_data), "--username",
+                           user["username"], "--password", user["password"], "--role", role,
+                           "--sites", "harbour-view").returncode == 0
+        self.harbour = company.add_post("harbour-view", "lobby-1")
+        self.sunrise = company.add_post("sunrise-court", "lobby-1")
+        company.broker.start()
+        self.hub: HubServer = company.hub().start()
+        company.extra = [self.hub]  # type: ignore[attr-defined]
+        self.incidents: dict[str, dict[str, Any]] = {}
+        for post in (self.harbour, self.sunrise):
+            post.start()
+            with post.client(post.login()) as api:
+                api.post("/visits", json={"visitor_name": "陳小明", "unit": "12A",
+                                          "category": "guest", "id_number": "A1234567(8)"})
+                self.incidents[post.data.name] = api.post("/incidents", json={
+                    "category": "emergency", "severity": "severe",
+                    "title": f"Lift entrapment {post.data.name}"}).json()
+        for post in (self.harbour, self.sunrise):
+            wait_until(lambda post=post: self.synced(post), 30, "the posts to sync")
+
+    def synced(self, post: EdgeServer) -> bool:
+        with post.client(post.login()) as api:
+            state = api.get("/sync").json()
+        return bool(state["backlog"] == 0 and state["last_seq"] > 0)
+
+
+@pytest.fixture
+def world(company: Company) -> Iterator[World]:
+    yield World(company)
+
+
+def log_in(page: Page, hub: HubServer, user: dict[str, str], lang: str = "en") -> None:
+    page.goto(f"{hub.url}/login?lang={lang}")
+    page.fill("input[name=username]", user["username"])
+    page.fill("input[name=password]", user["password"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{hub.url}/")
+
+
+def test_each_role_sees_its_sites_and_nothing_else(browser: Browser, world: World) -> None:
+    hub = world.hub
+    for page in tab(browser):
+        log_in(page, hub, MANAGER, "zh-Hant")
+        expect(page.locator("[data-site]")).to_have_count(2)
+        for site in ("harbour-view", "sunrise-court"):
+            device = page.locator(f"[data-site='{site}'] [data-device='lobby-1']")
+            expect(device).to_have_attribute("data-online", "true")
+            expect(device).to_contain_text("0 項待同步")
+        urgent = page.locator("section").first.locator("li[data-id]")
+        expect(urgent).to_have_count(2)  # both severe incidents, first
+        shot(page, "hub-overview-zh-Hant")
+    for page in tab(browser):
+        log_in(page, hub, SUPERVISOR)
+        expect(page.locator("[data-site]")).to_have_count(1)
+        expect(page.locator("[data-site='harbour-view']")).to_be_visible()
+        assert page.goto(f"{hub.url}/sites/sunrise-court").status == 404
+        other = world.incidents["sunrise-court-lobby-1"]["id"]
+        assert page.goto(f"{hub.url}/incidents/{other}").status == 404
+        assert "Lift entrapment sunrise" not in page.goto(f"{hub.url}/incidents").text()
+        page.goto(f"{hub.url}/sites/harbour-view")
+        expect(page.locator("main")).to_contain_text("陳小明")
+        expect(page.locator("main")).to_contain_text("A****567(8)")
+        assert "1234567(8)" not in page.content().replace("A****567(8)", "")
+        shot(page, "hub-site-en")
+    for page in tab(browser):
+        log_in(page, hub, AUDITOR)
+        mine = world.incidents["harbour-view-lobby-1"]["id"]
+        page.goto(f"{hub.url}/incidents/{mine}")
+        expect(page.locator("textarea[name=text]")).to_have_count(0)  # read-only
+    anonymous = httpx.get(f"{hub.url}/", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
+
+
+def test_a_supervisors_entry_reaches_the_post(browser: Browser, world: World) -> None:
+    incident = world.incidents["harbour-view-lobby-1"]
+    for page in tab(browser):
+        log_in(page, world.hub, SUPERVISOR, "zh-Hans")
+        page.goto(f"{world.hub.url}/incidents/{incident['id']}")
+        page.click("main button[type=submit]")  # empty: refused next to the field
+        expect(page.locator(".entry .error")).to_have_text("请填写此栏。")
+        page.select_option("select[name=kind]", "escalation")
+        page.fill("textarea[name=text]", "已通知消防處，經理正趕往現場")
+        page.click("main button[type=submit]")
+        expect(page.locator(".timeline")).to_contain_text("已通知消防處，經理正趕往現場")
+        shot(page, "hub-incident-zh-Hans")
+    post = world.harbour
+
+    def arrived() -> bool:
+        with post.client(post.login()) as api:
+            entries = api.get(f"/incidents/{incident['id']}").json()["entries"]
+        return any(e["author"] == "hub:wong" and e["kind"] == "escalation" for e in entries)
+
+    wait_until(arrived, 30, "the supervisor's entry at the post")
+
+
+def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
+        browser: Browser, world: World) -> None:
+    hub = world.hub
+    for page in tab(browser):
+        log_in(page, hub, MANAGER)
+        sunrise = page.locator("[data-site='sunrise-court'] [data-device='lobby-1']")
+        expect(sunrise).to_have_attribute("data-online", "true")
+        world.sunrise.kill9()  # power cut: only the broker's last will tells the hub
+        expect(sunrise).to_have_attribute("data-online", "false", timeout=60_000)
+
+        # a batch that does not link to what the hub holds, in the harbour post's name
+        with world.harbour.client(world.harbour.login()) as api:
+            last = api.get("/sync").json()["last_seq"]
+        event: dict[str, Any] = {
+            "seq": last + 1, "id": "forged", "type": "shift.note", "at": format_time(utc_now()),
+            "record_id": "forged", "data": {"text": "nothing happened", "by": "guard:1001"},
+            "pii_digest": None, "prev_hash": "f" * 64}
+        event["hash"] = event_hash(event)
+        event["pii"] = None
+        account = world.company.hub_account
+        tap = Tap(world.company, account["username"], account["password"])
+        try:
+            tap.publish(events_topic("harbour-view", "lobby-1"), canonical_json(
+                {"site": "harbour-view", "device": "lobby-1", "events": [event]}))
+        finally:
+            tap.close()
+        alarm = page.locator("[data-site='harbour-view'] [role=alert]")
+        expect(alarm).to_contain_text("TAMPERED", timeout=15_000)
+        expect(page.locator("[data-site]").first).to_have_attribute("data-site", "harbour-view")
+        shot(page, "hub-alarm-en")
+        assert re.search(r"data-online=\"false\"", page.content())
