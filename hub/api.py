@@ -4,7 +4,7 @@ allows: another site's record is 404, not 403; an auditor may read but not write
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
 
 from .auth import HubAuth, User
+from .escalation import shown_url
 from .store import Store
 
 
@@ -147,6 +148,17 @@ def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: Current
     return m.IncidentEntry.model_validate(entry)
 
 
+def new_hub_entry(incident: dict[str, Any], kind: str, text: str,
+                  author: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An entry made at the hub, and the down message that takes it to the incident's post."""
+    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
+             "at": format_time(utc_now()), "guard": None, "author": author}
+    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
+               "site": incident["site"], "device": incident["device"], "kind": kind,
+               "text": text, "by": author, "at": entry["at"]}
+    return entry, payload
+
+
 def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User, kind: str,
                          text: str) -> dict[str, Any]:
     """Store a supervisor's or manager's entry and send it down to the incident's post (the
@@ -154,11 +166,7 @@ def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User,
     if not user.may_write:
         raise errors.Forbidden("an auditor may read but not write")
     store: Store = request.app.state.store
-    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
-             "at": format_time(utc_now()), "guard": None, "author": user.ref}
-    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
-               "site": incident["site"], "device": incident["device"], "kind": kind,
-               "text": text, "by": user.ref, "at": entry["at"]}
+    entry, payload = new_hub_entry(incident, kind, text, user.ref)
     store.add_hub_entry(incident, entry, payload)
     ingest = request.app.state.ingest
     if ingest is not None:
@@ -223,3 +231,66 @@ def _send_down(request: Request) -> None:
     ingest = request.app.state.ingest
     if ingest is not None:
         ingest.send_down()
+
+
+# ---- escalation rules -------------------------------------------------------------------------
+
+
+class RuleIn(m.Body):
+    severity: m.Severity
+    url: m.Text(2000)  # type: ignore[valid-type]
+    site: m.OptionalText(64) | None = None  # type: ignore[valid-type]
+    events: list[Literal["opened", "overdue"]] = ["opened", "overdue"]
+
+
+class RuleOut(BaseModel):
+    id: str
+    severity: str
+    site: str | None
+    events: list[str]
+    url: str
+    created_at: str
+    by: str
+
+
+class RuleList(BaseModel):
+    rules: list[RuleOut]
+
+
+def _manager(user: User) -> None:
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may change who is notified")
+
+
+@router.get("/notify-rules", tags=["escalation"])
+def list_rules(user: CurrentUser, store: StoreDep) -> RuleList:
+    """Who is told when an incident of a severity opens or passes its deadline unresolved
+    (URLs with their secrets masked)."""
+    _manager(user)
+    return RuleList(rules=[RuleOut.model_validate(r) for r in store.rules()])
+
+
+@router.post("/notify-rules", status_code=201, tags=["escalation"], responses={403: {}, 422: {}})
+def add_rule(body: RuleIn, user: CurrentUser, store: StoreDep) -> RuleOut:
+    """Manager only: notify an Apprise URL (`mailto://`, `tgram://`, ...; see Apprise's list)
+    when an incident of `severity` (at `site`, or any) opens and/or becomes overdue. Each
+    incident is notified once per rule and event, and each notification is an `escalation`
+    entry on the incident's timeline."""
+    _manager(user)
+    shown = shown_url(body.url)
+    if shown is None:
+        raise errors.InvalidValue("not a notification URL Apprise knows", loc=("body", "url"))
+    if not body.events:
+        raise errors.InvalidValue("name opened, overdue or both", loc=("body", "events"))
+    return RuleOut.model_validate(store.add_rule({
+        "id": new_id(), "severity": body.severity.value, "site": body.site or None,
+        "events": sorted(set(body.events)), "url": body.url, "shown_url": shown,
+        "created_at": format_time(utc_now()), "by": user.ref}))
+
+
+@router.delete("/notify-rules/{rule_id}", status_code=204, tags=["escalation"],
+               responses={403: {}, 404: {}})
+def remove_rule(rule_id: str, user: CurrentUser, store: StoreDep) -> None:
+    _manager(user)
+    if not store.remove_rule(rule_id):
+        raise errors.NotFound(f"no rule {rule_id}", loc=("path", "rule_id"))

@@ -18,6 +18,7 @@ from schemas import models as m
 
 from .api import router
 from .auth import HubAuth
+from .escalation import Escalation
 from .ingest import Ingest
 from .pages import router as pages_router
 from .settings import HubSettings
@@ -31,13 +32,18 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
                      client_id=settings.client_id, resend_down_s=settings.resend_down_s)
               if settings.broker else None)
 
+    escalation = Escalation(store, settings.escalation_check_s, settings.public_url,
+                            on_entry=ingest.send_down if ingest else None)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ingest:
             ingest.start()
+        escalation.start()
         try:
             yield
         finally:
+            escalation.stop()
             if ingest:
                 ingest.stop()
             store.close()

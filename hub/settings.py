@@ -22,3 +22,7 @@ class HubSettings(ServiceSettings):
         default=False, description="subscribe as $share/hub/... so ingest workers share load")
     client_id: str = Field(default="guardpost-hub", description="MQTT client id of this worker")
     resend_down_s: float = Field(default=30.0, gt=0, description="resend undelivered down msgs")
+    escalation_check_s: float = Field(
+        default=15.0, gt=0, description="how often the hub looks for incidents to notify")
+    public_url: str | None = Field(
+        default=None, description="the dashboard's address, for links in notifications")

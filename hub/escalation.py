@@ -1,0 +1,92 @@
+"""Escalation by grade (the manuals: minor handled by the assistant, medium by the supervisor,
+severe by the manager at once, each within its deadline). Managers set rules: an Apprise URL
+(e-mail, Telegram, and the rest of what Apprise supports) to notify when an incident of a
+severity, at a site or any, opens and/or passes its deadline unresolved. One thread looks for
+what is due every few seconds, sends it, and records it once per incident, rule and event,
+as an `escalation` entry on the incident's timeline that also goes down to the post. A send
+that fails is tried again at the next look, so nothing is lost and nothing is sent twice
+(unless the hub dies between sending and recording: then once more, never less)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import apprise
+
+from .store import Store
+
+log = logging.getLogger(__name__)
+AUTHOR = "hub:escalation"
+
+
+def shown_url(url: str) -> str | None:
+    """The URL as people may see it (passwords and tokens masked), or None if Apprise does
+    not know it."""
+    try:
+        plugin = apprise.Apprise.instantiate(url)
+    except Exception:
+        return None
+    if not plugin:
+        return None
+    return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+
+
+def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
+    """Title and body of a notification: what, where, how urgent; no personal data."""
+    what = "overdue" if due["kind"] == "overdue" else "opened"
+    title = f"[{due['severity']}] {due['site']}: incident {what}: {due['title']}"
+    body = (f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "
+            f"status {due['status']}.\nOpened {due['opened_at']}, due {due['due_at']}.")
+    if link:
+        body += f"\n{link}/incidents/{due['incident_id']}"
+    return title, body
+
+
+class Escalation:
+    def __init__(self, store: Store, check_s: float, public_url: str | None,
+                 on_entry: Any = None) -> None:
+        self.store = store
+        self.check_s = check_s
+        self.public_url = public_url
+        self.on_entry = on_entry  # called with (site, device) so the entry goes down at once
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="escalation", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.check_s):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("escalation round failed; trying again")
+
+    def run_once(self) -> int:
+        """Send what is due now; how many went out."""
+        from .api import new_hub_entry
+
+        sent = 0
+        for due in self.store.due_notifications():
+            title, body = message(due, self.public_url)
+            notifier = apprise.Apprise()
+            if not notifier.add(due["url"]) or not notifier.notify(title=title, body=body):
+                log.warning("notification failed; trying again later",
+                            extra={"incident": due["incident_id"], "rule": due["rule_id"]})
+                continue
+            incident = {"id": due["incident_id"], "site": due["site"], "device": due["device"]}
+            text = f"Notified {due['shown_url']}: incident {due['kind']} ({due['severity']})"
+            entry, payload = new_hub_entry(incident, "escalation", text, AUTHOR)
+            self.store.record_notification(due, entry, payload)
+            sent += 1
+            log.info("notified", extra={"incident": due["incident_id"], "rule": due["rule_id"],
+                                        "kind": due["kind"]})
+            if self.on_entry:
+                self.on_entry(due["site"], due["device"])
+        return sent

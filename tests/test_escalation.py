@@ -1,0 +1,106 @@
+"""Escalation by grade: rules per severity and site send mail through Apprise to a real SMTP
+server (aiosmtpd) when an incident opens and when it passes its deadline unresolved; exactly
+one mail per rule and event, each on the incident's timeline at the hub and at the post."""
+
+from __future__ import annotations
+
+import email
+import time
+from collections.abc import Iterator
+from email.header import decode_header, make_header
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.helpers import Company, free_port, run_hub, wait_until
+
+
+class Sink:
+    """A local SMTP server that keeps every mail it gets."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.mails: list[email.message.Message] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.mails.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def url(self, to: str) -> str:
+        return f"mailto://127.0.0.1:{self.port}?from=hub@example.com&to={to}&mode=insecure"
+
+    def to(self, address: str) -> list[str]:
+        """Subjects of the mails to one address."""
+        return [str(make_header(decode_header(m["Subject"]))) for m in self.mails
+                if m["To"] == address]
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
+
+
+def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:
+    assert run_hub("add-user", "--data", str(company.hub_data), "--username", "wong",
+                   "--password", "wong-pass-1", "--role", "supervisor",
+                   "--sites", "harbour-view").returncode == 0
+    post = company.add_post("harbour-view", "lobby-1")
+    post.env = {"GUARDPOST_DEADLINE_SEVERE_H": "0.001"}  # severe is due 3.6 s after it opens
+    company.broker.start()
+    hub = company.hub()
+    hub.env = {"GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
+               "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com"}
+    hub.start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    post.start()
+    with hub.client() as manager:
+        rules = [manager.post("/notify-rules", json=body) for body in (
+            {"severity": "severe", "events": ["overdue"], "url": sink.url("boss@example.com")},
+            {"severity": "severe", "events": ["opened"], "site": "harbour-view",
+             "url": sink.url("duty@example.com")},
+            {"severity": "severe", "site": "sunrise-court",
+             "url": sink.url("other@example.com").replace("//", "//hub:s3cret-pass@")},
+            {"severity": "medium", "url": sink.url("sup@example.com")})]
+        assert [r.status_code for r in rules] == [201] * 4
+        assert rules[0].json()["url"].startswith("mailto://127.0.0.1")
+        assert "s3cret-pass" not in str(manager.get("/notify-rules").json())  # masked
+        bad = manager.post("/notify-rules", json={"severity": "severe", "url": "nonsense"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "url"
+    with hub.client({"username": "wong", "password": "wong-pass-1"}) as supervisor:
+        assert supervisor.post("/notify-rules", json={
+            "severity": "minor", "url": sink.url("x@example.com")}).status_code == 403
+
+    with post.client(post.login()) as api:
+        incident = api.post("/incidents", json={"category": "emergency", "severity": "severe",
+                                                "title": "Lift B entrapment 升降機困人"}).json()
+        api.post("/incidents", json={"category": "equipment", "severity": "minor",
+                                     "title": "Light out"})
+    wait_until(lambda: sink.to("duty@example.com"), 30, "the 'opened' mail")
+    wait_until(lambda: sink.to("boss@example.com"), 30, "the 'overdue' mail")
+    time.sleep(2.5)  # several more rounds: nothing is sent twice
+    assert sink.to("duty@example.com") == [
+        "[severe] harbour-view: incident opened: Lift B entrapment 升降機困人"]
+    assert sink.to("boss@example.com") == [
+        "[severe] harbour-view: incident overdue: Lift B entrapment 升降機困人"]
+    assert sink.to("other@example.com") == [] and sink.to("sup@example.com") == []
+    body = sink.mails[0].get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert f"https://hub.example.com/incidents/{incident['id']}" in body
+
+    with hub.client() as manager:
+        entries = manager.get(f"/incidents/{incident['id']}").json()["entries"]
+    notes = sorted(e["text"] for e in entries if e["author"] == "hub:escalation")
+    assert len(notes) == 2 and all(n.startswith("Notified mailto://") for n in notes)
+
+    def at_the_post() -> bool:
+        with post.client(post.login()) as api:
+            kept = api.get(f"/incidents/{incident['id']}").json()["entries"]
+        return sum(e["author"] == "hub:escalation" for e in kept) == 2
+
+    wait_until(at_the_post, 30, "the notifications on the post's timeline")
