@@ -111,6 +111,7 @@ def list_visits(
     date: Annotated[date | None, Query(description="the site's local date")] = None,
 ) -> m.VisitList:
     visits = store.list_visits(_scope(user, site), on_site=on_site, day=date)
+    store.audit(user.username, "api visits", f"site={site or '*'} date={date or '*'}")
     return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
 
 
@@ -182,8 +183,57 @@ def get_logbook(
     """The day's events of every post of a site, each with its `device`."""
     _scope(user, site)
     day = date or utc_now().astimezone(store.zone).date()
+    store.audit(user.username, "api logbook", f"site={site} date={day}")
     return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
                                for e in store.logbook(site, day)])
+
+
+class SearchLine(BaseModel):
+    site: str
+    device: str
+    seq: int
+    at: str
+    type: str
+    summary: str
+
+
+class SearchResult(BaseModel):
+    entries: list[SearchLine]
+
+
+@router.get("/search", tags=["logbook"])
+def search(
+    user: CurrentUser, store: StoreDep, q: Annotated[str, Query(min_length=1, max_length=100)],
+    site: str | None = None, date_from: date | None = None, date_to: date | None = None,
+) -> SearchResult:
+    """Logbook lines of the sites the user may see that contain `q` (Chinese too), newest
+    first, at most 200; `date_from`/`date_to` are the site time zone's dates, inclusive.
+    Recorded in the audit log: logbook lines name visitors."""
+    sites = _scope(user, site)
+    since = store.day_bounds(date_from)[0] if date_from else None
+    until = store.day_bounds(date_to)[1] if date_to else None
+    store.audit(user.username, "api search", f"q={q} site={site or '*'}")
+    return SearchResult(entries=[SearchLine.model_validate(e)
+                                 for e in store.search(sites, q, since, until)])
+
+
+class AuditLine(BaseModel):
+    at: str
+    username: str
+    action: str
+    target: str
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditLine]
+
+
+@router.get("/audit", tags=["audit"], responses={403: {}})
+def audit_log(user: CurrentUser, store: StoreDep) -> AuditLog:
+    """Manager only: who viewed or exported personal data at the hub, newest first."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may read the audit log")
+    return AuditLog(entries=[AuditLine.model_validate(e) for e in store.audit_log()])
 
 
 # ---- the watch list ---------------------------------------------------------------------------

@@ -212,6 +212,7 @@ def site_page(site: str, request: Request) -> Response:
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
     day = _day(request.query_params.get("date"), today)
+    page.store.audit(page.me.username, "site page", f"site={site} date={day}")
     return page.render(
         "site.html", site=site, day=day.isoformat(),
         devices=page.store.list_devices([site]),
@@ -274,6 +275,36 @@ async def add_entry(incident_id: str, request: Request) -> Response:
         return _incident_page(page, incident_id, 403,
                               text_error=page._("An auditor may read but not write."))
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request) -> Response:
+    """Logbook search across the user's sites and dates; Chinese words work."""
+    page = HubPage.of_user(request)
+    query = request.query_params
+    text = (query.get("q") or "").strip()[:100]
+    site = query.get("site") or None
+    if site and not page.me.may_see(site):
+        return page.not_found()
+    since, until = query.get("from") or "", query.get("to") or ""
+    results: list[dict[str, Any]] = []
+    if text:
+        page.store.audit(page.me.username, "search", f"q={text} site={site or '*'}")
+        start = page.store.day_bounds(_day(since, date.min))[0] if since else None
+        end = page.store.day_bounds(_day(until, date.max))[1] if until else None
+        results = page.store.search([site] if site else page.me.sites, text, start, end)
+    sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
+    return page.render("search.html", q=text, site=site or "", since=since, until=until,
+                       sites=sites, results=results)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> Response:
+    page = HubPage.of_user(request)
+    if page.me.role != "manager":
+        return page.render("message.html", 403,
+                           message=page._("Only a manager may read the audit log."))
+    return page.render("audit.html", entries=page.store.audit_log())
 
 
 def _day(text: str | None, default: date) -> date:

@@ -198,6 +198,33 @@ CREATE TABLE IF NOT EXISTS notifications (
     entry_id TEXT NOT NULL,
     PRIMARY KEY (incident_id, rule_id, kind)
 );
+CREATE TABLE IF NOT EXISTS search_lines (
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    UNIQUE (site, device, seq)
+);
+CREATE INDEX IF NOT EXISTS search_lines_at ON search_lines (site, at);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
+    summary, content='search_lines', content_rowid='id', tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS search_lines_ai AFTER INSERT ON search_lines BEGIN
+    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
+END;
+CREATE TRIGGER IF NOT EXISTS search_lines_au AFTER UPDATE OF summary ON search_lines BEGIN
+    INSERT INTO search_fts (search_fts, rowid, summary) VALUES ('delete', old.id, old.summary);
+    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
+END;
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS watchlist_sent (
     site TEXT NOT NULL,
     device TEXT NOT NULL,
@@ -277,7 +304,23 @@ class Store:
         self._write_lock = threading.Lock()
         self._writer = connect(self.path)
         create_schema(self._writer)
+        self._backfill_search()
         self._all: list[sqlite3.Connection] = [self._writer]
+
+    def _backfill_search(self) -> None:
+        """A hub made before logbook search: index what it holds, once."""
+        if self._writer.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone() or \
+                not self._writer.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+            return
+        with self.transaction() as conn:
+            rows = conn.execute("SELECT site, device, seq, at, type, data, pii FROM events")
+            while batch := rows.fetchmany(5000):
+                conn.executemany(
+                    "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(r["site"], r["device"], r["seq"], r["at"], r["type"],
+                      summarise(r["type"], json.loads(r["data"]),
+                                json.loads(r["pii"]) if r["pii"] else None)) for r in batch])
 
     def close(self) -> None:
         for conn in self._all:
@@ -377,6 +420,11 @@ class Store:
              for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)])
         for event in new:
             apply_projection(conn, site, device, event)
+        conn.executemany(  # the lines logbook search finds (FTS5 trigram: Chinese too)
+            "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(site, device, e["seq"], e["at"], e["type"],
+              summarise(e["type"], e["data"], e.get("pii"))) for e in new])
         acked, last_hash = new[-1]["seq"], new[-1]["hash"]
         conn.execute("UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND"
                      " device = ?", (acked, last_hash, site, device))
@@ -627,6 +675,44 @@ class Store:
         conn.execute("INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES"
                      " (?, ?, ?)", (site, device, current["version"]))
 
+    # ---- search and audit ---------------------------------------------------------------------
+
+    def search(self, sites: list[str] | None, text: str, since: str | None = None,
+               until: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Logbook lines containing `text`, newest first. Three characters or more use the
+        trigram index; one or two (a two-character Chinese word) scan the lines instead."""
+        sql = "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary FROM search_lines l"
+        args: list[Any] = []
+        if len(text) >= 3:
+            sql += " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?"
+            args.append('"' + text.replace('"', '""') + '"')
+        else:
+            sql += " WHERE l.summary LIKE ? ESCAPE '\\'"
+            args.append("%" + text.replace("\\", "\\\\").replace("%", "\\%")
+                        .replace("_", "\\_") + "%")
+        if sites is not None:
+            sql += f" AND l.site IN ({','.join('?' * len(sites)) or 'NULL'})"
+            args += sites
+        if since:
+            sql += " AND l.at >= ?"
+            args.append(since)
+        if until:
+            sql += " AND l.at < ?"
+            args.append(until)
+        rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]
+
+    def audit(self, username: str, action: str, target: str) -> None:
+        """Record that someone viewed or exported personal data."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO audit (at, username, action, target) VALUES (?, ?, ?, ?)",
+                         (format_time(utc_now()), username, action, target[:500]))
+
+    def audit_log(self, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self._read.execute("SELECT at, username, action, target FROM audit"
+                                  " ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
+
     # ---- escalation ---------------------------------------------------------------------------
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
@@ -784,6 +870,16 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
                 chunk = change.seqs[start:start + 500]
                 conn.execute(f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
                              f" IN ({','.join('?' * len(chunk))})", (site, device, *chunk))
+                # the search index forgets the names too: summarise again without them
+                rows = conn.execute(
+                    f"SELECT seq, type, data FROM events WHERE site = ? AND device = ? AND seq"
+                    f" IN ({','.join('?' * len(chunk))})", (site, device, *chunk)).fetchall()
+                conn.executemany(
+                    "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ?"
+                    " AND seq = ?", [(summarise(r["type"], json.loads(r["data"]), None), site,
+                                      device, r["seq"]) for r in rows])
+            # merge the index's segments, so the old lines' trigrams are really gone too
+            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
             cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
             conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
                          " device = ? AND checked_in_at < ? AND purged_at IS NULL",

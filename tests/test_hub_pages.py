@@ -152,3 +152,31 @@ def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
         expect(page.locator("[data-site]").first).to_have_attribute("data-site", "harbour-view")
         shot(page, "hub-alarm-en")
         assert re.search(r"data-online=\"false\"", page.content())
+
+
+def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
+                                                              world: World) -> None:
+    with world.harbour.client(world.harbour.login()) as api:
+        api.post("/incidents", json={"category": "complaint", "severity": "minor",
+                                     "title": "樓上裝修噪音投訴"})
+    wait_until(lambda: world.synced(world.harbour), 30, "the complaint to reach the hub")
+    for page in tab(browser):
+        log_in(page, world.hub, SUPERVISOR, "zh-Hant")
+        for words in ("噪音", "裝修噪音"):  # two characters (a scan) and four (the index)
+            page.goto(f"{world.hub.url}/search?q={words}")
+            expect(page.locator("main table")).to_contain_text("樓上裝修噪音投訴")
+        page.goto(f"{world.hub.url}/search?q=陳小明")
+        rows = page.locator("main table tr")
+        expect(rows).to_have_count(1)  # the same name at sunrise-court is not this user's
+        expect(rows).to_contain_text("harbour-view")
+        shot(page, "hub-search-zh-Hant")
+        assert page.goto(f"{world.hub.url}/audit").status == 403
+    with world.hub.client() as manager:
+        both = manager.get("/search", params={"q": "陳小明"}).json()["entries"]
+        assert sorted(e["site"] for e in both) == ["harbour-view", "sunrise-court"]
+        audit = manager.get("/audit").json()["entries"]
+        seen = [(e["username"], e["action"], e["target"]) for e in audit]
+        assert ("wong", "search", "q=陳小明 site=*") in seen
+        assert ("manager", "api search", "q=陳小明 site=*") in seen
+    with world.hub.client(SUPERVISOR) as supervisor:
+        assert supervisor.get("/audit").status_code == 403

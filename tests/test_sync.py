@@ -166,6 +166,7 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     wait_until(lambda: synced(post), 30, "the visit to reach the hub")
     with hub.client() as api:
         assert api.get("/visits").json()["visits"][0]["visitor_name"] == canary
+        assert len(api.get("/search", params={"q": "金絲雀"}).json()["entries"]) == 1
     post.stop()
     assert run_edge("purge", "--data", str(post.data), "--older-than", "0").returncode == 0
     post.start()
@@ -178,6 +179,10 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     with hub.client() as api:
         at_hub = api.get("/visits").json()["visits"][0]
     assert (at_hub["id"], at_hub["phone"], at_hub["unit"]) == (visit["id"], None, "12A")
+    with hub.client() as api:  # search forgets the name too, and still finds the visit
+        assert api.get("/search", params={"q": "金絲雀"}).json()["entries"] == []
+        [line] = api.get("/search", params={"q": "(name removed)"}).json()["entries"]
+        assert line["summary"].startswith("Visitor (name removed) registered for 12A")
     assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
     files = b"".join(p.read_bytes() for p in company.hub_data.iterdir()
                      if p.is_file() and p.name.startswith("hub.db"))
