@@ -7,6 +7,7 @@ the pages follow `/live` like the tablet's (edge/static/live.js)."""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from edge.pages import (
 from schemas import models as m
 from schemas.ids import parse_time, utc_now
 
+from . import reports
 from .api import add_supervisor_entry, visible_incident
 from .auth import User
 from .store import Store
@@ -97,28 +99,40 @@ class HubPage:
     def not_found(self) -> HTMLResponse:
         return self.render("message.html", 404, message=self._("There is nothing here."))
 
-    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    @property
+    def labels(self) -> dict[str, dict[str, str]]:
+        _ = self._
+        return {
+            "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
+            "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
+                         "in_progress": _("In progress"), "resolved": _("Resolved"),
+                         "closed": _("Closed")},
+            "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
+                           "delivery": _("Delivery"), "repair": _("Repair"),
+                           "other": _("Other")},
+            "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
+                            "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
+                            "summary": _("Summary"), "police_called": _("Police called")},
+            "roles": {"manager": _("Manager"), "supervisor": _("Supervisor"),
+                      "auditor": _("Auditor")},
+            "door_kinds": {"guard_override": _("Opened by the guard"),
+                           "forced": _("Door forced"), "held_open": _("Door held open"),
+                           "pin": _("Opened with PIN"),
+                           "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
+        }
+
+    def render_text(self, template: str, **context: Any) -> str:
         env = environment(self.lang, HERE / "templates")
         zone, locale = self.store.zone, BABEL_LOCALES[self.lang]
         env.filters["localtime"] = lambda text: local_time(
             parse_time(text).astimezone(zone), locale) if text else "—"
-        _ = self._
-        html = env.get_template(template).render(
+        return env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, user=self.user, csrf=self.csrf,
             live_version=self.store.live_version(self.user.sites) if self.user else "",
-            severities={"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
-            statuses={"open": _("Open"), "acknowledged": _("Acknowledged"),
-                      "in_progress": _("In progress"), "resolved": _("Resolved"),
-                      "closed": _("Closed")},
-            categories={"guest": _("Guest"), "contractor": _("Contractor"),
-                        "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
-            entry_kinds={"note": _("Note"), "action": _("Action taken"),
-                         "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
-                         "summary": _("Summary"), "police_called": _("Police called")},
-            roles={"manager": _("Manager"), "supervisor": _("Supervisor"),
-                   "auditor": _("Auditor")},
-            **context)
-        response = HTMLResponse(html, status_code=status_code)
+            **self.labels, **context)
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        response = HTMLResponse(self.render_text(template, **context), status_code=status_code)
         if self.request.query_params.get("lang") in LANG_CODES:
             response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
                                 httponly=True)
@@ -305,6 +319,66 @@ def audit_page(request: Request) -> Response:
         return page.render("message.html", 403,
                            message=page._("Only a manager may read the audit log."))
     return page.render("audit.html", entries=page.store.audit_log())
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request) -> Response:
+    page = HubPage.of_user(request)
+    today = utc_now().astimezone(page.store.zone).date()
+    sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
+    return page.render("reports.html", sites=sites, today=today.isoformat(),
+                       month=today.strftime("%Y-%m"))
+
+
+@router.get("/reports/daily", response_model=None)
+def daily_report(request: Request, site: str = "", date: str = "",
+                 format: str = "html") -> Response:  # noqa: A002 - the contract's name
+    page = HubPage.of_user(request)
+    if not site or not page.me.may_see(site):
+        return page.not_found()
+    today = utc_now().astimezone(page.store.zone).date()
+    report = reports.daily(page.store, site, _day(date, today))
+    return _report_answer(page, report, format, f"daily-{site}-{report['period']}")
+
+
+@router.get("/reports/monthly", response_model=None)
+def monthly_report(request: Request, site: str = "", month: str = "",
+                   format: str = "html") -> Response:  # noqa: A002
+    page = HubPage.of_user(request)
+    if site and not page.me.may_see(site):
+        return page.not_found()
+    today = utc_now().astimezone(page.store.zone).date()
+    sites = [site] if site else page.me.sites  # a manager without a site: the whole company
+    report = reports.monthly(page.store, sites, reports.parse_month(month, today))
+    return _report_answer(page, report, format,
+                          f"monthly-{site or 'all'}-{report['period']}")
+
+
+def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: A002
+                   name: str) -> Response:
+    """The report as a page, a CSV or a PDF; each view or export goes into the audit log."""
+    page.store.audit(page.me.username, f"report {report['kind']}",
+                     f"{name} format={format}")
+    if format == "csv":
+        return Response(reports.visits_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    charts = {
+        "by_category": reports.bar_chart(
+            [(page.labels["categories"][k], v) for k, v in report["by_category"]],
+            page._("Visitors by category")),
+    }
+    if report["kind"] == "daily":
+        charts["by_hour"] = reports.bar_chart(report["by_hour"], page._("Visitors by hour"))
+    else:
+        charts["by_severity"] = reports.bar_chart(
+            [(page.labels["severities"][k], v) for k, v in report["by_severity"]],
+            page._("Incidents by severity"))
+    if format == "pdf":
+        html = page.render_text("report_print.html", report=report, charts=charts)
+        return Response(reports.pdf(html), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+    query = urlencode({k: v for k, v in page.request.query_params.items() if k != "format"})
+    return page.render("report.html", report=report, charts=charts, request_query=query)
 
 
 def _day(text: str | None, default: date) -> date:

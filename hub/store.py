@@ -675,6 +675,43 @@ class Store:
         conn.execute("INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES"
                      " (?, ?, ?)", (site, device, current["version"]))
 
+    # ---- reports ----------------------------------------------------------------------------
+
+    def report_rows(self, sites: list[str] | None, start: str, end: str) -> dict[str, Any]:
+        """What the daily and monthly reports count, for [start, end): visits, door events,
+        incidents opened, and when each incident was first acknowledged and resolved."""
+        def fetch(sql: str, column: str) -> list[dict[str, Any]]:
+            query, args = _site_filter(sql, [], sites)
+            rows = self._read.execute(f"{query} AND {column} >= ? AND {column} < ?"
+                                      f" ORDER BY {column}", (*args, start, end))
+            return [dict(r) for r in rows]
+
+        visits = fetch("SELECT * FROM visits WHERE 1=1", "checked_in_at")
+        doors = fetch("SELECT * FROM door_events WHERE 1=1", "occurred_at")
+        incidents = fetch("SELECT * FROM incidents WHERE 1=1", "opened_at")
+        ids = [i["id"] for i in incidents]
+        milestones: dict[str, dict[str, str]] = {}
+        kinds: dict[str, set[str]] = {}
+        for chunk in (ids[n:n + 500] for n in range(0, len(ids), 500)):
+            marks = ",".join("?" * len(chunk))
+            for row in self._read.execute(
+                    f"SELECT record_id, at, data FROM events WHERE type = 'incident.status'"
+                    f" AND record_id IN ({marks}) ORDER BY at", chunk):
+                status = json.loads(row["data"])["status"]
+                milestones.setdefault(row["record_id"], {}).setdefault(status, row["at"])
+            for row in self._read.execute(
+                    f"SELECT DISTINCT incident_id, kind FROM incident_entries"
+                    f" WHERE incident_id IN ({marks})", chunk):
+                kinds.setdefault(row["incident_id"], set()).add(row["kind"])
+        for incident in incidents:
+            incident["overdue"] = incident["status"] in ("open", "acknowledged",
+                                                         "in_progress") and (
+                incident["due_at"] < format_time(utc_now()))
+            incident["milestones"] = milestones.get(incident["id"], {})
+            incident["entry_kinds"] = sorted(kinds.get(incident["id"], set()))
+        return {"visits": [_visit_out(v) for v in visits], "doors": doors,
+                "incidents": incidents}
+
     # ---- search and audit ---------------------------------------------------------------------
 
     def search(self, sites: list[str] | None, text: str, since: str | None = None,
@@ -890,7 +927,7 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
                      (event["at"], event["record_id"]))
 
 
-def _visit_out(row: sqlite3.Row) -> dict[str, Any]:
+def _visit_out(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"], "site": row["site"], "device": row["device"],
         "visitor_name": row["visitor_name"], "id_number_masked": row["id_number_masked"],

@@ -1,0 +1,154 @@
+"""The reports management asks for (the manuals' management report has a security section):
+the daily activity report of a site and the monthly management report of a site or the whole
+company. Each is a page with server-rendered SVG charts, a CSV (one row per visit after a
+header row) and a PDF (WeasyPrint, with the CJK fonts of Debian's fonts-noto-cjk). The numbers
+come from `Store.report_rows`; personal data is what the hub holds: masked ID numbers only,
+names gone after retention."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date, datetime, timedelta
+from html import escape
+from typing import Any
+
+from schemas.ids import parse_time
+
+from .store import Store
+
+CATEGORIES = ("guest", "contractor", "delivery", "repair", "other")
+SEVERITIES = ("minor", "medium", "severe")
+CSV_COLUMNS = ("site", "device", "checked_in_at", "checked_out_at", "unit", "category",
+               "visitor_name", "id_number_masked", "company", "party_size", "confirmation",
+               "guard")
+
+
+def period(store: Store, first: date, days: int) -> tuple[str, str]:
+    """[start, end) in UTC of `days` local days from `first`, in the hub's time zone."""
+    start = store.day_bounds(first)[0]
+    end = store.day_bounds(first + timedelta(days=days - 1))[1]
+    return start, end
+
+
+def daily(store: Store, site: str, day: date) -> dict[str, Any]:
+    start, end = period(store, day, 1)
+    rows = store.report_rows([site], start, end)
+    hours = Counter(parse_time(v["checked_in_at"]).astimezone(store.zone).hour
+                    for v in rows["visits"])
+    return {
+        "kind": "daily", "title_site": site, "period": day.isoformat(), **rows,
+        "by_category": _count(rows["visits"], "category", CATEGORIES),
+        "by_hour": [(f"{h:02d}", hours.get(h, 0)) for h in range(24)],
+        "overrides": [d for d in rows["doors"] if d["kind"] == "guard_override"],
+        "door_counts": dict(Counter(d["kind"] for d in rows["doors"])),
+    }
+
+
+def monthly(store: Store, sites: list[str] | None, month: date) -> dict[str, Any]:
+    next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    start, end = period(store, month, (next_month - month).days)
+    rows = store.report_rows(sites, start, end)
+    incidents = rows["incidents"]
+    complaints = [i for i in incidents if i["category"] == "complaint"]
+    closed = [i for i in complaints if i["status"] == "closed"]
+    with_follow_up = [i for i in closed if {"follow_up", "summary"} <= set(i["entry_kinds"])]
+    timing = []
+    for severity in SEVERITIES:
+        graded = [i for i in incidents if i["severity"] == severity]
+        acknowledged = [_minutes(i["opened_at"], i["milestones"]["acknowledged"])
+                        for i in graded if "acknowledged" in i["milestones"]]
+        resolved = [(i, i["milestones"]["resolved"]) for i in graded
+                    if "resolved" in i["milestones"]]
+        timing.append({
+            "severity": severity, "count": len(graded),
+            "ack_minutes": _median(acknowledged),
+            "resolve_minutes": _median([_minutes(i["opened_at"], at) for i, at in resolved]),
+            "in_time": sum(1 for i, at in resolved if at <= i["due_at"]),
+            "resolved": len(resolved),
+        })
+    return {
+        "kind": "monthly", "title_site": ", ".join(sites) if sites else None,
+        "period": month.strftime("%Y-%m"), **rows,
+        "by_category": _count(rows["visits"], "category", CATEGORIES),
+        "by_severity": _count(incidents, "severity", SEVERITIES),
+        "incident_categories": sorted(Counter(i["category"] for i in incidents).items()),
+        "timing": timing,
+        "complaints": {"total": len(complaints), "closed": len(closed),
+                       "closed_with_follow_up": len(with_follow_up),
+                       "closed_without": len(closed) - len(with_follow_up)},
+        "overdue": [i for i in incidents if i["overdue"]],
+        "devices": store.list_devices(sites),
+        "door_counts": dict(Counter(d["kind"] for d in rows["doors"])),
+    }
+
+
+def visits_csv(report: dict[str, Any]) -> str:
+    """One row per visit after a header row (UTF-8 with BOM, so spreadsheet programs show
+    Chinese right)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for visit in report["visits"]:
+        row = {**visit, "confirmation": visit["confirmation"]["status"]}
+        writer.writerow([row.get(column) if row.get(column) is not None else ""
+                         for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 640,
+              height: int = 180) -> str:
+    """A small bar chart as inline SVG (no script, no external service)."""
+    top = max((value for _, value in bars), default=0) or 1
+    gap = 4
+    slot = (width - 20) / max(len(bars), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 40}" '
+             f'role="img" aria-label="{escape(title)}" class="chart">',
+             f'<title>{escape(title)}</title>']
+    for n, (label, value) in enumerate(bars):
+        bar_height = (height - 20) * value / top
+        x = 10 + n * slot
+        y = height - bar_height
+        parts.append(f'<rect x="{x + gap / 2:.1f}" y="{y:.1f}" width="{slot - gap:.1f}" '
+                     f'height="{bar_height:.1f}" fill="#0b5cad"/>')
+        if value:
+            parts.append(f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}" font-size="12" '
+                         f'text-anchor="middle">{value}</text>')
+        parts.append(f'<text x="{x + slot / 2:.1f}" y="{height + 16}" font-size="11" '
+                     f'text-anchor="middle">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def pdf(html: str) -> bytes:
+    """The report page as a printable PDF."""
+    # imported here: only the hub's PDF export needs WeasyPrint and Pango
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    return bytes(HTML(string=html).write_pdf())
+
+
+def _count(rows: list[dict[str, Any]], key: str, order: tuple[str, ...]) -> list[tuple[str, int]]:
+    counts = Counter(row[key] for row in rows)
+    return [(name, counts.get(name, 0)) for name in order]
+
+
+def _minutes(start: str, end: str) -> float:
+    return (parse_time(end) - parse_time(start)).total_seconds() / 60
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def parse_month(text: str | None, today: date) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date() if text else today.replace(day=1)
+    except ValueError:
+        return today.replace(day=1)

@@ -1,0 +1,100 @@
+"""The daily and monthly reports as a page, a CSV and a PDF (its text read back with
+pdftotext), in Chinese, from a hub fed by real posts; another site's report is 404 and
+every export is in the audit log; no full ID number anywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import Browser, expect
+
+from tests.browser import SHOTS, shot, tab
+from tests.helpers import MANAGER, Company, wait_until
+from tests.test_hub_pages import SUPERVISOR, World, log_in
+
+HK = ZoneInfo("Asia/Hong_Kong")
+
+
+def pdf_text(data: bytes) -> str:
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data,
+                            capture_output=True, timeout=60, check=True)
+    return result.stdout.decode("utf-8")
+
+
+def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Company) -> None:
+    world = World(company)
+    post = world.harbour
+    with post.client(post.login()) as api:
+        api.post("/door-events", json={"door": "側門", "kind": "guard_override",
+                                       "reason": "長者住戶提著重物"})
+        complaint = api.post("/incidents", json={"category": "complaint", "severity": "minor",
+                                                 "title": "樓上裝修噪音"}).json()
+        for kind, text in (("follow_up", "已回訪住戶"), ("summary", "裝修已停止")):
+            api.post(f"/incidents/{complaint['id']}/entries", json={"kind": kind, "text": text})
+        for status in ("acknowledged", "in_progress", "resolved"):
+            api.post(f"/incidents/{complaint['id']}/status", json={"status": status})
+    with post.client(post.login({"badge": "9001", "pin": "13579"})) as api:
+        api.post(f"/incidents/{complaint['id']}/status", json={"status": "closed"})
+    wait_until(lambda: world.synced(post), 30, "the post to sync")
+    today = datetime.now(HK).date()
+    daily = f"/reports/daily?site=harbour-view&date={today.isoformat()}"
+    monthly = f"/reports/monthly?month={today.strftime('%Y-%m')}"
+
+    for page in tab(browser):
+        log_in(page, world.hub, MANAGER, "zh-Hant")
+        page.goto(world.hub.url + daily)
+        main = page.locator("main")
+        expect(main).to_contain_text("每日報告 · harbour-view")
+        expect(main).to_contain_text("長者住戶提著重物")
+        expect(page.locator("td[data-count='guest']")).to_have_text("1")
+        expect(page.locator("main svg.chart")).to_have_count(2)
+        shot(page, "hub-report-daily-zh-Hant")
+        page.goto(world.hub.url + monthly)
+        expect(main).to_contain_text("每月管理報告 · 所有大廈")
+        expect(page.locator("td[data-complaints='closed_with_follow_up']")).to_have_text("1")
+        expect(page.locator("tr[data-severity='minor'] td").nth(4)).to_have_text("1 / 1")
+        shot(page, "hub-report-monthly-zh-Hant")
+
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    import httpx
+
+    with httpx.Client(base_url=world.hub.url, cookies=cookies, timeout=120) as hub:
+        rows = list(csv.reader(io.StringIO(
+            hub.get(daily + "&format=csv").content.decode("utf-8-sig"))))
+        assert rows[0][:3] == ["site", "device", "checked_in_at"]
+        assert [(r[0], r[4], r[6], r[7]) for r in rows[1:]] == [
+            ("harbour-view", "12A", "陳小明", "A****567(8)")]
+        whole = hub.get(monthly + "&format=csv").content.decode("utf-8-sig")
+        assert {r[0] for r in list(csv.reader(io.StringIO(whole)))[1:]} == {
+            "harbour-view", "sunrise-court"}
+        for url, words in ((daily, ["每日報告", "長者住戶提著重物", "陳小明"]),
+                           (monthly, ["每月管理報告", "投訴", "harbour-view"])):
+            answer = hub.get(url + "&format=pdf&lang=zh-Hant")
+            assert answer.headers["content-type"] == "application/pdf"
+            text = pdf_text(answer.content)
+            if SHOTS:  # the PDF's first page, as people see it
+                name = "hub-report-daily-pdf" if url == daily else "hub-report-monthly-pdf"
+                subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1",
+                                "-singlefile", "-", str(SHOTS / name)], input=answer.content,
+                               check=True, timeout=60)
+            for word in words:
+                assert word in text, (word, text[:500])
+            assert "1234567(8)" not in text.replace("A****567(8)", "")
+        audit = [e["target"] for e in hub.get("/api/v1/audit", headers={
+            "Authorization": "Bearer " + httpx.post(
+                f"{world.hub.url}/api/v1/auth/login", json=MANAGER).json()["token"]}
+        ).json()["entries"]]
+        assert any("format=pdf" in t for t in audit) and any("format=csv" in t for t in audit)
+
+    for page in tab(browser):
+        log_in(page, world.hub, SUPERVISOR)
+        for path in ("/reports/daily?site=sunrise-court",
+                     "/reports/daily?site=sunrise-court&format=csv",
+                     "/reports/monthly?site=sunrise-court&format=pdf"):
+            assert page.request.get(world.hub.url + path).status == 404, path
+        mine = page.request.get(world.hub.url + monthly + "&format=csv").text()
+        assert "sunrise-court" not in mine  # the supervisor's month covers their sites only
