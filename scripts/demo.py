@@ -5,6 +5,7 @@ afresh each run). Ports: 1883 (broker), 8000 (hub), 8080 and 8081 (posts), or fr
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import socket
@@ -29,6 +30,8 @@ MANAGER = ("manager", "manager-demo-1")
 WEBHOOK_SECRET = "demo-webhook-secret"
 ANSWER_AFTER_S = "5"  # the simulated resident picks up after this long
 WATCHED = "Wong Ka-ho"  # on the demo's watch list: register this name to see the warning
+SEVERE_DEADLINE_H = "0.1"  # 6 minutes, so the demo's severe incident goes overdue while you watch
+SUPERVISOR_MAIL = "supervisor@example.com"
 SUPERVISOR = ("supervisor", "supervisor-demo-1")
 
 
@@ -76,12 +79,12 @@ def main() -> None:
     if root.exists():
         shutil.rmtree(root)
     hub_data = root / "hub"
-    broker_port, hub_port = port(1883), port(8000)
+    broker_port, hub_port, smtp_port = port(1883), port(8000), port(8025)
     run(HUB, "init", "--data", str(hub_data))
     run(HUB, "add-user", "--data", str(hub_data), "--username", MANAGER[0], "--password",
         MANAGER[1], "--role", "manager")
     run(HUB, "add-user", "--data", str(hub_data), "--username", SUPERVISOR[0], "--password",
-        SUPERVISOR[1], "--role", "supervisor", "--sites", "harbour-view")
+        SUPERVISOR[1], "--role", "supervisor", "--sites", ",".join(UNITS))
     hub_account = values(run(HUB, "broker-config", "--data", str(hub_data),
                              "--port", str(broker_port)))
     posts: list[dict[str, Any]] = []
@@ -108,19 +111,28 @@ def main() -> None:
     logs = root / "logs"
     logs.mkdir()
 
-    def start(name: str, *cmd: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *cmd: str, env: dict[str, str] | None = None
+              ) -> subprocess.Popen[bytes]:
         with (logs / f"{name}.log").open("wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, **(env or {})})
         procs.append(proc)
         return proc
 
+    mail = root / "mail"
     try:
         start("mosquitto", "mosquitto", "-c", str(hub_data / "broker" / "mosquitto.conf"))
+        # a local mail server that keeps every mail as a file in demo-data/mail (Maildir)
+        start("smtp", sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
+              "-c", "aiosmtpd.handlers.Mailbox", str(mail))
         hub_url = f"http://127.0.0.1:{hub_port}"
         hub = start("hub", HUB, "serve", "--data", str(hub_data), "--port", str(hub_port),
-                    "--broker", f"mqtt://hub:{hub_account['password']}@127.0.0.1:{broker_port}")
+                    "--broker", f"mqtt://hub:{hub_account['password']}@127.0.0.1:{broker_port}",
+                    env={"GUARDPOST_HUB_ESCALATION_CHECK_S": "3",
+                         "GUARDPOST_HUB_PUBLIC_URL": f"http://127.0.0.1:{hub_port}"})
         wait_http(hub_url, hub)
         watch(hub_url)
+        notify(hub_url, smtp_port)
         for post in posts:
             start(f"gateway-{post['site']}", sys.executable,
                   str(Path(__file__).with_name("intercom_gateway.py")), "--port",
@@ -132,11 +144,13 @@ def main() -> None:
             proc = start(post["site"], EDGE, "serve", "--data", str(post["data"]), "--port",
                          str(post["port"]), "--broker", broker, "--intercom-webhook",
                          f"http://127.0.0.1:{post['gateway_port']}/webhook",
-                         "--intercom-secret", WEBHOOK_SECRET)
+                         "--intercom-secret", WEBHOOK_SECRET,
+                         env={"GUARDPOST_DEADLINE_SEVERE_H": SEVERE_DEADLINE_H})
             wait_http(post["url"], proc)
             seed(post["url"], post["door_key"], post["site"])
         print(banner(hub_url, broker_port, posts, root), flush=True)
         print(wait_answered(posts), flush=True)
+        print(wait_mail(mail), flush=True)
         print(wait_synced(hub_url, posts), flush=True)
         if args.seed_only:
             time.sleep(2)
@@ -177,6 +191,25 @@ def wait_answered(posts: list[dict[str, Any]]) -> str:
             f"approved, {counts.get('pending', 0)} still pending")
 
 
+def wait_mail(mail: Path) -> str:
+    """Wait until the mail for the seeded severe incident has arrived; say where it is."""
+    for _ in range(300):
+        if (mail / "new").is_dir() and any((mail / "new").iterdir()):
+            return f"demo: the supervisor's mail for a severe incident is in {mail}/new"
+        time.sleep(0.1)
+    return "demo: no mail yet; see the hub's log"
+
+
+def notify(hub_url: str, smtp_port: int) -> None:
+    """The demo's escalation rule: severe incidents mail the supervisor, opened and overdue."""
+    token = httpx.post(f"{hub_url}/api/v1/auth/login",
+                       json={"username": MANAGER[0], "password": MANAGER[1]}).json()["token"]
+    httpx.post(f"{hub_url}/api/v1/notify-rules", headers={"Authorization": f"Bearer {token}"},
+               json={"severity": "severe", "events": ["opened", "overdue"],
+                     "url": f"mailto://127.0.0.1:{smtp_port}?from=hub@example.com"
+                            f"&to={SUPERVISOR_MAIL}&mode=insecure"})
+
+
 def watch(hub_url: str) -> None:
     """One demo entry on the company's watch list (by name: no ID number in the demo)."""
     token = httpx.post(f"{hub_url}/api/v1/auth/login",
@@ -213,7 +246,8 @@ def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Pa
     lines = ["", "Guardpost demo is running. Ctrl-C stops everything.", "",
              f"  Hub (supervisors)        {hub_url}   API docs {hub_url}/docs",
              f"    manager                username {MANAGER[0]}  password {MANAGER[1]}",
-             f"    supervisor (harbour-view) username {SUPERVISOR[0]}  password {SUPERVISOR[1]}"]
+             f"    supervisor (both sites) username {SUPERVISOR[0]}  password {SUPERVISOR[1]}",
+             f"    reports                {hub_url}/reports (PDF in Chinese: ?lang=zh-Hant)"]
     for post in posts:
         lines.append(f"  Post {post['site']}/lobby-1   {post['url']}   API docs {post['url']}/docs")
         lines.append(f"    intercom gateway (simulated) http://127.0.0.1:{post['gateway_port']}"
@@ -221,6 +255,9 @@ def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Pa
     lines += [f"    guard                  badge {GUARDS[0][0]}  PIN {GUARDS[0][2]}",
               f"    supervisor             badge {GUARDS[1][0]}  PIN {GUARDS[1][2]}",
               f"    watch list             register a visitor named {WATCHED!r} to see it",
+              f"  Mail (escalation)        {root / 'mail'}/new: severe incidents mail "
+              f"{SUPERVISOR_MAIL} when they open and when overdue "
+              f"({float(SEVERE_DEADLINE_H) * 60:g} min in the demo)",
               f"  Broker                   mqtt://127.0.0.1:{broker_port} (accounts in "
               f"{root / 'hub' / 'broker'})",
               f"  Data and logs            {root}", ""]
@@ -250,6 +287,9 @@ def seed(url: str, door_key: str, site: str) -> None:
              json={"kind": "note", "text": "已記錄投訴要點，稍後上樓查看"})
     api.post("/incidents", json={"category": "equipment", "severity": "minor",
                                  "title": "Lift B light flickering", "location": "Lift B"})
+    if site == "harbour-view":
+        api.post("/incidents", json={"category": "emergency", "severity": "severe",
+                                     "title": "升降機困人 Lift A entrapment", "location": "Lift A"})
     httpx.post(f"{url}/api/v1/door-events", headers={"Authorization": f"Bearer {door_key}"},
                json={"door": "car park", "kind": "held_open", "duration_s": 300})
     api.post("/shift-notes", json={"text": "Night shift: all quiet, car park door checked."})

@@ -21,4 +21,5 @@ def test_the_demo_starts_two_posts_that_sync_into_the_hub(tmp_path: Path) -> Non
     # five seeded visits are to flats with an intercom: the gateway simulator rang them all
     assert "demo: the simulated flats were rung and answered: 5 approved, 0 still pending" \
         in result.stdout
+    assert "demo: the supervisor's mail for a severe incident is in" in result.stdout
     assert re.search(r"demo: both posts synced to the hub \(\d+ events\)", result.stdout)
