@@ -7,9 +7,9 @@ the pages follow `/live` like the tablet's (edge/static/live.js)."""
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
