@@ -98,6 +98,17 @@ def logout(request: Request, user: CurrentUser, auth: AuthDep) -> None:
     auth.logout(request.state.token)
 
 
+@router.post("/users/{username}/revoke-sessions", tags=["auth"], responses={403: {}, 404: {}})
+def revoke_sessions(username: str, user: CurrentUser, store: StoreDep,
+                    auth: AuthDep) -> dict[str, int]:
+    """Manager only: end every session of a user at once (a lost laptop, someone who left)."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may end other users' sessions")
+    if store.get_user(username) is None:
+        raise errors.NotFound(f"no user {username}", loc=("path", "username"))
+    return {"revoked": auth.revoke_user(username)}
+
+
 @router.get("/devices", tags=["devices"])
 def list_devices(user: CurrentUser, store: StoreDep) -> DeviceList:
     """Every post the user may see: online, last seen, how far the hub has it, clock offset,

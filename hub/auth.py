@@ -77,4 +77,10 @@ class HubAuth:
     def add_user(self, username: str, password: str, role: str, sites: list[str]) -> bool:
         if role not in ROLES:
             raise errors.InvalidValue(f"role must be one of {', '.join(ROLES)}")
-        return self.store.add_user(username, hash_secret(password), role, ",".join(sites))
+        created = self.store.add_user(username, hash_secret(password), role, ",".join(sites))
+        if not created:  # a new password or role: logins made with the old ones end now
+            self.store.revoke_user_sessions(username)
+        return created
+
+    def revoke_user(self, username: str) -> int:
+        return self.store.revoke_user_sessions(username)

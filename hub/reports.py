@@ -79,7 +79,8 @@ def monthly(store: Store, sites: list[str] | None, month: date) -> dict[str, Any
                        "closed_with_follow_up": len(with_follow_up),
                        "closed_without": len(closed) - len(with_follow_up)},
         "overdue": [i for i in incidents if i["overdue"]],
-        "devices": store.list_devices(sites),
+        "devices": [{**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
+                    for d in store.list_devices(sites)],
         "door_counts": dict(Counter(d["kind"] for d in rows["doors"])),
     }
 

@@ -225,6 +225,13 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     target TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS device_status_log (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    at TEXT NOT NULL,
+    online INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS device_status_log_at ON device_status_log (site, device, at);
 CREATE TABLE IF NOT EXISTS watchlist_sent (
     site TEXT NOT NULL,
     device TEXT NOT NULL,
@@ -450,11 +457,17 @@ class Store:
             pass
         with self.transaction() as conn:
             self._device_row(conn, site, device)
+            online = 1 if status.get("online") else 0
+            last = conn.execute("SELECT online FROM device_status_log WHERE site = ? AND"
+                                " device = ? ORDER BY at DESC LIMIT 1", (site, device)).fetchone()
+            if last is None or last["online"] != online:  # the history uptime is counted from
+                conn.execute("INSERT INTO device_status_log VALUES (?, ?, ?, ?)",
+                             (site, device, format_time(now), online))
             conn.execute(
                 "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
                 " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
                 " WHERE site = ? AND device = ?",
-                (1 if status.get("online") else 0, int(status.get("last_seq") or 0), offset,
+                (online, int(status.get("last_seq") or 0), offset,
                  str(status.get("version") or ""), format_time(now), site, device))
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
@@ -712,6 +725,32 @@ class Store:
         return {"visits": [_visit_out(v) for v in visits], "doors": doors,
                 "incidents": incidents}
 
+    def uptime(self, site: str, device: str, start: str, end: str) -> float | None:
+        """The share of [start, end) (up to now; for a new post, from when the hub first heard
+        it) the post was connected, from its status changes; None if never heard from."""
+        now = format_time(utc_now())
+        end = min(end, now)
+        rows = self._read.execute(
+            "SELECT at, online FROM device_status_log WHERE site = ? AND device = ? AND at < ?"
+            " ORDER BY at", (site, device, end)).fetchall()
+        before = [r for r in rows if r["at"] < start]
+        inside = [r for r in rows if r["at"] >= start]
+        state = before[-1]["online"] if before else None
+        cursor = start if before else (inside[0]["at"] if inside else None)
+        if cursor is None:
+            return None
+        online_s = 0.0
+        for row in inside:
+            if state:
+                online_s += (parse_time(row["at"]) - parse_time(cursor)).total_seconds()
+            state, cursor = row["online"], row["at"]
+        if state:
+            online_s += (parse_time(end) - parse_time(cursor)).total_seconds()
+        # a post that joined during the period is counted from when the hub first heard it
+        first = start if before else inside[0]["at"]
+        total = (parse_time(end) - parse_time(first)).total_seconds()
+        return round(online_s / total, 4) if total > 0 else None
+
     # ---- search and audit ---------------------------------------------------------------------
 
     def search(self, sites: list[str] | None, text: str, since: str | None = None,
@@ -855,6 +894,12 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ?",
                          (format_time(utc_now()), token_hash))
+
+    def revoke_user_sessions(self, username: str) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute("UPDATE sessions SET revoked_at = ? WHERE username = ? AND"
+                                  " revoked_at IS NULL", (format_time(utc_now()), username))
+            return cursor.rowcount
 
 
 _EVENT_FIELDS = {"seq": int, "id": str, "type": str, "at": str, "record_id": str, "data": dict,

@@ -77,3 +77,32 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
             "topic read guardpost/v1/hv/lobby-1/ack\ntopic read guardpost/v1/hv/down\n") in acl
     password = device.stdout.splitlines()[2].removeprefix("password=")
     assert password not in (hub.data / "broker" / "passwd").read_text()
+
+
+def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(
+        hub: HubServer) -> None:
+    sup = {"username": "wong", "password": "wong-pass-1"}
+    assert run_hub("add-user", "--data", str(hub.data), "--username", "wong", "--password",
+                   sup["password"], "--role", "supervisor", "--sites", "a").returncode == 0
+    hub.start()
+    try:
+        url = f"{hub.url}/api/v1"
+
+        def token(user: dict[str, str]) -> dict[str, str]:
+            answer = httpx.post(f"{url}/auth/login", json=user)
+            return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+        boss, wong = token(MANAGER), token(sup)
+        refused = httpx.post(f"{url}/users/manager/revoke-sessions", headers=wong)
+        assert refused.status_code == 403
+        assert httpx.post(f"{url}/users/nobody/revoke-sessions", headers=boss).status_code == 404
+        done = httpx.post(f"{url}/users/wong/revoke-sessions", headers=boss)
+        assert done.json() == {"revoked": 1}
+        assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
+        wong = token(sup)
+        assert run_hub("add-user", "--data", str(hub.data), "--username", "wong", "--password",
+                       "a-new-pass-2", "--role", "supervisor", "--sites", "a").returncode == 0
+        assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
+        assert httpx.get(f"{url}/devices", headers=boss).status_code == 200
+    finally:
+        hub.stop()

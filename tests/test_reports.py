@@ -57,6 +57,8 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
         expect(main).to_contain_text("每月管理報告 · 所有大廈")
         expect(page.locator("td[data-complaints='closed_with_follow_up']")).to_have_text("1")
         expect(page.locator("tr[data-severity='minor'] td").nth(4)).to_have_text("1 / 1")
+        # the post has been connected since it started this month: all of it, so far
+        expect(page.locator("td[data-uptime]").first).to_contain_text("本月連線 100.0%")
         shot(page, "hub-report-monthly-zh-Hant")
 
         cookies = {c["name"]: c["value"] for c in page.context.cookies()}
