@@ -6,10 +6,11 @@ the pages follow `/live` like the tablet's (edge/static/live.js)."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -79,14 +80,10 @@ class HubPage:
         return csrf_token(self.token) if self.token else ""
 
     async def form(self) -> dict[str, str]:
-        from urllib.parse import parse_qs
-
         body = (await self.request.body()).decode("utf-8", errors="replace")
         return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
     async def checked_form(self) -> dict[str, str]:
-        import hmac
-
         form = await self.form()
         if not self.token or not hmac.compare_digest(form.get("csrf", ""), self.csrf):
             raise CsrfRefused(self)
@@ -304,8 +301,9 @@ def search_page(request: Request) -> Response:
     results: list[dict[str, Any]] = []
     if text:
         page.store.audit(page.me.username, "search", f"q={text} site={site or '*'}")
-        start = page.store.day_bounds(_day(since, date.min))[0] if since else None
-        end = page.store.day_bounds(_day(until, date.max))[1] if until else None
+        first, last = _optional_day(since), _optional_day(until)  # a bad date: no limit
+        start = page.store.day_bounds(first)[0] if first else None
+        end = page.store.day_bounds(last)[1] if last else None
         results = page.store.search([site] if site else page.me.sites, text, start, end)
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
     return page.render("search.html", q=text, site=site or "", since=since, until=until,
@@ -379,6 +377,13 @@ def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: 
                         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
     query = urlencode({k: v for k, v in page.request.query_params.items() if k != "format"})
     return page.render("report.html", report=report, charts=charts, request_query=query)
+
+
+def _optional_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _day(text: str | None, default: date) -> date:

@@ -171,6 +171,8 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         expect(rows).to_contain_text("harbour-view")
         shot(page, "hub-search-zh-Hant")
         assert page.goto(f"{world.hub.url}/audit").status == 403
+        bad_dates = page.goto(f"{world.hub.url}/search?q=噪音&from=not-a-date&to=9999-99-99")
+        assert bad_dates.status == 200
     with world.hub.client() as manager:
         both = manager.get("/search", params={"q": "陳小明"}).json()["entries"]
         assert sorted(e["site"] for e in both) == ["harbour-view", "sunrise-court"]
