@@ -1150,30 +1150,22 @@ class Logbook:
     def today(self) -> date:
         return utc_now().astimezone(self.zone).date()
 
-    def logbook(self, day: date) -> list[dict[str, Any]]:
+    def logbook(self, day: date, raw: bool = False) -> list[dict[str, Any]]:
+        """The day's lines in seq order; `raw` adds each event's `data` and `pii` (for pages
+        that word the lines in their own language)."""
         start, end = self.day_bounds(day)
         rows = self._read.execute(
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
             " ORDER BY seq", (start, end))
-        return [
-            {"seq": r["seq"], "at": r["at"], "type": r["type"], "record_id": r["record_id"],
-             "summary": summarise(r["type"], json.loads(r["data"]),
-                                  json.loads(r["pii"]) if r["pii"] else None)}
-            for r in rows
-        ]
+        return [_line(r, raw) for r in rows]
 
-    def since_last_handover(self, limit: int = 500) -> list[dict[str, Any]]:
+    def since_last_handover(self, limit: int = 500, raw: bool = False) -> list[dict[str, Any]]:
         """The logbook lines after the last shift note, oldest first (the handover page)."""
         rows = self._read.execute(
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
             " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
             " ORDER BY seq LIMIT ?", (limit,))
-        return [
-            {"seq": r["seq"], "at": r["at"], "type": r["type"], "record_id": r["record_id"],
-             "summary": summarise(r["type"], json.loads(r["data"]),
-                                  json.loads(r["pii"]) if r["pii"] else None)}
-            for r in rows
-        ]
+        return [_line(r, raw) for r in rows]
 
     def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Events with seq > `seq`, in order, as they travel (CONTRACT 4)."""
@@ -1446,6 +1438,17 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
             conn.execute(f"UPDATE visits SET {cleared}, purged_at = ?"
                          " WHERE checked_in_at < ? AND purged_at IS NULL",
                          (change.at, change.older_than))
+
+
+def _line(row: sqlite3.Row, raw: bool) -> dict[str, Any]:
+    """One logbook line (CONTRACT 2's `GET /logbook` entry), with the event's data if `raw`."""
+    data = json.loads(row["data"])
+    pii = json.loads(row["pii"]) if row["pii"] else None
+    line = {"seq": row["seq"], "at": row["at"], "type": row["type"],
+            "record_id": row["record_id"], "summary": summarise(row["type"], data, pii)}
+    if raw:
+        line.update(data=data, pii=pii)
+    return line
 
 
 def _entry_out(row: sqlite3.Row) -> dict[str, Any]:

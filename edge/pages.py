@@ -159,31 +159,7 @@ class Page:
         return csrf_token(self.token) if self.token else ""
 
     def labels(self) -> dict[str, Any]:
-        _ = self._
-        return {
-            "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
-                           "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
-            "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
-            "confirmations": {"not_required": _("Not needed"), "pending": _("Waiting"),
-                              "approved": _("Approved"), "denied": _("Denied"),
-                              "no_answer": _("No answer"), "overridden": _("Let in by guard")},
-            "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
-                         "in_progress": _("In progress"), "resolved": _("Resolved"),
-                         "closed": _("Closed")},
-            "incident_categories": {
-                "complaint": _("Complaint"), "emergency": _("Emergency"),
-                SUSPICIOUS: _("Suspicious visitor"), "watch_list": _("Watch list"),
-                "security": _("Security"), "dispute": _("Dispute between neighbours"),
-                "equipment": _("Equipment and facilities"), "other": _("Other")},
-            "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
-                         "intercom": _("Intercom"), "patrol": _("Patrol"), "other": _("Other")},
-            "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
-                            "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
-                            "summary": _("Summary"), "police_called": _("Police called")},
-            "door_kinds": {"guard_override": _("Opened by the guard"), "forced": _("Door forced"),
-                           "held_open": _("Door held open"), "pin": _("Opened with PIN"),
-                           "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
-        }
+        return labels_for(self._)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         env = environment(self.lang)
@@ -218,6 +194,34 @@ class Page:
             "This form has expired. Go back, reload the page and try again."))
 
 
+def labels_for(_: Any) -> dict[str, Any]:
+    """Every code a page shows (categories, statuses, kinds) in the language of `_`."""
+    return {
+        "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
+                       "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
+        "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
+        "confirmations": {"not_required": _("Not needed"), "pending": _("Waiting"),
+                          "approved": _("Approved"), "denied": _("Denied"),
+                          "no_answer": _("No answer"), "overridden": _("Let in by guard")},
+        "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
+                     "in_progress": _("In progress"), "resolved": _("Resolved"),
+                     "closed": _("Closed")},
+        "incident_categories": {
+            "complaint": _("Complaint"), "emergency": _("Emergency"),
+            SUSPICIOUS: _("Suspicious visitor"), "watch_list": _("Watch list"),
+            "security": _("Security"), "dispute": _("Dispute between neighbours"),
+            "equipment": _("Equipment and facilities"), "other": _("Other")},
+        "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
+                     "intercom": _("Intercom"), "patrol": _("Patrol"), "other": _("Other")},
+        "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
+                        "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
+                        "summary": _("Summary"), "police_called": _("Police called")},
+        "door_kinds": {"guard_override": _("Opened by the guard"), "forced": _("Door forced"),
+                       "held_open": _("Door held open"), "pin": _("Opened with PIN"),
+                       "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
+    }
+
+
 def sync_state(request: Request) -> dict[str, Any]:
     sync = request.app.state.sync
     book: Logbook = request.app.state.book
@@ -227,6 +231,61 @@ def sync_state(request: Request) -> dict[str, Any]:
 def live_version(state: dict[str, Any]) -> str:
     """What a live page compares to know it is out of date: a new event, an ack, a reconnect."""
     return f"{state['last_seq']}:{state['acked_seq']}:{int(state['connected'])}"
+
+
+def line_text(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
+    """A logbook line in the page's language (the API's `summary` is English); what people
+    typed (titles, notes, reasons) stays as they typed it."""
+    kind, data, pii = line["type"], line["data"], line.get("pii") or {}
+    name = pii.get("visitor_name") or _("(name removed)")
+    if kind == "visit.registered":
+        text = _("Visitor %(name)s registered for %(unit)s (%(category)s, party of %(n)s)") % {
+            "name": name, "unit": data["unit"], "n": data["party_size"],
+            "category": labels["categories"].get(data["category"], data["category"])}
+        if data.get("preapproval_id"):
+            text += " · " + _("Pre-approved by the resident")
+        if data.get("flag") == "watch_list":
+            text += " · " + _("Watch list")
+        return str(text)
+    if kind == "visit.confirmation":
+        status = data["confirmation"]["status"]
+        text = _("Resident confirmation: %(status)s") % {
+            "status": labels["confirmations"].get(status, status)}
+        return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
+    if kind == "visit.checked_out":
+        return str(_("Visitor checked out"))
+    if kind == "door.event":
+        text = _("Door %(door)s: %(kind)s") % {
+            "door": data["door"], "kind": labels["door_kinds"].get(data["kind"], data["kind"])}
+        return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
+    if kind == "incident.opened":
+        return str(_("Incident opened [%(severity)s] %(category)s: %(title)s") % {
+            "severity": labels["severities"].get(data["severity"], data["severity"]),
+            "category": labels["incident_categories"].get(data["category"], data["category"]),
+            "title": data["title"]})
+    if kind == "incident.entry":
+        return str(_("Incident %(kind)s: %(text)s") % {
+            "kind": labels["entry_kinds"].get(data["kind"], data["kind"]), "text": data["text"]})
+    if kind == "incident.status":
+        return str(_("Incident status: %(before)s → %(after)s") % {
+            "before": labels["statuses"].get(data["previous"], data["previous"]),
+            "after": labels["statuses"].get(data["status"], data["status"])})
+    if kind == "shift.note":
+        return str(_("Shift note: %(text)s") % {"text": data["text"]})
+    if kind == "pii.purged":
+        return str(_("Personal data of %(n)s visits removed after retention") % {
+            "n": data["visits"]})
+    if kind == "preapproval.created":
+        return str(_("Resident pre-approved a visitor for %(unit)s") % {"unit": data["unit"]})
+    if kind == "watchlist.applied":
+        return str(_("Watch list version %(version)s in force (%(n)s entries)") % {
+            "version": data["version"], "n": data["entries"]})
+    return str(line["summary"])
+
+
+def worded(page: Page, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    labels = page.labels()
+    return [{**line, "summary": line_text(page._, labels, line)} for line in lines]
 
 
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
@@ -571,13 +630,15 @@ def logbook_page(request: Request, date: str | None = None) -> Response:
         day = Date.fromisoformat(date) if date else page.book.today()
     except ValueError:
         day = page.book.today()
-    return page.render("logbook.html", day=day.isoformat(), entries=page.book.logbook(day))
+    return page.render("logbook.html", day=day.isoformat(),
+                       entries=worded(page, page.book.logbook(day, raw=True)))
 
 
 @router.get("/shift", response_class=HTMLResponse)
 def shift_page(request: Request) -> Response:
     page = Page.of_guard(request)
-    return page.render("shift.html", entries=page.book.since_last_handover())
+    entries = worded(page, page.book.since_last_handover(raw=True))
+    return page.render("shift.html", entries=entries)
 
 
 @router.post("/shift", response_class=HTMLResponse)
@@ -587,8 +648,9 @@ async def hand_over(request: Request) -> Response:
     try:
         note = m.ShiftNoteIn.model_validate({"text": form.get("text", "")})
     except ValidationError:
-        return page.render("shift.html", 422, entries=page.book.since_last_handover(),
-                           text=form.get("text", ""), text_error=page._("Please fill this in."))
+        entries = worded(page, page.book.since_last_handover(raw=True))
+        return page.render("shift.html", 422, entries=entries, text=form.get("text", ""),
+                           text_error=page._("Please fill this in."))
     await page.book.run(page.book.add_shift_note(note.text, page.actor))
     return RedirectResponse("/shift", status_code=303)
 

@@ -28,6 +28,8 @@ from edge.pages import (
     csrf_token,
     environment,
     gettext_for,
+    labels_for,
+    line_text,
     local_time,
     to_login,
 )
@@ -99,24 +101,8 @@ class HubPage:
     @property
     def labels(self) -> dict[str, dict[str, str]]:
         _ = self._
-        return {
-            "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
-            "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
-                         "in_progress": _("In progress"), "resolved": _("Resolved"),
-                         "closed": _("Closed")},
-            "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
-                           "delivery": _("Delivery"), "repair": _("Repair"),
-                           "other": _("Other")},
-            "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
-                            "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
-                            "summary": _("Summary"), "police_called": _("Police called")},
-            "roles": {"manager": _("Manager"), "supervisor": _("Supervisor"),
-                      "auditor": _("Auditor")},
-            "door_kinds": {"guard_override": _("Opened by the guard"),
-                           "forced": _("Door forced"), "held_open": _("Door held open"),
-                           "pin": _("Opened with PIN"),
-                           "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
-        }
+        return {**labels_for(_), "roles": {"manager": _("Manager"), "supervisor": _("Supervisor"),
+                                           "auditor": _("Auditor")}}
 
     def render_text(self, template: str, **context: Any) -> str:
         env = environment(self.lang, HERE / "templates")
@@ -230,7 +216,8 @@ def site_page(site: str, request: Request) -> Response:
         on_site=page.store.list_visits([site], on_site=True),
         register=page.store.list_visits([site], day=day),
         incidents=open_incidents(page.store, [site]),
-        logbook=page.store.logbook(site, day))
+        logbook=[{**line, "summary": line_text(page._, page.labels, line)}
+                 for line in page.store.logbook(site, day, raw=True)])
 
 
 @router.get("/incidents", response_class=HTMLResponse)

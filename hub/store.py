@@ -567,18 +567,21 @@ class Store:
                 (incident_id,))]
         return incident
 
-    def logbook(self, site: str, day: date) -> list[dict[str, Any]]:
+    def logbook(self, site: str, day: date, raw: bool = False) -> list[dict[str, Any]]:
+        """A site's day across its posts; `raw` adds each event's `data` and `pii`."""
         start, end = self.day_bounds(day)
         rows = self._read.execute(
             "SELECT device, seq, at, type, record_id, data, pii FROM events"
             " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq", (site, start, end))
-        return [
-            {"device": r["device"], "seq": r["seq"], "at": r["at"], "type": r["type"],
-             "record_id": r["record_id"],
-             "summary": summarise(r["type"], json.loads(r["data"]),
-                                  json.loads(r["pii"]) if r["pii"] else None)}
-            for r in rows
-        ]
+        lines = []
+        for r in rows:
+            data, pii = json.loads(r["data"]), json.loads(r["pii"]) if r["pii"] else None
+            line = {"device": r["device"], "seq": r["seq"], "at": r["at"], "type": r["type"],
+                    "record_id": r["record_id"], "summary": summarise(r["type"], data, pii)}
+            if raw:
+                line.update(data=data, pii=pii)
+            lines.append(line)
+        return lines
 
     # ---- hub -> edge ------------------------------------------------------------------------
 

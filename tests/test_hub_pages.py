@@ -173,6 +173,8 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         assert page.goto(f"{world.hub.url}/audit").status == 403
         bad_dates = page.goto(f"{world.hub.url}/search?q=噪音&from=not-a-date&to=9999-99-99")
         assert bad_dates.status == 200
+        page.goto(f"{world.hub.url}/sites/harbour-view")  # the logbook in the page's language
+        expect(page.locator("main")).to_contain_text("訪客 陳小明 到訪 12A（訪客，共 1 人）")
     with world.hub.client() as manager:
         both = manager.get("/search", params={"q": "陳小明"}).json()["entries"]
         assert sorted(e["site"] for e in both) == ["harbour-view", "sunrise-court"]

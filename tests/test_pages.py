@@ -186,8 +186,12 @@ def test_door_override_then_the_logbook_and_the_handover(page: Page, edge: EdgeS
     page.wait_for_url(f"{edge.url}/logbook")
     expect(page.locator("table.logbook tbody tr")).to_have_count(1)
     expect(page.locator("table.logbook")).to_contain_text(
-        "Door Main entrance: guard_override (Elderly resident with shopping)")
+        "Door Main entrance: Opened by the guard (Elderly resident with shopping)")
     shot(page, "logbook-en")
+    page.goto(f"{edge.url}/logbook?lang=zh-Hant")  # worded in the page's language
+    expect(page.locator("table.logbook")).to_contain_text(
+        "門 Main entrance：保安員人手開門 (Elderly resident with shopping)")
+    page.goto(f"{edge.url}/logbook?lang=en")
     page.click(".menu a[href='/shift']")
     expect(page.locator("table.logbook tbody tr")).to_have_count(1)
     page.fill("textarea[name=text]", "Quiet night; car park door checked at 03:00.")
