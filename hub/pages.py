@@ -334,7 +334,8 @@ def monthly_report(request: Request, site: str = "", month: str = "",
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
     sites = [site] if site else page.me.sites  # a manager without a site: the whole company
-    report = reports.monthly(page.store, sites, reports.parse_month(month, today))
+    report = reports.monthly(page.store, sites, reports.parse_month(month, today),
+                             visits=format == "csv")
     return _report_answer(page, report, format,
                           f"monthly-{site or 'all'}-{report['period']}")
 

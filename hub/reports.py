@@ -2,8 +2,8 @@
 the daily activity report of a site and the monthly management report of a site or the whole
 company. Each is a page with server-rendered SVG charts, a CSV (one row per visit after a
 header row) and a PDF (WeasyPrint, with the CJK fonts of Debian's fonts-noto-cjk). The numbers
-come from `Store.report_rows`; personal data is what the hub holds: masked ID numbers only,
-names gone after retention."""
+come from `Store.report_rows`, counted in SQL; personal data is what the hub holds: masked ID
+numbers only, names gone after retention."""
 
 from __future__ import annotations
 
@@ -39,17 +39,17 @@ def daily(store: Store, site: str, day: date) -> dict[str, Any]:
                     for v in rows["visits"])
     return {
         "kind": "daily", "title_site": site, "period": day.isoformat(), **rows,
-        "by_category": _count(rows["visits"], "category", CATEGORIES),
+        "by_category": _ordered(rows["visits_by_category"], CATEGORIES),
         "by_hour": [(f"{h:02d}", hours.get(h, 0)) for h in range(24)],
-        "overrides": [d for d in rows["doors"] if d["kind"] == "guard_override"],
-        "door_counts": dict(Counter(d["kind"] for d in rows["doors"])),
     }
 
 
-def monthly(store: Store, sites: list[str] | None, month: date) -> dict[str, Any]:
+def monthly(store: Store, sites: list[str] | None, month: date,
+            visits: bool = False) -> dict[str, Any]:
+    """The month's management report; each visit only if `visits` (the CSV), else counts."""
     next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     start, end = period(store, month, (next_month - month).days)
-    rows = store.report_rows(sites, start, end)
+    rows = store.report_rows(sites, start, end, visits=visits)
     incidents = rows["incidents"]
     complaints = [i for i in incidents if i["category"] == "complaint"]
     closed = [i for i in complaints if i["status"] == "closed"]
@@ -71,8 +71,8 @@ def monthly(store: Store, sites: list[str] | None, month: date) -> dict[str, Any
     return {
         "kind": "monthly", "title_site": ", ".join(sites) if sites else None,
         "period": month.strftime("%Y-%m"), **rows,
-        "by_category": _count(rows["visits"], "category", CATEGORIES),
-        "by_severity": _count(incidents, "severity", SEVERITIES),
+        "by_category": _ordered(rows["visits_by_category"], CATEGORIES),
+        "by_severity": _ordered(Counter(i["severity"] for i in incidents), SEVERITIES),
         "incident_categories": sorted(Counter(i["category"] for i in incidents).items()),
         "timing": timing,
         "complaints": {"total": len(complaints), "closed": len(closed),
@@ -81,7 +81,6 @@ def monthly(store: Store, sites: list[str] | None, month: date) -> dict[str, Any
         "overdue": [i for i in incidents if i["overdue"]],
         "devices": [{**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
                     for d in store.list_devices(sites)],
-        "door_counts": dict(Counter(d["kind"] for d in rows["doors"])),
     }
 
 
@@ -131,9 +130,9 @@ def pdf(html: str) -> bytes:
     return bytes(HTML(string=html).write_pdf())
 
 
-def _count(rows: list[dict[str, Any]], key: str, order: tuple[str, ...]) -> list[tuple[str, int]]:
-    counts = Counter(row[key] for row in rows)
-    return [(name, counts.get(name, 0)) for name in order]
+def _ordered(counts: dict[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Counts in the given order, zeros included."""
+    return [(k, counts.get(k, 0)) for k in order]
 
 
 def _minutes(start: str, end: str) -> float:

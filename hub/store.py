@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS door_events (
     guard TEXT,
     api_key TEXT
 );
+CREATE INDEX IF NOT EXISTS door_events_site_at ON door_events (site, occurred_at);
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,
     site TEXT NOT NULL,
@@ -136,9 +137,12 @@ CREATE TABLE IF NOT EXISTS incidents (
     opened_at TEXT NOT NULL,
     due_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    guard TEXT
+    guard TEXT,
+    acknowledged_at TEXT,
+    resolved_at TEXT
 );
 CREATE INDEX IF NOT EXISTS incidents_site ON incidents (site, status);
+CREATE INDEX IF NOT EXISTS incidents_opened ON incidents (site, opened_at);
 CREATE TABLE IF NOT EXISTS incident_entries (
     id TEXT PRIMARY KEY,
     incident_id TEXT NOT NULL,
@@ -240,7 +244,18 @@ CREATE TABLE IF NOT EXISTS watchlist_sent (
 );
 """
 # columns added after a table was first created: (table, column, type)
-ADDED_COLUMNS = [("visits", "flag", "TEXT")]
+# (table, column, type, how to fill it in for the rows already there)
+ADDED_COLUMNS = [
+    ("visits", "flag", "TEXT", None),
+    ("incidents", "acknowledged_at", "TEXT",
+     "SELECT MIN(at) FROM events WHERE type = 'incident.status' AND record_id = incidents.id"
+     " AND json_extract(data, '$.status') = 'acknowledged'"),
+    ("incidents", "resolved_at", "TEXT",
+     "SELECT MIN(at) FROM events WHERE type = 'incident.status' AND record_id = incidents.id"
+     " AND json_extract(data, '$.status') = 'resolved'"),
+]
+# the statuses whose first time the hub keeps on the incident (the reports' response times)
+MILESTONES = ("acknowledged", "resolved")
 ID_KEY_FILE = "id-hmac.key"
 SCHEMA = SCHEMA_TEMPLATE.replace("{GENESIS}", GENESIS_HASH)
 
@@ -281,10 +296,12 @@ def init_store(data: Path) -> bool:
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create what is missing: tables, indexes, and columns added since a table was made."""
     conn.executescript(SCHEMA)
-    for table, column, kind in ADDED_COLUMNS:
+    for table, column, kind, fill in ADDED_COLUMNS:
         have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            if fill:
+                conn.execute(f"UPDATE {table} SET {column} = ({fill})")
 
 
 @dataclass
@@ -693,40 +710,40 @@ class Store:
 
     # ---- reports ----------------------------------------------------------------------------
 
-    def report_rows(self, sites: list[str] | None, start: str, end: str) -> dict[str, Any]:
-        """What the daily and monthly reports count, for [start, end): visits, door events,
-        incidents opened, and when each incident was first acknowledged and resolved."""
-        def fetch(sql: str, column: str) -> list[dict[str, Any]]:
-            query, args = _site_filter(sql, [], sites)
-            rows = self._read.execute(f"{query} AND {column} >= ? AND {column} < ?"
-                                      f" ORDER BY {column}", (*args, start, end))
-            return [dict(r) for r in rows]
+    def report_rows(self, sites: list[str] | None, start: str, end: str, *,
+                    visits: bool = True) -> dict[str, Any]:
+        """What the daily and monthly reports count, for [start, end): visits by category
+        (and each visit, if `visits`), door events by kind and the guard's overrides, and the
+        incidents opened, each with when it was first acknowledged and resolved and the kinds
+        of its timeline entries. The counting is done here, in SQL, so that a month of the
+        whole company does not travel through Python row by row."""
+        where, args = _site_filter("WHERE 1=1", [], sites)
 
-        visits = fetch("SELECT * FROM visits WHERE 1=1", "checked_in_at")
-        doors = fetch("SELECT * FROM door_events WHERE 1=1", "occurred_at")
-        incidents = fetch("SELECT * FROM incidents WHERE 1=1", "opened_at")
-        ids = [i["id"] for i in incidents]
-        milestones: dict[str, dict[str, str]] = {}
+        def rows(sql: str, column: str, tail: str = "") -> list[sqlite3.Row]:
+            return self._read.execute(f"{sql} {where} AND {column} >= ? AND {column} < ? {tail}",
+                                      (*args, start, end)).fetchall()
+
+        by_category = {r["category"]: r["n"] for r in rows(
+            "SELECT category, COUNT(*) AS n FROM visits", "checked_in_at", "GROUP BY category")}
+        door_counts = {r["kind"]: r["n"] for r in rows(
+            "SELECT kind, COUNT(*) AS n FROM door_events", "occurred_at", "GROUP BY kind")}
+        overrides = [dict(r) for r in rows(
+            "SELECT * FROM door_events", "occurred_at",
+            "AND kind = 'guard_override' ORDER BY occurred_at")] if visits else []
+        incidents = [_incident_out(r, milestones=True) for r in rows(
+            "SELECT * FROM incidents", "opened_at", "ORDER BY opened_at")]
         kinds: dict[str, set[str]] = {}
-        for chunk in (ids[n:n + 500] for n in range(0, len(ids), 500)):
-            marks = ",".join("?" * len(chunk))
-            for row in self._read.execute(
-                    f"SELECT record_id, at, data FROM events WHERE type = 'incident.status'"
-                    f" AND record_id IN ({marks}) ORDER BY at", chunk):
-                status = json.loads(row["data"])["status"]
-                milestones.setdefault(row["record_id"], {}).setdefault(status, row["at"])
-            for row in self._read.execute(
-                    f"SELECT DISTINCT incident_id, kind FROM incident_entries"
-                    f" WHERE incident_id IN ({marks})", chunk):
-                kinds.setdefault(row["incident_id"], set()).add(row["kind"])
+        for row in rows("SELECT DISTINCT incident_id, kind FROM incident_entries WHERE"
+                        " incident_id IN (SELECT id FROM incidents", "opened_at", ")"):
+            kinds.setdefault(row["incident_id"], set()).add(row["kind"])
         for incident in incidents:
-            incident["overdue"] = incident["status"] in ("open", "acknowledged",
-                                                         "in_progress") and (
-                incident["due_at"] < format_time(utc_now()))
-            incident["milestones"] = milestones.get(incident["id"], {})
             incident["entry_kinds"] = sorted(kinds.get(incident["id"], set()))
-        return {"visits": [_visit_out(v) for v in visits], "doors": doors,
-                "incidents": incidents}
+        return {
+            "visits": [_visit_out(v) for v in rows("SELECT * FROM visits", "checked_in_at",
+                                                   "ORDER BY checked_in_at")] if visits else [],
+            "visit_total": sum(by_category.values()), "visits_by_category": by_category,
+            "door_counts": door_counts, "overrides": overrides, "incidents": incidents,
+        }
 
     def uptime(self, site: str, device: str, start: str, end: str) -> float | None:
         """The share of [start, end) (up to now; for a new post, from when the hub first heard
@@ -969,6 +986,11 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
             conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
                          " device = ? AND checked_in_at < ? AND purged_at IS NULL",
                          (change.at, site, device, change.older_than))
+    if event["type"] == "incident.status" and event["data"]["status"] in MILESTONES:
+        column = f"{event['data']['status']}_at"  # the first time, whatever order they came in
+        conn.execute(f"UPDATE incidents SET {column} = MIN(COALESCE({column}, ?), ?)"
+                     " WHERE id = ? AND site = ?", (event["at"], event["at"],
+                                                     event["record_id"], site))
     # the edge has applied a supervisor's entry, or a watch list: its event names the message
     if event["type"] in ("incident.entry", "watchlist.applied"):
         conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
@@ -989,8 +1011,11 @@ def _visit_out(row: Any) -> dict[str, Any]:
     }
 
 
-def _incident_out(row: sqlite3.Row) -> dict[str, Any]:
+def _incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
     incident = dict(row)
+    marks = {status: incident.pop(f"{status}_at", None) for status in MILESTONES}
+    if milestones:
+        incident["milestones"] = {status: at for status, at in marks.items() if at}
     incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
         row["due_at"] < format_time(utc_now()))
     return incident

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, expect
 
+from hub import reports
+from hub.store import DB_FILE, Store, connect, create_schema, init_store
+from schemas.canonical import GENESIS_HASH, event_hash
+from schemas.ids import format_time, new_id
 from tests.browser import SHOTS, shot, tab
 from tests.helpers import MANAGER, Company, wait_until
 from tests.test_hub_pages import SUPERVISOR, World, log_in
@@ -100,3 +107,56 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
             assert page.request.get(world.hub.url + path).status == 404, path
         mine = page.request.get(world.hub.url + monthly + "&format=csv").text()
         assert "sunrise-court" not in mine  # the supervisor's month covers their sites only
+
+
+def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Number and hash-chain events as a post would send them."""
+    head = GENESIS_HASH
+    for seq, event in enumerate(events, start=1):
+        event.update(seq=seq, id=new_id(), pii_digest=None, prev_hash=head)
+        event["hash"] = head = event_hash(event)
+        event["pii"] = None
+    return events
+
+
+def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
+        tmp_path: Path) -> None:
+    """The monthly report's times come from the first `acknowledged` and `resolved` of each
+    incident; a hub database made before the hub kept them fills them in when it opens."""
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    incident, by = new_id(), "guard:1001"
+
+    def status(minutes: int, previous: str, now: str) -> dict[str, Any]:
+        return {"type": "incident.status", "record_id": incident,
+                "at": format_time(opened + timedelta(minutes=minutes)),
+                "data": {"status": now, "previous": previous, "by": by}}
+
+    events = chain([
+        {"type": "incident.opened", "record_id": incident, "at": format_time(opened), "data": {
+            "category": "complaint", "severity": "medium", "title": "升降機故障",
+            "description": None, "location": None, "visit_id": None, "channel": "phone",
+            "due_at": format_time(opened + timedelta(hours=1)), "by": by}},
+        status(10, "open", "acknowledged"), status(20, "acknowledged", "resolved"),
+        status(30, "resolved", "acknowledged"),  # reopened: the first times still count
+        status(90, "acknowledged", "resolved")])
+    data = tmp_path / "hub"
+    init_store(data)
+
+    def times() -> dict[str, str]:
+        store = Store(data)
+        start, end = reports.period(store, opened.date() - timedelta(days=1), 3)
+        [row] = store.report_rows(None, start, end)["incidents"]
+        return row["milestones"]
+
+    Store(data).ingest([("harbour-view", "lobby-1", {
+        "site": "harbour-view", "device": "lobby-1", "events": events})])
+    first = {"acknowledged": events[1]["at"], "resolved": events[2]["at"]}
+    assert times() == first
+    conn = sqlite3.connect(data / DB_FILE)  # as a hub made before the columns were there
+    for column in ("acknowledged_at", "resolved_at"):
+        conn.execute(f"ALTER TABLE incidents DROP COLUMN {column}")
+    conn.close()
+    conn = connect(data / DB_FILE)
+    create_schema(conn)
+    conn.close()
+    assert times() == first
