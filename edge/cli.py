@@ -206,9 +206,10 @@ def serve(data: Path, **flags: Any) -> None:
         + (f" via {mask_url(settings.broker)}" if settings.broker else " (offline, no broker)"),
         err=True,
     )
-    # the post faces the lobby LAN directly (no proxy), and errors are logged, not each request
+    # the post faces the lobby LAN directly (no proxy), and errors are logged, not each request;
+    # open live pages (server-sent events) hold a shutdown 5 s at most
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG,
-                proxy_headers=False, access_log=False)
+                proxy_headers=False, access_log=False, timeout_graceful_shutdown=5)
 
 
 @cli.command()

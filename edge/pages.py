@@ -6,18 +6,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+import anyio
+import anyio.to_thread
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
@@ -432,12 +443,48 @@ def register_page(request: Request, date: str | None = None, unit: str | None = 
                        on_site=on_site == "true", units=page.book.list_units(limit=500))
 
 
+LIVE_CHECK_S = 1.0  # how often a stream looks for a change
+LIVE_HEARTBEAT_S = 15.0  # a comment line, so proxies and Wi-Fi keep the stream open
+LIVE_STREAM_S = 120.0  # then the browser reconnects by itself: no stream outlives a shutdown
+
+
+def live_answer(request: Request, version: Callable[[], str | None]) -> Response:
+    """`/live` for live pages, on the tablet and at the hub: `version()` is what the page
+    compares (None once the session has ended). An EventSource (`Accept: text/event-stream`)
+    gets server-sent events, one `data: {"version": ...}` each time it changes and `event:
+    logout` when the session ends; any other request gets the version once, as JSON."""
+    now = version()
+    if now is None or "text/event-stream" not in request.headers.get("accept", ""):
+        return JSONResponse({"version": now}, status_code=401 if now is None else 200)
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        sent, quiet_since, started = "", time.monotonic(), time.monotonic()
+        while time.monotonic() - started < LIVE_STREAM_S:
+            now = await anyio.to_thread.run_sync(version)
+            if now is None:
+                yield "event: logout\ndata: {}\n\n"
+                return
+            if now != sent:
+                sent, quiet_since = now, time.monotonic()
+                yield f"data: {json.dumps({'version': now})}\n\n"
+            elif time.monotonic() - quiet_since > LIVE_HEARTBEAT_S:
+                quiet_since = time.monotonic()
+                yield ": still here\n\n"
+            if await request.is_disconnected():
+                return
+            await anyio.sleep(LIVE_CHECK_S)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
 @router.get("/live")
 def live(request: Request) -> Response:
     """For live pages: the logbook's version; the page reloads its content when it moves."""
-    if Page(request).guard is None:
-        return JSONResponse({"version": None}, status_code=401)
-    return JSONResponse({"version": live_version(sync_state(request))})
+    def version() -> str | None:
+        return live_version(sync_state(request)) if Page(request).guard else None
+    return live_answer(request, version)
 
 
 @router.get("/visits/new", response_class=HTMLResponse)

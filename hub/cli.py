@@ -169,7 +169,9 @@ def serve(data: Path, **flags: Any) -> None:
     click.echo(f"guardpost-hub serving on http://{settings.host}:{settings.port}"
                + (f" via {mask_url(settings.broker)}" if settings.broker else " (no broker)"),
                err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG)
+    # open live pages (server-sent events) hold a shutdown 5 s at most
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG,
+                timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from edge import errors
@@ -30,6 +30,7 @@ from edge.pages import (
     gettext_for,
     labels_for,
     line_text,
+    live_answer,
     local_time,
     to_login,
 )
@@ -172,10 +173,11 @@ async def logout(request: Request) -> Response:
 
 @router.get("/live")
 def live(request: Request) -> Response:
-    page = HubPage(request)
-    if page.user is None:
-        return JSONResponse({"version": None}, status_code=401)
-    return JSONResponse({"version": page.store.live_version(page.user.sites)})
+    """The dashboard's version, as server-sent events or once as JSON (`live_answer`)."""
+    def version() -> str | None:
+        user = HubPage(request).user  # each time: a revoked session ends the stream
+        return request.app.state.store.live_version(user.sites) if user else None
+    return live_answer(request, version)
 
 
 @router.get("/", response_class=HTMLResponse)

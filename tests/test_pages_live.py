@@ -245,3 +245,29 @@ def test_the_login_works_from_the_keyboard_alone(page: Page, post: tuple[Path, d
     page.keyboard.press("Tab")  # the first control is reachable and visibly focused
     focused = page.evaluate("document.activeElement.tagName")
     assert focused in ("A", "BUTTON")
+
+
+def test_live_pages_hear_of_changes_as_server_sent_events(
+        page: Page, post: tuple[Path, dict[str, str]],
+        servers: list[EdgeServer | GatewaySim]) -> None:
+    """The stream a live page listens to: the version at once, a new one when the logbook
+    moves, and `logout` when the guard's session ends; nobody else gets a stream."""
+    data, _ = post
+    edge = EdgeServer(data).start()
+    servers.append(edge)
+    log_in(page, edge)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    stream_headers = {"Accept": "text/event-stream"}
+    assert httpx.get(f"{edge.url}/live", headers=stream_headers, timeout=10).status_code == 401
+    with httpx.Client(base_url=edge.url, cookies=cookies, timeout=30) as browser_like, \
+            browser_like.stream("GET", "/live", headers=stream_headers) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = (line for line in stream.iter_lines() if line.startswith(("data:", "event:")))
+        first = next(lines)
+        assert first.startswith("data: ")
+        with edge.client(edge.login()) as api:
+            api.post("/shift-notes", json={"text": "Lift B checked"})
+        second = next(lines)
+        assert second.startswith("data: ") and second != first
+        page.click("form.logout button")  # the guard logs out on the tablet
+        assert next(lines) == "event: logout"

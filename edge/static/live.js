@@ -1,12 +1,15 @@
-// Pages marked <main data-live> follow the logbook without a reload: every 2 s the page asks
-// /live for the logbook's version (last seq, acked seq, online); when it moved (a resident
-// answered, a door was forced, another tablet checked someone out), the page fetches itself
-// and swaps in the new <main> and sync badge. A guard typing into a field is never
+// Pages marked <main data-live> follow the logbook without a reload. The page listens to
+// /live as server-sent events: the server sends the logbook's version (on the tablet: last
+// seq, acked seq, online; at the hub: what the dashboard shows) each time it moves (a
+// resident answered, a door was forced, a post went offline), and the page then fetches
+// itself and swaps in the new <main> and sync badge. Where EventSource is missing or keeps
+// failing, the page asks /live every 2 s instead. A guard typing into a field is never
 // interrupted: the swap waits until the field is empty or loses focus.
 (function () {
   var main = document.querySelector("main[data-live]");
   if (!main) { return; }
   var version = main.dataset.version;
+  var wanted = version;
   var busy = false;
 
   function typing() {
@@ -26,19 +29,43 @@
     if (badge && freshBadge) { badge.replaceWith(freshBadge); }
   }
 
-  setInterval(function () {
-    if (busy || document.hidden) { return; }
+  // bring the page up to `wanted`, unless it is there, busy, or the guard is typing
+  function refresh() {
+    if (busy || wanted === version || typing()) { return; }
     busy = true;
-    fetch("/live", {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (state) {
-        if (!state || state.version === version || typing()) { return null; }
-        return fetch(location.href, {credentials: "same-origin"}).then(function (r) {
-          if (!r.ok || r.redirected) { return; }
-          return r.text().then(function (html) { swap(html); version = main.dataset.version; });
-        });
+    fetch(location.href, {credentials: "same-origin"})
+      .then(function (r) {
+        if (!r.ok || r.redirected) { return; }
+        return r.text().then(function (html) { swap(html); version = main.dataset.version; });
       })
-      .catch(function () { /* the post restarts or the Wi-Fi drops: try again later */ })
+      .catch(function () { /* the post restarts or the Wi-Fi drops: the next change retries */ })
       .then(function () { busy = false; });
-  }, 2000);
+  }
+
+  function poll() {
+    setInterval(function () {
+      if (document.hidden) { return; }
+      fetch("/live", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (state) { if (state) { wanted = state.version; refresh(); } })
+        .catch(function () { /* try again in 2 s */ });
+    }, 2000);
+  }
+
+  setInterval(refresh, 1000);  // a change that came while the guard was typing
+  if (!window.EventSource) { poll(); return; }
+  var failures = 0;
+  var stream = new EventSource("/live");
+  stream.onmessage = function (message) {
+    failures = 0;
+    wanted = JSON.parse(message.data).version;
+    refresh();
+  };
+  stream.addEventListener("logout", function () { stream.close(); location.reload(); });
+  stream.onerror = function () {
+    // the browser reconnects by itself (the server ends each stream after two minutes);
+    // a proxy that cannot stream makes it fail again and again: poll instead
+    failures += 1;
+    if (failures > 5) { stream.close(); poll(); }
+  };
 })();
