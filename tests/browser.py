@@ -49,3 +49,22 @@ def tab(browser: Browser, **context: object) -> Iterator[Page]:
         yield ctx.new_page()
     finally:
         ctx.close()
+
+
+TARGETS = ("main button, main a, main input:not([type=hidden]):not([type=checkbox]), "
+           "main select, main textarea, .menu a, .langs a, .bar button, .brand")
+
+
+def small_targets(page: Page) -> list[str]:
+    """Every visible control or link smaller than 44 px in either direction."""
+    return list(page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
+        .filter(el => el.offsetParent !== null)
+        .filter(el => { const r = el.getBoundingClientRect();
+                        return r.height < 44 || r.width < 44; })
+        .map(el => el.outerHTML.slice(0, 80))""", TARGETS))
+
+
+def too_wide(page: Page) -> int | None:
+    """The page's width if it scrolls sideways (wider than the window), else None."""
+    wide = int(page.evaluate("document.documentElement.scrollWidth"))
+    return wide if wide > int(page.evaluate("window.innerWidth")) else None

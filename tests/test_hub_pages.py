@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from schemas.canonical import canonical_json, event_hash
 from schemas.ids import format_time, utc_now
 from schemas.topics import events_topic
-from tests.browser import shot, tab
+from tests.browser import shot, small_targets, tab, too_wide
 from tests.helpers import MANAGER, Company, EdgeServer, HubServer, Tap, run_hub, wait_until
 
 SUPERVISOR = {"username": "wong", "password": "wong-pass-1"}
@@ -184,3 +184,31 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         assert ("manager", "api search", "q=陳小明 site=*") in seen
     with world.hub.client(SUPERVISOR) as supervisor:
         assert supervisor.get("/audit").status_code == 403
+
+
+HUB_PAGES = ["/", "/sites/harbour-view", "/incidents", "/incidents/{incident}",
+             "/search?q=陳小明", "/audit", "/reports",
+             "/reports/daily?site=harbour-view", "/reports/monthly"]
+
+
+def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(browser: Browser,
+                                                                    world: World) -> None:
+    """A supervisor on patrol opens the hub on a phone: every page in its language, every
+    control at least 44 px, nothing wider than the screen (wide tables scroll in place)."""
+    incident = world.incidents["harbour-view-lobby-1"]["id"]
+    paths = [p.format(incident=incident) for p in HUB_PAGES]
+    for lang in ("zh-Hant", "zh-Hans", "en"):
+        for viewport, label in (({"width": 1280, "height": 800}, ""),
+                                ({"width": 390, "height": 844}, "-phone")):
+            for page in tab(browser, viewport=viewport):
+                page.goto(f"{world.hub.url}/login?lang={lang}")
+                assert small_targets(page) == [] and too_wide(page) is None, (lang, "/login")
+                log_in(page, world.hub, MANAGER, lang)
+                for path in paths:
+                    assert page.goto(f"{world.hub.url}{path}").status == 200, path
+                    expect(page.locator("html")).to_have_attribute("lang", lang)
+                    assert small_targets(page) == [], (lang, label, path)
+                    assert too_wide(page) is None, (lang, label, path)
+                if label and lang == "zh-Hant":
+                    page.goto(f"{world.hub.url}/")
+                    shot(page, "hub-overview-zh-Hant-phone")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from edge.logbook import Logbook
-from tests.browser import log_in, shot, tab
+from tests.browser import log_in, shot, small_targets, tab
 from tests.helpers import EdgeServer, GatewaySim, free_port, init_post
 
 SECRET = "page-secret"
@@ -182,19 +182,6 @@ def test_the_register_filters_by_unit_and_on_site(page: Page,
 
 PAGES = ["/", "/visits/new", "/visits", "/visits/{visit}", "/incidents", "/incidents/new",
          "/incidents/{incident}", "/door-events/new", "/logbook", "/shift"]
-TARGETS = ("main button, main a, main input:not([type=hidden]):not([type=checkbox]), "
-           "main select, main textarea, .menu a, .langs a, .bar button, .brand")
-
-
-def small_targets(page: Page) -> list[str]:
-    """Every visible control or link smaller than 44 px in either direction."""
-    return list(page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
-        .filter(el => el.offsetParent !== null)
-        .filter(el => { const r = el.getBoundingClientRect();
-                        return r.height < 44 || r.width < 44; })
-        .map(el => el.outerHTML.slice(0, 80))""", TARGETS))
-
-
 def test_every_page_in_every_language_and_on_a_phone(browser: Browser,
                                                      post: tuple[Path, dict[str, str]],
                                                      servers: list[EdgeServer | GatewaySim]
