@@ -182,7 +182,8 @@ class Page:
         html = env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,
             guard=self.guard, csrf=self.csrf, sync=state,
-            live_version=live_version(state) if state else "",
+            # an answer with an error is not live: a refresh would wipe the message and input
+            live_version=live_version(state) if state and status_code < 400 else "",
             idle_s=int(self.request.app.state.settings.idle_minutes * 60), **self.labels(),
             **context)
         response = HTMLResponse(html, status_code=status_code)

@@ -262,6 +262,12 @@ def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUse
     """Manager only: watch for a person by ID number and/or name. The number is reduced to
     the company's keyed HMAC and a mask here and never stored; every post gets the new list on
     its site's `down` topic and matches registrations against it, offline too."""
+    return m.WatchlistEntry.model_validate(watch_for(request, store, user, body))
+
+
+def watch_for(request: Request, store: Store, user: User,
+              body: m.WatchlistEntryIn) -> dict[str, Any]:
+    """Add a watch-list entry (API and page): the ID number becomes HMAC and mask here."""
     if user.role != "manager":
         raise errors.Forbidden("only a manager may change the watch list")
     id_number = (body.id_number or "").strip()
@@ -273,7 +279,7 @@ def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUse
         "reason": body.reason, "severity": body.severity.value,
         "created_at": format_time(utc_now()), "by": user.ref})
     _send_down(request)
-    return m.WatchlistEntry.model_validate(entry)
+    return entry
 
 
 @router.delete("/watchlist/{entry_id}", status_code=204, tags=["watch list"],
@@ -281,6 +287,10 @@ def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUse
 def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
                        store: StoreDep) -> None:
     """Manager only: stop watching for someone; the posts get the shorter list."""
+    unwatch(request, store, user, entry_id)
+
+
+def unwatch(request: Request, store: Store, user: User, entry_id: str) -> None:
     if user.role != "manager":
         raise errors.Forbidden("only a manager may change the watch list")
     if not store.remove_watch_entry(entry_id):
@@ -337,16 +347,21 @@ def add_rule(body: RuleIn, user: CurrentUser, store: StoreDep) -> RuleOut:
     when an incident of `severity` (at `site`, or any) opens and/or becomes overdue. Each
     incident is notified once per rule and event, and each notification is an `escalation`
     entry on the incident's timeline."""
+    return RuleOut.model_validate(notify_rule(store, user, body))
+
+
+def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
+    """Add a notification rule (API and page); the URL is checked with Apprise first."""
     _manager(user)
     shown = shown_url(body.url)
     if shown is None:
         raise errors.InvalidValue("not a notification URL Apprise knows", loc=("body", "url"))
     if not body.events:
         raise errors.InvalidValue("name opened, overdue or both", loc=("body", "events"))
-    return RuleOut.model_validate(store.add_rule({
+    return store.add_rule({
         "id": new_id(), "severity": body.severity.value, "site": body.site or None,
         "events": sorted(set(body.events)), "url": body.url, "shown_url": shown,
-        "created_at": format_time(utc_now()), "by": user.ref}))
+        "created_at": format_time(utc_now()), "by": user.ref})
 
 
 @router.delete("/notify-rules/{rule_id}", status_code=204, tags=["escalation"],

@@ -27,6 +27,7 @@ from edge.pages import (
     choose_language,
     csrf_token,
     environment,
+    field_message,
     gettext_for,
     labels_for,
     line_text,
@@ -38,7 +39,14 @@ from schemas import models as m
 from schemas.ids import parse_time, utc_now
 
 from . import reports
-from .api import add_supervisor_entry, visible_incident
+from .api import (
+    RuleIn,
+    add_supervisor_entry,
+    notify_rule,
+    unwatch,
+    visible_incident,
+    watch_for,
+)
 from .auth import User
 from .store import Store
 
@@ -112,10 +120,12 @@ class HubPage:
             parse_time(text).astimezone(zone), locale) if text else "—"
         return env.get_template(template).render(
             lang=self.lang, languages=LANGUAGES, user=self.user, csrf=self.csrf,
-            live_version=self.store.live_version(self.user.sites) if self.user else "",
-            **self.labels, **context)
+            **{"live_version": self.store.live_version(self.user.sites) if self.user else "",
+               **self.labels, **context})
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        if status_code >= 400:  # not live: a refresh would wipe the message and what was typed
+            context["live_version"] = ""
         response = HTMLResponse(self.render_text(template, **context), status_code=status_code)
         if self.request.query_params.get("lang") in LANG_CODES:
             response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
@@ -306,6 +316,120 @@ def audit_page(request: Request) -> Response:
         return page.render("message.html", 403,
                            message=page._("Only a manager may read the audit log."))
     return page.render("audit.html", entries=page.store.audit_log())
+
+
+# ---- what a manager sets: who is notified, whom the posts watch for ----------------------------
+
+
+def _manager_page(request: Request) -> tuple[HubPage, Response | None]:
+    page = HubPage.of_user(request)
+    if page.me.role != "manager":
+        return page, page.render("message.html", 403, message=page._(
+            "Only a manager may change this."))
+    return page, None
+
+
+def _form_errors(page: HubPage, exc: ValidationError | errors.GuardpostError,
+                 known: dict[str, str]) -> dict[str, str]:
+    """Messages next to the fields, in the page's language: a model's errors, or one of ours
+    (`known` words those by the field they name)."""
+    if isinstance(exc, ValidationError):
+        messages: dict[str, str] = {}
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else ""
+            messages.setdefault(name, field_message(page._, dict(error)))
+        return messages
+    field = str(exc.loc[-1]) if exc.loc else ""
+    return {field: known.get(field, page._("Please check this."))}
+
+
+def _rules_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
+    sites = sorted({d["site"] for d in page.store.list_devices(None)})
+    return page.render("rules.html", status_code, rules=page.store.rules(), sites=sites,
+                       **{"form": {"events": ["opened", "overdue"]}, "problems": {}, **context})
+
+
+@router.get("/rules", response_class=HTMLResponse)
+def rules_page(request: Request) -> Response:
+    """Managers: who is told when an incident opens or goes overdue, by severity and site."""
+    page, refused = _manager_page(request)
+    return refused or _rules_page(page)
+
+
+@router.post("/rules", response_class=HTMLResponse)
+async def add_rule(request: Request) -> Response:
+    page, refused = _manager_page(request)
+    if refused:
+        return refused
+    form = await page.checked_form()
+    body = (await request.body()).decode("utf-8", errors="replace")
+    events = parse_qs(body).get("events", [])  # checkboxes: one value each
+    typed = {"severity": form.get("severity", ""), "site": form.get("site", ""),
+             "url": form.get("url", "").strip(), "events": events}
+    try:
+        notify_rule(page.store, page.me, RuleIn.model_validate(
+            {**typed, "site": typed["site"] or None}))
+    except (ValidationError, errors.GuardpostError) as exc:
+        problems = _form_errors(page, exc, {
+            "url": page._("Not an address Apprise knows, e.g. mailto://user:pw@example.com"),
+            "events": page._("Choose when: when it opens, when it is overdue, or both.")})
+        return _rules_page(page, 422, form=typed, problems=problems)
+    return RedirectResponse("/rules", status_code=303)
+
+
+@router.post("/rules/{rule_id}/remove", response_class=HTMLResponse)
+async def remove_rule(rule_id: str, request: Request) -> Response:
+    page, refused = _manager_page(request)
+    if refused:
+        return refused
+    await page.checked_form()
+    if not page.store.remove_rule(rule_id):
+        return page.not_found()
+    return RedirectResponse("/rules", status_code=303)
+
+
+def _watchlist_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
+    page.store.audit(page.me.username, "view watch list", "/watchlist")
+    return page.render("watchlist.html", status_code, watchlist=page.store.watchlist(),
+                       **{"form": {"severity": "severe"}, "problems": {}, **context})
+
+
+@router.get("/watchlist", response_class=HTMLResponse)
+def watchlist_page(request: Request) -> Response:
+    """Managers: the company's watch list (names, masked ID numbers), sent to every post."""
+    page, refused = _manager_page(request)
+    return refused or _watchlist_page(page)
+
+
+@router.post("/watchlist", response_class=HTMLResponse)
+async def add_watch_entry(request: Request) -> Response:
+    page, refused = _manager_page(request)
+    if refused:
+        return refused
+    form = await page.checked_form()
+    typed = {k: form.get(k, "").strip() for k in ("id_number", "name", "reason", "severity")}
+    try:
+        watch_for(request, page.store, page.me, m.WatchlistEntryIn.model_validate(
+            {k: v for k, v in typed.items() if v}))
+    except (ValidationError, errors.GuardpostError) as exc:
+        problems = _form_errors(page, exc, {
+            "id_number": page._("Give an ID number, a name, or both.")})
+        typed["id_number"] = ""  # an ID number is never sent back to the browser
+        return _watchlist_page(page, 422, form=typed, problems=problems)
+    return RedirectResponse("/watchlist", status_code=303)
+
+
+@router.post("/watchlist/{entry_id}/remove", response_class=HTMLResponse)
+async def remove_watch_entry(entry_id: str, request: Request) -> Response:
+    page, refused = _manager_page(request)
+    if refused:
+        return refused
+    await page.checked_form()
+    try:
+        unwatch(request, page.store, page.me, entry_id)
+    except errors.NotFound:
+        return page.not_found()
+    return RedirectResponse("/watchlist", status_code=303)
 
 
 @router.get("/reports", response_class=HTMLResponse)

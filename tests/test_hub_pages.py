@@ -187,7 +187,7 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
 
 
 HUB_PAGES = ["/", "/sites/harbour-view", "/incidents", "/incidents/{incident}",
-             "/search?q=陳小明", "/audit", "/reports",
+             "/search?q=陳小明", "/audit", "/rules", "/watchlist", "/reports",
              "/reports/daily?site=harbour-view", "/reports/monthly"]
 
 
@@ -212,3 +212,64 @@ def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(browser: Brow
                 if label and lang == "zh-Hant":
                     page.goto(f"{world.hub.url}/")
                     shot(page, "hub-overview-zh-Hant-phone")
+
+
+def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(browser: Browser,
+                                                                     world: World) -> None:
+    hub, post = world.hub, world.harbour
+    for page in tab(browser):
+        log_in(page, hub, MANAGER, "zh-Hant")
+        page.click(".menu a[href='/rules']")
+        page.fill("input[name=url]", "nonsense://nowhere")
+        page.click("main form.card button[type=submit]")
+        expect(page.locator("main .error")).to_contain_text("Apprise 不認識此地址")
+        expect(page.locator("input[name=url]")).to_have_value("nonsense://nowhere")  # kept
+        page.select_option("select[name=severity]", "medium")
+        page.select_option("select[name=site]", "harbour-view")
+        page.uncheck("input[name=events][value=opened]")
+        page.fill("input[name=url]", "mailto://ops:secret-pw@mail.example.com?to=ops@example.com")
+        page.click("main form.card button[type=submit]")
+        rule = page.locator("table.rules tbody tr[data-id]")
+        expect(rule).to_have_count(1)
+        expect(rule).to_contain_text("harbour-view")
+        expect(rule).to_contain_text("逾期時")
+        assert "secret-pw" not in page.content()  # the address's password is never shown
+        shot(page, "hub-rules-zh-Hant")
+
+        page.click(".menu a[href='/watchlist']")
+        page.fill("input[name=reason]", "曾於大堂滋擾")
+        page.click("main form.card button[type=submit]")  # neither an ID number nor a name
+        expect(page.locator("main .error")).to_have_text("請填寫身份證號碼或姓名，或兩者。")
+        expect(page.locator("input[name=reason]")).to_have_value("曾於大堂滋擾")
+        page.fill("input[name=id_number]", "Z987654(3)")
+        page.click("main form.card button[type=submit]")
+        entry = page.locator("table.watchlist tbody tr[data-id]")
+        expect(entry).to_contain_text("Z***654(3)")
+        assert "987654" not in page.content()
+        shot(page, "hub-watchlist-zh-Hant")
+
+    def applied() -> bool:
+        with post.client(post.login()) as api:
+            return any(e["type"] == "watchlist.applied" for e in api.get("/logbook").json()[
+                "entries"])
+
+    wait_until(applied, 30, "the post to get the watch list")
+    with post.client(post.login()) as api:
+        visit = api.post("/visits", json={"visitor_name": "Someone", "unit": "12A",
+                                          "category": "guest", "id_number": "Z987654(3)"})
+        assert visit.json()["flag"] == "watch_list"
+
+    for page in tab(browser):
+        log_in(page, hub, SUPERVISOR)
+        for path in ("/rules", "/watchlist"):
+            assert page.goto(f"{hub.url}{path}").status == 403, path
+        expect(page.locator(".menu a[href='/rules']")).to_have_count(0)
+        token = page.locator("input[name=csrf]").first.get_attribute("value")
+        refused = page.request.post(f"{hub.url}/rules", form={
+            "csrf": token or "", "severity": "minor", "url": "mailto://a@example.com"})
+        assert refused.status == 403
+    with httpx.Client(base_url=hub.url, timeout=30) as api:
+        api.headers["Authorization"] = "Bearer " + api.post("/api/v1/auth/login",
+                                                            json=MANAGER).json()["token"]
+        assert [r["severity"] for r in api.get("/api/v1/notify-rules").json()["rules"]] == [
+            "medium"]

@@ -3,8 +3,9 @@
 // seq, acked seq, online; at the hub: what the dashboard shows) each time it moves (a
 // resident answered, a door was forced, a post went offline), and the page then fetches
 // itself and swaps in the new <main> and sync badge. Where EventSource is missing or keeps
-// failing, the page asks /live every 2 s instead. A guard typing into a field is never
-// interrupted: the swap waits until the field is empty or loses focus.
+// failing, the page asks /live every 2 s instead. What a guard has typed or chosen and not
+// sent is never lost: the swap waits until it is sent or cleared. A page that answers a form
+// with an error is not live at all (its <main> has no data-live).
 (function () {
   var main = document.querySelector("main[data-live]");
   if (!main) { return; }
@@ -12,10 +13,21 @@
   var wanted = version;
   var busy = false;
 
+  // something typed or chosen on this page and not sent yet (a swap would lose it)
   function typing() {
-    var field = document.activeElement;
-    return field && main.contains(field) && /^(INPUT|TEXTAREA|SELECT)$/.test(field.tagName) &&
-      field.value !== "";
+    var fields = main.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden") { continue; }
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) { return true; }
+      } else if (field.tagName === "SELECT") {
+        for (var j = 0; j < field.options.length; j++) {
+          if (field.options[j].selected !== field.options[j].defaultSelected) { return true; }
+        }
+      } else if (field.value !== field.defaultValue) { return true; }
+    }
+    return false;
   }
 
   function swap(html) {
