@@ -335,8 +335,16 @@ class CsrfRefused(Exception):
         self.page = page
 
 
+class PageAnswer(Exception):
+    """Stop here and answer with this page (a refusal found before the handler's own work)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def install_page_handlers(app: Any) -> None:
-    """Turn the pages' two refusals into what a browser should get."""
+    """Turn the pages' refusals into what a browser should get."""
 
     async def login_required(request: Request, exc: Exception) -> Response:
         return to_login()
@@ -346,8 +354,13 @@ def install_page_handlers(app: Any) -> None:
         response: Response = exc.page.refuse()
         return response
 
+    async def page_answer(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageAnswer)
+        return exc.response
+
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfRefused, csrf_refused)
+    app.add_exception_handler(PageAnswer, page_answer)
 
 
 PREAPPROVAL_PROBLEMS: dict[str, Any] = {  # the logbook's reasons, in the page's language

@@ -24,6 +24,7 @@ from edge.pages import (
     LANGUAGES,
     CsrfRefused,
     LoginRequired,
+    PageAnswer,
     choose_language,
     csrf_token,
     environment,
@@ -78,6 +79,15 @@ class HubPage:
         page = cls(request)
         if page.user is None:
             raise LoginRequired()
+        return page
+
+    @classmethod
+    def of_manager(cls, request: Request) -> HubPage:
+        """The page of a logged-in manager; a 403 page (PageAnswer) for anyone else."""
+        page = cls.of_user(request)
+        if page.me.role != "manager":
+            raise PageAnswer(page.render("message.html", 403, message=page._(
+                "Only a manager may change this.")))
         return page
 
     @property
@@ -321,14 +331,6 @@ def audit_page(request: Request) -> Response:
 # ---- what a manager sets: who is notified, whom the posts watch for ----------------------------
 
 
-def _manager_page(request: Request) -> tuple[HubPage, Response | None]:
-    page = HubPage.of_user(request)
-    if page.me.role != "manager":
-        return page, page.render("message.html", 403, message=page._(
-            "Only a manager may change this."))
-    return page, None
-
-
 def _form_errors(page: HubPage, exc: ValidationError | errors.GuardpostError,
                  known: dict[str, str]) -> dict[str, str]:
     """Messages next to the fields, in the page's language: a model's errors, or one of ours
@@ -352,15 +354,12 @@ def _rules_page(page: HubPage, status_code: int = 200, **context: Any) -> Respon
 @router.get("/rules", response_class=HTMLResponse)
 def rules_page(request: Request) -> Response:
     """Managers: who is told when an incident opens or goes overdue, by severity and site."""
-    page, refused = _manager_page(request)
-    return refused or _rules_page(page)
+    return _rules_page(HubPage.of_manager(request))
 
 
 @router.post("/rules", response_class=HTMLResponse)
 async def add_rule(request: Request) -> Response:
-    page, refused = _manager_page(request)
-    if refused:
-        return refused
+    page = HubPage.of_manager(request)
     form = await page.checked_form()
     body = (await request.body()).decode("utf-8", errors="replace")
     events = parse_qs(body).get("events", [])  # checkboxes: one value each
@@ -379,9 +378,7 @@ async def add_rule(request: Request) -> Response:
 
 @router.post("/rules/{rule_id}/remove", response_class=HTMLResponse)
 async def remove_rule(rule_id: str, request: Request) -> Response:
-    page, refused = _manager_page(request)
-    if refused:
-        return refused
+    page = HubPage.of_manager(request)
     await page.checked_form()
     if not page.store.remove_rule(rule_id):
         return page.not_found()
@@ -397,15 +394,12 @@ def _watchlist_page(page: HubPage, status_code: int = 200, **context: Any) -> Re
 @router.get("/watchlist", response_class=HTMLResponse)
 def watchlist_page(request: Request) -> Response:
     """Managers: the company's watch list (names, masked ID numbers), sent to every post."""
-    page, refused = _manager_page(request)
-    return refused or _watchlist_page(page)
+    return _watchlist_page(HubPage.of_manager(request))
 
 
 @router.post("/watchlist", response_class=HTMLResponse)
 async def add_watch_entry(request: Request) -> Response:
-    page, refused = _manager_page(request)
-    if refused:
-        return refused
+    page = HubPage.of_manager(request)
     form = await page.checked_form()
     typed = {k: form.get(k, "").strip() for k in ("id_number", "name", "reason", "severity")}
     try:
@@ -421,9 +415,7 @@ async def add_watch_entry(request: Request) -> Response:
 
 @router.post("/watchlist/{entry_id}/remove", response_class=HTMLResponse)
 async def remove_watch_entry(entry_id: str, request: Request) -> Response:
-    page, refused = _manager_page(request)
-    if refused:
-        return refused
+    page = HubPage.of_manager(request)
     await page.checked_form()
     try:
         unwatch(request, page.store, page.me, entry_id)
