@@ -243,16 +243,16 @@ CREATE TABLE IF NOT EXISTS watchlist_sent (
     PRIMARY KEY (site, device)
 );
 """
-# columns added after a table was first created: (table, column, type)
-# (table, column, type, how to fill it in for the rows already there)
+# columns added after a table was first created: (table, column, type, and the statement that
+# fills it in for the rows already there, one pass over the events, not one per row)
+_FIRST_STATUS = (
+    "UPDATE incidents SET {status}_at = first.at FROM (SELECT record_id, MIN(at) AS at"
+    " FROM events WHERE type = 'incident.status' AND json_extract(data, '$.status') ="
+    " '{status}' GROUP BY record_id) AS first WHERE incidents.id = first.record_id")
 ADDED_COLUMNS = [
     ("visits", "flag", "TEXT", None),
-    ("incidents", "acknowledged_at", "TEXT",
-     "SELECT MIN(at) FROM events WHERE type = 'incident.status' AND record_id = incidents.id"
-     " AND json_extract(data, '$.status') = 'acknowledged'"),
-    ("incidents", "resolved_at", "TEXT",
-     "SELECT MIN(at) FROM events WHERE type = 'incident.status' AND record_id = incidents.id"
-     " AND json_extract(data, '$.status') = 'resolved'"),
+    ("incidents", "acknowledged_at", "TEXT", _FIRST_STATUS.format(status="acknowledged")),
+    ("incidents", "resolved_at", "TEXT", _FIRST_STATUS.format(status="resolved")),
 ]
 # the statuses whose first time the hub keeps on the incident (the reports' response times)
 MILESTONES = ("acknowledged", "resolved")
@@ -301,7 +301,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if fill:
-                conn.execute(f"UPDATE {table} SET {column} = ({fill})")
+                conn.execute(fill)
 
 
 @dataclass
