@@ -247,7 +247,15 @@ def live_version(state: dict[str, Any]) -> str:
 
 def line_text(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     """A logbook line in the page's language (the API's `summary` is English); what people
-    typed (titles, notes, reasons) stays as they typed it."""
+    typed (titles, notes, reasons) stays as they typed it. A line this version cannot word
+    (an event from a newer post) keeps its summary."""
+    try:
+        return _worded_line(_, labels, line)
+    except (KeyError, TypeError):
+        return str(line["summary"])
+
+
+def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     kind, data, pii = line["type"], line["data"], line.get("pii") or {}
     name = pii.get("visitor_name") or _("(name removed)")
     if kind == "visit.registered":

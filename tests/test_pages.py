@@ -296,3 +296,17 @@ def test_registration_takes_at_most_six_taps_plus_typing(page: Page, edge: EdgeS
     page.wait_for_url(re.compile(r"/visits/[0-9a-f-]{36}$"))
     expect(page.locator("h1")).to_have_text("陳小姐")
     assert taps <= 6
+
+
+def test_a_logbook_line_this_version_cannot_word_keeps_its_summary() -> None:
+    """A newer post may send an event with fields this hub does not know: the page shows the
+    line's summary instead of failing."""
+    from edge.pages import gettext_for, labels_for, line_text
+
+    _ = gettext_for("zh-Hant")
+    labels = labels_for(_)
+    known = {"type": "door.event", "data": {"door": "側門", "kind": "forced"}, "summary": "x"}
+    assert line_text(_, labels, known) == "門 側門：門被強行打開"
+    newer = {"type": "incident.status", "data": {"status": "resolved"},
+             "summary": "Incident status: ? -> resolved"}
+    assert line_text(_, labels, newer) == "Incident status: ? -> resolved"
