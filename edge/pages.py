@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import anyio
 import anyio.to_thread
@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 LANGUAGES = (("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "English"))
 LANG_CODES = tuple(code for code, _ in LANGUAGES)
+
+
+def language_links(request: Request) -> list[tuple[str, str, str]]:
+    """(code, name, link) for each language: the same page, with what it was asked for kept
+    (a search, a report's month), in that language."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [(code, label, "?" + urlencode([*query, ("lang", code)]))
+            for code, label in LANGUAGES]
+
 SESSION_COOKIE = "gp_session"
 SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' procedure
 LANG_COOKIE = "gp_lang"
@@ -180,7 +189,8 @@ class Page:
                                                            locale)
         state = sync_state(self.request) if self.guard else None
         html = env.get_template(template).render(
-            lang=self.lang, languages=LANGUAGES, site=self.book.site, device=self.book.device,
+            lang=self.lang, languages=language_links(self.request), site=self.book.site,
+            device=self.book.device,
             guard=self.guard, csrf=self.csrf, sync=state,
             # an answer with an error is not live: a refresh would wipe the message and input
             live_version=live_version(state) if state and status_code < 400 else "",

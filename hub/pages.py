@@ -21,7 +21,6 @@ from edge.pages import (
     BABEL_LOCALES,
     LANG_CODES,
     LANG_COOKIE,
-    LANGUAGES,
     CsrfRefused,
     LoginRequired,
     PageAnswer,
@@ -31,6 +30,7 @@ from edge.pages import (
     field_message,
     gettext_for,
     labels_for,
+    language_links,
     line_text,
     live_answer,
     local_time,
@@ -129,7 +129,8 @@ class HubPage:
         env.filters["localtime"] = lambda text: local_time(
             parse_time(text).astimezone(zone), locale) if text else "—"
         return env.get_template(template).render(
-            lang=self.lang, languages=LANGUAGES, user=self.user, csrf=self.csrf,
+            lang=self.lang, languages=language_links(self.request), user=self.user,
+            csrf=self.csrf,
             **{"live_version": self.store.live_version(self.user.sites) if self.user else "",
                **self.labels, **context})
 

@@ -170,10 +170,14 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         expect(rows).to_have_count(1)  # the same name at sunrise-court is not this user's
         expect(rows).to_contain_text("harbour-view")
         shot(page, "hub-search-zh-Hant")
+        page.click(".langs a[href$='lang=en']")  # the same search, in English
+        expect(page.locator("input[name=q]")).to_have_value("陳小明")
+        expect(page.locator("main table tr")).to_have_count(1)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
         assert page.goto(f"{world.hub.url}/audit").status == 403
         bad_dates = page.goto(f"{world.hub.url}/search?q=噪音&from=not-a-date&to=9999-99-99")
         assert bad_dates.status == 200
-        page.goto(f"{world.hub.url}/sites/harbour-view")  # the logbook in the page's language
+        page.goto(f"{world.hub.url}/sites/harbour-view?lang=zh-Hant")  # worded in the language
         expect(page.locator("main")).to_contain_text("訪客 陳小明 到訪 12A（訪客，共 1 人）")
     with world.hub.client() as manager:
         both = manager.get("/search", params={"q": "陳小明"}).json()["entries"]
