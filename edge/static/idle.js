@@ -7,7 +7,10 @@
   ["pointerdown", "keydown", "input", "scroll"].forEach(function (name) {
     window.addEventListener(name, function () { last = Date.now(); }, {passive: true});
   });
-  setInterval(function () {
-    if (Date.now() - last >= limit) { form.submit(); }
+  var timer = setInterval(function () {
+    if (Date.now() - last >= limit) {
+      clearInterval(timer);  // once: a second submit would cancel the first on its way
+      form.submit();
+    }
   }, 1000);
 })();

@@ -73,7 +73,12 @@
     wanted = JSON.parse(message.data).version;
     refresh();
   };
-  stream.addEventListener("logout", function () { stream.close(); location.reload(); });
+  stream.addEventListener("logout", function () {
+    // the session ended (revoked, or logged out in another tab): show the login page; not at
+    // once, so that a logout this very page is making (idle, or the button) is not cut short
+    stream.close();
+    setTimeout(function () { location.reload(); }, 3000);
+  });
   stream.onerror = function () {
     // the browser reconnects by itself (the server ends each stream after two minutes);
     // a proxy that cannot stream makes it fail again and again: poll instead
