@@ -31,7 +31,13 @@ from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_h
 from schemas.canonical import json_string as encode_basestring
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.privacy import key_id, normalise_name
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
+from schemas.projection import (
+    PURGED_VISIT_FIELDS,
+    Insert,
+    Update,
+    changes,
+    logbook_line,
+)
 
 from . import errors
 from .privacy import id_hmac, mask_id, new_salt
@@ -1157,7 +1163,7 @@ class Logbook:
         rows = self._read.execute(
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
             " ORDER BY seq", (start, end))
-        return [_line(r, raw) for r in rows]
+        return [logbook_line(r, raw) for r in rows]
 
     def since_last_handover(self, limit: int = 500, raw: bool = False) -> list[dict[str, Any]]:
         """The logbook lines after the last shift note, oldest first (the handover page)."""
@@ -1165,7 +1171,7 @@ class Logbook:
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
             " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
             " ORDER BY seq LIMIT ?", (limit,))
-        return [_line(r, raw) for r in rows]
+        return [logbook_line(r, raw) for r in rows]
 
     def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Events with seq > `seq`, in order, as they travel (CONTRACT 4)."""
@@ -1438,17 +1444,6 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
             conn.execute(f"UPDATE visits SET {cleared}, purged_at = ?"
                          " WHERE checked_in_at < ? AND purged_at IS NULL",
                          (change.at, change.older_than))
-
-
-def _line(row: sqlite3.Row, raw: bool) -> dict[str, Any]:
-    """One logbook line (CONTRACT 2's `GET /logbook` entry), with the event's data if `raw`."""
-    data = json.loads(row["data"])
-    pii = json.loads(row["pii"]) if row["pii"] else None
-    line = {"seq": row["seq"], "at": row["at"], "type": row["type"],
-            "record_id": row["record_id"], "summary": summarise(row["type"], data, pii)}
-    if raw:
-        line.update(data=data, pii=pii)
-    return line
 
 
 def _entry_out(row: sqlite3.Row) -> dict[str, Any]:

@@ -26,7 +26,14 @@ from schemas.canonical import GENESIS_HASH, canonical_json, canonical_text, chai
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import EVENT_DATA
 from schemas.privacy import key_id
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes, summarise
+from schemas.projection import (
+    PURGED_VISIT_FIELDS,
+    Insert,
+    Update,
+    changes,
+    logbook_line,
+    summarise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -590,15 +597,7 @@ class Store:
         rows = self._read.execute(
             "SELECT device, seq, at, type, record_id, data, pii FROM events"
             " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq", (site, start, end))
-        lines = []
-        for r in rows:
-            data, pii = json.loads(r["data"]), json.loads(r["pii"]) if r["pii"] else None
-            line = {"device": r["device"], "seq": r["seq"], "at": r["at"], "type": r["type"],
-                    "record_id": r["record_id"], "summary": summarise(r["type"], data, pii)}
-            if raw:
-                line.update(data=data, pii=pii)
-            lines.append(line)
-        return lines
+        return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
 
     # ---- hub -> edge ------------------------------------------------------------------------
 

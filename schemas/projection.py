@@ -9,6 +9,8 @@ hub adds `site` and `device` to every row), so what a record looks like is decid
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +107,19 @@ def changes(event: dict[str, Any]) -> list[Change]:
     if kind in ("preapproval.created", "watchlist.applied"):
         return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")
+
+
+def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
+    """One logbook line (CONTRACT 2's `GET /logbook` entry) from a stored event row, at the
+    edge or the hub; with the event's `data` and `pii` if `raw` (for pages that word the line
+    in their own language)."""
+    data = json.loads(row["data"])
+    pii = json.loads(row["pii"]) if row["pii"] else None
+    line = {"seq": row["seq"], "at": row["at"], "type": row["type"],
+            "record_id": row["record_id"], "summary": summarise(row["type"], data, pii)}
+    if raw:
+        line.update(data=data, pii=pii)
+    return line
 
 
 def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
