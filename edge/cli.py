@@ -14,6 +14,8 @@ import click
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from schemas.topics import NAME_RULE, is_safe_name
+
 from . import errors
 from .auth import SCOPES, Auth, hash_secret, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened
@@ -49,6 +51,12 @@ def _initialised(data: Path) -> Path:
     if not is_initialised(data):
         raise CliError(f"{data} is not initialised; run guardpost-edge init --data {data} first")
     return data
+
+
+def check_name(option: str, value: str) -> None:
+    """A site or device id must be safe in MQTT topics and file names (`schemas.topics`)."""
+    if not is_safe_name(value):
+        raise CliError(f"{option} must be {NAME_RULE}, e.g. harbour-view or lobby-1")
 
 
 @click.group()
@@ -93,9 +101,8 @@ def run(group: click.Group) -> None:
               "this post's own")
 def init(data: Path, site: str, device: str, id_key: str | None) -> None:
     """Create the post's database and secrets in DATA."""
-    for name, value in (("site", site), ("device", device)):
-        if not value or not all(c.isalnum() or c in "-_." for c in value):
-            raise CliError(f"--{name} may hold only letters, digits, '-', '_' and '.'")
+    check_name("--site", site)
+    check_name("--device", device)
     key = None
     if id_key is not None:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from edge import errors
-from edge.cli import CliError, build_settings, run
+from edge.cli import CliError, build_settings, check_name, run
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -125,8 +125,8 @@ def broker_config(data: Path, port: int | None) -> None:
 def provision_device(data: Path, site: str, device: str) -> None:
     """Create (or rotate) one edge device's MQTT account and regenerate the broker files;
     also print the company's ID-number HMAC key for the post's `init --id-key`."""
-    if not _name_ok(site) or not _name_ok(device):
-        raise CliError("--site and --device may hold only letters, digits, '-' and '_'")
+    check_name("--site", site)
+    check_name("--device", device)
     store = _store(data)
     try:
         password = new_password()

@@ -47,7 +47,8 @@ def test_login_logout_and_lockout(hub: HubServer) -> None:
     (["add-user", "--username", "s p", "--password", "longenough", "--role", "manager"],
      "--username may hold only letters, digits, '-' and '_'"),
     (["provision-device", "--site", "a/b", "--device", "d"],
-     "--site and --device may hold only letters, digits, '-' and '_'"),
+     "--site must be 1 to 63 lower-case letters, digits and '-', starting with a letter or"
+     " digit, e.g. harbour-view or lobby-1"),
 ])
 def test_hub_cli_misuse_is_one_line(hub: HubServer, args: list[str], message: str) -> None:
     result = run_hub(*args, "--data", str(hub.data))
