@@ -466,7 +466,8 @@ def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: 
                      f"{name} format={format}")
     if format == "csv":
         return Response(reports.visits_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                        headers={"Content-Disposition": reports.content_disposition(
+                            f"{name}.csv")})
     charts = {
         "by_category": reports.bar_chart(
             [(page.labels["categories"][k], v) for k, v in report["by_category"]],
@@ -481,7 +482,8 @@ def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: 
     if format == "pdf":
         html = page.render_text("report_print.html", report=report, charts=charts)
         return Response(reports.pdf(html), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+                        headers={"Content-Disposition": reports.content_disposition(
+                            f"{name}.pdf")})
     query = urlencode({k: v for k, v in page.request.query_params.items() if k != "format"})
     return page.render("report.html", report=report, charts=charts, request_query=query)
 

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from schemas.ids import parse_time
 
@@ -93,9 +94,32 @@ def visits_csv(report: dict[str, Any]) -> str:
     writer.writerow(CSV_COLUMNS)
     for visit in report["visits"]:
         row = {**visit, "confirmation": visit["confirmation"]["status"]}
-        writer.writerow([row.get(column) if row.get(column) is not None else ""
-                         for column in CSV_COLUMNS])
+        writer.writerow([csv_cell(row.get(column)) for column in CSV_COLUMNS])
     return out.getvalue()
+
+
+# A spreadsheet program reads a cell that starts with one of these as a formula (`=HYPERLINK(...)`
+# in a visitor's name would be a live link, `@SUM(...)` a calculation): OWASP's list.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """One cell of a CSV the hub writes: empty for None, and text that a spreadsheet would run
+    as a formula prefixed with `'` (OWASP, CSV injection) so it shows as typed."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return str(value)
+
+
+def content_disposition(filename: str) -> str:
+    """`Content-Disposition` of a download (RFC 6266): an ASCII fallback name with only
+    letters, digits, `.`, `_` and `-` (a quote or a Chinese site name cannot break the header
+    or add a second `filename`), and the name itself as UTF-8 in `filename*` (RFC 5987)."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
+                       for c in filename).lstrip(".") or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 640,
