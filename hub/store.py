@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from schemas.canonical import GENESIS_HASH, canonical_json, canonical_text, chain_break
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import EVENT_DATA
-from schemas.privacy import key_id
+from schemas.privacy import key_id, mask_id_numbers
 from schemas.projection import (
     PURGED_VISIT_FIELDS,
     Insert,
@@ -798,10 +798,13 @@ class Store:
         return [dict(r) for r in rows]
 
     def audit(self, username: str, action: str, target: str) -> None:
-        """Record that someone viewed or exported personal data."""
+        """Record that someone viewed or exported personal data. `target` (what they asked
+        for, a search's words too) is kept with whatever looks like an ID number masked: the
+        audit log must not become a list of the numbers people looked for."""
         with self.transaction() as conn:
             conn.execute("INSERT INTO audit (at, username, action, target) VALUES (?, ?, ?, ?)",
-                         (format_time(utc_now()), username, action, target[:500]))
+                         (format_time(utc_now()), username, action,
+                          mask_id_numbers(target)[:500]))
 
     def audit_log(self, limit: int = 500) -> list[dict[str, Any]]:
         rows = self._read.execute("SELECT at, username, action, target FROM audit"
