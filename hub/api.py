@@ -79,6 +79,14 @@ CurrentUser = Annotated[User, Depends(current_user)]
 router = APIRouter(prefix="/api/v1")
 
 
+def audit_read(store: Store, user: User, action: str, **question: object) -> None:
+    """Every read of personal data, in the API and on the pages alike, goes into the audit
+    log once it has been answered: who, what (`action`) and the question (`site=... q=...`;
+    whatever looks like an ID number is masked by the store)."""
+    store.audit(user.username, action, " ".join(
+        f"{name}={'*' if value is None else value}" for name, value in question.items()))
+
+
 def _scope(user: User, site: str | None) -> list[str] | None:
     """The sites a query may cover; a site the user may not see is 404."""
     if site is None:
@@ -122,7 +130,7 @@ def list_visits(
     date: Annotated[date | None, Query(description="the site's local date")] = None,
 ) -> m.VisitList:
     visits = store.list_visits(_scope(user, site), on_site=on_site, day=date)
-    store.audit(user.username, "api visits", f"site={site or '*'} date={date or '*'}")
+    audit_read(store, user, "api visits", site=site, date=date, on_site=on_site)
     return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
 
 
@@ -134,6 +142,8 @@ def list_incidents(
 ) -> m.IncidentList:
     incidents = store.list_incidents(_scope(user, site), status=status, severity=severity,
                                      overdue=overdue)
+    audit_read(store, user, "api incidents", site=site, status=status, severity=severity,
+               overdue=overdue)
     return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
 
 
@@ -146,7 +156,9 @@ def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, An
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
 def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.Incident:
-    return m.Incident.model_validate(visible_incident(store, user, incident_id))
+    incident = visible_incident(store, user, incident_id)
+    audit_read(store, user, "api incident", id=incident_id)
+    return m.Incident.model_validate(incident)
 
 
 @router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
@@ -194,7 +206,7 @@ def get_logbook(
     """The day's events of every post of a site, each with its `device`."""
     _scope(user, site)
     day = date or utc_now().astimezone(store.zone).date()
-    store.audit(user.username, "api logbook", f"site={site} date={day}")
+    audit_read(store, user, "api logbook", site=site, date=day)
     return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
                                for e in store.logbook(site, day)])
 
@@ -223,7 +235,7 @@ def search(
     sites = _scope(user, site)
     since = store.day_bounds(date_from)[0] if date_from else None
     until = store.day_bounds(date_to)[1] if date_to else None
-    store.audit(user.username, "api search", f"q={q} site={site or '*'}")
+    audit_read(store, user, "api search", q=q, site=site)
     return SearchResult(entries=[SearchLine.model_validate(e)
                                  for e in store.search(sites, q, since, until)])
 
@@ -250,10 +262,26 @@ def audit_log(user: CurrentUser, store: StoreDep) -> AuditLog:
 # ---- the watch list ---------------------------------------------------------------------------
 
 
-@router.get("/watchlist", tags=["watch list"])
+def check_watchlist_access(user: User) -> None:
+    """The watch list names people and says why they are watched: only a manager sees or
+    changes it, on the pages and in the API alike (docs/hub.md)."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may see or change the watch list")
+
+
+def read_watchlist(store: Store, user: User) -> dict[str, Any]:
+    """The watch list for a manager (API and page), each read in the audit log."""
+    check_watchlist_access(user)
+    watchlist = store.watchlist()
+    audit_read(store, user, "view watch list", version=watchlist["version"])
+    return watchlist
+
+
+@router.get("/watchlist", tags=["watch list"], responses={403: {}})
 def get_watchlist(user: CurrentUser, store: StoreDep) -> m.Watchlist:
-    """The company's watch list as the posts receive it (ID numbers only as HMAC and mask)."""
-    return m.Watchlist.model_validate(store.watchlist())
+    """Manager only: the company's watch list as the posts receive it (ID numbers only as
+    HMAC and mask); each read is in the audit log."""
+    return m.Watchlist.model_validate(read_watchlist(store, user))
 
 
 @router.post("/watchlist", status_code=201, tags=["watch list"], responses={403: {}, 422: {}})
@@ -268,8 +296,7 @@ def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUse
 def watch_for(request: Request, store: Store, user: User,
               body: m.WatchlistEntryIn) -> dict[str, Any]:
     """Add a watch-list entry (API and page): the ID number becomes HMAC and mask here."""
-    if user.role != "manager":
-        raise errors.Forbidden("only a manager may change the watch list")
+    check_watchlist_access(user)
     id_number = (body.id_number or "").strip()
     if not id_number and not body.name:
         raise errors.InvalidValue("give an id_number or a name", loc=("body", "id_number"))
@@ -291,8 +318,7 @@ def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
 
 
 def unwatch(request: Request, store: Store, user: User, entry_id: str) -> None:
-    if user.role != "manager":
-        raise errors.Forbidden("only a manager may change the watch list")
+    check_watchlist_access(user)
     if not store.remove_watch_entry(entry_id):
         raise errors.NotFound(f"no watch-list entry {entry_id}", loc=("path", "entry_id"))
     _send_down(request)

@@ -43,7 +43,10 @@ from . import reports
 from .api import (
     RuleIn,
     add_supervisor_entry,
+    audit_read,
+    check_watchlist_access,
     notify_rule,
+    read_watchlist,
     unwatch,
     visible_incident,
     watch_for,
@@ -232,7 +235,7 @@ def site_page(site: str, request: Request) -> Response:
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
     day = _day(request.query_params.get("date"), today)
-    page.store.audit(page.me.username, "site page", f"site={site} date={day}")
+    audit_read(page.store, page.me, "site page", site=site, date=day)
     return page.render(
         "site.html", site=site, day=day.isoformat(),
         devices=page.store.list_devices([site]),
@@ -256,6 +259,8 @@ def incidents_page(request: Request) -> Response:
     overdue = True if query.get("overdue") == "true" else None
     incidents = by_urgency(page.store.list_incidents(
         [site] if site else page.me.sites, status=status, severity=severity, overdue=overdue))
+    audit_read(page.store, page.me, "incidents page", site=site, status=status,
+               severity=severity, overdue=overdue)
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
     return page.render("incidents.html", incidents=incidents, sites=sites,
                        chosen={"site": site or "", "status": status or "",
@@ -273,7 +278,11 @@ def _incident_page(page: HubPage, incident_id: str, status_code: int = 200,
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(incident_id: str, request: Request) -> Response:
-    return _incident_page(HubPage.of_user(request), incident_id)
+    page = HubPage.of_user(request)
+    answer = _incident_page(page, incident_id)
+    if answer.status_code == 200:
+        audit_read(page.store, page.me, "incident page", id=incident_id)
+    return answer
 
 
 @router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
@@ -310,7 +319,7 @@ def search_page(request: Request) -> Response:
     since, until = query.get("from") or "", query.get("to") or ""
     results: list[dict[str, Any]] = []
     if text:
-        page.store.audit(page.me.username, "search", f"q={text} site={site or '*'}")
+        audit_read(page.store, page.me, "search", q=text, site=site)
         first, last = _optional_day(since), _optional_day(until)  # a bad date: no limit
         start = page.store.day_bounds(first)[0] if first else None
         end = page.store.day_bounds(last)[1] if last else None
@@ -387,20 +396,32 @@ async def remove_rule(rule_id: str, request: Request) -> Response:
 
 
 def _watchlist_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
-    page.store.audit(page.me.username, "view watch list", "/watchlist")
-    return page.render("watchlist.html", status_code, watchlist=page.store.watchlist(),
+    return page.render("watchlist.html", status_code,
+                       watchlist=read_watchlist(page.store, page.me),
                        **{"form": {"severity": "severe"}, "problems": {}, **context})
+
+
+def _watchlist_user(request: Request) -> HubPage:
+    """The page of someone the watch list's rule (`api.check_watchlist_access`) lets in; a
+    403 page for anyone else, as the API's 403."""
+    page = HubPage.of_user(request)
+    try:
+        check_watchlist_access(page.me)
+    except errors.Forbidden:
+        raise PageAnswer(page.render("message.html", 403, message=page._(
+            "Only a manager may change this."))) from None
+    return page
 
 
 @router.get("/watchlist", response_class=HTMLResponse)
 def watchlist_page(request: Request) -> Response:
     """Managers: the company's watch list (names, masked ID numbers), sent to every post."""
-    return _watchlist_page(HubPage.of_manager(request))
+    return _watchlist_page(_watchlist_user(request))
 
 
 @router.post("/watchlist", response_class=HTMLResponse)
 async def add_watch_entry(request: Request) -> Response:
-    page = HubPage.of_manager(request)
+    page = _watchlist_user(request)
     form = await page.checked_form()
     typed = {k: form.get(k, "").strip() for k in ("id_number", "name", "reason", "severity")}
     try:
@@ -416,7 +437,7 @@ async def add_watch_entry(request: Request) -> Response:
 
 @router.post("/watchlist/{entry_id}/remove", response_class=HTMLResponse)
 async def remove_watch_entry(entry_id: str, request: Request) -> Response:
-    page = HubPage.of_manager(request)
+    page = _watchlist_user(request)
     await page.checked_form()
     try:
         unwatch(request, page.store, page.me, entry_id)
@@ -462,8 +483,7 @@ def monthly_report(request: Request, site: str = "", month: str = "",
 def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: A002
                    name: str) -> Response:
     """The report as a page, a CSV or a PDF; each view or export goes into the audit log."""
-    page.store.audit(page.me.username, f"report {report['kind']}",
-                     f"{name} format={format}")
+    audit_read(page.store, page.me, f"report {report['kind']}", report=name, format=format)
     if format == "csv":
         return Response(reports.visits_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": reports.content_disposition(

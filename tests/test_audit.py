@@ -1,12 +1,17 @@
-"""The hub's audit log: a search for an ID number leaves no trace of the number: not in the
-audit log, not anywhere in the database file."""
+"""The hub's audit log: every read of personal data, in the API as on the pages, is recorded;
+the watch list is for managers only, on the page and in the API alike; and a search for an ID
+number leaves no trace of the number: not in the audit log, not anywhere in the database file."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from schemas.privacy import mask_id_numbers
-from tests.helpers import Company, HubServer
+from tests.helpers import Company, HubServer, run_hub, wait_until
 from tests.test_reports_safety import page_session
 
+SUPERVISOR = {"username": "wong", "password": "wong-pass-123"}
+AUDITOR = {"username": "audit", "password": "audit-pass-1"}
 CLEAR = "A1234567"  # what a user searches for: an ID number
 MASKED = "A***4567"
 
@@ -15,6 +20,71 @@ def audit_lines(hub: HubServer) -> list[tuple[str, str, str]]:
     with hub.client() as manager:
         entries = manager.get("/audit").json()["entries"]
     return [(e["username"], e["action"], e["target"]) for e in entries]
+
+
+def add_users(company: Company) -> None:
+    for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
+        assert run_hub("add-user", "--data", str(company.hub_data), "--username",
+                       user["username"], "--password", user["password"], "--role", role,
+                       "--sites", "harbour-view").returncode == 0
+
+
+def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(
+        company: Company) -> None:
+    add_users(company)
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    post.start()
+    with post.client(post.login()) as api:
+        incident = api.post("/incidents", json={
+            "category": "complaint", "severity": "minor", "title": "Noise from 12A",
+            "complainant_name": "陳太太"}).json()
+
+    def arrived() -> Any:
+        with hub.client() as manager:
+            return manager.get(f"/incidents/{incident['id']}").status_code == 200
+
+    wait_until(arrived, 30, "the incident to reach the hub")
+    with hub.client() as manager:
+        made = manager.post("/watchlist", json={"name": "Wong Ka-ho", "reason": "theft"})
+        assert made.status_code == 201
+
+    for user in (SUPERVISOR, AUDITOR):
+        with hub.client(user) as api:
+            refused = api.get("/watchlist")
+            assert refused.status_code == 403
+            assert "Wong Ka-ho" not in refused.text and "theft" not in refused.text
+            assert api.get("/incidents/no-such-incident").status_code == 404
+        with page_session(hub, user) as dashboard:
+            page = dashboard.get("/watchlist")
+            assert page.status_code == 403 and "Wong Ka-ho" not in page.text
+
+    before = len(audit_lines(hub))
+    with hub.client() as manager:
+        for path, params in (("/visits", {"site": "harbour-view"}), ("/incidents", {}),
+                             (f"/incidents/{incident['id']}", {}),
+                             ("/logbook", {"site": "harbour-view", "date": "2026-05-01"}),
+                             ("/search", {"q": "Noise"}), ("/watchlist", {})):
+            assert manager.get(path, params=params).status_code == 200, path
+    with page_session(hub) as dashboard:
+        page = dashboard.get("/watchlist")
+        assert page.status_code == 200 and "Wong Ka-ho" in page.text
+        assert dashboard.get(f"/incidents/{incident['id']}").status_code == 200
+    lines = audit_lines(hub)  # newest first
+    assert sorted(lines[:len(lines) - before]) == sorted([
+        ("manager", "api visits", "site=harbour-view date=* on_site=*"),
+        ("manager", "api incidents", "site=* status=* severity=* overdue=*"),
+        ("manager", "api incident", f"id={incident['id']}"),
+        ("manager", "api logbook", "site=harbour-view date=2026-05-01"),
+        ("manager", "api search", "q=Noise site=*"),
+        ("manager", "view watch list", "version=1"),  # the API's read
+        ("manager", "view watch list", "version=1"),  # and the page's
+        ("manager", "incident page", f"id={incident['id']}"),
+    ])
+    # refused and unknown reads were not reads: nothing recorded for the supervisor or auditor
+    assert not [line for line in lines if line[0] in ("wong", "audit")]
 
 
 def test_a_search_for_an_id_number_leaves_only_its_mask(company: Company) -> None:
