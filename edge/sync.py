@@ -10,12 +10,14 @@ by record id.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
@@ -25,6 +27,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from schemas.canonical import canonical_json
 from schemas.ids import now_text
+from schemas.messages import MAX_BATCH_BYTES as CONTRACT_BATCH_BYTES
+from schemas.messages import MAX_DOWN_BYTES, UnreadableMessage, read_ack, read_json
 from schemas.topics import ack_topic, down_topic, events_topic, status_topic
 
 from . import __version__
@@ -32,12 +36,27 @@ from .logbook import Logbook
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_BYTES = 256 * 1024
+MAX_BATCH_BYTES = CONTRACT_BATCH_BYTES
 WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to resend cheaply
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
 STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
 STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
 RETRY_MIN_S, RETRY_MAX_S = 1, 30
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def never_raises(callback: F) -> F:
+    """A paho callback that logs what it raises: an exception escaping a callback ends paho's
+    network thread, and with it everything the service hears (hub and post alike)."""
+
+    @functools.wraps(callback)
+    def safe(*args: Any, **kwargs: Any) -> None:
+        try:
+            callback(*args, **kwargs)
+        except Exception:
+            log.exception("MQTT callback failed", extra={"callback": callback.__name__})
+
+    return safe  # type: ignore[return-value]
 
 
 @dataclass
@@ -112,6 +131,7 @@ class Sync:
 
     # ---- paho callbacks (network thread) ----------------------------------------------------
 
+    @never_raises
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
                     reason_code: ReasonCode, properties: Properties | None) -> None:
         if reason_code.is_failure:
@@ -128,6 +148,7 @@ class Sync:
         log.info("connected to broker", extra={"site": self.site, "device": self.device})
         self._wake.set()
 
+    @never_raises
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason_code: ReasonCode, properties: Properties | None) -> None:
         with self._lock:
@@ -135,21 +156,20 @@ class Sync:
             self._inflight.clear()
         log.warning("disconnected from broker", extra={"reason": str(reason_code)})
 
+    @never_raises
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # an exception escaping a callback would end paho's thread, and with it the sync
         try:
-            payload = json.loads(message.payload)
-        except ValueError:
-            log.warning("unreadable message", extra={"topic": message.topic})
-            return
-        if message.topic == ack_topic(self.site, self.device):
-            self._on_ack(payload)
-        elif message.topic == down_topic(self.site):
-            self._on_down(payload)
+            if message.topic == ack_topic(self.site, self.device):
+                self._on_ack(read_ack(bytes(message.payload)).acked_seq)
+            elif message.topic == down_topic(self.site):
+                self._on_down(read_json(bytes(message.payload), MAX_DOWN_BYTES))
+        except UnreadableMessage as exc:
+            log.warning("message refused", extra={"topic": message.topic, "reason": str(exc)})
+        except Exception:
+            log.exception("could not handle a message", extra={"topic": message.topic})
 
-    def _on_ack(self, payload: Any) -> None:
-        acked = payload.get("acked_seq") if isinstance(payload, dict) else None
-        if not isinstance(acked, int):
-            return
+    def _on_ack(self, acked: int) -> None:
         last_seq = self.book.last_seq()
         acked = min(acked, last_seq)  # never believe an ack for events we do not have
         if self.book.set_acked(acked):

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge import __version__
@@ -29,7 +31,8 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     store = store or Store(settings.data, zone=settings.zone)
     auth = HubAuth(store, session_hours=settings.session_hours)
     ingest = (Ingest(store, settings.broker, shared=settings.shared_subscription,
-                     client_id=settings.client_id, resend_down_s=settings.resend_down_s)
+                     client_id=settings.client_id, resend_down_s=settings.resend_down_s,
+                     min_retention_days=settings.min_retention_days)
               if settings.broker else None)
 
     escalation = Escalation(store, settings.escalation_check_s, settings.public_url,
@@ -64,8 +67,15 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     install_error_handlers(app)
     install_page_handlers(app)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> m.Health:
+    @app.get("/healthz", tags=["health"], response_model=m.Health,
+             responses={503: {"description": "a worker stopped: {\"ok\": false, \"stopped\":"
+                                             " [\"ingest\" | \"down\" | \"mqtt\"]}"}})
+    def healthz() -> Any:
+        """200 while the hub works; 503 naming the stopped thread when one of its workers
+        (`ingest`, `down`, `mqtt`) has stopped: `serve` then exits for a restart."""
+        dead = ingest.dead_threads() if ingest else []
+        if dead:
+            return JSONResponse({"ok": False, "stopped": dead}, status_code=503)
         return m.Health(ok=True)
 
     return app

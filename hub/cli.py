@@ -4,6 +4,8 @@ into the store and app; every misuse is one line on stderr and exit 2."""
 from __future__ import annotations
 
 import getpass
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +172,36 @@ def serve(data: Path, **flags: Any) -> None:
                + (f" via {mask_url(settings.broker)}" if settings.broker else " (no broker)"),
                err=True)
     # open live pages (server-sent events) hold a shutdown 5 s at most
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG,
-                timeout_graceful_shutdown=5)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                           log_config=UVICORN_LOG_CONFIG,
+                                           timeout_graceful_shutdown=5))
+    stopped: list[str] = []
+    watchdog = threading.Thread(target=_watch_workers, args=(app, server, stopped),
+                                name="watchdog", daemon=True)
+    watchdog.start()
+    server.run()
+    if stopped:
+        raise WorkerStopped(f"the hub's {', '.join(stopped)} worker stopped; exiting so that"
+                            " the service manager restarts the hub")
+
+
+class WorkerStopped(click.ClickException):
+    """A worker thread of `serve` stopped: exit 1, and systemd (Restart=always) restarts."""
+
+    exit_code = 1
+
+
+def _watch_workers(app: Any, server: Any, stopped: list[str]) -> None:
+    """Shut the server down when a worker thread (ingest, down, mqtt) has stopped; `serve`
+    then exits non-zero instead of answering as if all were well."""
+    while not server.should_exit:
+        ingest = app.state.ingest
+        dead = ingest.dead_threads() if ingest is not None else []
+        if dead:
+            stopped.extend(dead)
+            server.should_exit = True
+            return
+        time.sleep(1.0)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 Receives every post's event batches and status, ingests the batches in groups (one transaction
 for all batches waiting), acks each device only after the commit, and sends hub-to-edge messages
 on each site's `down` topic until the edge's own event shows they were applied.
+
+Every message from a post is untrusted input (`schemas.messages` reads it with limits): a bad
+one is refused and its device flagged, and nothing a message holds can raise out of a paho
+callback or stop the ingest worker. If a worker thread stops anyway, `dead_threads` names it:
+`/healthz` answers 503 and `serve` exits so that the service manager restarts the hub.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -19,10 +25,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.sync import BrokerUrl
+from edge.sync import BrokerUrl, never_raises
+from schemas.ids import format_time, utc_now
+from schemas.messages import UnreadableMessage, read_batch, read_status
 from schemas.topics import PREFIX, ack_topic, down_topic
 
-from .store import Store
+from .store import Store, is_database_failure
 
 log = logging.getLogger(__name__)
 MAX_GROUP_MESSAGES = 200  # batches per ingest transaction
@@ -33,12 +41,15 @@ class Ingest:
     events subscription (`$share/hub/...`) on an MQTT 5 broker."""
 
     def __init__(self, store: Store, broker_url: str, *, shared: bool = False,
-                 client_id: str = "guardpost-hub", resend_down_s: float = 30.0) -> None:
+                 client_id: str = "guardpost-hub", resend_down_s: float = 30.0,
+                 min_retention_days: float = 1.0) -> None:
         self.store = store
         self.broker = BrokerUrl.parse(broker_url)
         self.shared = shared
         self.resend_down_s = resend_down_s
+        self.min_retention_days = min_retention_days
         self.is_connected = False
+        self.is_started = False
         self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -61,6 +72,22 @@ class Ingest:
         self._client.loop_start()
         self._worker.start()
         self._resender.start()
+        self.is_started = True
+
+    def dead_threads(self) -> list[str]:
+        """The threads that should run and do not: `ingest`, `down`, `mqtt` (paho's network
+        loop, which ends when the broker refuses the hub's credentials)."""
+        if not self.is_started or self._stop.is_set():
+            return []
+        network: threading.Thread | None = getattr(self._client, "_thread", None)
+        threads = {"ingest": self._worker, "down": self._resender, "mqtt": network}
+        return [name for name, thread in threads.items()
+                if thread is None or not thread.is_alive()]
+
+    def purge_before(self) -> str:
+        """A post's purge never clears personal data of records younger than this (the hub's
+        clock minus its minimum retention)."""
+        return format_time(utc_now() - timedelta(days=self.min_retention_days))
 
     def stop(self) -> None:
         self._stop.set()
@@ -71,6 +98,7 @@ class Ingest:
 
     # ---- paho callbacks ---------------------------------------------------------------------
 
+    @never_raises
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
                     reason_code: ReasonCode, properties: Properties | None) -> None:
         if reason_code.is_failure:
@@ -85,11 +113,13 @@ class Ingest:
         self.is_connected = True
         log.info("hub connected to broker", extra={"shared": self.shared})
 
+    @never_raises
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason_code: ReasonCode, properties: Properties | None) -> None:
         self.is_connected = False
         log.warning("hub disconnected from broker", extra={"reason": str(reason_code)})
 
+    @never_raises
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")
         if len(parts) != 5 or "/".join(parts[:2]) != PREFIX:
@@ -101,18 +131,22 @@ class Ingest:
             self._on_status(site, device, bytes(message.payload))
 
     def _on_status(self, site: str, device: str, raw: bytes) -> None:
+        if not raw:
+            return  # an empty retained message only clears the retained status
         try:
-            status = json.loads(raw)
-        except ValueError:
-            return
-        if not isinstance(status, dict):
+            status = read_status(raw)
+        except UnreadableMessage as exc:
+            # retained: it comes again after every restart; refuse it every time, flag the post
+            log.warning("status refused", extra={"site": site, "device": device,
+                                                 "reason": str(exc)})
+            self.store.flag_device(site, device, f"unreadable status: {exc}")
             return
         try:
             self.store.record_status(site, device, status)
         except Exception:
             log.exception("could not record status", extra={"site": site, "device": device})
             return
-        if status.get("online"):
+        if status.online:
             try:
                 self.store.queue_watchlist(site, device)  # a new post gets the list too
             except Exception:
@@ -136,21 +170,28 @@ class Ingest:
                     self._stop.set()
                     break
                 group.append(more)
-            self._ingest(group)
+            try:
+                self._ingest(group)
+            except Exception:  # nothing a group holds may stop the worker
+                log.exception("ingest failed; the edges will resend")
 
     def _ingest(self, group: list[tuple[str, str, bytes]]) -> None:
         batches: list[tuple[str, str, Any]] = []
         for site, device, raw in group:
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = None  # rejected as malformed by the store
+            try:  # parse and validate outside the write lock
+                payload: Any = read_batch(raw)
+            except UnreadableMessage as exc:
+                payload = exc  # the store rejects it and flags the device
             batches.append((site, device, payload))
         started = time.monotonic()
         try:
-            results = self.store.ingest(batches)
-        except Exception:
-            log.exception("ingest transaction failed; the edges will resend")
+            results = self.store.ingest(batches, purge_before=self.purge_before())
+        except Exception as exc:
+            # the database failed (a full disk): nothing of the group is kept and nothing is
+            # acked; the posts resend after their ack timeout, and it works once there is room
+            log.error("ingest transaction failed; the edges will resend",
+                      extra={"batches": len(batches), "error": str(exc) if
+                             is_database_failure(exc) else type(exc).__name__})
             return
         acks: dict[tuple[str, str], int] = {}
         stored = 0
@@ -158,7 +199,10 @@ class Ingest:
             acks[(result.site, result.device)] = result.acked_seq
             stored += result.stored
         if any(result.purged for result in results):
-            self.store.checkpoint()
+            try:
+                self.store.checkpoint()
+            except Exception:
+                log.exception("WAL checkpoint after a purge failed; the next one will do")
         for (site, device), acked in acks.items():  # only now: the batch is committed
             self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}),
                                  qos=1)
@@ -183,3 +227,7 @@ class Ingest:
                 self.send_down()
             except Exception:
                 log.exception("resending down messages failed")
+            try:  # purges that spared records younger than retention: apply what is old now
+                self.store.apply_pending_purges(self.purge_before())
+            except Exception:
+                log.exception("applying deferred purges failed")

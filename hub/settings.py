@@ -24,5 +24,8 @@ class HubSettings(ServiceSettings):
     resend_down_s: float = Field(default=30.0, gt=0, description="resend undelivered down msgs")
     escalation_check_s: float = Field(
         default=15.0, gt=0, description="how often the hub looks for incidents to notify")
+    min_retention_days: float = Field(
+        default=1.0, ge=0, description="a post's purge never clears personal data of records"
+        " younger than this by the hub's clock (they are cleared once old enough)")
     public_url: str | None = Field(
         default=None, description="the dashboard's address, for links in notifications")

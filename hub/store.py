@@ -24,11 +24,13 @@ from zoneinfo import ZoneInfo
 
 from schemas.canonical import GENESIS_HASH, canonical_json, canonical_text, chain_break
 from schemas.ids import format_time, new_id, parse_time, utc_now
+from schemas.messages import StatusIn, UnreadableMessage
 from schemas.models import EVENT_DATA
 from schemas.privacy import key_id, mask_id_numbers
 from schemas.projection import (
     PURGED_VISIT_FIELDS,
     Insert,
+    Purge,
     Update,
     changes,
     logbook_line,
@@ -91,6 +93,12 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (site, device, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_site_at ON events (site, at);
+CREATE TABLE IF NOT EXISTS pending_purges (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (site, device, seq)
+);
 CREATE TABLE IF NOT EXISTS visits (
     id TEXT PRIMARY KEY,
     site TEXT NOT NULL,
@@ -372,22 +380,63 @@ class Store:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                self._writer.execute("COMMIT")
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                # a full disk or an I/O error may have rolled back already: then ROLLBACK would
+                # raise "no transaction is active" over the error that matters
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
                 raise
-            self._writer.execute("COMMIT")
 
     # ---- ingest -----------------------------------------------------------------------------
 
-    def ingest(self, batches: list[tuple[str, str, Any]]) -> list[BatchResult]:
+    def ingest(self, batches: list[tuple[str, str, Any]], *,
+               purge_before: str | None = None) -> list[BatchResult]:
         """Ingest several `(site, device, payload)` batches in one transaction; the results say
-        what to ack. Acks must be sent only after this returns (the commit)."""
+        what to ack. Acks must be sent only after this returns (the commit).
+
+        Each batch has its own savepoint: one that cannot be applied is rejected alone (its
+        device flagged) and the others commit. A failure of the database itself (full disk, I/O)
+        raises: nothing of the group is kept or acked, and the posts resend it.
+        `purge_before`: a purge never clears personal data of records at or after this time
+        (the hub's clock minus its minimum retention)."""
         results: list[BatchResult] = []
         now = format_time(utc_now())
         with self.transaction() as conn:
             for site, device, payload in batches:
-                results.append(self._ingest_one(conn, site, device, payload, now))
+                conn.execute("SAVEPOINT batch")
+                try:
+                    result = self._ingest_one(conn, site, device, payload, now, purge_before)
+                except Exception as exc:
+                    if is_database_failure(exc):
+                        raise
+                    conn.execute("ROLLBACK TO batch")
+                    conn.execute("RELEASE batch")
+                    reason = f"batch could not be applied ({type(exc).__name__})"
+                    results.append(self._reject(conn, site, device, now, reason))
+                    continue
+                conn.execute("RELEASE batch")
+                results.append(result)
         return results
+
+    def apply_pending_purges(self, purge_before: str) -> int:
+        """Apply again the purges that spared records younger than the hub's retention, now
+        that time has passed; returns how many are complete."""
+        if not self._read.execute("SELECT 1 FROM pending_purges LIMIT 1").fetchone():
+            return 0
+        with self.transaction() as conn:
+            pending = conn.execute(
+                "SELECT p.site, p.device, p.seq, e.at, e.data FROM pending_purges p JOIN events e"
+                " USING (site, device, seq)").fetchall()
+            done = 0
+            for row in pending:
+                data = json.loads(row["data"])
+                change = Purge(list(data["seqs"]), data["older_than"], row["at"])
+                if _apply_purge(conn, row["site"], row["device"], change, purge_before):
+                    conn.execute("DELETE FROM pending_purges WHERE site = ? AND device = ? AND"
+                                 " seq = ?", (row["site"], row["device"], row["seq"]))
+                    done += 1
+        return done
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it, so purged bytes leave the WAL too."""
@@ -395,8 +444,31 @@ class Store:
             busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         return not busy
 
+    def _reject(self, conn: sqlite3.Connection, site: str, device: str, now: str,
+                reason: str) -> BatchResult:
+        """Store nothing of a batch, log why (never its content), and flag its device."""
+        acked = self._device_row(conn, site, device)["acked_seq"]
+        log.warning("batch rejected", extra={"site": site, "device": device,
+                                             "reason": reason, "acked_seq": acked})
+        self._flag(conn, site, device, now, reason)
+        return BatchResult(site, device, acked, 0, reason)
+
+    def _flag(self, conn: sqlite3.Connection, site: str, device: str, now: str,
+              reason: str) -> None:
+        """Mark a device `tampered` (shown on `/devices` and the overview) with the reason."""
+        self._device_row(conn, site, device)
+        conn.execute(
+            "UPDATE devices SET tampered = 1, tampered_at = ?, tampered_reason = ?"
+            " WHERE site = ? AND device = ?", (now, reason[:300], site, device))
+
+    def flag_device(self, site: str, device: str, reason: str) -> None:
+        """Flag a device outside ingest (an unreadable status message)."""
+        with self.transaction() as conn:
+            self._flag(conn, site, device, format_time(utc_now()), reason)
+
     def _ingest_one(
-        self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str
+        self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str,
+        purge_before: str | None = None,
     ) -> BatchResult:
         row = self._device_row(conn, site, device)
         acked, last_hash = row["acked_seq"], row["last_hash"]
@@ -404,13 +476,10 @@ class Store:
                      (now, site, device))
 
         def reject(reason: str) -> BatchResult:
-            log.warning("batch rejected", extra={"site": site, "device": device,
-                                                 "reason": reason, "acked_seq": acked})
-            conn.execute(
-                "UPDATE devices SET tampered = 1, tampered_at = ?, tampered_reason = ?"
-                " WHERE site = ? AND device = ?", (now, reason, site, device))
-            return BatchResult(site, device, acked, 0, reason)
+            return self._reject(conn, site, device, now, reason)
 
+        if isinstance(payload, UnreadableMessage):
+            return reject(f"unreadable batch: {payload}")
         if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
             return reject("malformed batch")
         if (payload.get("site"), payload.get("device")) != (site, device):
@@ -450,7 +519,13 @@ class Store:
               data_text, pii_text, e.get("pii_digest"), e["prev_hash"], e["hash"], now)
              for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)])
         for event in new:
-            apply_projection(conn, site, device, event)
+            if apply_projection(conn, site, device, event, purge_before) == "deferred":
+                conn.execute("INSERT OR IGNORE INTO pending_purges VALUES (?, ?, ?)",
+                             (site, device, event["seq"]))
+                log.warning("purge of records younger than the hub's retention deferred",
+                            extra={"site": site, "device": device, "seq": event["seq"]})
+                self._flag(conn, site, device, now, "purge of records younger than retention:"
+                           f" applied to records before {purge_before} only")
         conn.executemany(  # the lines logbook search finds (FTS5 trigram: Chinese too)
             "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -471,17 +546,16 @@ class Store:
                                (site, device)).fetchone()
         return row  # type: ignore[no-any-return]
 
-    def record_status(self, site: str, device: str, status: dict[str, Any]) -> None:
-        """A device's retained status: online, how far it is, and its clock offset."""
+    def record_status(self, site: str, device: str, status: StatusIn) -> None:
+        """A device's retained status (read by `schemas.messages.read_status`): online, how far
+        it is, and its clock offset."""
         now = utc_now()
         offset = None
-        try:
-            offset = round((parse_time(str(status["clock"])) - now).total_seconds(), 3)
-        except (KeyError, ValueError, TypeError):
-            pass
+        if status.clock is not None:
+            offset = round((parse_time(status.clock) - now).total_seconds(), 3)
         with self.transaction() as conn:
             self._device_row(conn, site, device)
-            online = 1 if status.get("online") else 0
+            online = 1 if status.online else 0
             last = conn.execute("SELECT online FROM device_status_log WHERE site = ? AND"
                                 " device = ? ORDER BY at DESC LIMIT 1", (site, device)).fetchone()
             if last is None or last["online"] != online:  # the history uptime is counted from
@@ -491,8 +565,7 @@ class Store:
                 "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
                 " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
                 " WHERE site = ? AND device = ?",
-                (online, int(status.get("last_seq") or 0), offset,
-                 str(status.get("version") or ""), format_time(now), site, device))
+                (online, status.last_seq, offset, status.version, format_time(now), site, device))
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
 
@@ -958,9 +1031,12 @@ def _site_filter(sql: str, args: list[Any], sites: list[str] | None) -> tuple[st
 
 
 def apply_projection(conn: sqlite3.Connection, site: str, device: str,
-                     event: dict[str, Any]) -> None:
+                     event: dict[str, Any], purge_before: str | None = None) -> str | None:
     """Apply one event's changes (`schemas.projection`) per site and device. Inserts ignore a
-    row that is there: a supervisor's entry made here comes back from the edge with its id."""
+    row that is there: a supervisor's entry made here comes back from the edge with its id.
+    Returns "deferred" for a purge that reaches records younger than `purge_before`: those keep
+    their personal data until `apply_pending_purges` finds them old enough."""
+    outcome = None
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "site": site, "device": device}
@@ -969,25 +1045,8 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
         elif isinstance(change, Update):
             conn.execute(f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
                          " WHERE id = ? AND site = ?", (*change.values.values(), change.id, site))
-        else:
-            for start in range(0, len(change.seqs), 500):
-                chunk = change.seqs[start:start + 500]
-                conn.execute(f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
-                             f" IN ({','.join('?' * len(chunk))})", (site, device, *chunk))
-                # the search index forgets the names too: summarise again without them
-                rows = conn.execute(
-                    f"SELECT seq, type, data FROM events WHERE site = ? AND device = ? AND seq"
-                    f" IN ({','.join('?' * len(chunk))})", (site, device, *chunk)).fetchall()
-                conn.executemany(
-                    "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ?"
-                    " AND seq = ?", [(summarise(r["type"], json.loads(r["data"]), None), site,
-                                      device, r["seq"]) for r in rows])
-            # merge the index's segments, so the old lines' trigrams are really gone too
-            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
-            cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
-            conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
-                         " device = ? AND checked_in_at < ? AND purged_at IS NULL",
-                         (change.at, site, device, change.older_than))
+        elif not _apply_purge(conn, site, device, change, purge_before):
+            outcome = "deferred"
     if event["type"] == "incident.status" and event["data"]["status"] in MILESTONES:
         column = f"{event['data']['status']}_at"  # the first time, whatever order they came in
         conn.execute(f"UPDATE incidents SET {column} = MIN(COALESCE({column}, ?), ?)"
@@ -997,6 +1056,82 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
     if event["type"] in ("incident.entry", "watchlist.applied"):
         conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
                      (event["at"], event["record_id"]))
+    return outcome
+
+
+def _apply_purge(conn: sqlite3.Connection, site: str, device: str, change: Purge,
+                 purge_before: str | None) -> bool:
+    """Clear what a post's purge names; True if all of it, False if records at or after
+    `purge_before` (the hub's clock minus its minimum retention) were spared.
+
+    A post with its clock a year ahead purges with a cutoff a year ahead; the hub judges age by
+    its own clock: a visit checked in (or an event made) before the floor is cleared, a younger
+    one keeps its personal data until `apply_pending_purges` finds it old enough. Only the
+    records the purge named are cleared then (its seqs, and the visits they registered), never
+    a visit made after it."""
+    cutoff = format_time(parse_time(change.older_than))
+    cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
+    if purge_before is None or cutoff <= purge_before:  # nothing it names is young: all of it
+        _clear_events(conn, site, device, change.seqs, None)
+        conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
+                     " device = ? AND checked_in_at < ? AND purged_at IS NULL",
+                     (change.at, site, device, cutoff))
+        return True
+    left = _clear_events(conn, site, device, change.seqs, purge_before)
+    for start in range(0, len(change.seqs), 500):
+        chunk = change.seqs[start:start + 500]
+        named = (f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
+                 f" type = 'visit.registered' AND seq IN ({','.join('?' * len(chunk))}))")
+        args = (site, device, site, device, *chunk)
+        conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
+                     f" AND {named} AND checked_in_at < ? AND purged_at IS NULL",
+                     (change.at, *args, purge_before))
+        left += conn.execute(f"SELECT COUNT(*) FROM visits WHERE site = ? AND device = ? AND"
+                             f" {named} AND purged_at IS NULL", args).fetchone()[0]
+    return left == 0
+
+
+def _clear_events(conn: sqlite3.Connection, site: str, device: str, seqs: list[int],
+                  before: str | None) -> int:
+    """Set `pii` of these seqs to null (only of those made before `before`, if given), and
+    summarise their logbook search lines again without it; returns how many keep their pii."""
+    cleared_events, left = 0, 0
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start:start + 500]
+        rows = conn.execute(
+            f"SELECT seq, type, data, at FROM events WHERE site = ? AND device = ? AND seq"
+            f" IN ({','.join('?' * len(chunk))}) AND pii IS NOT NULL",
+            (site, device, *chunk)).fetchall()
+        old = [r for r in rows if before is None or r["at"] < before]
+        left += len(rows) - len(old)
+        if not old:
+            continue
+        conn.execute(f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
+                     f" IN ({','.join('?' * len(old))})", (site, device, *[r["seq"] for r in old]))
+        # the search index forgets the names too
+        conn.executemany(
+            "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
+            [(summarise(r["type"], json.loads(r["data"]), None), site, device, r["seq"])
+             for r in old])
+        cleared_events += len(old)
+    if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
+        conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+    return left
+
+
+# the database itself failed (not the batch): full disk, I/O, locked, damaged, closed
+_DATABASE_FAILURES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})  # SQLITE_BUSY ... NOTADB
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """True for an error of the database (retry later, keep the group unacked), False for one
+    a batch's content caused (reject that batch alone)."""
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return True  # a closed connection: nothing a batch did
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code is None or code & 0xFF in _DATABASE_FAILURES
+    return isinstance(exc, MemoryError)
 
 
 def _visit_out(row: Any) -> dict[str, Any]:
