@@ -57,10 +57,13 @@ class Auth:
     def __init__(self, book: Logbook, session_hours: float = 12.0) -> None:
         self.book = book
         self.session = timedelta(hours=session_hours)
-        # token digest -> (guard, valid until): saves a query on every request. Sessions end
-        # through this object (logout, revoke), which drops them here at once; a change made
-        # with the CLI (a guard's role) shows within SESSION_CACHE_S. Values: (guard, epoch s).
-        self._sessions: dict[str, tuple[Actor, float]] = {}
+        # token digest -> (guard, valid until, sessions_version when read): saves a query on
+        # every request. An entry counts only while the database's version is the one it was
+        # read at: any commit since (a logout here, a new PIN or role from the CLI in another
+        # process) sends the next request to the sessions table, so an ended session ends at
+        # once. Values: (guard, epoch s, version).
+        self._sessions: dict[str, tuple[Actor, float, int]] = {}
+        self._version = -1
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
         """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts."""
@@ -91,15 +94,20 @@ class Auth:
             if key is not None:
                 return Actor("key", key["id"], name=key["name"], scope=key["scope"])
         else:
+            version = self.book.sessions_version()
+            if version != self._version:  # nothing read before it is good now
+                self._sessions.clear()
+                self._version = version
             cached = self._sessions.get(digest)
-            if cached is not None and cached[1] > time.time():
+            if cached is not None and cached[1] > time.time() and cached[2] == version:
                 return cached[0]
             session = self.book.find_session(digest)
             if session is not None:
                 actor = Actor("guard", session["badge"], name=session["name"],
                               role=session["role"])
                 expires = parse_time(session["expires_at"]).timestamp()
-                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires))
+                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires),
+                                          version)
                 return actor
             self._sessions.pop(digest, None)
         raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))
@@ -111,7 +119,7 @@ class Auth:
 
     def revoke_guard(self, badge: str) -> int:
         """End every session of one guard; how many were open."""
-        for digest, (actor, _) in list(self._sessions.items()):
+        for digest, (actor, _, _) in list(self._sessions.items()):
             if actor.id == badge:
                 del self._sessions[digest]
         return self.book.revoke_guard_sessions(badge)

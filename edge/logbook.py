@@ -1345,10 +1345,12 @@ class Logbook:
 
     # ---- guards, keys, sessions (auth.py holds the crypto, this the rows) ------------------
 
-    def add_guard(self, badge: str, name: str, role: str, pin_hash: str) -> bool:
-        """Insert or replace a guard; True if new."""
+    def add_guard(self, badge: str, name: str, role: str, pin_hash: str,
+                  end_sessions: bool = False) -> tuple[bool, int]:
+        """Insert or replace a guard: (True if new, how many sessions ended). `end_sessions`:
+        a new PIN or role, so the guard's open sessions end in the same transaction."""
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: sqlite3.Connection) -> tuple[bool, int]:
             exists = conn.execute("SELECT 1 FROM guards WHERE badge = ?", (badge,)).fetchone()
             conn.execute(
                 "INSERT INTO guards (badge, name, role, pin_hash, created_at)"
@@ -1356,7 +1358,10 @@ class Logbook:
                 " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
                 " pin_hash = excluded.pin_hash",
                 (badge, name, role, pin_hash, format_time(utc_now())))
-            return exists is None
+            ended = conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
+                (format_time(utc_now()), badge)).rowcount if end_sessions else 0
+            return exists is None, ended
 
         return self.write(work)
 
@@ -1416,6 +1421,22 @@ class Logbook:
             return cursor.rowcount
 
         return self.write(work)
+
+    def sessions_version(self) -> int:
+        """A number that changes whenever any other connection commits: this process's writer,
+        or a CLI in another process (a new PIN). A session cached before it changed may have
+        ended since, so `Auth` drops its cache then; a cheap check (no table is read)."""
+        conn: sqlite3.Connection | None = getattr(self, "_version_conn", None)
+        if conn is None:
+            with self._readers_lock:
+                conn = getattr(self, "_version_conn", None)
+                if conn is None:
+                    conn = connect(self.path)
+                    self._readers.append(conn)  # closed with the readers
+                    self._version_lock = threading.Lock()
+                    self._version_conn = conn
+        with self._version_lock:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 # ---- projections ------------------------------------------------------------------------------
