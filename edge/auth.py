@@ -23,6 +23,7 @@ LOCKOUT_WINDOW = timedelta(minutes=5)
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+MAX_BADGE = 64  # characters, as the login body allows (schemas.models.LoginIn)
 SCOPES = ("door", "intercom")
 
 # argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
@@ -66,20 +67,24 @@ class Auth:
         self._version = -1
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
-        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts."""
+        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts.
+
+        The attempt is counted as a failure before the PIN is checked (and uncounted when it
+        is right), in one transaction with the count: 60 logins at once still check at most
+        LOCKOUT_FAILURES PINs per window."""
+        if len(badge) > MAX_BADGE:  # no guard has one; never stored
+            raise errors.InvalidValue("badge is too long", loc=("body", "badge"))
         since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.book.recent_failures(badge, since) >= LOCKOUT_FAILURES:
+        if self.book.reserve_login_attempt(badge, since, LOCKOUT_FAILURES) is None:
             raise errors.TooManyAttempts(
                 "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
         guard = self.book.get_guard(badge)
         # verify against a dummy hash for unknown badges so timing does not tell which exist
         if not check_secret(guard["pin_hash"] if guard else _DUMMY_HASH, pin) or guard is None:
-            self.book.record_failure(badge)
             raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
-        self.book.clear_failures(badge)
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)
-        self.book.add_session(token_digest(token), badge, expires_at)
+        self.book.login_succeeded(badge, token_digest(token), expires_at)
         return {
             "token": token,
             "expires_at": expires_at,

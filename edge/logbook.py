@@ -1386,14 +1386,37 @@ class Logbook:
         ).fetchone()
         return int(row[0])
 
-    def record_failure(self, badge: str) -> None:
-        self.write(lambda conn: conn.execute(
-            "INSERT INTO login_failures (badge, at) VALUES (?, ?)",
-            (badge, format_time(utc_now()))))
+    def reserve_login_attempt(self, badge: str, since: str, limit: int) -> int | None:
+        """Count a login for `badge` as failed before its PIN is checked, in the writer's
+        transaction, so however many logins run at once at most `limit` are checked per
+        window: the reservation's rowid, or None (nothing stored) when `limit` failures since
+        `since` are already there. Failures older than `since` are dropped here, so the table
+        holds one window at most."""
 
-    def clear_failures(self, badge: str) -> None:
-        self.write(lambda conn: conn.execute("DELETE FROM login_failures WHERE badge = ?",
-                                             (badge,)))
+        def work(conn: sqlite3.Connection) -> int | None:
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
+            (failures,) = conn.execute(
+                "SELECT COUNT(*) FROM login_failures WHERE badge = ? AND at >= ?",
+                (badge, since)).fetchone()
+            if failures >= limit:
+                return None
+            cursor = conn.execute("INSERT INTO login_failures (badge, at) VALUES (?, ?)",
+                                  (badge, format_time(utc_now())))
+            return cursor.lastrowid
+
+        return self.write(work)
+
+    def login_succeeded(self, badge: str, token_hash: str, expires_at: str) -> None:
+        """The PIN was right: the badge's failures (its reservation too) go, the session
+        starts, in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM login_failures WHERE badge = ?", (badge,))
+            conn.execute("INSERT INTO sessions (token_hash, badge, created_at, expires_at)"
+                         " VALUES (?, ?, ?, ?)", (token_hash, badge, format_time(utc_now()),
+                                                   expires_at))
+
+        self.write(work)
 
     def add_session(self, token_hash: str, badge: str, expires_at: str) -> None:
         self.write(lambda conn: conn.execute(

@@ -421,9 +421,13 @@ def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     page = Page(request)
     form = await page.form()
-    badge = form.get("badge", "").strip()
-    try:
-        result = request.app.state.auth.login(badge, form.get("pin", ""))
+    badge = form.get("badge", "").strip()[:64]  # what is kept in the form: never more
+    login_in, field_errors = page.validate(m.LoginIn, form)
+    if login_in is None:
+        return page.render("login.html", 422, badge=badge, error=next(iter(field_errors.values())))
+    try:  # argon2 and the writer: in a thread, so the tablet's other requests go on meanwhile
+        result = await anyio.to_thread.run_sync(request.app.state.auth.login, login_in.badge,
+                                                login_in.pin)
     except errors.TooManyAttempts:
         return page.render("login.html", 429, badge=badge,
                            error=page._("Too many wrong PINs. Wait 5 minutes."))
