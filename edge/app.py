@@ -19,6 +19,7 @@ from schemas import models as m
 from . import __version__, errors
 from .api import BearerAuth, error_body, router
 from .auth import Auth
+from .http_limits import install_http_limits
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
 from .pages import install_page_handlers
@@ -121,6 +122,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BearerAuth, auth=auth)
+    install_http_limits(app)  # outermost: body caps and security headers on every answer
 
     install_error_handlers(app)
     install_page_handlers(app)

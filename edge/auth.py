@@ -23,6 +23,7 @@ LOCKOUT_WINDOW = timedelta(minutes=5)
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+MAX_BADGE = 64  # characters, as the login body allows (schemas.models.LoginIn)
 SCOPES = ("door", "intercom")
 
 # argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
@@ -57,26 +58,33 @@ class Auth:
     def __init__(self, book: Logbook, session_hours: float = 12.0) -> None:
         self.book = book
         self.session = timedelta(hours=session_hours)
-        # token digest -> (guard, valid until): saves a query on every request. Sessions end
-        # through this object (logout, revoke), which drops them here at once; a change made
-        # with the CLI (a guard's role) shows within SESSION_CACHE_S. Values: (guard, epoch s).
-        self._sessions: dict[str, tuple[Actor, float]] = {}
+        # token digest -> (guard, valid until, sessions_version when read): saves a query on
+        # every request. An entry counts only while the database's version is the one it was
+        # read at: any commit since (a logout here, a new PIN or role from the CLI in another
+        # process) sends the next request to the sessions table, so an ended session ends at
+        # once. Values: (guard, epoch s, version).
+        self._sessions: dict[str, tuple[Actor, float, int]] = {}
+        self._version = -1
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
-        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts."""
+        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts.
+
+        The attempt is counted as a failure before the PIN is checked (and uncounted when it
+        is right), in one transaction with the count: 60 logins at once still check at most
+        LOCKOUT_FAILURES PINs per window."""
+        if len(badge) > MAX_BADGE:  # no guard has one; never stored
+            raise errors.InvalidValue("badge is too long", loc=("body", "badge"))
         since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.book.recent_failures(badge, since) >= LOCKOUT_FAILURES:
+        if self.book.reserve_login_attempt(badge, since, LOCKOUT_FAILURES) is None:
             raise errors.TooManyAttempts(
                 "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
         guard = self.book.get_guard(badge)
         # verify against a dummy hash for unknown badges so timing does not tell which exist
         if not check_secret(guard["pin_hash"] if guard else _DUMMY_HASH, pin) or guard is None:
-            self.book.record_failure(badge)
             raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
-        self.book.clear_failures(badge)
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)
-        self.book.add_session(token_digest(token), badge, expires_at)
+        self.book.login_succeeded(badge, token_digest(token), expires_at)
         return {
             "token": token,
             "expires_at": expires_at,
@@ -91,15 +99,20 @@ class Auth:
             if key is not None:
                 return Actor("key", key["id"], name=key["name"], scope=key["scope"])
         else:
+            version = self.book.sessions_version()
+            if version != self._version:  # nothing read before it is good now
+                self._sessions.clear()
+                self._version = version
             cached = self._sessions.get(digest)
-            if cached is not None and cached[1] > time.time():
+            if cached is not None and cached[1] > time.time() and cached[2] == version:
                 return cached[0]
             session = self.book.find_session(digest)
             if session is not None:
                 actor = Actor("guard", session["badge"], name=session["name"],
                               role=session["role"])
                 expires = parse_time(session["expires_at"]).timestamp()
-                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires))
+                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires),
+                                          version)
                 return actor
             self._sessions.pop(digest, None)
         raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))
@@ -111,7 +124,7 @@ class Auth:
 
     def revoke_guard(self, badge: str) -> int:
         """End every session of one guard; how many were open."""
-        for digest, (actor, _) in list(self._sessions.items()):
+        for digest, (actor, _, _) in list(self._sessions.items()):
             if actor.id == badge:
                 del self._sessions[digest]
         return self.book.revoke_guard_sessions(badge)

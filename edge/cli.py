@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings
 
+from schemas.models import Text, control_character, is_blank
 from schemas.topics import NAME_RULE, is_safe_name
 
 from . import errors
-from .auth import SCOPES, Auth, hash_secret, is_valid_pin
+from .auth import SCOPES, Auth, check_secret, hash_secret, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened
 
 
@@ -125,14 +126,36 @@ def init(data: Path, site: str, device: str, id_key: str | None) -> None:
 @click.option("--pin", required=True, help="4 to 8 digits")
 @click.option("--role", type=click.Choice(["guard", "supervisor"]), default="guard")
 def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
-    """Add a guard (or change their name, role or PIN)."""
+    """Add a guard (or change their name, role or PIN: a new PIN or role ends their sessions)."""
     if not is_valid_pin(pin):
         raise CliError("--pin must be 4 to 8 digits")
-    if not badge.strip() or not name.strip():
-        raise CliError("--badge and --name must not be empty")
+    try:
+        who = GuardIn.model_validate({"badge": badge, "name": name})
+    except ValidationError as exc:
+        raise CliError(_option_problem(exc)) from None
     with opened(_initialised(data)) as book:
-        created = book.add_guard(badge.strip(), name.strip(), role, hash_secret(pin))
-    click.echo(f"{'added' if created else 'updated'} {role} {badge.strip()}")
+        before = book.get_guard(who.badge)
+        changed = before is not None and (
+            before["role"] != role or not check_secret(before["pin_hash"], pin))
+        created, ended = book.add_guard(who.badge, who.name, role, hash_secret(pin),
+                                        end_sessions=changed)
+    click.echo(f"{'added' if created else 'updated'} {role} {who.badge}"
+               + (f"; {ended} open session{'s' if ended != 1 else ''} ended" if ended else ""))
+
+
+class GuardIn(BaseModel):
+    """What `add-guard` takes besides the PIN, checked as the API checks a login's badge."""
+
+    badge: Text(64)  # type: ignore[valid-type]
+    name: Text(200)  # type: ignore[valid-type]
+
+
+def _option_problem(exc: ValidationError) -> str:
+    """A model's first complaint as one line naming the option (never echoing the value)."""
+    error = exc.errors()[0]
+    option = "--" + str(error["loc"][0]) if error["loc"] else "a value"
+    message = str(error["msg"])
+    return f"{option}: {message[:1].lower()}{message[1:]}"
 
 
 @cli.command("add-key")
@@ -177,9 +200,9 @@ def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
         if len(cells) != 3:
             raise CliError(f"{file}: line {line_no}: expected 3 fields, found {len(cells)}")
         unit, intercom, residents = (c.strip() for c in cells)
-        if not unit:
+        if is_blank(unit):
             raise CliError(f"{file}: line {line_no}: unit is empty")
-        if len(unit) > 32 or any(ord(c) < 32 for c in unit + intercom + residents):
+        if len(unit) > 32 or any(control_character(c) for c in (unit, intercom, residents)):
             raise CliError(f"{file}: line {line_no}: unit is too long or has control characters")
         rows.append({"unit": unit, "intercom": intercom, "residents": residents})
     return rows

@@ -1345,10 +1345,12 @@ class Logbook:
 
     # ---- guards, keys, sessions (auth.py holds the crypto, this the rows) ------------------
 
-    def add_guard(self, badge: str, name: str, role: str, pin_hash: str) -> bool:
-        """Insert or replace a guard; True if new."""
+    def add_guard(self, badge: str, name: str, role: str, pin_hash: str,
+                  end_sessions: bool = False) -> tuple[bool, int]:
+        """Insert or replace a guard: (True if new, how many sessions ended). `end_sessions`:
+        a new PIN or role, so the guard's open sessions end in the same transaction."""
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: sqlite3.Connection) -> tuple[bool, int]:
             exists = conn.execute("SELECT 1 FROM guards WHERE badge = ?", (badge,)).fetchone()
             conn.execute(
                 "INSERT INTO guards (badge, name, role, pin_hash, created_at)"
@@ -1356,7 +1358,10 @@ class Logbook:
                 " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
                 " pin_hash = excluded.pin_hash",
                 (badge, name, role, pin_hash, format_time(utc_now())))
-            return exists is None
+            ended = conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
+                (format_time(utc_now()), badge)).rowcount if end_sessions else 0
+            return exists is None, ended
 
         return self.write(work)
 
@@ -1381,14 +1386,37 @@ class Logbook:
         ).fetchone()
         return int(row[0])
 
-    def record_failure(self, badge: str) -> None:
-        self.write(lambda conn: conn.execute(
-            "INSERT INTO login_failures (badge, at) VALUES (?, ?)",
-            (badge, format_time(utc_now()))))
+    def reserve_login_attempt(self, badge: str, since: str, limit: int) -> int | None:
+        """Count a login for `badge` as failed before its PIN is checked, in the writer's
+        transaction, so however many logins run at once at most `limit` are checked per
+        window: the reservation's rowid, or None (nothing stored) when `limit` failures since
+        `since` are already there. Failures older than `since` are dropped here, so the table
+        holds one window at most."""
 
-    def clear_failures(self, badge: str) -> None:
-        self.write(lambda conn: conn.execute("DELETE FROM login_failures WHERE badge = ?",
-                                             (badge,)))
+        def work(conn: sqlite3.Connection) -> int | None:
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
+            (failures,) = conn.execute(
+                "SELECT COUNT(*) FROM login_failures WHERE badge = ? AND at >= ?",
+                (badge, since)).fetchone()
+            if failures >= limit:
+                return None
+            cursor = conn.execute("INSERT INTO login_failures (badge, at) VALUES (?, ?)",
+                                  (badge, format_time(utc_now())))
+            return cursor.lastrowid
+
+        return self.write(work)
+
+    def login_succeeded(self, badge: str, token_hash: str, expires_at: str) -> None:
+        """The PIN was right: the badge's failures (its reservation too) go, the session
+        starts, in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM login_failures WHERE badge = ?", (badge,))
+            conn.execute("INSERT INTO sessions (token_hash, badge, created_at, expires_at)"
+                         " VALUES (?, ?, ?, ?)", (token_hash, badge, format_time(utc_now()),
+                                                   expires_at))
+
+        self.write(work)
 
     def add_session(self, token_hash: str, badge: str, expires_at: str) -> None:
         self.write(lambda conn: conn.execute(
@@ -1416,6 +1444,22 @@ class Logbook:
             return cursor.rowcount
 
         return self.write(work)
+
+    def sessions_version(self) -> int:
+        """A number that changes whenever any other connection commits: this process's writer,
+        or a CLI in another process (a new PIN). A session cached before it changed may have
+        ended since, so `Auth` drops its cache then; a cheap check (no table is read)."""
+        conn: sqlite3.Connection | None = getattr(self, "_version_conn", None)
+        if conn is None:
+            with self._readers_lock:
+                conn = getattr(self, "_version_conn", None)
+                if conn is None:
+                    conn = connect(self.path)
+                    self._readers.append(conn)  # closed with the readers
+                    self._version_lock = threading.Lock()
+                    self._version_conn = conn
+        with self._version_lock:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 # ---- projections ------------------------------------------------------------------------------

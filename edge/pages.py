@@ -393,7 +393,7 @@ PREAPPROVAL_PROBLEMS: dict[str, Any] = {  # the logbook's reasons, in the page's
 def field_message(_: Any, error: dict[str, Any]) -> str:
     """A validation error in plain words, in the page's language."""
     kind = error.get("type", "")
-    if kind == "missing" or kind == "string_too_short":
+    if kind in ("missing", "string_too_short", "blank"):
         return str(_("Please fill this in."))
     if kind == "string_too_long":
         return str(_("This is too long."))
@@ -421,9 +421,13 @@ def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     page = Page(request)
     form = await page.form()
-    badge = form.get("badge", "").strip()
-    try:
-        result = request.app.state.auth.login(badge, form.get("pin", ""))
+    badge = form.get("badge", "").strip()[:64]  # what is kept in the form: never more
+    login_in, field_errors = page.validate(m.LoginIn, form)
+    if login_in is None:
+        return page.render("login.html", 422, badge=badge, error=next(iter(field_errors.values())))
+    try:  # argon2 and the writer: in a thread, so the tablet's other requests go on meanwhile
+        result = await anyio.to_thread.run_sync(request.app.state.auth.login, login_in.badge,
+                                                login_in.pin)
     except errors.TooManyAttempts:
         return page.render("login.html", 429, badge=badge,
                            error=page._("Too many wrong PINs. Wait 5 minutes."))
@@ -578,12 +582,13 @@ async def override(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
     reason = form.get("reason", "").strip()
-    if not reason:
-        return page.render("visit.html", 422, reason=reason,
-                           reason_error=page._("Please fill this in."),
+    override_in, problems = page.validate(m.OverrideIn, {"reason": reason})
+    if override_in is None:
+        return page.render("visit.html", 422, reason=reason[:500],
+                           reason_error=problems["reason"],
                            **visit_context(page.book, page.book.get_visit(visit_id)))
     try:
-        await page.book.run(page.book.override(visit_id, reason[:500], by=page.actor))
+        await page.book.run(page.book.override(visit_id, override_in.reason, by=page.actor))
     except errors.ConfirmationClosed:
         pass
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)

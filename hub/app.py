@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from edge import __version__
 from edge.api import BearerAuth
 from edge.app import install_error_handlers
+from edge.http_limits import install_http_limits
 from edge.pages import install_page_handlers
 from schemas import models as m
 
@@ -64,6 +65,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
               name="static")
     app.add_middleware(BearerAuth, auth=auth)
+    install_http_limits(app)  # outermost: body caps and security headers on every answer
     install_error_handlers(app)
     install_page_handlers(app)
 

@@ -15,6 +15,7 @@ from schemas.ids import format_time, utc_now
 from .store import Store
 
 ROLES = ("manager", "supervisor", "auditor")
+MAX_USERNAME = 64  # characters, as the login body allows (hub.api.HubLoginIn)
 _DUMMY_HASH = hash_secret("not a password")
 
 
@@ -49,18 +50,20 @@ class HubAuth:
         self.session = timedelta(hours=session_hours)
 
     def login(self, username: str, password: str) -> dict[str, Any]:
+        """Check username + password; counted as a failure before the check (and uncounted
+        when right), so concurrent logins check at most LOCKOUT_FAILURES per window."""
+        if len(username) > MAX_USERNAME:  # no user has one; never stored
+            raise errors.InvalidValue("username is too long", loc=("body", "username"))
         since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.store.recent_failures(username, since) >= LOCKOUT_FAILURES:
+        if not self.store.reserve_login_attempt(username, since, LOCKOUT_FAILURES):
             raise errors.TooManyAttempts("too many wrong passwords; wait 5 minutes",
                                          loc=("body", "username"))
         row = self.store.get_user(username)
         if not check_secret(row["password_hash"] if row else _DUMMY_HASH, password) or not row:
-            self.store.record_failure(username)
             raise errors.Unauthorized("wrong username or password", loc=("body", "password"))
-        self.store.clear_failures(username)
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)
-        self.store.add_session(token_digest(token), username, expires_at)
+        self.store.login_succeeded(username, token_digest(token), expires_at)
         user = _user(row)
         return {"token": token, "expires_at": expires_at,
                 "user": {"username": user.username, "role": user.role, "sites": user.sites}}

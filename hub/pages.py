@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -41,6 +42,7 @@ from schemas.ids import parse_time, utc_now
 
 from . import reports
 from .api import (
+    HubLoginIn,
     RuleIn,
     add_supervisor_entry,
     audit_read,
@@ -169,9 +171,17 @@ def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     page = HubPage(request)
     form = await page.form()
-    username = form.get("username", "").strip()
+    username = form.get("username", "").strip()[:64]  # what is kept in the form: never more
     try:
-        result = request.app.state.auth.login(username, form.get("password", ""))
+        login_in = HubLoginIn.model_validate(
+            {k: v for k, v in form.items() if k in ("username", "password") and v.strip()})
+    except ValidationError as exc:
+        problems = _form_errors(page, exc, {})
+        return page.render("login.html", 422, username=username,
+                           error=next(iter(problems.values())))
+    try:  # argon2 and the write: in a thread, so the dashboard's other requests go on
+        result = await anyio.to_thread.run_sync(request.app.state.auth.login,
+                                                login_in.username, login_in.password)
     except errors.TooManyAttempts:
         return page.render("login.html", 429, username=username,
                            error=page._("Too many wrong passwords. Wait 5 minutes."))

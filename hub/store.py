@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     revoked_at TEXT
 );
 CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at);
 CREATE TABLE IF NOT EXISTS devices (
     site TEXT NOT NULL,
     device TEXT NOT NULL,
@@ -964,14 +965,29 @@ class Store:
             "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
             (username, since)).fetchone()[0])
 
-    def record_failure(self, username: str) -> None:
+    def reserve_login_attempt(self, username: str, since: str, limit: int) -> bool:
+        """Count a login as failed before its password is checked, in one write transaction
+        with the count (BEGIN IMMEDIATE: atomic across threads and processes on this file), so
+        at most `limit` passwords are checked per window however many logins run at once.
+        False (nothing stored) when `limit` failures since `since` are already there. Older
+        failures are dropped here, so the table holds one window at most."""
         with self.transaction() as conn:
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
+            (failures,) = conn.execute(
+                "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
+                (username, since)).fetchone()
+            if failures >= limit:
+                return False
             conn.execute("INSERT INTO login_failures VALUES (?, ?)",
                          (username, format_time(utc_now())))
+            return True
 
-    def clear_failures(self, username: str) -> None:
+    def login_succeeded(self, username: str, token_hash: str, expires_at: str) -> None:
+        """The password was right: the user's failures go and the session starts, at once."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
+                         (token_hash, username, format_time(utc_now()), expires_at))
 
     def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
         with self.transaction() as conn:

@@ -6,35 +6,85 @@ writes their JSON Schemas to `schemas/json/` for integrators.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+# characters that show nothing: zero-width and other format characters (Unicode category Cf:
+# U+200B..U+200F, U+2060, U+FEFF, the bidi controls) and the blank "letters" some keyboards
+# offer; a required field holding only these and spaces looks filled in and says nothing
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
-def _printable(value: str) -> str:
-    # a NUL or other control character in a name is always a mistake or an attack; newlines and
-    # tabs are fine in free text
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        raise ValueError("must not contain control characters")
+def is_blank(value: str) -> bool:
+    """True when `value` shows nothing: only whitespace, format characters and blank letters."""
+    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) == "Cf"
+               for c in value)
+
+
+# Unicode category Cc (C0, DEL, C1) and lone surrogates (Cs); one-line fields also refuse the
+# line and paragraph separators
+_CONTROL_FREE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def control_character(value: str, multiline: bool = False) -> str | None:
+    """The first character a field must not hold, or None: a control character (a NUL, an
+    escape, DEL, the C1 range), a lone surrogate, and in a one-line field also a line break
+    or tab (U+2028/U+2029 included); free text (`multiline`) keeps newlines and tabs."""
+    found = (_CONTROL_FREE_TEXT if multiline else _CONTROL_ONE_LINE).search(value)
+    return found.group() if found else None
+
+
+def _one_line(value: str) -> str:
+    if control_character(value) is not None:
+        raise PydanticCustomError("control_character",
+                                  "must not contain control characters or line breaks")
     return value
 
 
-def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type in the models below
-    """A required string: stripped, not empty, at most `max_length` characters, printable."""
+def _free_text(value: str) -> str:
+    if control_character(value, multiline=True) is not None:
+        raise PydanticCustomError("control_character", "must not contain control characters")
+    return value
+
+
+def _visible(value: str) -> str:
+    # an optional field may be empty, but not filled with what shows nothing
+    if value and is_blank(value):
+        raise PydanticCustomError("blank", "must not be only spaces or invisible characters")
+    return value
+
+
+def _required(value: str) -> str:
+    if is_blank(value):
+        raise PydanticCustomError("blank", "must not be empty or only invisible characters")
+    return value
+
+
+def Text(max_length: int, multiline: bool = False) -> Any:  # noqa: N802 - reads as a type
+    """A required string: stripped, at most `max_length` characters, with something visible
+    in it, no control characters (and no line breaks unless `multiline`)."""
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(_printable),
+        AfterValidator(_free_text if multiline else _one_line),
+        AfterValidator(_required),
     ]
 
 
-def OptionalText(max_length: int) -> Any:  # noqa: N802
+def OptionalText(max_length: int, multiline: bool = False) -> Any:  # noqa: N802
+    """As `Text`, but may be empty."""
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, max_length=max_length),
-        AfterValidator(_printable),
+        AfterValidator(_free_text if multiline else _one_line),
+        AfterValidator(_visible),
     ]
 
 
@@ -126,17 +176,21 @@ class VisitIn(Body):
     id_number: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, max_length=40),
+        AfterValidator(_one_line),
+        AfterValidator(_visible),
         Field(description="Government ID number. Never stored or returned: masked + keyed HMAC."),
     ] = None
     phone: OptionalText(40) | None = None  # type: ignore[valid-type]
     company: OptionalText(200) | None = None  # type: ignore[valid-type]
-    purpose: OptionalText(500) | None = None  # type: ignore[valid-type]
+    purpose: OptionalText(500, multiline=True) | None = None  # type: ignore[valid-type]
     party_size: Annotated[int, Field(ge=1, le=50, strict=True)] = 1
     vehicle_plate: OptionalText(20) | None = None  # type: ignore[valid-type]
-    notes: OptionalText(2000) | None = None  # type: ignore[valid-type]
+    notes: OptionalText(2000, multiline=True) | None = None  # type: ignore[valid-type]
     preapproval_code: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, max_length=16),
+        AfterValidator(_one_line),
+        AfterValidator(_visible),
         Field(description="A resident's pre-approval code for this unit: the visit is approved "
                           "at once, without ringing the flat. 422 if unknown, expired, used or "
                           "for another unit."),
@@ -144,13 +198,13 @@ class VisitIn(Body):
 
 
 class OverrideIn(Body):
-    reason: Text(500)  # type: ignore[valid-type]
+    reason: Text(500, multiline=True)  # type: ignore[valid-type]
 
 
 class DoorEventIn(Body):
     door: Text(64)  # type: ignore[valid-type]
     kind: DoorKind
-    reason: OptionalText(500) | None = None  # type: ignore[valid-type]
+    reason: OptionalText(500, multiline=True) | None = None  # type: ignore[valid-type]
     visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
     occurred_at: datetime | None = Field(
         default=None, description="When the door controller saw it; defaults to now."
@@ -166,12 +220,13 @@ class IncidentIn(Body):
     category: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-        AfterValidator(_printable),
+        AfterValidator(_one_line),
+        AfterValidator(_required),
         Field(description="complaint, emergency, dispute, equipment, security, ... (free)"),
     ]
     severity: Severity
     title: Text(200)  # type: ignore[valid-type]
-    description: OptionalText(5000) | None = None  # type: ignore[valid-type]
+    description: OptionalText(5000, multiline=True) | None = None  # type: ignore[valid-type]
     location: OptionalText(200) | None = None  # type: ignore[valid-type]
     visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
     channel: Channel | None = None
@@ -179,7 +234,7 @@ class IncidentIn(Body):
 
 class EntryIn(Body):
     kind: EntryKind
-    text: Text(5000)  # type: ignore[valid-type]
+    text: Text(5000, multiline=True)  # type: ignore[valid-type]
 
 
 class StatusIn(Body):
@@ -187,7 +242,7 @@ class StatusIn(Body):
 
 
 class ShiftNoteIn(Body):
-    text: Text(5000)  # type: ignore[valid-type]
+    text: Text(5000, multiline=True)  # type: ignore[valid-type]
 
 
 class AnswerIn(Body):
@@ -212,10 +267,12 @@ class WatchlistEntryIn(Body):
     id_number: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, max_length=40),
+        AfterValidator(_one_line),
+        AfterValidator(_visible),
         Field(description="Kept only as the company's keyed HMAC, never in clear."),
     ] = None
     name: OptionalText(200) | None = None  # type: ignore[valid-type]
-    reason: Text(500)  # type: ignore[valid-type]
+    reason: Text(500, multiline=True)  # type: ignore[valid-type]
     severity: Severity = Severity.severe
 
 

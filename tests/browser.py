@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.helpers import GUARD, EdgeServer
 
@@ -42,12 +42,31 @@ def launch() -> Iterator[Browser]:
             chromium.close()
 
 
+_VIOLATIONS: dict[int, list[str]] = {}
+
+
+def csp_violations(page: Page) -> list[str]:
+    """What the browser refused under the Content-Security-Policy so far in this tab."""
+    return _VIOLATIONS.setdefault(id(page.context), [])
+
+
 def tab(browser: Browser, **context: object) -> Iterator[Page]:
+    """A fresh tab; when the test is done, it fails if any page broke the CSP (an inline
+    script or style, a handler attribute, a foreign asset: the pages must not need one)."""
     ctx = browser.new_context(**{"viewport": {"width": 1024, "height": 768}, "locale": "en-US",
                                  **context})  # type: ignore[arg-type]
+    seen = _VIOLATIONS.setdefault(id(ctx), [])
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            seen.append(message.text)
+
+    ctx.on("console", watch)
     try:
         yield ctx.new_page()
+        assert seen == [], f"the pages broke their Content-Security-Policy: {seen}"
     finally:
+        _VIOLATIONS.pop(id(ctx), None)
         ctx.close()
 
 
