@@ -126,3 +126,53 @@ def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
     assert (result.returncode, result.stdout) == (0, f"ok {len(seqs)} events\n")
     assert seqs == list(range(1, len(seqs) + 1))
     assert sorted(visits) == sorted(stored)  # nothing half-written: every 507 left no trace
+
+
+def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes_on(
+        tmp_path: Path) -> None:
+    """What SQLite does on a full disk or an I/O error (it rolls the whole transaction back
+    under the writer) must not kill the writer: every caller is answered, none waits."""
+    from concurrent.futures import Future, wait
+
+    from edge import errors
+    from edge.logbook import Actor, Logbook, init_data_dir
+
+    init_data_dir(tmp_path, "harbour-view", "lobby-1")
+    book = Logbook(tmp_path)
+    guard = Actor("guard", "1001")
+
+    def lost(conn: sqlite3.Connection) -> None:
+        book.add_shift_note("half-written", guard)(conn)
+        conn.execute("ROLLBACK")  # as SQLite does by itself when the disk fills mid-statement
+        raise sqlite3.OperationalError("disk I/O error")
+
+    try:
+        futures: list[Future[object]] = []
+        solo = 0
+        for round_ in range(20):  # the lost job shares its group with good notes, or not
+            assert book.submit(book.add_shift_note(f"alone {round_}", guard)).result(timeout=30)
+            solo += 1
+            futures.append(book.submit(book.add_shift_note(f"before {round_}", guard)))
+            futures.append(book.submit(lost))
+            futures.append(book.submit(book.add_shift_note(f"after {round_}", guard)))
+            wait(futures[-3:], timeout=30)
+        outcomes = []
+        for future in futures:
+            try:
+                future.result(timeout=30)
+                outcomes.append("ok")
+            except errors.StorageFailed as exc:
+                outcomes.append(exc.type)
+        assert outcomes[1::3] == ["storage_failed"] * 20
+        later = book.submit(book.add_shift_note("later", guard)).result(timeout=30)
+        assert later["text"] == "later"
+        notes = [r[0] for r in book._read.execute("SELECT text FROM shift_notes")]
+        seqs = [r[0] for r in book._read.execute("SELECT seq FROM events ORDER BY seq")]
+        assert "half-written" not in notes
+        assert len(notes) == solo + outcomes.count("ok") + 1
+        assert seqs == list(range(1, len(notes) + 1))
+    finally:
+        book.close()
+    refused = book.submit(book.add_shift_note("after close", guard))
+    with pytest.raises(errors.StorageFailed):
+        refused.result(timeout=5)  # a closed logbook answers at once, never leaves one waiting
