@@ -49,6 +49,8 @@ def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> N
         try:
             removed = book.purge(retention_days)
             log.info("retention purge", extra=removed)
+        except (errors.ClockBehind, errors.DiskFull, errors.StorageFailed) as exc:
+            log.warning("retention purge skipped: %s", exc.msg)
         except Exception:
             log.exception("retention purge failed")
         stop.wait(PURGE_EVERY_S)

@@ -19,7 +19,7 @@ from schemas.topics import NAME_RULE, is_safe_name
 
 from . import errors
 from .auth import SCOPES, Auth, check_secret, hash_secret, is_valid_pin
-from .logbook import init_data_dir, is_initialised, opened
+from .logbook import init_data_dir, is_initialised, opened, verify_logbook
 
 
 class CliError(click.ClickException):
@@ -83,6 +83,9 @@ def run(group: click.Group) -> None:
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except errors.GuardpostError as exc:  # a damaged database, a clock behind the log, ...
+        click.echo(f"Error: {exc.msg}", err=True)
+        sys.exit(2)
     except sqlite3.DatabaseError as exc:
         click.echo(f"Error: the database cannot be read ({exc}); is DIR a Guardpost data"
                    " directory?", err=True)
@@ -246,8 +249,7 @@ def serve(data: Path, **flags: Any) -> None:
 @DATA
 def verify(data: Path) -> None:
     """Check the logbook's hash chain: exit 0 if intact, 1 naming the first bad seq."""
-    with opened(_initialised(data)) as book:
-        count, bad = book.verify()
+    count, bad = verify_logbook(_initialised(data))  # read-only: never writes to what it checks
     if bad is None:
         click.echo(f"ok {count} events")
         return
@@ -259,13 +261,15 @@ def verify(data: Path) -> None:
 @DATA
 @click.option("--older-than", type=click.IntRange(min=0), default=None,
               help="days to keep personal data (default: the retention setting, 30)")
-def purge(data: Path, older_than: int | None) -> None:
+@click.option("--trust-clock", is_flag=True,
+              help="the post's clock was checked: judge age by it alone, not also by the log")
+def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     """Remove visitors' personal data past retention; the chain still verifies."""
     from .settings import EdgeSettings
 
     days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
     with opened(_initialised(data)) as book:
-        removed = book.purge(days)
+        removed = book.purge(days, trust_clock=trust_clock)
     click.echo(f"purged personal data of {removed['visits']} visits "
                f"({removed['events']} events) older than {days} days")
 

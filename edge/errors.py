@@ -80,3 +80,32 @@ class Forbidden(GuardpostError):
 class TooManyAttempts(GuardpostError):
     status = 429
     type = "too_many_attempts"
+
+
+class DiskFull(GuardpostError):
+    """The post's disk is full: nothing of the request was written; it works again once
+    space is freed."""
+
+    status = 507
+    type = "disk_full"
+
+
+class StorageFailed(GuardpostError):
+    """The database could not write the request (an I/O error, a damaged file); nothing of it
+    was written."""
+
+    status = 503
+    type = "storage_failed"
+
+
+class ClockBehind(GuardpostError):
+    """The wall clock is behind the newest logbook event: ages judged by it are wrong."""
+
+    status = 409
+    type = "clock_behind"
+
+
+class DamagedDatabase(GuardpostError):
+    """The data directory's database is empty, not a Guardpost edge database, or damaged."""
+
+    type = "damaged_database"

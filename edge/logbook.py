@@ -50,6 +50,8 @@ DB_FILE = "guardpost.db"
 ID_KEY_FILE = "id-hmac.key"
 CHECKPOINT_EVERY_S = 1.0  # copy the WAL into the database this often (PASSIVE: never blocks)
 MAX_GROUP = 256  # events per group commit; bounds how long one transaction holds the lock
+MAX_LOG_STEP = timedelta(days=1)  # the most time one gap between events vouches for (purge)
+CLOCK_SLACK = timedelta(minutes=5)  # a clock this far behind the newest event is still fine
 
 INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
 
@@ -244,6 +246,75 @@ def migrate(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+
+APPLICATION_ID = 0x47504544  # "GPED" in the file's header: a Guardpost edge database
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_database(path: Path, check: str = "quick_check") -> None:
+    """Refuse a database file that is empty, not SQLite, not a Guardpost edge database, or
+    damaged (SQLite's `check`: `quick_check`, or the slower and fuller `integrity_check`).
+    Reads only: the file is opened read-only and nothing is migrated before it passes."""
+    open_checked(path, check).close()
+
+
+def open_checked(path: Path, check: str = "quick_check") -> sqlite3.Connection:
+    """A read-only connection to a database that passed `check_database`."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise errors.DamagedDatabase(f"{path} cannot be read ({exc.strerror})") from None
+    if not header:
+        raise errors.DamagedDatabase(f"{path} is empty: not a Guardpost edge database")
+    if header != SQLITE_HEADER:
+        raise errors.DamagedDatabase(f"{path} is not an SQLite database")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        _check_schema(conn, path)
+        problems = [str(r[0]) for r in conn.execute(f"PRAGMA {check}").fetchmany(10)]
+        if problems != ["ok"]:
+            log.debug("database check failed", extra={"check": check, "problems": problems})
+            raise errors.DamagedDatabase(_damaged(path, check))
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        log.debug("database check failed", extra={"check": check, "error": str(exc)})
+        raise errors.DamagedDatabase(_damaged(path, check)) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _damaged(path: Path, check: str) -> str:
+    return f"{path} is damaged (SQLite's {check} failed); restore it from a backup"
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """A Guardpost edge database: our application_id (or none, before it was set), a schema
+    version this code knows, and the post's site and device in `meta`."""
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if application_id not in (0, APPLICATION_ID):
+        raise errors.DamagedDatabase(f"{path} is not a Guardpost edge database "
+                                     f"(application_id {application_id:#x})")
+    if version > len(MIGRATIONS):
+        raise errors.DamagedDatabase(f"{path} was written by a newer Guardpost (schema "
+                                     f"version {version}); upgrade guardpost to open it")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    meta: dict[str, str] = {}
+    if version >= 1 and {"meta", "events"} <= tables:
+        meta = {r[0]: r[1] for r in conn.execute(
+            "SELECT key, value FROM meta WHERE key IN ('site', 'device')")}
+    if set(meta) != {"site", "device"}:
+        raise errors.DamagedDatabase(f"{path} is not a Guardpost edge database "
+                                     "(no site and device in it)")
 
 
 def is_initialised(data: Path) -> bool:
@@ -254,6 +325,8 @@ def init_data_dir(data: Path, site: str, device: str, id_key: bytes | None = Non
     """Create the database and secrets; True if new, False if already set up for this post.
     `id_key`: the company's ID-number HMAC key (the hub's), replacing the post's own."""
     data.mkdir(parents=True, exist_ok=True)
+    if (data / DB_FILE).exists():
+        check_database(data / DB_FILE)  # never migrate into an empty, foreign or damaged file
     key_file = data / ID_KEY_FILE
     if id_key is not None and is_initialised(data):
         _check_post(data, site, device)
@@ -332,6 +405,46 @@ class DoorPolicy:
     held_open_limit_s: float = 120.0
 
 
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or the file system holding the database or its WAL) is full."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or (code is None and "disk is full" in str(exc))
+
+
+def purge_cutoff(stamps: list[datetime], now: datetime, retention: timedelta) -> datetime:
+    """The purge's cutoff: personal data checked in before it goes.
+
+    A Pi has no RTC, so the wall clock alone cannot say a record is old: a post restarted a
+    year ahead would erase visitors registered a minute earlier. The log keeps its own time:
+    walking the events in seq order, each step between two events' `at` counts when it is
+    between 0 and MAX_LOG_STEP, a larger step (a clock jump, or a gap the log cannot vouch
+    for) or a step back counts nothing; the time since the newest event counts the same way.
+    A record is old when it is older than retention by that log time as well as by the wall
+    clock. Log time never runs ahead of real time, so a wrong clock can only delay a purge
+    (by the gaps it did not count), never bring one forward. `stamps`: the events' `at` in
+    seq order."""
+    wall_cutoff = now - retention
+    if not stamps:
+        return wall_cutoff
+    log_times: list[datetime] = []
+    log_now = stamps[0]
+    previous = stamps[0]
+    for at in stamps:
+        step = at - previous
+        if timedelta(0) <= step <= MAX_LOG_STEP:
+            log_now += step
+        log_times.append(log_now)
+        previous = at
+    step = now - previous
+    if timedelta(0) <= step <= MAX_LOG_STEP:
+        log_now += step
+    # the events the log says are younger than retention: none of them may be purged, so the
+    # cutoff is at or before the earliest stamp among them (log time only grows with seq)
+    young = [at for at, logged in zip(stamps, log_times, strict=True)
+             if logged >= log_now - retention]
+    return min([wall_cutoff, *young])
+
+
 def retry_delay_s(attempts: int) -> float:
     """Backoff between webhook attempts: 1, 2, 4, 8, 15, 15, ... seconds."""
     return float(min(2 ** max(attempts - 1, 0), 15))
@@ -371,6 +484,7 @@ class Logbook:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        check_database(self.path, "quick_check")  # before anything writes to it
         self._writer_conn = connect(self.path)
         migrate(self._writer_conn)
         meta = dict(self._writer_conn.execute("SELECT key, value FROM meta").fetchall())
@@ -380,6 +494,9 @@ class Logbook:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
         self._committed: list[dict[str, Any]] = []
+        self._disk_full = False
+        self._closed = False
+        self._submit_lock = threading.Lock()
         self._writer = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
         self._writer.start()
         # checkpoints run beside the writer, not inside a commit, so a guard never waits for one
@@ -394,8 +511,17 @@ class Logbook:
     def close(self) -> None:
         self._stopping.set()
         self._checkpointer.join(timeout=10)
-        self._queue.put(None)
+        with self._submit_lock:
+            self._closed = True
+            self._queue.put(None)
         self._writer.join(timeout=10)
+        while True:  # whatever came after the stop is refused, never left waiting
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None and not job.future.done():
+                job.future.set_exception(errors.StorageFailed("the logbook is closed"))
         self._writer_conn.close()
         with self._readers_lock:
             for conn in self._readers:
@@ -425,7 +551,11 @@ class Logbook:
     def submit(self, work: Work[T]) -> Future[T]:
         """Queue `work(conn)` for the writer; the future resolves once it is on disk."""
         future: Future[T] = Future()
-        self._queue.put(_Job(work, future))
+        with self._submit_lock:
+            if self._closed or not self._writer.is_alive():  # nothing would ever answer
+                future.set_exception(errors.StorageFailed("the logbook is closed"))
+                return future
+            self._queue.put(_Job(work, future))
         return future
 
     def write(self, work: Work[T]) -> T:
@@ -436,7 +566,13 @@ class Logbook:
         """`write` for async callers: the event loop serves others while the commit happens."""
         return await asyncio.wrap_future(self.submit(work))
 
+    @property
+    def disk_full(self) -> bool:
+        """True while the last write failed for want of disk space (until one succeeds)."""
+        return self._disk_full
+
     def _write_loop(self) -> None:
+        # nothing may escape this loop: a dead writer would leave every later caller waiting
         while True:
             job = self._queue.get()
             if job is None:
@@ -451,7 +587,44 @@ class Logbook:
                     self._queue.put(None)  # finish this group, then stop
                     break
                 group.append(more)
-            self._commit_group(group)
+            try:
+                self._commit_group(group)
+            except BaseException as exc:
+                log.exception("group commit failed unexpectedly", extra={"jobs": len(group)})
+                self._abandon(group, exc)
+
+    def _abandon(self, group: list[_Job], error: BaseException) -> None:
+        """Fail every caller of a group that did not commit, and reload the head from disk so
+        the next group continues from what is really stored (nothing half-written, no gap)."""
+        self._committed = []
+        conn = self._writer_conn
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may have rolled back already (a full disk does): nothing to undo
+        try:
+            self._head = self._load_head()
+        except sqlite3.Error:
+            pass  # the next group reloads the head under its write lock anyway
+        error = self._storage_error(error)
+        for job in group:
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    def _storage_error(self, exc: BaseException) -> BaseException:
+        """What a caller gets for a write that failed: a full disk is DiskFull (507), another
+        database failure StorageFailed (503); anything else as it was raised."""
+        if not isinstance(exc, sqlite3.Error) or isinstance(exc, sqlite3.IntegrityError):
+            return exc
+        if is_disk_full(exc):
+            if not self._disk_full:
+                log.error("the disk is full: writes fail until space is freed")
+            self._disk_full = True
+            return errors.DiskFull("the post's disk is full; nothing was saved. Free some "
+                                   "space, then try again")
+        return errors.StorageFailed(f"the database could not save this "
+                                    f"({exc.__class__.__name__}); nothing was saved")
 
     def _commit_group(self, group: list[_Job]) -> None:
         conn = self._writer_conn
@@ -463,10 +636,7 @@ class Logbook:
             # the write lock, so the next seq is always the stored last one + 1
             self._head = self._load_head()
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for job in group:
-                job.future.set_exception(exc)
+            self._abandon(group, exc)
             return
         for job in group:
             head, appended = Head(self._head.seq, self._head.hash), len(self._committed)
@@ -476,20 +646,28 @@ class Logbook:
                 conn.execute("RELEASE job")
                 outcomes.append((job, result, None))
             except BaseException as exc:  # one bad request must not sink its group
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
+                try:
+                    if not conn.in_transaction:
+                        raise sqlite3.OperationalError("the transaction was rolled back")
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                except sqlite3.Error:
+                    # a full disk or an I/O error may roll the whole transaction back: the
+                    # group is lost, the jobs before this one included
+                    self._abandon(group, exc)
+                    return
                 self._head = head
                 del self._committed[appended:]
-                outcomes.append((job, None, exc))
+                outcomes.append((job, None, self._storage_error(exc)))
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("group commit failed", extra={"events": len(self._committed)})
-            conn.execute("ROLLBACK")
-            self._head = self._load_head()
-            for job in group:
-                job.future.set_exception(exc)
+            log.error("group commit failed", extra={"events": len(self._committed),
+                                                    "error": exc.__class__.__name__,
+                                                    "disk_full": is_disk_full(exc)})
+            self._abandon(group, exc)
             return
+        self._disk_full = False
         committed = self._committed
         self._committed = []
         for job, result, error in outcomes:
@@ -1241,30 +1419,36 @@ class Logbook:
 
     def verify(self) -> tuple[int, int | None]:
         """Check the whole chain: (events checked, first bad seq or None)."""
-        prev_hash, prev_seq, count = GENESIS_HASH, 0, 0
-        rows = self._read.execute("SELECT * FROM events ORDER BY seq")
-        while batch := rows.fetchmany(2000):
-            events: list[dict[str, Any]] = []
-            for row in batch:
-                try:
-                    events.append(_event_out(row))
-                except (ValueError, TypeError):  # a byte edited into unreadable JSON
-                    events.append({"seq": row["seq"], "hash": None})
-            bad = chain_break(events, prev_hash, prev_seq)
-            if bad is not None:
-                return count + sum(1 for e in events if e["seq"] < bad), bad
-            count += len(events)
-            prev_hash, prev_seq = events[-1]["hash"], events[-1]["seq"]
-        return count, None
+        return verify_chain(self._read)
 
     # ---- personal data ----------------------------------------------------------------------
 
-    def purge(self, older_than_days: int, by: Actor = SYSTEM) -> dict[str, Any]:
+    def purge(self, older_than_days: int, by: Actor = SYSTEM,
+              trust_clock: bool = False) -> dict[str, Any]:
         """Remove visitors' personal data past retention, append a `pii.purged` event, and
-        checkpoint so the removed bytes leave the WAL as well as the database file."""
-        cutoff = format_time(utc_now() - timedelta(days=older_than_days))
+        checkpoint so the removed bytes leave the WAL as well as the database file.
+
+        Age is judged by the log as well as the wall clock (a Pi has no RTC): see
+        `purge_cutoff`. ClockBehind when the clock is behind the newest event.
+        `trust_clock`: the clock was checked by a person; judge age by it alone."""
+        now = utc_now()
+        retention = timedelta(days=older_than_days)
+        stamps = [(int(r[0]), parse_time(r[1])) for r in self._read.execute(
+            "SELECT seq, at FROM events ORDER BY seq")]
+        if stamps and now < stamps[-1][1] - CLOCK_SLACK:
+            raise errors.ClockBehind(
+                f"the clock ({format_time(now)}) is behind the newest logbook event "
+                f"(seq {stamps[-1][0]}, {format_time(stamps[-1][1])}); purge refused: set the "
+                "clock, then purge again")
+        limit = now - retention if trust_clock else \
+            purge_cutoff([at for _, at in stamps], now, retention)
+        scanned = stamps[-1][0] if stamps else 0
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            # events appended since the scan are young whatever their stamp says
+            newer = conn.execute("SELECT MIN(at) FROM events WHERE seq > ?", (scanned,))\
+                .fetchone()[0]
+            cutoff = format_time(min(limit, parse_time(newer)) if newer else limit)
             visits = [r["id"] for r in conn.execute(
                 "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,))]
             # residents' pre-approvals name the visitor they expect: theirs go too
@@ -1272,7 +1456,7 @@ class Logbook:
                 "SELECT seq FROM events WHERE type = 'preapproval.created' AND at < ?"
                 " AND pii IS NOT NULL", (cutoff,))]
             if not visits and not seqs:
-                return {"visits": 0, "events": 0}
+                return {"visits": 0, "events": 0, "cutoff": cutoff}
             marks = ",".join("?" * len(visits))
             seqs = sorted(seqs + [r["seq"] for r in conn.execute(
                 f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL",
@@ -1281,12 +1465,25 @@ class Logbook:
                 "older_than": cutoff, "seqs": seqs, "visits": len(visits), "by": by.ref})
             conn.execute("UPDATE preapprovals SET visitor_name = NULL WHERE created_at < ?",
                          (cutoff,))
-            return {"visits": len(visits), "events": len(seqs)}
+            return {"visits": len(visits), "events": len(seqs), "cutoff": cutoff}
 
         removed = self.write(work)
         if removed["events"]:
             self.checkpoint()
         return removed
+
+    def clock_problem(self) -> dict[str, Any] | None:
+        """What the tablet warns about the post's clock: `behind` the newest event (certainly
+        wrong), or `ahead`: more than a day past it (a jump, or a post idle that long)."""
+        row = self._read.execute("SELECT at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        now, last = utc_now(), parse_time(row[0])
+        if now < last - CLOCK_SLACK:
+            return {"problem": "behind", "days": (last - now).days, "last_at": row[0]}
+        if now - last > MAX_LOG_STEP:
+            return {"problem": "ahead", "days": (now - last).days, "last_at": row[0]}
+        return None
 
     def _checkpoint_loop(self) -> None:
         conn = connect(self.path)
@@ -1460,6 +1657,35 @@ class Logbook:
                     self._version_conn = conn
         with self._version_lock:
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def verify_logbook(data: Path) -> tuple[int, int | None]:
+    """`verify`: SQLite's integrity_check, then the hash chain, on a read-only connection (it
+    never writes to the file it checks): (events checked, first bad seq or None)."""
+    conn = open_checked(data / DB_FILE, "integrity_check")
+    try:
+        return verify_chain(conn)
+    finally:
+        conn.close()
+
+
+def verify_chain(conn: sqlite3.Connection) -> tuple[int, int | None]:
+    """Check the whole chain: (events checked, first bad seq or None)."""
+    prev_hash, prev_seq, count = GENESIS_HASH, 0, 0
+    rows = conn.execute("SELECT * FROM events ORDER BY seq")
+    while batch := rows.fetchmany(2000):
+        events: list[dict[str, Any]] = []
+        for row in batch:
+            try:
+                events.append(_event_out(row))
+            except (ValueError, TypeError):  # a byte edited into unreadable JSON
+                events.append({"seq": row["seq"], "hash": None})
+        bad = chain_break(events, prev_hash, prev_seq)
+        if bad is not None:
+            return count + sum(1 for e in events if e["seq"] < bad), bad
+        count += len(events)
+        prev_hash, prev_seq = events[-1]["hash"], events[-1]["seq"]
+    return count, None
 
 
 # ---- projections ------------------------------------------------------------------------------

@@ -247,7 +247,9 @@ def labels_for(_: Any) -> dict[str, Any]:
 def sync_state(request: Request) -> dict[str, Any]:
     sync = request.app.state.sync
     book: Logbook = request.app.state.book
-    return book.sync_state(connected=bool(sync and sync.is_connected))
+    # the status bar also says when nothing can be saved, or the clock looks wrong
+    return {**book.sync_state(connected=bool(sync and sync.is_connected)),
+            "disk_full": book.disk_full, "clock": book.clock_problem()}
 
 
 def live_version(state: dict[str, Any]) -> str:
@@ -376,6 +378,17 @@ def install_page_handlers(app: Any) -> None:
         assert isinstance(exc, PageAnswer)
         return exc.response
 
+    async def disk_full(request: Request, exc: Exception) -> Response:
+        """507 when the disk is full: the API's error shape, a page for a page."""
+        assert isinstance(exc, errors.DiskFull)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": [{"loc": list(exc.loc), "msg": exc.msg,
+                                             "type": exc.type}]}, status_code=exc.status)
+        page = Page(request)
+        return page.render("message.html", exc.status, message=page._(
+            "The disk is full: nothing was saved. Tell your supervisor."))
+
+    app.add_exception_handler(errors.DiskFull, disk_full)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfRefused, csrf_refused)
     app.add_exception_handler(PageAnswer, page_answer)

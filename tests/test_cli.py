@@ -133,4 +133,4 @@ def test_a_damaged_database_is_one_line_too(data: Path) -> None:
     result = run_edge("verify", "--data", str(data))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("Error: the database cannot be read")
+    assert result.stderr == f"Error: {data / 'guardpost.db'} is not an SQLite database\n"
