@@ -154,7 +154,8 @@ def _reason(exc: ValidationError) -> str:
     """Where and what, never the value: `events.3.visit.registered.data.unit: missing`."""
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['type']}" if where else str(first["type"])
+    reason = f"{where}: {first['type']}" if where else str(first["type"])
+    return reason[:200]  # a path holds the message's own keys: keep it short
 
 
 def _check_size(raw: bytes, limit: int) -> None:
