@@ -10,6 +10,7 @@ the value (it may hold a name or a phone number).
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -59,9 +60,12 @@ Time = Annotated[str, AfterValidator(_time)]
 
 
 def _timed(annotation: Any) -> Any:
-    """`annotation` with its time fields checked as times and its models made timed, recursively."""
+    """`annotation` with its time fields checked as times, its enums as literals (strict
+    validation of plain JSON values) and its models made so too, recursively."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _timed_model(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return Literal[tuple(member.value for member in annotation)]
     if get_origin(annotation) is not None and type(None) in get_args(annotation):
         inner = [a for a in get_args(annotation) if a is not type(None)]
         if len(inner) == 1:
@@ -150,7 +154,8 @@ def _reason(exc: ValidationError) -> str:
     """Where and what, never the value: `events.3.visit.registered.data.unit: missing`."""
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['type']}" if where else str(first["type"])
+    reason = f"{where}: {first['type']}" if where else str(first["type"])
+    return reason[:200]  # a path holds the message's own keys: keep it short
 
 
 def _check_size(raw: bytes, limit: int) -> None:
@@ -161,14 +166,12 @@ def _check_size(raw: bytes, limit: int) -> None:
 def read_batch(raw: bytes) -> dict[str, Any]:
     """An events message as plain JSON values (as hashed and stored), once it has passed every
     check; else UnreadableMessage."""
-    _check_size(raw, MAX_BATCH_BYTES)
-    try:
-        _BATCH.validate_json(raw, strict=True)
+    payload = read_json(raw, MAX_BATCH_BYTES)
+    try:  # the values themselves are kept: the chain is checked on exactly what was sent
+        _BATCH.validate_python(payload, strict=True)
     except ValidationError as exc:
         raise UnreadableMessage(_reason(exc)) from None
-    # the same bytes again, as the dicts the chain is checked on: valid now, so no deeper than
-    # the models; json.loads and pydantic agree on duplicate keys (the last one wins)
-    return read_json(raw, MAX_BATCH_BYTES)  # type: ignore[no-any-return]
+    return payload  # type: ignore[no-any-return]
 
 
 def read_status(raw: bytes) -> StatusIn:
