@@ -5,7 +5,6 @@ logbook or auth, and returns a model. Who is asking is settled before the body i
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -160,7 +159,7 @@ def list_visits(
     guard: CurrentGuard,
     book: LogbookDep,
     on_site: bool | None = None,
-    date: Annotated[date | None, Query(description="the site's local date")] = None,
+    date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
     unit: str | None = None,
 ) -> m.VisitList:
     """The register, newest first."""
@@ -267,7 +266,8 @@ async def add_shift_note(
 def get_logbook(
     guard: CurrentGuard,
     book: LogbookDep,
-    date: Annotated[date | None, Query(description="the site's local date; default today")] = None,
+    date: Annotated[m.Day | None,
+                    Query(description="the site's local date; default today")] = None,
 ) -> m.Logbook:
     """The day's events in seq order, one line each."""
     entries = book.logbook(date or book.today())

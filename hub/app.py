@@ -20,6 +20,7 @@ from .api import router
 from .auth import HubAuth
 from .escalation import Escalation
 from .ingest import Ingest
+from .pages import HubPage
 from .pages import router as pages_router
 from .settings import HubSettings
 from .store import Store
@@ -62,7 +63,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
               name="static")
     app.add_middleware(BearerAuth, auth=auth)
     install_error_handlers(app)
-    install_page_handlers(app)
+    install_page_handlers(app, HubPage)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:
