@@ -115,7 +115,16 @@ CurrentSupervisor = Annotated[Actor, Depends(current_supervisor)]
 DoorWriter = Annotated[Actor, Depends(door_writer)]
 IntercomKey = Annotated[Actor, Depends(intercom_key)]
 
-router = APIRouter(prefix="/api/v1")
+# What any `/api/v1` operation may answer besides its own: the same FastAPI-shaped errors.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON (not UTF-8, or cut short)."},
+    401: {"description": "No valid `Authorization: Bearer TOKEN`."},
+    403: {"description": "The token's role or the key's scope may not do this."},
+    413: {"description": "The body is larger than the service accepts."},
+    507: {"description": "The disk is full: nothing was written; try again once space is "
+                         "freed."},
+}
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 
 # ---- auth -----------------------------------------------------------------------------------
@@ -134,7 +143,7 @@ def logout(request: Request, guard: CurrentGuard, auth: AuthDep) -> None:
     auth.logout(request.state.token)
 
 
-@router.post("/guards/{badge}/revoke-sessions", tags=["auth"])
+@router.post("/guards/{badge}/revoke-sessions", tags=["auth"], responses={404: {}})
 def revoke_sessions(
     badge: str, supervisor: CurrentSupervisor, book: LogbookDep, auth: AuthDep
 ) -> dict[str, int]:

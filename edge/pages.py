@@ -636,8 +636,9 @@ async def register_visit(request: Request) -> Response:
     form = await page.checked_form()
     # party_size is strict on the API (no "3"); a form only has text, so it is read here
     party_size = form.get("party_size", "").strip()
+    is_number = party_size.isascii() and party_size.isdigit() and len(party_size) <= 6  # not ³
     visit_in, field_errors = page.validate(m.VisitIn, {
-        **form, "party_size": int(party_size) if party_size.isdigit() else party_size})
+        **form, "party_size": int(party_size) if is_number else party_size})
     if visit_in is not None:
         try:
             visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),

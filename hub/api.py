@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from edge import errors
+from edge.api import COMMON_ERRORS
 from schemas import models as m
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
@@ -75,7 +76,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 AuthDep = Annotated[HubAuth, Depends(get_auth)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 
 def _scope(user: User, site: str | None) -> list[str] | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers import EdgeServer, init_post
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_post, run_hub
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -44,7 +44,7 @@ def page_of(answer: httpx.Response) -> tuple[int, str, str]:
     assert answer.headers["content-type"].startswith("text/html"), answer.text[:300]
     lang = re.search(r'<html lang="([^"]+)"', answer.text)
     assert lang, answer.text[:300]
-    errors = re.findall(r'<p class="error"[^>]*>([^<]*)</p>', answer.text)
+    errors = re.findall(r'<p class="(?:card )?error"[^>]*>([^<]*)</p>', answer.text)
     return answer.status_code, lang.group(1), " | ".join(errors)
 
 
@@ -125,3 +125,53 @@ def test_an_unexpected_error_is_a_page_in_the_pages_language(
         assert "no such table: incidents" in server.output()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("party_size", ["³", "1²", "9" * 5000, "٣"])
+def test_a_party_size_in_other_digits_is_shown_next_to_the_field(
+        tablet: tuple[httpx.Client, str], party_size: str) -> None:
+    client, csrf = tablet
+    answer = client.post("/visits/new?lang=en", data={
+        "csrf": csrf, "visitor_name": "陳小明", "unit": "12A", "category": "guest",
+        "party_size": party_size})
+    assert page_of(answer) == (422, "en", "Please enter a number from 1 to 50.")
+    assert 'id="party_size-error"' in answer.text
+
+
+# ---- the dashboard ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    data = tmp_path_factory.mktemp("page-errors") / "hub"
+    assert run_hub("init", "--data", str(data)).returncode == 0
+    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
+                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
+    server = HubServer(data).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_dashboards_errors_are_pages_and_its_api_keeps_json(hub: HubServer) -> None:
+    login = httpx.post(f"{hub.url}/login", data=MANAGER)
+    with httpx.Client(base_url=hub.url, cookies=login.cookies) as desk:
+        assert page_of(desk.get("/nope?lang=en")) == (404, "en", "There is nothing here.")
+        found = CSRF.search(desk.get("/watchlist").text)
+        assert found
+        gone = desk.post("/watchlist/nope/remove?lang=zh-Hans", data={"csrf": found.group(1)})
+        assert page_of(gone) == (404, "zh-Hans", "这里没有内容。")
+    with hub.client() as api:
+        assert api.get("/nope").json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize("words", ["\x00", "ab\x00", "噪音\x00樓上", "\x1a\u202e\x00"])
+def test_a_search_with_a_nul_is_answered(hub: HubServer, words: str) -> None:
+    """FTS5 ends a query string at a NUL: such a search was a 500 on the page and the API."""
+    login = httpx.post(f"{hub.url}/login", data=MANAGER)
+    with httpx.Client(base_url=hub.url, cookies=login.cookies) as desk:
+        answer = desk.get("/search", params={"q": words, "lang": "en"})
+        assert page_of(answer)[:2] == (200, "en")
+    with hub.client() as api:
+        assert api.get("/search", params={"q": words}).json() == {"entries": []}
