@@ -429,9 +429,11 @@ def install_page_handlers(app: Any, page_of: Callable[[Request], Any] | None = N
             response = handler(request, exc)
             if hasattr(response, "__await__"):
                 response = await response
+            if not isinstance(response, Response):  # a websocket's handler answers nothing
+                return response  # type: ignore[no-any-return]
             kind = response.headers.get("content-type", "")
             if not is_page_path(request.url.path) or not kind.startswith("application/json"):
-                return response  # type: ignore[no-any-return]
+                return response
             kept = {k: v for k, v in response.headers.items()
                     if k.lower() in ("allow", "retry-after", "www-authenticate")}
             return error_page(request, response.status_code, make_page, kept)
