@@ -5,7 +5,6 @@ logbook or auth, and returns a model. Who is asking is settled before the body i
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -116,7 +115,16 @@ CurrentSupervisor = Annotated[Actor, Depends(current_supervisor)]
 DoorWriter = Annotated[Actor, Depends(door_writer)]
 IntercomKey = Annotated[Actor, Depends(intercom_key)]
 
-router = APIRouter(prefix="/api/v1")
+# What any `/api/v1` operation may answer besides its own: the same FastAPI-shaped errors.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON (not UTF-8, or cut short)."},
+    401: {"description": "No valid `Authorization: Bearer TOKEN`."},
+    403: {"description": "The token's role or the key's scope may not do this."},
+    413: {"description": "The body is larger than the service accepts."},
+    507: {"description": "The disk is full: nothing was written; try again once space is "
+                         "freed."},
+}
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 
 # ---- auth -----------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ def logout(request: Request, guard: CurrentGuard, auth: AuthDep) -> None:
     auth.logout(request.state.token)
 
 
-@router.post("/guards/{badge}/revoke-sessions", tags=["auth"])
+@router.post("/guards/{badge}/revoke-sessions", tags=["auth"], responses={404: {}})
 def revoke_sessions(
     badge: str, supervisor: CurrentSupervisor, book: LogbookDep, auth: AuthDep
 ) -> dict[str, int]:
@@ -160,7 +168,7 @@ def list_visits(
     guard: CurrentGuard,
     book: LogbookDep,
     on_site: bool | None = None,
-    date: Annotated[date | None, Query(description="the site's local date")] = None,
+    date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
     unit: str | None = None,
 ) -> m.VisitList:
     """The register, newest first."""
@@ -267,7 +275,8 @@ async def add_shift_note(
 def get_logbook(
     guard: CurrentGuard,
     book: LogbookDep,
-    date: Annotated[date | None, Query(description="the site's local date; default today")] = None,
+    date: Annotated[m.Day | None,
+                    Query(description="the site's local date; default today")] = None,
 ) -> m.Logbook:
     """The day's events in seq order, one line each."""
     entries = book.logbook(date or book.today())

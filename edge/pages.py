@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from schemas import models as m
-from schemas.ids import parse_time
+from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month, parse_time
 
 from . import errors
 from .logbook import Actor, Logbook
@@ -363,8 +363,93 @@ class PageAnswer(Exception):
         self.response = response
 
 
-def install_page_handlers(app: Any) -> None:
-    """Turn the pages' refusals into what a browser should get."""
+# Paths that answer JSON (or files) on purpose; every other path is a page and answers pages.
+NOT_PAGES = ("/api/", "/static/")
+NOT_PAGE_PATHS = {"/healthz", "/live", "/visits/lookup", "/openapi.json", "/docs", "/redoc",
+                  "/docs/oauth2-redirect"}
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a path is one of the pages (or a page that does not exist)."""
+    return not path.startswith(NOT_PAGES) and path not in NOT_PAGE_PATHS
+
+
+def error_message(_: Any, status: int) -> str:
+    """What a page says for an error it did not foresee, by status, in the page's language."""
+    if status in (404, 405):
+        return str(_("There is nothing here."))
+    if status == 403:
+        return str(_("You may not do this."))
+    if status == 409:
+        return str(_("This has changed in the meantime. Reload the page and try again."))
+    if status == 413:
+        return str(_("This is too long."))
+    if status == 429:
+        return str(_("Too many attempts. Wait a few minutes and try again."))
+    if status >= 500:
+        return str(_("Something went wrong. Try again, and tell your supervisor if it recurs."))
+    return str(_("Please check this."))
+
+
+def plain_error_page(request: Request, status: int) -> HTMLResponse:
+    """The error page when even the page machinery fails (a broken database): no template,
+    no session, only the language."""
+    lang = choose_language(request, getattr(request.app.state.settings, "language", "en"))
+    text = error_message(gettext_for(lang), status)
+    return HTMLResponse(f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+                        f"<title>{text}</title></head><body><main><p>{text}</p>"
+                        '<p><a href="/">&#8592;</a></p></main></body></html>',
+                        status_code=status)
+
+
+def error_page(request: Request, status: int, page_of: Callable[[Request], Any],
+               headers: dict[str, str]) -> Response:
+    """The message page for an error on a page path, in the page's language."""
+    if status == 401:
+        return to_login()
+    try:
+        page = page_of(request)
+        response: Response = page.render("message.html", status,
+                                         message=error_message(page._, status))
+    except Exception:
+        log.exception("error page failed", extra={"path": request.url.path})
+        response = plain_error_page(request, status)
+    response.headers.update(headers)
+    return response
+
+
+def install_page_handlers(app: Any, page_of: Callable[[Request], Any] | None = None) -> None:
+    """Turn the pages' refusals into what a browser should get, and make every error on a
+    page path a page: the JSON error handlers installed before (the API's, named errors,
+    validation, 404/405, the unexpected 500 that is logged with its traceback) still decide
+    the status, and still answer the API; a page gets the message page of `page_of` (the
+    edge's `Page` by default, the hub's `HubPage`) in its language instead of their JSON."""
+    make_page = page_of or Page
+
+    def as_page(handler: Callable[[Request, Exception], Any]) -> Callable[..., Any]:
+        async def answer(request: Request, exc: Exception) -> Response:
+            response = handler(request, exc)
+            if hasattr(response, "__await__"):
+                response = await response
+            if not isinstance(response, Response):  # a websocket's handler answers nothing
+                return response  # type: ignore[no-any-return]
+            kind = response.headers.get("content-type", "")
+            if not is_page_path(request.url.path) or not kind.startswith("application/json"):
+                return response
+            kept = {k: v for k, v in response.headers.items()
+                    if k.lower() in ("allow", "retry-after", "www-authenticate")}
+            return error_page(request, response.status_code, make_page, kept)
+        return answer
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error", exc_info=exc, extra={"path": request.url.path})
+        return JSONResponse({"detail": [{"loc": [], "msg": "internal error",
+                                         "type": "internal"}]}, status_code=500)
+
+    handlers = dict(app.exception_handlers)
+    handlers.setdefault(Exception, unexpected)
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, as_page(handler))
 
     async def login_required(request: Request, exc: Exception) -> Response:
         return to_login()
@@ -420,6 +505,30 @@ def field_message(_: Any, error: dict[str, Any]) -> str:
         problem = PREAPPROVAL_PROBLEMS.get(error.get("msg", ""))
         return str(problem(_)) if problem else str(_("Please check this."))
     return str(_("Please check this."))
+
+
+def asked_day(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
+    """The date a page was asked for (`?date=`, empty: `default`), or `default` and the
+    message to show next to the date field when it is not a date from 2000-01-01 to
+    2100-12-31."""
+    if not text:
+        return default, None
+    try:
+        return parse_day(text), None
+    except ValueError:
+        return default, str(_("Enter a date from %(first)s to %(last)s.") % {
+            "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
+
+
+def asked_month(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
+    """As `asked_day`, for `?month=YYYY-MM` (the first day of the month)."""
+    if not text:
+        return default, None
+    try:
+        return parse_month(text), None
+    except ValueError:
+        return default, str(_("Enter a month from %(first)s to %(last)s.") % {
+            "first": f"{FIRST_DAY:%Y-%m}", "last": f"{LAST_DAY:%Y-%m}"})
 
 
 # ---- pages ----------------------------------------------------------------------------------
@@ -479,17 +588,14 @@ def register_page(request: Request, date: str | None = None, unit: str | None = 
                   on_site: str | None = None) -> Response:
     """The visitors' register of a day (today by default), filtered by unit or on site."""
     page = Page.of_guard(request)
-    from datetime import date as Date
-
-    try:
-        day = Date.fromisoformat(date) if date else page.book.today()
-    except ValueError:
-        day = page.book.today()
+    day, date_error = asked_day(page._, date, page.book.today())
     unit = (unit or "").strip()[:32]
     visits = page.book.list_visits(day=day, unit=unit or None,
                                    on_site=True if on_site == "true" else None)
-    return page.render("visits.html", visits=visits, day=day.isoformat(), unit=unit,
-                       on_site=on_site == "true", units=page.book.list_units(limit=500))
+    return page.render("visits.html", 422 if date_error else 200, visits=visits,
+                       day=day.isoformat(), typed_date=date if date_error else day.isoformat(),
+                       date_error=date_error, unit=unit, on_site=on_site == "true",
+                       units=page.book.list_units(limit=500))
 
 
 LIVE_CHECK_S = 1.0  # how often a stream looks for a change
@@ -549,8 +655,9 @@ async def register_visit(request: Request) -> Response:
     form = await page.checked_form()
     # party_size is strict on the API (no "3"); a form only has text, so it is read here
     party_size = form.get("party_size", "").strip()
+    is_number = party_size.isascii() and party_size.isdigit() and len(party_size) <= 6  # not ³
     visit_in, field_errors = page.validate(m.VisitIn, {
-        **form, "party_size": int(party_size) if party_size.isdigit() else party_size})
+        **form, "party_size": int(party_size) if is_number else party_size})
     if visit_in is not None:
         try:
             visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
@@ -594,14 +701,17 @@ async def check_out(visit_id: str, request: Request) -> Response:
 async def override(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
-    reason = form.get("reason", "").strip()
-    override_in, problems = page.validate(m.OverrideIn, {"reason": reason})
-    if override_in is None:
-        return page.render("visit.html", 422, reason=reason[:500],
-                           reason_error=problems["reason"],
-                           **visit_context(page.book, page.book.get_visit(visit_id)))
     try:
-        await page.book.run(page.book.override(visit_id, override_in.reason, by=page.actor))
+        visit = page.book.get_visit(visit_id)
+    except errors.NotFound:
+        return page.render("message.html", 404, message=page._("There is no such visit."))
+    body, field_errors = page.validate(m.OverrideIn, {"reason": form.get("reason", "")})
+    if body is None:
+        return page.render("visit.html", 422, reason=form.get("reason", ""),
+                           reason_error=field_errors.get("reason", page._("Please check this.")),
+                           **visit_context(page.book, visit))
+    try:
+        await page.book.run(page.book.override(visit_id, body.reason, by=page.actor))
     except errors.ConfirmationClosed:
         pass
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
@@ -621,10 +731,14 @@ async def open_incident(request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
     incident_in, field_errors = page.validate(m.IncidentIn, form)
-    if incident_in is None:
+    if incident_in is not None:
+        try:
+            incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
+                                                                   by=page.actor))
+        except errors.UnknownVisit:
+            field_errors["visit_id"] = page._("There is no such visit.")
+    if field_errors:
         return page.render("incident_new.html", 422, values=form, errors=field_errors)
-    incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
-                                                           by=page.actor))
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
 
 
@@ -712,22 +826,23 @@ async def record_door_event(request: Request) -> Response:
     door, field_errors = page.validate(m.DoorEventIn, form)
     if door is not None and door.kind == m.DoorKind.guard_override and not door.reason:
         field_errors["reason"] = page._("A door opened by the guard needs a reason.")
+    if door is not None and not field_errors:
+        try:
+            await page.book.run(page.book.record_door_event(door.model_dump(), by=page.actor))
+        except errors.UnknownVisit:
+            field_errors["visit_id"] = page._("There is no such visit.")
     if door is None or field_errors:
         return page.render("door_new.html", 422, values=form, errors=field_errors)
-    await page.book.run(page.book.record_door_event(door.model_dump(), by=page.actor))
     return RedirectResponse("/logbook", status_code=303)
 
 
 @router.get("/logbook", response_class=HTMLResponse)
 def logbook_page(request: Request, date: str | None = None) -> Response:
     page = Page.of_guard(request)
-    from datetime import date as Date
-
-    try:
-        day = Date.fromisoformat(date) if date else page.book.today()
-    except ValueError:
-        day = page.book.today()
-    return page.render("logbook.html", day=day.isoformat(),
+    day, date_error = asked_day(page._, date, page.book.today())
+    return page.render("logbook.html", 422 if date_error else 200, day=day.isoformat(),
+                       typed_date=date if date_error else day.isoformat(),
+                       date_error=date_error,
                        entries=worded(page, page.book.logbook(day, raw=True)))
 
 

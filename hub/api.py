@@ -3,13 +3,13 @@ allows: another site's record is 404, not 403; an auditor may read but not write
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from edge import errors
+from edge.api import COMMON_ERRORS
 from schemas import models as m
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
@@ -76,7 +76,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 AuthDep = Annotated[HubAuth, Depends(get_auth)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 
 def audit_read(store: Store, user: User, action: str, **question: object) -> None:
@@ -127,7 +127,7 @@ def list_devices(user: CurrentUser, store: StoreDep) -> DeviceList:
 @router.get("/visits", tags=["visits"])
 def list_visits(
     user: CurrentUser, store: StoreDep, site: str | None = None, on_site: bool | None = None,
-    date: Annotated[date | None, Query(description="the site's local date")] = None,
+    date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
 ) -> m.VisitList:
     visits = store.list_visits(_scope(user, site), on_site=on_site, day=date)
     audit_read(store, user, "api visits", site=site, date=date, on_site=on_site)
@@ -201,7 +201,8 @@ def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User,
 @router.get("/logbook", tags=["logbook"])
 def get_logbook(
     user: CurrentUser, store: StoreDep, site: Annotated[str, Query()],
-    date: Annotated[date | None, Query(description="the site's local date; default today")] = None,
+    date: Annotated[m.Day | None,
+                    Query(description="the site's local date; default today")] = None,
 ) -> HubLogbook:
     """The day's events of every post of a site, each with its `device`."""
     _scope(user, site)
@@ -227,7 +228,7 @@ class SearchResult(BaseModel):
 @router.get("/search", tags=["logbook"])
 def search(
     user: CurrentUser, store: StoreDep, q: Annotated[str, Query(min_length=1, max_length=100)],
-    site: str | None = None, date_from: date | None = None, date_to: date | None = None,
+    site: str | None = None, date_from: m.Day | None = None, date_to: m.Day | None = None,
 ) -> SearchResult:
     """Logbook lines of the sites the user may see that contain `q` (Chinese too), newest
     first, at most 200; `date_from`/`date_to` are the site time zone's dates, inclusive.

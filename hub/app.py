@@ -23,6 +23,7 @@ from .api import router
 from .auth import HubAuth
 from .escalation import Escalation
 from .ingest import Ingest
+from .pages import HubPage
 from .pages import router as pages_router
 from .settings import HubSettings
 from .store import Store
@@ -67,7 +68,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.add_middleware(BearerAuth, auth=auth)
     install_http_limits(app)  # outermost: body caps and security headers on every answer
     install_error_handlers(app)
-    install_page_handlers(app)
+    install_page_handlers(app, HubPage)
 
     @app.get("/healthz", tags=["health"], response_model=m.Health,
              responses={503: {"description": "a worker stopped: {\"ok\": false, \"stopped\":"

@@ -7,7 +7,6 @@ the pages follow `/live` like the tablet's (edge/static/live.js)."""
 from __future__ import annotations
 
 import hmac
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -25,6 +24,8 @@ from edge.pages import (
     CsrfRefused,
     LoginRequired,
     PageAnswer,
+    asked_day,
+    asked_month,
     choose_language,
     csrf_token,
     environment,
@@ -38,7 +39,7 @@ from edge.pages import (
     to_login,
 )
 from schemas import models as m
-from schemas.ids import parse_time, utc_now
+from schemas.ids import FIRST_DAY, LAST_DAY, parse_time, utc_now
 
 from . import reports
 from .api import (
@@ -244,10 +245,12 @@ def site_page(site: str, request: Request) -> Response:
     if not page.me.may_see(site) or site not in known:
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
-    day = _day(request.query_params.get("date"), today)
+    typed = request.query_params.get("date")
+    day, date_error = asked_day(page._, typed, today)
     audit_read(page.store, page.me, "site page", site=site, date=day)
     return page.render(
-        "site.html", site=site, day=day.isoformat(),
+        "site.html", 422 if date_error else 200, site=site, day=day.isoformat(),
+        typed_date=typed if date_error else day.isoformat(), date_error=date_error,
         devices=page.store.list_devices([site]),
         on_site=page.store.list_visits([site], on_site=True),
         register=page.store.list_visits([site], day=day),
@@ -327,16 +330,19 @@ def search_page(request: Request) -> Response:
     if site and not page.me.may_see(site):
         return page.not_found()
     since, until = query.get("from") or "", query.get("to") or ""
+    first, since_error = asked_day(page._, since, FIRST_DAY)
+    last, until_error = asked_day(page._, until, LAST_DAY)
+    problems = {k: v for k, v in (("from", since_error), ("to", until_error)) if v}
     results: list[dict[str, Any]] = []
-    if text:
+    if text and not problems:
         audit_read(page.store, page.me, "search", q=text, site=site)
-        first, last = _optional_day(since), _optional_day(until)  # a bad date: no limit
-        start = page.store.day_bounds(first)[0] if first else None
-        end = page.store.day_bounds(last)[1] if last else None
+        start = page.store.day_bounds(first)[0] if since else None
+        end = page.store.day_bounds(last)[1] if until else None
         results = page.store.search([site] if site else page.me.sites, text, start, end)
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
-    return page.render("search.html", q=text, site=site or "", since=since, until=until,
-                       sites=sites, results=results)
+    return page.render("search.html", 422 if problems else 200, q=text, site=site or "",
+                       since=since, until=until, problems=problems, sites=sites,
+                       results=results)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -459,10 +465,17 @@ async def remove_watch_entry(entry_id: str, request: Request) -> Response:
 @router.get("/reports", response_class=HTMLResponse)
 def reports_page(request: Request) -> Response:
     page = HubPage.of_user(request)
+    return _reports_page(page)
+
+
+def _reports_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
+    """The reports' form; again with what was typed and the message next to a bad date or
+    month (422)."""
     today = utc_now().astimezone(page.store.zone).date()
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
-    return page.render("reports.html", sites=sites, today=today.isoformat(),
-                       month=today.strftime("%Y-%m"))
+    return page.render("reports.html", status_code, sites=sites, today=today.isoformat(),
+                       month=today.strftime("%Y-%m"),
+                       **{"typed": {}, "problems": {}, **context})
 
 
 @router.get("/reports/daily", response_model=None)
@@ -472,7 +485,11 @@ def daily_report(request: Request, site: str = "", date: str = "",
     if not site or not page.me.may_see(site):
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
-    report = reports.daily(page.store, site, _day(date, today))
+    day, date_error = asked_day(page._, date, today)
+    if date_error:
+        return _reports_page(page, 422, typed={"site": site, "date": date},
+                             problems={"daily-date": date_error})
+    report = reports.daily(page.store, site, day)
     return _report_answer(page, report, format, f"daily-{site}-{report['period']}")
 
 
@@ -483,9 +500,12 @@ def monthly_report(request: Request, site: str = "", month: str = "",
     if site and not page.me.may_see(site):
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
+    first, month_error = asked_month(page._, month, today.replace(day=1))
+    if month_error:
+        return _reports_page(page, 422, typed={"site": site, "month": month},
+                             problems={"month": month_error})
     sites = [site] if site else page.me.sites  # a manager without a site: the whole company
-    report = reports.monthly(page.store, sites, reports.parse_month(month, today),
-                             visits=format == "csv")
+    report = reports.monthly(page.store, sites, first, visits=format == "csv")
     return _report_answer(page, report, format,
                           f"monthly-{site or 'all'}-{report['period']}")
 
@@ -516,17 +536,3 @@ def _report_answer(page: HubPage, report: dict[str, Any], format: str,  # noqa: 
                             f"{name}.pdf")})
     query = urlencode({k: v for k, v in page.request.query_params.items() if k != "format"})
     return page.render("report.html", report=report, charts=charts, request_query=query)
-
-
-def _optional_day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _day(text: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else default
-    except ValueError:
-        return default

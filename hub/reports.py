@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -169,10 +169,3 @@ def _median(values: list[float]) -> float | None:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def parse_month(text: str | None, today: date) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m").date() if text else today.replace(day=1)
-    except ValueError:
-        return today.replace(day=1)

@@ -852,6 +852,9 @@ class Store:
         trigram index; one or two (a two-character Chinese word) scan the lines instead."""
         sql = "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary FROM search_lines l"
         args: list[Any] = []
+        text = text.replace("\x00", "")  # FTS5 ends a query string at a NUL: a 500 before
+        if not text:
+            return []
         if len(text) >= 3:
             sql += " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?"
             args.append('"' + text.replace('"', '""') + '"')

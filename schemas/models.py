@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
+
+from .ids import check_moment, parse_day
 
 # characters that show nothing: zero-width and other format characters (Unicode category Cf:
 # U+200B..U+200F, U+2060, U+FEFF, the bidi controls) and the blank "letters" some keyboards
@@ -156,6 +165,13 @@ class Decision(StrEnum):
     deny = "deny"
 
 
+# A time from outside: RFC 3339 with its offset (a naive time is 422 saying the offset is
+# needed), between the years 2000 and 2100.
+Moment = Annotated[datetime, AfterValidator(check_moment)]
+# A `?date=` query value: YYYY-MM-DD, a real date from 2000-01-01 to 2100-12-31.
+Day = Annotated[date, BeforeValidator(parse_day)]
+
+
 # ---------------------------------------------------------------------------------------------
 # request bodies
 
@@ -206,7 +222,7 @@ class DoorEventIn(Body):
     kind: DoorKind
     reason: OptionalText(500, multiline=True) | None = None  # type: ignore[valid-type]
     visit_id: OptionalText(64) | None = None  # type: ignore[valid-type]
-    occurred_at: datetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None, description="When the door controller saw it; defaults to now."
     )
     duration_s: float | None = Field(
@@ -252,8 +268,8 @@ class AnswerIn(Body):
 
 class PreapprovalIn(Body):
     unit: Text(32)  # type: ignore[valid-type]
-    valid_until: datetime = Field(description="the code stops working at this time")
-    valid_from: datetime | None = Field(default=None, description="default: now")
+    valid_until: Moment = Field(description="the code stops working at this time")
+    valid_from: Moment | None = Field(default=None, description="default: now")
     visitor_name: OptionalText(200) | None = Field(  # type: ignore[valid-type]
         default=None, description="who the resident expects (shown to the guard)")
     code: Annotated[

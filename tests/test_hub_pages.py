@@ -176,7 +176,9 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         expect(page.locator("html")).to_have_attribute("lang", "en")
         assert page.goto(f"{world.hub.url}/audit").status == 403
         bad_dates = page.goto(f"{world.hub.url}/search?q=噪音&from=not-a-date&to=9999-99-99")
-        assert bad_dates.status == 200
+        assert bad_dates.status == 422  # the message next to each date, nothing searched
+        expect(page.locator("#from-error")).to_contain_text("2000-01-01")
+        expect(page.locator("#to-error")).to_contain_text("2100-12-31")
         page.goto(f"{world.hub.url}/sites/harbour-view?lang=zh-Hant")  # worded in the language
         expect(page.locator("main")).to_contain_text("訪客 陳小明 到訪 12A（訪客，共 1 人）")
     with world.hub.client() as manager:
