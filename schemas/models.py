@@ -50,21 +50,21 @@ def control_character(value: str, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
-def _one_line(value: str) -> str:
-    if control_character(value) is not None:
+def _one_line(value: str | None) -> str | None:
+    if value is not None and control_character(value) is not None:
         raise PydanticCustomError("control_character",
                                   "must not contain control characters or line breaks")
     return value
 
 
-def _free_text(value: str) -> str:
-    if control_character(value, multiline=True) is not None:
+def _free_text(value: str | None) -> str | None:
+    if value is not None and control_character(value, multiline=True) is not None:
         raise PydanticCustomError("control_character", "must not contain control characters")
     return value
 
 
-def _visible(value: str) -> str:
-    # an optional field may be empty, but not filled with what shows nothing
+def _visible(value: str | None) -> str | None:
+    # an optional field may be empty (or null), but not filled with what shows nothing
     if value and is_blank(value):
         raise PydanticCustomError("blank", "must not be only spaces or invisible characters")
     return value
