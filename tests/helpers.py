@@ -10,13 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 T = TypeVar("T")
@@ -159,6 +161,46 @@ MANAGER = {"username": "manager", "password": "manager-pass-1"}
 def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([HUB, *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **(env or {})})
+
+
+def init_hub(data: Path, *posts: tuple[str, str]) -> None:
+    """An initialised hub with the manager account and the posts `(site, device)` provisioned."""
+    assert run_hub("init", "--data", str(data)).returncode == 0
+    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
+                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
+    for site, device in posts:
+        assert run_hub("provision-device", "--data", str(data), "--site", site,
+                       "--device", device).returncode == 0
+
+
+S = TypeVar("S", bound="Service")
+
+
+@contextmanager
+def running(server: S) -> Iterator[S]:
+    """`server` started, and stopped afterwards whatever the test did."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` (`2m`) mounted at `mount` for a full-disk test; skips the test with the
+    reason where it cannot mount (mounting needs root: CI runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("a full-disk test mounts a small tmpfs, which needs root (CI runs as root)")
+    mount.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def key_values(output: str) -> dict[str, str]:

@@ -10,7 +10,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, error_fields, init_post, run_hub
+from tests.helpers import (
+    MANAGER,
+    EdgeServer,
+    HubServer,
+    error_fields,
+    init_hub,
+    init_post,
+    running,
+)
 
 BAD_DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-02-30", "20261122",
             "2026-W47-1", "yesterday"]
@@ -39,11 +47,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
     data = tmp_path_factory.mktemp("dates") / "post"
     server = EdgeServer(data)
     server.keys = init_post(data)  # type: ignore[attr-defined]
-    server.start()
-    try:
+    with running(server):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("day", BAD_DAYS)
@@ -113,16 +118,9 @@ def test_the_tablet_shows_a_bad_date_next_to_its_field(edge: EdgeServer, day: st
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     """A hub with a manager and one provisioned post (no broker: nothing to ingest)."""
     data = tmp_path_factory.mktemp("dates") / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    assert run_hub("provision-device", "--data", str(data), "--site", "harbour-view",
-                   "--device", "lobby-1").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data, ("harbour-view", "lobby-1"))
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("day", BAD_DAYS)

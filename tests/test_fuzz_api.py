@@ -23,7 +23,15 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.helpers import MANAGER, SUPERVISOR, EdgeServer, HubServer, init_post, run_hub
+from tests.helpers import (
+    MANAGER,
+    SUPERVISOR,
+    EdgeServer,
+    HubServer,
+    init_hub,
+    init_post,
+    running,
+)
 
 # x 21 operations at the post, 18 at the hub: a few hundred each; more for a soak, e.g.
 # FUZZ_EXAMPLES=200 FUZZ_SEED=7 pytest tests/test_fuzz_api.py
@@ -117,11 +125,8 @@ def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
     data = tmp_path_factory.mktemp("fuzz") / "post"
     server = EdgeServer(data)
     server.keys = init_post(data)  # type: ignore[attr-defined]
-    server.start()
-    try:
+    with running(server):
         yield server
-    finally:
-        server.stop()
 
 
 def test_no_input_gets_a_5xx_at_the_post(post: EdgeServer,
@@ -146,16 +151,9 @@ def test_no_input_gets_a_5xx_at_the_post(post: EdgeServer,
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     data = tmp_path_factory.mktemp("fuzz") / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    assert run_hub("provision-device", "--data", str(data), "--site", "harbour-view",
-                   "--device", "lobby-1").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data, ("harbour-view", "lobby-1"))
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def hub_login(hub: HubServer) -> str:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, init_post, run_hub
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, init_post, running
 
 # per service: about 20 forms each, so 10-20 cases per form; more (and another seed) for a soak:
 # FUZZ_EXAMPLES=5000 FUZZ_SEED=7 pytest tests/test_fuzz_forms.py
@@ -169,11 +169,8 @@ def post_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer
     data = tmp_path_factory.mktemp("fuzz-forms") / "post"
     server = EdgeServer(data)
     server.keys = init_post(data)  # type: ignore[attr-defined]
-    server.start()
-    try:
+    with running(server):
         yield server
-    finally:
-        server.stop()
 
 
 def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrategy[Ask]:
@@ -250,16 +247,9 @@ def test_no_tablet_form_gets_a_5xx_or_json(post_server: EdgeServer,
 @pytest.fixture(scope="module")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     data = tmp_path_factory.mktemp("fuzz-forms") / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    assert run_hub("provision-device", "--data", str(data), "--site", "harbour-view",
-                   "--device", "lobby-1").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data, ("harbour-view", "lobby-1"))
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrategy[Ask]:

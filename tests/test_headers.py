@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.browser import csp_violations, log_in, tab
-from tests.helpers import MANAGER, EdgeServer, HubServer, run_hub
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, running
 
 
 def assert_protected(answer: httpx.Response) -> None:
@@ -28,14 +28,9 @@ def assert_protected(answer: httpx.Response) -> None:
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubServer]:
     data = tmp_path / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data)
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_every_kind_of_answer_at_the_post_has_the_headers(edge: EdgeServer) -> None:

@@ -7,7 +7,6 @@ what is younger than retention by the hub's clock."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import subprocess
@@ -37,6 +36,7 @@ from tests.helpers import (
     key_values,
     run_edge,
     run_hub,
+    tmpfs,
     wait_until,
 )
 
@@ -435,18 +435,8 @@ def test_a_posts_purge_older_than_0_days_leaves_todays_names_at_the_hub(
 @pytest.fixture
 def hub_on_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """tmp_path/hub on an 8 MiB tmpfs (root only: CI runs as root)."""
-    mount = tmp_path / "hub"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "hub", "8m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(mount: Path) -> Path:

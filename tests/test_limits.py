@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from edge.http_limits import MAX_BODY_BYTES
-from tests.helpers import GUARD, MANAGER, EdgeServer, HubServer, error_fields, run_hub
+from tests.helpers import (
+    GUARD,
+    MANAGER,
+    EdgeServer,
+    HubServer,
+    error_fields,
+    init_hub,
+    running,
+)
 
 HUGE = 30 * 1024 * 1024
 
@@ -21,14 +29,9 @@ HUGE = 30 * 1024 * 1024
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubServer]:
     data = tmp_path / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data)
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def failures(db: Path) -> list[tuple[str, int]]:

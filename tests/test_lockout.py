@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import GUARD, MANAGER, EdgeServer, HubServer, run_hub
+from tests.helpers import GUARD, MANAGER, EdgeServer, HubServer, init_hub, running
 
 CROWD = 60
 
@@ -33,20 +33,14 @@ def test_sixty_logins_at_once_check_at_most_five_pins_at_the_post(edge: EdgeServ
 
 
 def test_sixty_logins_at_once_check_at_most_five_passwords_at_the_hub(tmp_path: Path) -> None:
-    data = tmp_path / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    hub = HubServer(data).start()
-    try:
+    init_hub(tmp_path / "hub")
+    with running(HubServer(tmp_path / "hub")) as hub:
         url = f"{hub.url}/api/v1/auth/login"
         wrong = {"username": MANAGER["username"], "password": "not-the-password"}
         assert crowd_statuses(url, wrong) == Counter({401: 5, 429: CROWD - 5})
         answer = httpx.post(url, json=MANAGER, timeout=30)
         assert (answer.status_code, answer.json()["detail"][0]["loc"]) == (
             429, ["body", "username"])
-    finally:
-        hub.stop()
 
 
 def test_the_login_page_counts_the_same_way(edge: EdgeServer) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, init_post, run_hub
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, init_post, running
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -21,11 +21,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
     data = tmp_path_factory.mktemp("page-errors") / "post"
     server = EdgeServer(data)
     server.keys = init_post(data)  # type: ignore[attr-defined]
-    server.start()
-    try:
+    with running(server):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -144,14 +141,9 @@ def test_a_party_size_in_other_digits_is_shown_next_to_the_field(
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     data = tmp_path_factory.mktemp("page-errors") / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
-    server = HubServer(data).start()
-    try:
+    init_hub(data)
+    with running(HubServer(data)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_the_dashboards_errors_are_pages_and_its_api_keeps_json(hub: HubServer) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from edge.pages import csrf_token
 
-from .helpers import EDGE, EdgeServer, init_post, run_edge
+from .helpers import EDGE, EdgeServer, init_post, run_edge, tmpfs
 
 VISIT = {"visitor_name": "李小明", "unit": "12A", "category": "guest",
          "notes": "x" * 500, "company": "Harbour Deliveries Ltd"}
@@ -29,18 +28,8 @@ DISK_FULL = {"detail": [{"loc": [], "type": "disk_full",
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MB tmpfs under tmp_path (needs root: `mount`)."""
-    if os.geteuid() != 0:
-        pytest.skip("the disk-full test mounts a 2 MB tmpfs and needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @dataclass
