@@ -87,18 +87,18 @@ def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
 
             # a page form says so, in the page's language, and so does the status bar
             form = httpx.post(f"{edge.url}/visits/new?lang=zh-Hant", cookies=cookies,
-                              data={**VISIT, "csrf": csrf_token(token)})
+                              data={**VISIT, "csrf": csrf_token(token)}, timeout=30)
             assert form.status_code == 507
             assert form.headers["content-type"].startswith("text/html")
             assert "磁碟已滿：未能儲存任何資料。請通知主管。" in form.text
-            home = httpx.get(f"{edge.url}/?lang=en", cookies=cookies)
+            home = httpx.get(f"{edge.url}/?lang=en", cookies=cookies, timeout=30)
             assert "Disk full: nothing can be saved" in home.text
 
             (small_disk / "filler").unlink()
             again = api.post("/visits", json=VISIT)
             assert again.status_code == 201, again.text
             stored.append(again.json()["id"])
-            home = httpx.get(f"{edge.url}/?lang=en", cookies=cookies)
+            home = httpx.get(f"{edge.url}/?lang=en", cookies=cookies, timeout=30)
             assert "Disk full" not in home.text
             listed = {v["id"] for v in api.get("/visits").json()["visits"]}
             assert listed == set(stored)
