@@ -136,11 +136,7 @@ class Visits(Family):
         self, visit_id: str, reason: str, by: Actor, door: str = "lobby"
     ) -> dict[str, Any]:
         """The guard lets the visitor in without the resident's answer, with a reason."""
-        return await self.writer.run(self.override_work(visit_id, reason, by, door))
 
-    def override_work(
-        self, visit_id: str, reason: str, by: Actor, door: str = "lobby"
-    ) -> Work[dict[str, Any]]:
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = self._row(conn, visit_id)
             if row["confirmation_status"] in ("approved", "denied", "overridden"):
@@ -158,7 +154,7 @@ class Visits(Family):
             ))
             return self._out(self._row(conn, visit_id))
 
-        return work
+        return await self.writer.run(work)
 
     async def answer_confirmation(
         self, request_id: str, decision: str, by: Actor
