@@ -148,7 +148,7 @@ def revoke_sessions(
     badge: str, supervisor: CurrentSupervisor, book: LogbookDep, auth: AuthDep
 ) -> dict[str, int]:
     """Supervisor only: end every session of one guard (a lost tablet, a guard who left)."""
-    if book.get_guard(badge) is None:
+    if book.accounts.get_guard(badge) is None:
         raise errors.NotFound(f"no guard {badge}", loc=("path", "badge"))
     return {"revoked": auth.revoke_guard(badge)}
 
@@ -160,7 +160,7 @@ def revoke_sessions(
              responses={422: {}})
 async def register_visit(body: m.VisitIn, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """Register a visitor. The ID number is kept only masked and as a keyed HMAC."""
-    return reply(await book.run(book.register_visit(body.model_dump(), by=guard)), 201)
+    return reply(await book.visits.register(body.model_dump(), by=guard), 201)
 
 
 @router.get("/visits", tags=["visits"])
@@ -172,20 +172,20 @@ def list_visits(
     unit: str | None = None,
 ) -> m.VisitList:
     """The register, newest first."""
-    visits = book.list_visits(on_site=on_site, day=date, unit=unit)
+    visits = book.visits.list(on_site=on_site, day=date, unit=unit)
     return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
 
 
 @router.get("/visits/{visit_id}", tags=["visits"], responses={404: {}})
 def get_visit(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
-    return m.Visit.model_validate(book.get_visit(visit_id))
+    return m.Visit.model_validate(book.visits.get(visit_id))
 
 
 @router.post("/visits/{visit_id}/checkout", response_model=m.Visit, tags=["visits"],
              responses={404: {}, 409: {}})
 async def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """The visitor has left; 409 if already checked out."""
-    return reply(await book.run(book.check_out(visit_id, by=guard)))
+    return reply(await book.visits.check_out(visit_id, by=guard))
 
 
 @router.post("/visits/{visit_id}/override", response_model=m.Visit, tags=["visits"],
@@ -194,7 +194,7 @@ async def override(
     visit_id: str, body: m.OverrideIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
     """Let the visitor in without the resident's answer; logs a `guard_override` door event."""
-    return reply(await book.run(book.override(visit_id, body.reason, by=guard)))
+    return reply(await book.visits.override(visit_id, body.reason, by=guard))
 
 
 # ---- door events ----------------------------------------------------------------------------
@@ -210,7 +210,7 @@ async def record_door_event(
     security incident; its id is the answer's `incident_id`."""
     if body.kind == m.DoorKind.guard_override and not body.reason:
         raise errors.InvalidValue("a guard override needs a reason", loc=("body", "reason"))
-    return reply(await book.run(book.record_door_event(body.model_dump(), by=actor)), 201)
+    return reply(await book.doors.record(body.model_dump(), by=actor), 201)
 
 
 # ---- incidents ------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ async def open_incident(
     body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
     """Report an incident or complaint; `due_at` follows the severity's deadline."""
-    return reply(await book.run(book.open_incident(body.model_dump(), by=guard)), 201)
+    return reply(await book.incidents.open(body.model_dump(), by=guard), 201)
 
 
 @router.get("/incidents", tags=["incidents"])
@@ -233,14 +233,14 @@ def list_incidents(
     severity: m.Severity | None = None,
     overdue: bool | None = None,
 ) -> m.IncidentList:
-    incidents = book.list_incidents(status=status, severity=severity, overdue=overdue)
+    incidents = book.incidents.list(status=status, severity=severity, overdue=overdue)
     return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
 
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
 def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Incident:
     """One incident with its entries, oldest first."""
-    return m.Incident.model_validate(book.get_incident(incident_id))
+    return m.Incident.model_validate(book.incidents.get(incident_id))
 
 
 @router.post("/incidents/{incident_id}/entries", status_code=201,
@@ -248,7 +248,7 @@ def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.I
 async def add_entry(
     incident_id: str, body: m.EntryIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
-    return reply(await book.run(book.add_entry(incident_id, body.kind, body.text, guard)), 201)
+    return reply(await book.incidents.add_entry(incident_id, body.kind, body.text, guard), 201)
 
 
 @router.post("/incidents/{incident_id}/status", response_model=m.Incident, tags=["incidents"],
@@ -258,7 +258,7 @@ async def set_status(
 ) -> JSONResponse:
     """One step along open -> acknowledged -> in_progress -> resolved -> closed. Only a
     supervisor closes; a complaint closes only after a follow_up and a summary entry."""
-    return reply(await book.run(book.set_incident_status(incident_id, body.status, guard)))
+    return reply(await book.incidents.set_status(incident_id, body.status, guard))
 
 
 # ---- shift, logbook, sync -------------------------------------------------------------------
@@ -268,7 +268,7 @@ async def set_status(
 async def add_shift_note(
     body: m.ShiftNoteIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
-    return reply(await book.run(book.add_shift_note(body.text, guard)), 201)
+    return reply(await book.shift_notes.add(body.text, guard), 201)
 
 
 @router.get("/logbook", tags=["logbook"])
@@ -288,14 +288,14 @@ def suggest_units(
     guard: CurrentGuard, book: LogbookDep, q: Annotated[str, Query(max_length=64)] = ""
 ) -> dict[str, list[dict[str, Any]]]:
     """Units whose name starts with `q` or whose residents contain it (for suggestions)."""
-    return {"units": book.list_units(q)}
+    return {"units": book.directory.list(q)}
 
 
 @router.post("/intercom/answers", response_model=m.Visit, tags=["intercom"],
              responses={403: {}, 404: {}, 409: {}})
 async def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> JSONResponse:
     """The resident's answer, from the intercom gateway (intercom key only)."""
-    return reply(await book.run(book.answer_confirmation(body.request_id, body.decision, key)))
+    return reply(await book.visits.answer_confirmation(body.request_id, body.decision, key))
 
 
 @router.post("/intercom/preapprovals", status_code=201, response_model=m.Preapproval,
@@ -304,7 +304,7 @@ async def preapprove(body: m.PreapprovalIn, key: IntercomKey, book: LogbookDep) 
     """A resident expects a visitor (intercom key only): the answer holds a code, given once,
     that a guard enters at registration (`preapproval_code`) to get `approved` at once without
     ringing the flat. One use; valid from `valid_from` (default now) until `valid_until`."""
-    return reply(await book.run(book.create_preapproval(body.model_dump(), key)), 201)
+    return reply(await book.preapprovals.create(body.model_dump(), key), 201)
 
 
 @router.get("/sync", tags=["sync"])
@@ -312,4 +312,4 @@ def sync_state(request: Request, guard: CurrentGuard, book: LogbookDep) -> m.Syn
     """What waits to reach the hub and whether the post is connected."""
     sync = getattr(request.app.state, "sync", None)
     connected = bool(sync and sync.is_connected)
-    return m.SyncState.model_validate(book.sync_state(connected=connected))
+    return m.SyncState.model_validate(book.sync.state(connected=connected))

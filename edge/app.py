@@ -47,7 +47,7 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
 def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            removed = book.purge(retention_days)
+            removed = book.retention.purge_now(retention_days)
             log.info("retention purge", extra=removed)
         except (errors.ClockBehind, errors.DiskFull, errors.StorageFailed) as exc:
             log.warning("retention purge skipped: %s", exc.msg)

@@ -1,5 +1,5 @@
 """Who is asking: guards log in with badge + PIN (argon2, lockout), integrations use scoped API
-keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbook.py`."""
+keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbook/accounts.py`."""
 
 from __future__ import annotations
 
@@ -75,16 +75,16 @@ class Auth:
         if len(badge) > MAX_BADGE:  # no guard has one; never stored
             raise errors.InvalidValue("badge is too long", loc=("body", "badge"))
         since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.book.reserve_login_attempt(badge, since, LOCKOUT_FAILURES) is None:
+        if self.book.accounts.reserve_login_attempt_now(badge, since, LOCKOUT_FAILURES) is None:
             raise errors.TooManyAttempts(
                 "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
-        guard = self.book.get_guard(badge)
+        guard = self.book.accounts.get_guard(badge)
         # verify against a dummy hash for unknown badges so timing does not tell which exist
         if not check_secret(guard["pin_hash"] if guard else _DUMMY_HASH, pin) or guard is None:
             raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)
-        self.book.login_succeeded(badge, token_digest(token), expires_at)
+        self.book.accounts.login_succeeded_now(badge, token_digest(token), expires_at)
         return {
             "token": token,
             "expires_at": expires_at,
@@ -95,18 +95,18 @@ class Auth:
         """The guard or key a bearer token belongs to; Unauthorized if none (or expired/revoked)."""
         digest = token_digest(token)
         if token.startswith(KEY_PREFIX):
-            key = self.book.find_api_key(digest)
+            key = self.book.accounts.find_api_key(digest)
             if key is not None:
                 return Actor("key", key["id"], name=key["name"], scope=key["scope"])
         else:
-            version = self.book.sessions_version()
+            version = self.book.accounts.sessions_version()
             if version != self._version:  # nothing read before it is good now
                 self._sessions.clear()
                 self._version = version
             cached = self._sessions.get(digest)
             if cached is not None and cached[1] > time.time() and cached[2] == version:
                 return cached[0]
-            session = self.book.find_session(digest)
+            session = self.book.accounts.find_session(digest)
             if session is not None:
                 actor = Actor("guard", session["badge"], name=session["name"],
                               role=session["role"])
@@ -120,19 +120,19 @@ class Auth:
     def logout(self, token: str) -> None:
         digest = token_digest(token)
         self._sessions.pop(digest, None)
-        self.book.revoke_session(digest)
+        self.book.accounts.revoke_session_now(digest)
 
     def revoke_guard(self, badge: str) -> int:
         """End every session of one guard; how many were open."""
         for digest, (actor, _, _) in list(self._sessions.items()):
             if actor.id == badge:
                 del self._sessions[digest]
-        return self.book.revoke_guard_sessions(badge)
+        return self.book.accounts.revoke_guard_sessions_now(badge)
 
     def create_key(self, scope: str, name: str) -> str:
         """A new API key; only its hash is stored, so this is the only time it is seen."""
         if scope not in SCOPES:
             raise errors.InvalidValue(f"scope must be one of {', '.join(SCOPES)}")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        self.book.add_api_key(new_id(), name, scope, token_digest(key))
+        self.book.accounts.add_api_key_now(new_id(), name, scope, token_digest(key))
         return key

@@ -137,10 +137,10 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
     except ValidationError as exc:
         raise CliError(_option_problem(exc)) from None
     with opened(_initialised(data)) as book:
-        before = book.get_guard(who.badge)
+        before = book.accounts.get_guard(who.badge)
         changed = before is not None and (
             before["role"] != role or not check_secret(before["pin_hash"], pin))
-        created, ended = book.add_guard(who.badge, who.name, role, hash_secret(pin),
+        created, ended = book.accounts.add_guard_now(who.badge, who.name, role, hash_secret(pin),
                                         end_sessions=changed)
     click.echo(f"{'added' if created else 'updated'} {role} {who.badge}"
                + (f"; {ended} open session{'s' if ended != 1 else ''} ended" if ended else ""))
@@ -187,7 +187,7 @@ def import_units(data: Path, file: Path) -> None:
         raise CliError(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
     rows = _parse_units(file, text)
     with opened(data) as book:
-        added, updated = book.import_units(rows)
+        added, updated = book.directory.import_now(rows)
     click.echo(f"{added} added, {updated} updated")
 
 
@@ -269,7 +269,7 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
 
     days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
     with opened(_initialised(data)) as book:
-        removed = book.purge(days, trust_clock=trust_clock)
+        removed = book.retention.purge_now(days, trust_clock=trust_clock)
     click.echo(f"purged personal data of {removed['visits']} visits "
                f"({removed['events']} events) older than {days} days")
 

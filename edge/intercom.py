@@ -82,18 +82,18 @@ class Intercom:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                expired = self.book.write(self.book.expire_confirmations())
+                expired = self.book.visits.expire_confirmations_now()
                 if expired:
                     log.info("confirmations expired", extra={"count": expired})
                 if self.webhook:
-                    for delivery in self.book.due_deliveries():
+                    for delivery in self.book.deliveries.due():
                         with self._lock:
                             if delivery["request_id"] in self._inflight:
                                 continue
                             self._inflight.add(delivery["request_id"])
                         self._pool.submit(self._deliver, delivery)
                 wait_s = IDLE_CHECK_S
-                due = self.book.next_intercom_due()
+                due = self.book.deliveries.next_due()
                 if due is not None:
                     wait_s = min(wait_s, max((due - utc_now()).total_seconds(), 0.05))
                 with self._lock:
@@ -119,16 +119,16 @@ class Intercom:
             except urllib.error.HTTPError as exc:
                 status = exc.code
             except (OSError, ValueError) as exc:
-                self.book.delivery_failed(request_id, type(exc).__name__)
+                self.book.deliveries.mark_failed_now(request_id, type(exc).__name__)
                 log.warning("webhook not reachable", extra={"request_id": request_id,
                                                             "error": type(exc).__name__})
                 return
             if 200 <= status < 300:
-                self.book.delivery_done(request_id)
+                self.book.deliveries.mark_delivered_now(request_id)
                 log.info("webhook delivered", extra={"request_id": request_id,
                                                      "attempt": delivery["attempts"] + 1})
             else:
-                self.book.delivery_failed(request_id, f"HTTP {status}")
+                self.book.deliveries.mark_failed_now(request_id, f"HTTP {status}")
                 log.warning("webhook refused", extra={"request_id": request_id,
                                                       "status": status})
         except Exception:

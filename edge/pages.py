@@ -248,8 +248,8 @@ def sync_state(request: Request) -> dict[str, Any]:
     sync = request.app.state.sync
     book: Logbook = request.app.state.book
     # the status bar also says when nothing can be saved, or the clock looks wrong
-    return {**book.sync_state(connected=bool(sync and sync.is_connected)),
-            "disk_full": book.disk_full, "clock": book.clock_problem()}
+    return {**book.sync.state(connected=bool(sync and sync.is_connected)),
+            "disk_full": book.disk_full, "clock": book.retention.clock_problem()}
 
 
 def live_version(state: dict[str, Any]) -> str:
@@ -322,7 +322,7 @@ def worded(page: Page, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
     """The open suspicious-visitor incident that holds this visitor in the lobby, if any."""
-    held = [i for i in book.incidents_for_visit(visit_id)
+    held = [i for i in book.incidents.for_visit(visit_id)
             if i["category"] == SUSPICIOUS and i["status"] != "closed"]
     return held[0] if held else None
 
@@ -330,12 +330,12 @@ def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
 def visit_context(book: Logbook, visit: dict[str, Any]) -> dict[str, Any]:
     """What the visit page shows besides the visit: the hold, the watch-list incident, how
     ringing the flat goes, and the resident's pre-approval."""
-    incidents = book.incidents_for_visit(visit["id"])
+    incidents = book.incidents.for_visit(visit["id"])
     return {
         "visit": visit, "held": held_incident(book, visit["id"]),
         "watch": next((i for i in incidents if i["category"] == "watch_list"), None),
-        "delivery": book.delivery_state(visit["id"]),
-        "preapproval": book.preapproval_for(visit["id"]),
+        "delivery": book.deliveries.state(visit["id"]),
+        "preapproval": book.preapprovals.for_visit(visit["id"]),
     }
 
 
@@ -575,10 +575,10 @@ async def logout(request: Request) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
     page = Page.of_guard(request)
-    incidents = [i for i in page.book.list_incidents() if i["status"] != "closed"]
+    incidents = [i for i in page.book.incidents.list() if i["status"] != "closed"]
     order = {"severe": 0, "medium": 1, "minor": 2}
     incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
-    on_site = page.book.list_visits(on_site=True)
+    on_site = page.book.visits.list(on_site=True)
     waiting = [v for v in on_site if v["confirmation"]["status"] in ("pending", "no_answer")]
     return page.render("home.html", on_site=on_site, waiting=waiting, incidents=incidents)
 
@@ -590,12 +590,12 @@ def register_page(request: Request, date: str | None = None, unit: str | None = 
     page = Page.of_guard(request)
     day, date_error = asked_day(page._, date, page.book.today())
     unit = (unit or "").strip()[:32]
-    visits = page.book.list_visits(day=day, unit=unit or None,
+    visits = page.book.visits.list(day=day, unit=unit or None,
                                    on_site=True if on_site == "true" else None)
     return page.render("visits.html", 422 if date_error else 200, visits=visits,
                        day=day.isoformat(), typed_date=date if date_error else day.isoformat(),
                        date_error=date_error, unit=unit, on_site=on_site == "true",
-                       units=page.book.list_units(limit=500))
+                       units=page.book.directory.list(limit=500))
 
 
 LIVE_CHECK_S = 1.0  # how often a stream looks for a change
@@ -646,7 +646,7 @@ def live(request: Request) -> Response:
 def new_visit_page(request: Request) -> Response:
     page = Page.of_guard(request)
     return page.render("visit_new.html", values={"party_size": "1"}, errors={},
-                       units=page.book.list_units(limit=500))
+                       units=page.book.directory.list(limit=500))
 
 
 @router.post("/visits/new", response_class=HTMLResponse)
@@ -660,8 +660,7 @@ async def register_visit(request: Request) -> Response:
         **form, "party_size": int(party_size) if is_number else party_size})
     if visit_in is not None:
         try:
-            visit = await page.book.run(page.book.register_visit(visit_in.model_dump(),
-                                                                 by=page.actor))
+            visit = await page.book.visits.register(visit_in.model_dump(), by=page.actor)
         except errors.UnknownUnit:
             field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
         except errors.PreapprovalRefused as exc:
@@ -670,7 +669,7 @@ async def register_visit(request: Request) -> Response:
     if field_errors:
         kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
         return page.render("visit_new.html", 422, values=kept, errors=field_errors,
-                           units=page.book.list_units(limit=500))
+                           units=page.book.directory.list(limit=500))
     return RedirectResponse(f"/visits/{visit['id']}", status_code=303)
 
 
@@ -678,7 +677,7 @@ async def register_visit(request: Request) -> Response:
 def visit_page(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     try:
-        visit = page.book.get_visit(visit_id)
+        visit = page.book.visits.get(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
     return page.render("visit.html", **visit_context(page.book, visit))
@@ -689,7 +688,7 @@ async def check_out(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     await page.checked_form()
     try:
-        await page.book.run(page.book.check_out(visit_id, by=page.actor))
+        await page.book.visits.check_out(visit_id, by=page.actor)
     except (errors.AlreadyCheckedOut, errors.NotFound):
         pass  # already out (another tablet, a double tap): the page shows it as it is
     back = request.headers.get("referer", "/")
@@ -702,7 +701,7 @@ async def override(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     form = await page.checked_form()
     try:
-        visit = page.book.get_visit(visit_id)
+        visit = page.book.visits.get(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
     body, field_errors = page.validate(m.OverrideIn, {"reason": form.get("reason", "")})
@@ -711,7 +710,7 @@ async def override(visit_id: str, request: Request) -> Response:
                            reason_error=field_errors.get("reason", page._("Please check this.")),
                            **visit_context(page.book, visit))
     try:
-        await page.book.run(page.book.override(visit_id, body.reason, by=page.actor))
+        await page.book.visits.override(visit_id, body.reason, by=page.actor)
     except errors.ConfirmationClosed:
         pass
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
@@ -733,8 +732,7 @@ async def open_incident(request: Request) -> Response:
     incident_in, field_errors = page.validate(m.IncidentIn, form)
     if incident_in is not None:
         try:
-            incident = await page.book.run(page.book.open_incident(incident_in.model_dump(),
-                                                                   by=page.actor))
+            incident = await page.book.incidents.open(incident_in.model_dump(), by=page.actor)
         except errors.UnknownVisit:
             field_errors["visit_id"] = page._("There is no such visit.")
     if field_errors:
@@ -747,13 +745,13 @@ def incidents_page(request: Request, status: str | None = None) -> Response:
     page = Page.of_guard(request)
     wanted = status if status in ("open", "acknowledged", "in_progress", "resolved",
                                   "closed") else None
-    return page.render("incidents.html", incidents=page.book.list_incidents(status=wanted))
+    return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
 
 
 def _incident_page(page: Page, incident_id: str, status_code: int = 200,
                    **context: Any) -> Response:
     try:
-        incident = page.book.get_incident(incident_id)
+        incident = page.book.incidents.get(incident_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such incident."))
     if incident["category"] == SUSPICIOUS:
@@ -789,7 +787,7 @@ async def add_entry(incident_id: str, request: Request) -> Response:
         return _incident_page(page, incident_id, 422, text=form.get("text", ""),
                               text_error=page._("Please fill this in."))
     try:
-        await page.book.run(page.book.add_entry(incident_id, entry.kind, entry.text, page.actor))
+        await page.book.incidents.add_entry(incident_id, entry.kind, entry.text, page.actor)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such incident."))
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
@@ -801,7 +799,7 @@ async def set_status(incident_id: str, request: Request) -> Response:
     form = await page.checked_form()
     status = form.get("status", "")
     try:
-        await page.book.run(page.book.set_incident_status(incident_id, status, page.actor))
+        await page.book.incidents.set_status(incident_id, status, page.actor)
     except errors.Forbidden:
         return _incident_page(page, incident_id, 403,
                               status_error=page._("Only a supervisor may close an incident."))
@@ -828,7 +826,7 @@ async def record_door_event(request: Request) -> Response:
         field_errors["reason"] = page._("A door opened by the guard needs a reason.")
     if door is not None and not field_errors:
         try:
-            await page.book.run(page.book.record_door_event(door.model_dump(), by=page.actor))
+            await page.book.doors.record(door.model_dump(), by=page.actor)
         except errors.UnknownVisit:
             field_errors["visit_id"] = page._("There is no such visit.")
     if door is None or field_errors:
@@ -849,7 +847,7 @@ def logbook_page(request: Request, date: str | None = None) -> Response:
 @router.get("/shift", response_class=HTMLResponse)
 def shift_page(request: Request) -> Response:
     page = Page.of_guard(request)
-    entries = worded(page, page.book.since_last_handover(raw=True))
+    entries = worded(page, page.book.shift_notes.since_last_handover(raw=True))
     return page.render("shift.html", entries=entries)
 
 
@@ -860,10 +858,10 @@ async def hand_over(request: Request) -> Response:
     try:
         note = m.ShiftNoteIn.model_validate({"text": form.get("text", "")})
     except ValidationError:
-        entries = worded(page, page.book.since_last_handover(raw=True))
+        entries = worded(page, page.book.shift_notes.since_last_handover(raw=True))
         return page.render("shift.html", 422, entries=entries, text=form.get("text", ""),
                            text_error=page._("Please fill this in."))
-    await page.book.run(page.book.add_shift_note(note.text, page.actor))
+    await page.book.shift_notes.add(note.text, page.actor)
     return RedirectResponse("/shift", status_code=303)
 
 
@@ -874,17 +872,17 @@ async def mark_suspicious(visit_id: str, request: Request) -> Response:
     page = Page.of_guard(request)
     await page.checked_form()
     try:
-        visit = page.book.get_visit(visit_id)
+        visit = page.book.visits.get(visit_id)
     except errors.NotFound:
         return page.render("message.html", 404, message=page._("There is no such visit."))
     held = held_incident(page.book, visit_id)
     if held:
         return RedirectResponse(f"/incidents/{held['id']}", status_code=303)
-    incident = await page.book.run(page.book.open_incident({
+    incident = await page.book.incidents.open({
         "category": SUSPICIOUS, "severity": "medium",
         "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
         "location": page._("Lobby"), "visit_id": visit_id, "channel": "in_person",
-    }, by=page.actor))
+    }, by=page.actor)
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
 
 
@@ -898,5 +896,5 @@ async def repeat_visitor(request: Request) -> Response:
     form = await page.form()
     if not page.csrf_ok(form):
         return JSONResponse({"found": False}, status_code=403)
-    found = page.book.repeat_visitor(form.get("id_number", "")[:40])
+    found = page.book.visits.repeat_visitor(form.get("id_number", "")[:40])
     return JSONResponse({"found": found is not None, **(found or {})})

@@ -170,9 +170,9 @@ class Sync:
             log.exception("could not handle a message", extra={"topic": message.topic})
 
     def _on_ack(self, acked: int) -> None:
-        last_seq = self.book.last_seq()
+        last_seq = self.book.sync.last_seq()
         acked = min(acked, last_seq)  # never believe an ack for events we do not have
-        if self.book.set_acked(acked):
+        if self.book.sync.set_acked_now(acked):
             with self._lock:
                 self._inflight = [b for b in self._inflight if b[0] > acked]
                 self._next_seq = max(self._next_seq, acked + 1)
@@ -184,8 +184,8 @@ class Sync:
     def _on_down(self, payload: Any) -> None:
         """A supervisor's entry or a new watch list; each is applied once, by its id, and the
         logbook event that records it tells the hub it arrived."""
-        appliers = {"incident.entry": self.book.apply_hub_entry,
-                    "watchlist": self.book.apply_watchlist}
+        appliers = {"incident.entry": self.book.incidents.apply_hub_entry_now,
+                    "watchlist": self.book.watchlist.apply_now}
         if not isinstance(payload, dict) or payload.get("type") not in appliers:
             return
         if payload.get("device") != self.device:
@@ -203,7 +203,7 @@ class Sync:
 
     def _rewind(self) -> None:
         """Send everything after acked_seq again (reconnect or ack timeout)."""
-        self._next_seq = self.book.sync_state()["acked_seq"] + 1
+        self._next_seq = self.book.sync.state()["acked_seq"] + 1
         self._inflight.clear()
         self._last_progress = time.monotonic()
 
@@ -216,7 +216,7 @@ class Sync:
                 continue
             try:
                 self._fill_window()
-                state = self.book.sync_state()
+                state = self.book.sync.state()
                 now = time.monotonic()
                 reported = (state["last_seq"], state["acked_seq"])
                 if now - last_status > STATUS_EVERY_S or (
@@ -246,7 +246,7 @@ class Sync:
     def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
         """The next batch from `from_seq`: the seq of its last event and its payload (the
         canonical JSON of {"device", "events", "site"}), at most 256 KiB."""
-        events = self.book.encoded_events_after(from_seq - 1, limit=500)
+        events = self.book.sync.encoded_events_after(from_seq - 1, limit=500)
         if not events:
             return None
         head = canonical_json({"device": self.device})[:-1] + b',"events":['
@@ -262,7 +262,7 @@ class Sync:
         return {"last_seq": last, "payload": head + b",".join(encoded) + tail}
 
     def _status(self, online: bool) -> dict[str, Any]:
-        state = self.book.sync_state()
+        state = self.book.sync.state()
         return {"online": online, "last_seq": state["last_seq"], "acked_seq": state["acked_seq"],
                 "backlog": state["backlog"], "clock": now_text(), "version": __version__}
 

@@ -36,6 +36,13 @@ from edge.sync import Sync  # noqa: E402
 from hub.broker import device_username, mosquitto_hash, new_password  # noqa: E402
 from hub.store import Store  # noqa: E402
 from schemas.ids import new_id  # noqa: E402
+from schemas.models import (  # noqa: E402
+    Category,
+    Confirmation,
+    ConfirmationStatus,
+    VisitPii,
+    VisitRegisteredData,
+)
 
 BIN = Path(sys.executable).parent
 HUB = str(BIN / "guardpost-hub")
@@ -62,7 +69,7 @@ def fill_post(data: Path, site: str, device: str, events: int) -> Logbook:
     """A post with `events` visit registrations, written in large transactions (setup only)."""
     init_data_dir(data, site, device)
     book = Logbook(data)
-    book.import_units([{"unit": "12A", "intercom": "", "residents": ""}])
+    book.directory.import_now([{"unit": "12A", "intercom": "", "residents": ""}])
     body = {"visitor_name": "陳大文", "unit": "12A", "category": "guest", "phone": "5555 0000",
             "company": "Harbour Deliveries Ltd", "purpose": "parcel for the management office",
             "party_size": 1, "vehicle_plate": None, "notes": None}
@@ -73,17 +80,18 @@ def fill_post(data: Path, site: str, device: str, events: int) -> Logbook:
         def work(conn: sqlite3.Connection, count: int = count) -> None:
             for _ in range(count):
                 # the same append the API uses; many per transaction only to build the backlog
-                book._append(conn, "visit.registered", new_id(), {  # noqa: SLF001
-                    "unit": "12A", "category": "guest", "company": body["company"],
-                    "purpose": body["purpose"], "party_size": 1,
-                    "checked_in_at": "2026-11-24T01:02:03.456+00:00",
-                    "confirmation": {"status": "not_required", "request_id": None,
-                                     "answered_at": None}, "by": SYSTEM.ref},
-                    {"salt": os.urandom(16).hex(), "visitor_name": body["visitor_name"],
-                     "id_number_masked": "A****567(8)", "phone": body["phone"],
-                     "vehicle_plate": None, "notes": None})
+                book.writer.append(conn, "visit.registered", new_id(), VisitRegisteredData(
+                    unit="12A", category=Category.guest, company=body["company"],
+                    purpose=body["purpose"], party_size=1,
+                    checked_in_at="2026-11-24T01:02:03.456+00:00",
+                    confirmation=Confirmation(status=ConfirmationStatus.not_required,
+                                              request_id=None, answered_at=None),
+                    by=SYSTEM.ref),
+                    VisitPii(salt=os.urandom(16).hex(), visitor_name=body["visitor_name"],
+                             id_number_masked="A****567(8)", phone=body["phone"],
+                             vehicle_plate=None, notes=None))
 
-        book.write(work)
+        book.writer.write(work)
     return book
 
 
@@ -148,13 +156,13 @@ def drain(company: Company, books: list[Logbook]) -> float:
     company.start()
     syncs = [Sync(b, company.broker_url(b.site, b.device, passwords[(b.site, b.device)]))
              for b in books]
-    targets = [b.last_seq() for b in books]
+    targets = [b.sync.last_seq() for b in books]
     started = time.monotonic()
     for sync in syncs:
         sync.start()
     try:
         while True:
-            if all(b.sync_state()["acked_seq"] >= t for b, t in zip(books, targets, strict=True)):
+            if all(b.sync.state()["acked_seq"] >= t for b, t in zip(books, targets, strict=True)):
                 return time.monotonic() - started
             if time.monotonic() - started > 600:
                 raise SystemExit("gave up after 600 s")

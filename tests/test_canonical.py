@@ -59,13 +59,13 @@ def test_events_sent_from_the_logbook_are_canonical_bytes(tmp_path: Path) -> Non
     init_data_dir(tmp_path, "s", "d")
     book = Logbook(tmp_path)
     try:
-        book.import_units([{"unit": "12A", "intercom": "", "residents": ""}])
-        book.write(book.register_visit({"visitor_name": 'Quote " 陳 \u2028', "unit": "12A",
-                                        "category": "guest", "notes": "line\nbreak"},
-                                       Actor("guard", "1")))
-        book.write(book.add_shift_note("交更", Actor("guard", "1")))
-        sent = book.encoded_events_after(0)
-        stored = book.events_after(0)
+        book.directory.import_now([{"unit": "12A", "intercom": "", "residents": ""}])
+        book.writer.write(book.visits.register_work(
+            {"visitor_name": 'Quote " 陳 \u2028', "unit": "12A", "category": "guest",
+             "notes": "line\nbreak"}, Actor("guard", "1")))
+        book.writer.write(book.shift_notes.add_work("交更", Actor("guard", "1")))
+        sent = book.sync.encoded_events_after(0)
+        stored = book.sync.events_after(0)
     finally:
         book.close()
     assert [seq for seq, _ in sent] == [1, 2]

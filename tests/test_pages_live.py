@@ -136,7 +136,7 @@ def test_a_watch_list_match_warns_the_guard(page: Page, post: tuple[Path, dict[s
     data, _ = post
     book = Logbook(data)  # as the hub's down message would, on the real database
     try:
-        assert book.apply_watchlist({"id": "msg-1", "version": 1, "key_id": "another key",
+        assert book.watchlist.apply_now({"id": "msg-1", "version": 1, "key_id": "another key",
                                      "entries": [{"id": "w1", "id_hmac": None,
                                                   "name": "Wong Ka-ho", "reason": "banned",
                                                   "severity": "severe"}]})

@@ -131,7 +131,7 @@ def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes
     guard = Actor("guard", "1001")
 
     def lost(conn: sqlite3.Connection) -> None:
-        book.add_shift_note("half-written", guard)(conn)
+        book.shift_notes.add_work("half-written", guard)(conn)
         conn.execute("ROLLBACK")  # as SQLite does by itself when the disk fills mid-statement
         raise sqlite3.OperationalError("disk I/O error")
 
@@ -139,11 +139,12 @@ def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes
         futures: list[Future[object]] = []
         solo = 0
         for round_ in range(20):  # the lost job shares its group with good notes, or not
-            assert book.submit(book.add_shift_note(f"alone {round_}", guard)).result(timeout=30)
+            alone = book.shift_notes.add_work(f"alone {round_}", guard)
+            assert book.writer.submit(alone).result(timeout=30)
             solo += 1
-            futures.append(book.submit(book.add_shift_note(f"before {round_}", guard)))
-            futures.append(book.submit(lost))
-            futures.append(book.submit(book.add_shift_note(f"after {round_}", guard)))
+            futures.append(book.writer.submit(book.shift_notes.add_work(f"before {round_}", guard)))
+            futures.append(book.writer.submit(lost))
+            futures.append(book.writer.submit(book.shift_notes.add_work(f"after {round_}", guard)))
             wait(futures[-3:], timeout=30)
         outcomes = []
         for future in futures:
@@ -153,15 +154,15 @@ def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes
             except errors.StorageFailed as exc:
                 outcomes.append(exc.type)
         assert outcomes[1::3] == ["storage_failed"] * 20
-        later = book.submit(book.add_shift_note("later", guard)).result(timeout=30)
+        later = book.writer.submit(book.shift_notes.add_work("later", guard)).result(timeout=30)
         assert later["text"] == "later"
-        notes = [r[0] for r in book._read.execute("SELECT text FROM shift_notes")]
-        seqs = [r[0] for r in book._read.execute("SELECT seq FROM events ORDER BY seq")]
+        notes = [r[0] for r in book.reader.execute("SELECT text FROM shift_notes")]
+        seqs = [r[0] for r in book.reader.execute("SELECT seq FROM events ORDER BY seq")]
         assert "half-written" not in notes
         assert len(notes) == solo + outcomes.count("ok") + 1
         assert seqs == list(range(1, len(notes) + 1))
     finally:
         book.close()
-    refused = book.submit(book.add_shift_note("after close", guard))
+    refused = book.writer.submit(book.shift_notes.add_work("after close", guard))
     with pytest.raises(errors.StorageFailed):
         refused.result(timeout=5)  # a closed logbook answers at once, never leaves one waiting

@@ -29,9 +29,9 @@ def append_notes(post: EdgeServer, count: int) -> None:
     try:
         by = Actor("guard", "1001")
         for start in range(0, count, 1000):
-            works = [book.add_shift_note(f"{NOTE} #{n}", by)
+            works = [book.shift_notes.add_work(f"{NOTE} #{n}", by)
                      for n in range(start, min(count, start + 1000))]
-            book.write(lambda conn, works=works: [work(conn) for work in works])
+            book.writer.write(lambda conn, works=works: [work(conn) for work in works])
     finally:
         book.close()
 
@@ -166,7 +166,7 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
         append_notes(other, 20)
         book = Logbook(other.data)
         try:
-            after_gap = [json.loads(body) for _, body in book.encoded_events_after(5)]
+            after_gap = [json.loads(body) for _, body in book.sync.encoded_events_after(5)]
         finally:
             book.close()
         with tap.lock:
@@ -196,7 +196,7 @@ def pending_batch(post: EdgeServer, after: int) -> dict[str, Any]:
     """The post's events after `after`, as a batch (read from its stopped logbook)."""
     book = Logbook(post.data)
     try:
-        events = [json.loads(body) for _, body in book.encoded_events_after(after)]
+        events = [json.loads(body) for _, body in book.sync.encoded_events_after(after)]
     finally:
         book.close()
     return {"site": SITE, "device": DEVICE, "events": events}

@@ -1,0 +1,141 @@
+"""The `Logbook` of one post: opens the database, starts its writer, and gathers the record
+families (`book.visits`, `book.incidents`, ...) with the reads that span them (the day's lines)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schemas.ids import format_time, utc_now
+from schemas.projection import logbook_line
+
+from .. import errors
+from .accounts import Accounts
+from .database import DB_FILE, ID_KEY_FILE, check_database, connect, is_initialised, verify_chain
+from .deliveries import Deliveries
+from .directory import Directory
+from .doors import DoorPolicy, Doors
+from .incidents import Incidents
+from .migrations import migrate
+from .preapprovals import Preapprovals
+from .retention import Retention
+from .shift_notes import ShiftNotes
+from .sync_cursor import SyncCursor
+from .visits import Visits
+from .watchlist import Watchlist
+from .writer import Writer
+
+
+class Logbook:
+    """One post's logbook: its writer (`writer.py`: the only appender) and record families."""
+
+    def __init__(
+        self,
+        data: Path,
+        *,
+        zone: ZoneInfo | None = None,
+        deadlines_h: dict[str, float] | None = None,
+        confirm_timeout_s: float = 90.0,
+        intercom_enabled: bool = False,
+        doors: DoorPolicy | None = None,
+    ) -> None:
+        if not is_initialised(data):
+            raise errors.NotInitialised(
+                f"{data} is not initialised; run guardpost-edge init --data {data} first"
+            )
+        self.data = data
+        self.path = data / DB_FILE
+        self.zone = zone or ZoneInfo("Asia/Hong_Kong")
+        self.deadlines_h = deadlines_h or {"minor": 72.0, "medium": 24.0, "severe": 1.0}
+        self.confirm_timeout_s = confirm_timeout_s
+        self.intercom_enabled = intercom_enabled
+        self.door_policy = doors or DoorPolicy()
+        self.id_key = (data / ID_KEY_FILE).read_bytes()
+        self._local = threading.local()
+        self.open_readers: list[sqlite3.Connection] = []
+        self.readers_lock = threading.Lock()
+        check_database(self.path, "quick_check")  # before anything writes to it
+        conn = connect(self.path)
+        migrate(conn)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self.site: str = meta["site"]
+        self.device: str = meta["device"]
+        self.writer = Writer(self.path, conn)
+        self.visits = Visits(self)
+        self.deliveries = Deliveries(self)
+        self.preapprovals = Preapprovals(self)
+        self.watchlist = Watchlist(self)
+        self.doors = Doors(self)
+        self.incidents = Incidents(self)
+        self.shift_notes = ShiftNotes(self)
+        self.directory = Directory(self)
+        self.accounts = Accounts(self)
+        self.sync = SyncCursor(self)
+        self.retention = Retention(self)
+
+    def close(self) -> None:
+        self.writer.close()
+        with self.readers_lock:
+            for conn in self.open_readers:
+                conn.close()
+            self.open_readers.clear()
+
+    def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call `callback(events)` after each commit that appended events (sync, live pages)."""
+        self.writer.on_commit(callback)
+
+    @property
+    def disk_full(self) -> bool:
+        """True while the last write failed for want of disk space (until one succeeds)."""
+        return self.writer.disk_full
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection (WAL: reads never wait for the writer)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self.readers_lock:
+                self.open_readers.append(conn)
+        return conn
+
+    # ---- the logbook itself -----------------------------------------------------------------
+
+    def day_bounds(self, day: date) -> tuple[str, str]:
+        """The UTC interval [start, end) of one local date in the site's time zone."""
+        start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        end = start + timedelta(days=1)
+        return format_time(start), format_time(end)
+
+    def today(self) -> date:
+        return utc_now().astimezone(self.zone).date()
+
+    def logbook(self, day: date, raw: bool = False) -> list[dict[str, Any]]:
+        """The day's lines in seq order; `raw` adds each event's `data` and `pii` (for pages
+        that word the lines in their own language)."""
+        start, end = self.day_bounds(day)
+        rows = self.reader.execute(
+            "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
+            " ORDER BY seq", (start, end))
+        return [logbook_line(r, raw) for r in rows]
+
+    def verify(self) -> tuple[int, int | None]:
+        """Check the whole chain: (events checked, first bad seq or None)."""
+        return verify_chain(self.reader)
+
+
+@contextmanager
+def opened(data: Path, **kwargs: Any) -> Iterator[Logbook]:
+    """A Logbook that is closed afterwards (for the CLI)."""
+    book = Logbook(data, **kwargs)
+    try:
+        yield book
+    finally:
+        book.close()

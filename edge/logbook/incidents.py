@@ -1,0 +1,171 @@
+"""Incidents and their entries: opening one, adding an entry (a guard's, or a supervisor's from
+the hub), and moving it along open -> acknowledged -> in_progress -> resolved -> closed."""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from schemas.ids import format_time, new_id, utc_now
+from schemas.models import (
+    EntryKind,
+    IncidentEntryData,
+    IncidentOpenedData,
+    IncidentStatus,
+    IncidentStatusData,
+)
+
+from .. import errors
+from .actors import Actor
+from .family import Family
+
+INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+HUB_ENTRY_KINDS = {"note", "action", "escalation", "follow_up", "summary", "police_called"}
+
+
+class Incidents(Family):
+    """`book.incidents`: what went wrong at the post, and what was done about it."""
+
+    async def open(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
+        incident_id = new_id()
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            opened = utc_now()  # due_at is exactly opened_at + the severity's deadline
+            due_at = format_time(opened + timedelta(
+                hours=self.book.deadlines_h[body["severity"]]))
+            visit_id = body.get("visit_id") or None
+            if visit_id and conn.execute(
+                "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
+            ).fetchone() is None:
+                raise errors.UnknownVisit(f"no visit {visit_id}")
+            self.writer.append(conn, "incident.opened", incident_id, IncidentOpenedData(
+                category=body["category"], severity=body["severity"],
+                title=body["title"], description=body.get("description") or None,
+                location=body.get("location") or None, visit_id=visit_id,
+                channel=body.get("channel") or None, due_at=due_at, by=by.ref,
+            ), at=opened)
+            return self.get(incident_id, conn=conn)
+
+        return await self.writer.run(work)
+
+    async def add_entry(self, incident_id: str, kind: str, text: str, by: Actor) -> dict[str, Any]:
+        entry_id = new_id()
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
+                    is None:
+                raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+            self.writer.append(conn, "incident.entry", entry_id, IncidentEntryData(
+                incident_id=incident_id, kind=EntryKind(kind), text=text, by=by.ref))
+            row = conn.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
+            return _entry_out(row.fetchone())
+
+        return await self.writer.run(work)
+
+    def apply_hub_entry_now(self, message: dict[str, Any]) -> bool:
+        """A supervisor's entry from the hub, applied once by its id; True if it was new."""
+        entry_id, incident_id = str(message["id"]), str(message["incident_id"])
+        kind, text, by = str(message["kind"]), str(message["text"]), str(message["by"])
+        if kind not in HUB_ENTRY_KINDS:
+            raise ValueError(f"unknown entry kind {kind}")
+        if not by.startswith("hub:"):
+            raise ValueError("a hub entry must be by hub:USER")
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM incident_entries WHERE id = ?", (entry_id,)).fetchone():
+                return False
+            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
+                    is None:
+                return False
+            self.writer.append(conn, "incident.entry", entry_id, IncidentEntryData(
+                incident_id=incident_id, kind=EntryKind(kind), text=text, by=by))
+            return True
+
+        return self.writer.write(work)
+
+    async def set_status(self, incident_id: str, status: str, by: Actor) -> dict[str, Any]:
+        """Move an incident one step along open -> acknowledged -> in_progress -> resolved ->
+        closed; a complaint closes only after a follow_up and a summary entry; only a
+        supervisor closes. The record's state is checked first (409), then the role (403)."""
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = conn.execute("SELECT status, category FROM incidents WHERE id = ?",
+                               (incident_id,)).fetchone()
+            if row is None:
+                raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+            current = row["status"]
+            position = INCIDENT_FLOW.index(current)
+            if position + 1 >= len(INCIDENT_FLOW) or INCIDENT_FLOW[position + 1] != status:
+                allowed = INCIDENT_FLOW[position + 1] if position + 1 < len(INCIDENT_FLOW) else None
+                raise errors.TransitionForbidden(
+                    f"cannot go from {current} to {status}"
+                    + (f"; next is {allowed}" if allowed else "; the incident is closed")
+                )
+            if status == "closed" and row["category"] == "complaint":
+                kinds = {k for (k,) in conn.execute(
+                    "SELECT DISTINCT kind FROM incident_entries WHERE incident_id = ?",
+                    (incident_id,))}
+                missing = [k for k in ("follow_up", "summary") if k not in kinds]
+                if missing:
+                    raise errors.TransitionForbidden(
+                        "a complaint closes only after its " + " and ".join(missing) + " entry")
+            if status == "closed" and by.kind == "guard" and by.role != "supervisor":
+                raise errors.Forbidden("only a supervisor may close an incident")
+            self.writer.append(conn, "incident.status", incident_id, IncidentStatusData(
+                status=IncidentStatus(status), previous=current, by=by.ref))
+            return self.get(incident_id, conn=conn)
+
+        return await self.writer.run(work)
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    def get(
+        self, incident_id: str, *, with_entries: bool = True,
+        conn: sqlite3.Connection | None = None,
+    ) -> dict[str, Any]:
+        conn = conn or self.book.reader
+        row = conn.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+        incident = self._out(row)
+        if with_entries:
+            incident["entries"] = [_entry_out(e) for e in conn.execute(
+                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
+                (incident_id,))]
+        return incident
+
+    def for_visit(self, visit_id: str) -> list[dict[str, Any]]:
+        rows = self.book.reader.execute(
+            "SELECT * FROM incidents WHERE visit_id = ? ORDER BY opened_at", (visit_id,))
+        return [self._out(row) for row in rows]
+
+    def list(
+        self, *, status: str | None = None, severity: str | None = None,
+        overdue: bool | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        sql, args = "SELECT * FROM incidents WHERE 1=1", []
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if severity:
+            sql += " AND severity = ?"
+            args.append(severity)
+        rows = self.book.reader.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
+        incidents = [self._out(row) for row in rows]
+        if overdue is not None:
+            incidents = [i for i in incidents if i["overdue"] is overdue]
+        return incidents
+
+    def _out(self, row: sqlite3.Row) -> dict[str, Any]:
+        incident = {"site": self.book.site, "device": self.book.device, **dict(row)}
+        incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
+            row["due_at"] < format_time(utc_now()))
+        return incident
+
+
+def _entry_out(row: sqlite3.Row) -> dict[str, Any]:
+    entry = dict(row)
+    entry.pop("seq", None)
+    return entry
