@@ -42,7 +42,7 @@ from schemas import models as m
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_time, utc_now
 
 from . import reports
-from .api import (
+from .actions import (
     HubLoginIn,
     RuleIn,
     add_supervisor_entry,
@@ -418,7 +418,7 @@ def _watchlist_page(page: HubPage, status_code: int = 200, **context: Any) -> Re
 
 
 def _watchlist_user(request: Request) -> HubPage:
-    """The page of someone the watch list's rule (`api.check_watchlist_access`) lets in; a
+    """The page of someone the watch list's rule (`actions.check_watchlist_access`) lets in; a
     403 page for anyone else, as the API's 403."""
     page = HubPage.of_user(request)
     try:

@@ -124,3 +124,14 @@ class Outbox(StoreBase):
                                           canonical_json(payload).decode(), now))
         conn.execute("INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES"
                      " (?, ?, ?)", (site, device, current["version"]))
+
+
+def new_hub_entry(incident: dict[str, Any], kind: str, text: str,
+                  author: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An entry made at the hub, and the down message that takes it to the incident's post."""
+    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
+             "at": format_time(utc_now()), "guard": None, "author": author}
+    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
+               "site": incident["site"], "device": incident["device"], "kind": kind,
+               "text": text, "by": author, "at": entry["at"]}
+    return entry, payload
