@@ -79,6 +79,7 @@ def visit_out(row: Any) -> dict[str, Any]:
         "guard": row["guard"],
         "confirmation": {"status": row["confirmation_status"], "request_id": row["request_id"],
                          "answered_at": row["answered_at"]},
+        "flag": row["flag"],
     }
 
 
