@@ -6,9 +6,9 @@ this package: `schema` (tables, connection), `base` (connections, transactions),
 (escalation), `accounts`, `search` (and audit), `reports`; `facade` puts them together.
 """
 
-from .batches import BatchResult, is_database_failure
+from .batches import is_database_failure
 from .facade import Store
 from .schema import DB_FILE, connect, create_schema, init_store, is_initialised
 
-__all__ = ["DB_FILE", "BatchResult", "Store", "connect", "create_schema", "init_store",
-           "is_database_failure", "is_initialised"]
+__all__ = ["DB_FILE", "Store", "connect", "create_schema", "init_store", "is_database_failure",
+           "is_initialised"]
