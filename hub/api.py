@@ -3,7 +3,7 @@ allows: another site's record is 404, not 403; an auditor may read but not write
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -11,17 +11,23 @@ from pydantic import BaseModel
 from edge import errors
 from edge.api import COMMON_ERRORS
 from schemas import models as m
-from schemas.ids import format_time, new_id, utc_now
-from schemas.privacy import id_hmac, mask_id
+from schemas.ids import utc_now
 
+from .actions import (
+    HubLoginIn,
+    RuleIn,
+    add_supervisor_entry,
+    audit_read,
+    check_rules_access,
+    notify_rule,
+    read_watchlist,
+    scope,
+    unwatch,
+    visible_incident,
+    watch_for,
+)
 from .auth import HubAuth, User
-from .escalation import shown_url
 from .store import Store
-
-
-class HubLoginIn(m.Body):
-    username: m.Text(64)  # type: ignore[valid-type]
-    password: m.Text(256)  # type: ignore[valid-type]
 
 
 class HubUserOut(BaseModel):
@@ -79,23 +85,6 @@ CurrentUser = Annotated[User, Depends(current_user)]
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 
-def audit_read(store: Store, user: User, action: str, **question: object) -> None:
-    """Every read of personal data, in the API and on the pages alike, goes into the audit
-    log once it has been answered: who, what (`action`) and the question (`site=... q=...`;
-    whatever looks like an ID number is masked by the store)."""
-    store.audit(user.username, action, " ".join(
-        f"{name}={'*' if value is None else value}" for name, value in question.items()))
-
-
-def _scope(user: User, site: str | None) -> list[str] | None:
-    """The sites a query may cover; a site the user may not see is 404."""
-    if site is None:
-        return user.sites
-    if not user.may_see(site):
-        raise errors.NotFound(f"no site {site}", loc=("query", "site"))
-    return [site]
-
-
 @router.post("/auth/login", tags=["auth"], responses={401: {}, 429: {}})
 def login(body: HubLoginIn, auth: AuthDep) -> HubLoginOut:
     return HubLoginOut.model_validate(auth.login(body.username, body.password))
@@ -129,7 +118,7 @@ def list_visits(
     user: CurrentUser, store: StoreDep, site: str | None = None, on_site: bool | None = None,
     date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
 ) -> m.VisitList:
-    visits = store.list_visits(_scope(user, site), on_site=on_site, day=date)
+    visits = store.list_visits(scope(user, site), on_site=on_site, day=date)
     audit_read(store, user, "api visits", site=site, date=date, on_site=on_site)
     return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
 
@@ -140,18 +129,11 @@ def list_incidents(
     status: m.IncidentStatus | None = None, severity: m.Severity | None = None,
     overdue: bool | None = None,
 ) -> m.IncidentList:
-    incidents = store.list_incidents(_scope(user, site), status=status, severity=severity,
+    incidents = store.list_incidents(scope(user, site), status=status, severity=severity,
                                      overdue=overdue)
     audit_read(store, user, "api incidents", site=site, status=status, severity=severity,
                overdue=overdue)
     return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
-
-
-def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, Any]:
-    incident = store.get_incident(incident_id)
-    if incident is None or not user.may_see(incident["site"]):
-        raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
-    return incident
 
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
@@ -172,32 +154,6 @@ def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: Current
     return m.IncidentEntry.model_validate(entry)
 
 
-def new_hub_entry(incident: dict[str, Any], kind: str, text: str,
-                  author: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An entry made at the hub, and the down message that takes it to the incident's post."""
-    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
-             "at": format_time(utc_now()), "guard": None, "author": author}
-    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
-               "site": incident["site"], "device": incident["device"], "kind": kind,
-               "text": text, "by": author, "at": entry["at"]}
-    return entry, payload
-
-
-def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User, kind: str,
-                         text: str) -> dict[str, Any]:
-    """Store a supervisor's or manager's entry and send it down to the incident's post (the
-    API and the dashboard's form both come here); 403 for an auditor."""
-    if not user.may_write:
-        raise errors.Forbidden("an auditor may read but not write")
-    store: Store = request.app.state.store
-    entry, payload = new_hub_entry(incident, kind, text, user.ref)
-    store.add_hub_entry(incident, entry, payload)
-    ingest = request.app.state.ingest
-    if ingest is not None:
-        ingest.send_down(incident["site"], incident["device"])
-    return entry
-
-
 @router.get("/logbook", tags=["logbook"])
 def get_logbook(
     user: CurrentUser, store: StoreDep, site: Annotated[str, Query()],
@@ -205,7 +161,7 @@ def get_logbook(
                     Query(description="the site's local date; default today")] = None,
 ) -> HubLogbook:
     """The day's events of every post of a site, each with its `device`."""
-    _scope(user, site)
+    scope(user, site)
     day = date or utc_now().astimezone(store.zone).date()
     audit_read(store, user, "api logbook", site=site, date=day)
     return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
@@ -233,7 +189,7 @@ def search(
     """Logbook lines of the sites the user may see that contain `q` (Chinese too), newest
     first, at most 200; `date_from`/`date_to` are the site time zone's dates, inclusive.
     Recorded in the audit log: logbook lines name visitors."""
-    sites = _scope(user, site)
+    sites = scope(user, site)
     since = store.day_bounds(date_from)[0] if date_from else None
     until = store.day_bounds(date_to)[1] if date_to else None
     audit_read(store, user, "api search", q=q, site=site)
@@ -263,21 +219,6 @@ def audit_log(user: CurrentUser, store: StoreDep) -> AuditLog:
 # ---- the watch list ---------------------------------------------------------------------------
 
 
-def check_watchlist_access(user: User) -> None:
-    """The watch list names people and says why they are watched: only a manager sees or
-    changes it, on the pages and in the API alike (docs/hub.md)."""
-    if user.role != "manager":
-        raise errors.Forbidden("only a manager may see or change the watch list")
-
-
-def read_watchlist(store: Store, user: User) -> dict[str, Any]:
-    """The watch list for a manager (API and page), each read in the audit log."""
-    check_watchlist_access(user)
-    watchlist = store.watchlist()
-    audit_read(store, user, "view watch list", version=watchlist["version"])
-    return watchlist
-
-
 @router.get("/watchlist", tags=["watch list"], responses={403: {}})
 def get_watchlist(user: CurrentUser, store: StoreDep) -> m.Watchlist:
     """Manager only: the company's watch list as the posts receive it (ID numbers only as
@@ -294,22 +235,6 @@ def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUse
     return m.WatchlistEntry.model_validate(watch_for(request, store, user, body))
 
 
-def watch_for(request: Request, store: Store, user: User,
-              body: m.WatchlistEntryIn) -> dict[str, Any]:
-    """Add a watch-list entry (API and page): the ID number becomes HMAC and mask here."""
-    check_watchlist_access(user)
-    id_number = (body.id_number or "").strip()
-    if not id_number and not body.name:
-        raise errors.InvalidValue("give an id_number or a name", loc=("body", "id_number"))
-    entry = store.add_watch_entry({
-        "id": new_id(), "id_hmac": id_hmac(store.id_key, id_number) if id_number else None,
-        "id_number_masked": mask_id(id_number) if id_number else None, "name": body.name,
-        "reason": body.reason, "severity": body.severity.value,
-        "created_at": format_time(utc_now()), "by": user.ref})
-    _send_down(request)
-    return entry
-
-
 @router.delete("/watchlist/{entry_id}", status_code=204, tags=["watch list"],
                responses={403: {}, 404: {}})
 def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
@@ -318,27 +243,7 @@ def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
     unwatch(request, store, user, entry_id)
 
 
-def unwatch(request: Request, store: Store, user: User, entry_id: str) -> None:
-    check_watchlist_access(user)
-    if not store.remove_watch_entry(entry_id):
-        raise errors.NotFound(f"no watch-list entry {entry_id}", loc=("path", "entry_id"))
-    _send_down(request)
-
-
-def _send_down(request: Request) -> None:
-    ingest = request.app.state.ingest
-    if ingest is not None:
-        ingest.send_down()
-
-
 # ---- escalation rules -------------------------------------------------------------------------
-
-
-class RuleIn(m.Body):
-    severity: m.Severity
-    url: m.Text(2000)  # type: ignore[valid-type]
-    site: m.OptionalText(64) | None = None  # type: ignore[valid-type]
-    events: list[Literal["opened", "overdue"]] = ["opened", "overdue"]
 
 
 class RuleOut(BaseModel):
@@ -355,16 +260,11 @@ class RuleList(BaseModel):
     rules: list[RuleOut]
 
 
-def _manager(user: User) -> None:
-    if user.role != "manager":
-        raise errors.Forbidden("only a manager may change who is notified")
-
-
 @router.get("/notify-rules", tags=["escalation"])
 def list_rules(user: CurrentUser, store: StoreDep) -> RuleList:
     """Who is told when an incident of a severity opens or passes its deadline unresolved
     (URLs with their secrets masked)."""
-    _manager(user)
+    check_rules_access(user)
     return RuleList(rules=[RuleOut.model_validate(r) for r in store.rules()])
 
 
@@ -377,23 +277,9 @@ def add_rule(body: RuleIn, user: CurrentUser, store: StoreDep) -> RuleOut:
     return RuleOut.model_validate(notify_rule(store, user, body))
 
 
-def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
-    """Add a notification rule (API and page); the URL is checked with Apprise first."""
-    _manager(user)
-    shown = shown_url(body.url)
-    if shown is None:
-        raise errors.InvalidValue("not a notification URL Apprise knows", loc=("body", "url"))
-    if not body.events:
-        raise errors.InvalidValue("name opened, overdue or both", loc=("body", "events"))
-    return store.add_rule({
-        "id": new_id(), "severity": body.severity.value, "site": body.site or None,
-        "events": sorted(set(body.events)), "url": body.url, "shown_url": shown,
-        "created_at": format_time(utc_now()), "by": user.ref})
-
-
 @router.delete("/notify-rules/{rule_id}", status_code=204, tags=["escalation"],
                responses={403: {}, 404: {}})
 def remove_rule(rule_id: str, user: CurrentUser, store: StoreDep) -> None:
-    _manager(user)
+    check_rules_access(user)
     if not store.remove_rule(rule_id):
         raise errors.NotFound(f"no rule {rule_id}", loc=("path", "rule_id"))

@@ -16,6 +16,7 @@ from typing import Any
 import apprise
 
 from .store import Store
+from .store.outbox import new_hub_entry
 
 log = logging.getLogger(__name__)
 AUTHOR = "hub:escalation"
@@ -70,8 +71,6 @@ class Escalation:
 
     def run_once(self) -> int:
         """Send what is due now; how many went out."""
-        from .api import new_hub_entry
-
         sent = 0
         for due in self.store.due_notifications():
             title, body = message(due, self.public_url)

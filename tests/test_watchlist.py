@@ -3,11 +3,12 @@ no network; the full ID number never reaches the hub, the broker or the gateway.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
-from tests.helpers import Company, EdgeServer, Tap, error_fields, wait_until
+from tests.helpers import MANAGER, Company, EdgeServer, Tap, error_fields, wait_until
 
 ID_NUMBER = "Z9876543(2)"
 DIGITS = "9876543"
@@ -102,3 +103,38 @@ def test_only_a_manager_changes_the_watch_list(company: Company) -> None:
         made = manager.post("/watchlist", json={"name": "X", "reason": "y"}).json()
         assert manager.delete(f"/watchlist/{made['id']}").status_code == 204
         assert manager.get("/watchlist").json() == {"version": 2, "entries": []}
+
+
+def test_a_watch_list_hit_at_a_post_shows_at_the_hub(company: Company) -> None:
+    """The hub keeps a visit's `flag`: in its API and on the site page's register."""
+    post = company.add_post("harbour-view", "lobby-1")
+    company.broker.start()
+    hub = company.hub().start()
+    company.extra = [hub]  # type: ignore[attr-defined]
+    post.start()
+    with hub.client() as manager:
+        made = manager.post("/watchlist", json={"name": "Wong Ka-ho",
+                                                "reason": "harassed a resident"})
+        assert made.status_code == 201, made.text
+    wait_until(lambda: any("version 1" in s for s in applied_versions(post)), 30,
+               "the post to apply the watch list")
+    with post.client(post.login()) as api:
+        flagged = register(api, visitor_name="WONG KA HO")
+        clean = register(api, visitor_name="Chan Tai Man")
+    assert (flagged["flag"], clean["flag"]) == ("watch_list", None)
+
+    with hub.client() as manager:
+        def synced() -> list[dict[str, Any]]:
+            visits = manager.get("/visits", params={"site": "harbour-view"}).json()["visits"]
+            return visits if len(visits) == 2 else []
+        visits = wait_until(synced, 30, "the hub to have both visits")
+    assert {v["id"]: v["flag"] for v in visits} == {flagged["id"]: "watch_list",
+                                                     clean["id"]: None}
+
+    login = httpx.post(f"{hub.url}/login", data=MANAGER)
+    assert login.status_code == 303, login.text
+    with httpx.Client(base_url=hub.url, timeout=30, cookies=login.cookies) as desk:
+        page = desk.get("/sites/harbour-view")
+    assert page.status_code == 200
+    register_rows = dict(re.findall(r'<tr data-id="([^"]+)"( class="flagged")?>', page.text))
+    assert register_rows == {flagged["id"]: ' class="flagged"', clean["id"]: ""}

@@ -1,0 +1,137 @@
+"""What a user may do at the hub, shared by the API (`hub/api.py`) and the dashboard
+(`hub/pages/`): the access rules (the sites a user may see, what only a manager may do), the
+audit of every read of personal data, and the actions both run (a supervisor's entry on an
+incident, the watch list, notification rules) with the bodies they take."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Request
+
+from edge import errors
+from schemas import models as m
+from schemas.ids import format_time, new_id, utc_now
+from schemas.privacy import id_hmac, mask_id
+
+from .auth import User
+from .escalation import shown_url
+from .store import Store
+from .store.outbox import new_hub_entry
+
+
+class HubLoginIn(m.Body):
+    username: m.Text(64)  # type: ignore[valid-type]
+    password: m.Text(256)  # type: ignore[valid-type]
+
+
+class RuleIn(m.Body):
+    severity: m.Severity
+    url: m.Text(2000)  # type: ignore[valid-type]
+    site: m.OptionalText(64) | None = None  # type: ignore[valid-type]
+    events: list[Literal["opened", "overdue"]] = ["opened", "overdue"]
+
+
+def audit_read(store: Store, user: User, action: str, **question: object) -> None:
+    """Every read of personal data, in the API and on the pages alike, goes into the audit
+    log once it has been answered: who, what (`action`) and the question (`site=... q=...`;
+    whatever looks like an ID number is masked by the store)."""
+    store.audit(user.username, action, " ".join(
+        f"{name}={'*' if value is None else value}" for name, value in question.items()))
+
+
+def scope(user: User, site: str | None) -> list[str] | None:
+    """The sites a query may cover; a site the user may not see is 404."""
+    if site is None:
+        return user.sites
+    if not user.may_see(site):
+        raise errors.NotFound(f"no site {site}", loc=("query", "site"))
+    return [site]
+
+
+def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, Any]:
+    """The incident, if the user may see its site; 404 otherwise (not 403), as for a site."""
+    incident = store.get_incident(incident_id)
+    if incident is None or not user.may_see(incident["site"]):
+        raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
+    return incident
+
+
+def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User, kind: str,
+                         text: str) -> dict[str, Any]:
+    """Store a supervisor's or manager's entry and send it down to the incident's post (the
+    API and the dashboard's form both come here); 403 for an auditor."""
+    if not user.may_write:
+        raise errors.Forbidden("an auditor may read but not write")
+    store: Store = request.app.state.store
+    entry, payload = new_hub_entry(incident, kind, text, user.ref)
+    store.add_hub_entry(incident, entry, payload)
+    ingest = request.app.state.ingest
+    if ingest is not None:
+        ingest.send_down(incident["site"], incident["device"])
+    return entry
+
+
+def check_watchlist_access(user: User) -> None:
+    """The watch list names people and says why they are watched: only a manager sees or
+    changes it, on the pages and in the API alike (docs/hub.md)."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may see or change the watch list")
+
+
+def read_watchlist(store: Store, user: User) -> dict[str, Any]:
+    """The watch list for a manager (API and page), each read in the audit log."""
+    check_watchlist_access(user)
+    watchlist = store.watchlist()
+    audit_read(store, user, "view watch list", version=watchlist["version"])
+    return watchlist
+
+
+def watch_for(request: Request, store: Store, user: User,
+              body: m.WatchlistEntryIn) -> dict[str, Any]:
+    """Add a watch-list entry (API and page): the ID number becomes HMAC and mask here."""
+    check_watchlist_access(user)
+    id_number = (body.id_number or "").strip()
+    if not id_number and not body.name:
+        raise errors.InvalidValue("give an id_number or a name", loc=("body", "id_number"))
+    entry = store.add_watch_entry({
+        "id": new_id(), "id_hmac": id_hmac(store.id_key, id_number) if id_number else None,
+        "id_number_masked": mask_id(id_number) if id_number else None, "name": body.name,
+        "reason": body.reason, "severity": body.severity.value,
+        "created_at": format_time(utc_now()), "by": user.ref})
+    send_down(request)
+    return entry
+
+
+def unwatch(request: Request, store: Store, user: User, entry_id: str) -> None:
+    check_watchlist_access(user)
+    if not store.remove_watch_entry(entry_id):
+        raise errors.NotFound(f"no watch-list entry {entry_id}", loc=("path", "entry_id"))
+    send_down(request)
+
+
+def send_down(request: Request) -> None:
+    """Wake the ingest's sender: the down messages just queued go to the posts now."""
+    ingest = request.app.state.ingest
+    if ingest is not None:
+        ingest.send_down()
+
+
+def check_rules_access(user: User) -> None:
+    """Only a manager sees or changes who is notified (API and page)."""
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may change who is notified")
+
+
+def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
+    """Add a notification rule (API and page); the URL is checked with Apprise first."""
+    check_rules_access(user)
+    shown = shown_url(body.url)
+    if shown is None:
+        raise errors.InvalidValue("not a notification URL Apprise knows", loc=("body", "url"))
+    if not body.events:
+        raise errors.InvalidValue("name opened, overdue or both", loc=("body", "events"))
+    return store.add_rule({
+        "id": new_id(), "severity": body.severity.value, "site": body.site or None,
+        "events": sorted(set(body.events)), "url": body.url, "shown_url": shown,
+        "created_at": format_time(utc_now()), "by": user.ref})

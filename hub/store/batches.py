@@ -1,0 +1,211 @@
+"""Ingest of the posts' event batches: strict validation of each event's shape, a savepoint
+per batch, the hash-chain check, the projections in the same transaction, and the purges that
+wait until the records they name are old enough.
+
+Events arrive per device in batches. `ingest` stores each `(site, device, seq)` once, applies a
+device's events strictly in seq order, never acks past a gap, checks every batch against the hash
+chain it already holds, and rejects (stores nothing of, marks the device tampered) a batch that
+does not link. Projections are built per site in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.canonical import canonical_text, chain_break
+from schemas.ids import format_time, utc_now
+from schemas.messages import UnreadableMessage
+from schemas.models import EVENT_DATA
+from schemas.projection import Purge, summarise
+
+from .devices import Devices
+from .projection import apply_projection, apply_purge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    """What ingesting one batch did: the ack to send, and why nothing was stored if so."""
+
+    site: str
+    device: str
+    acked_seq: int
+    stored: int
+    rejected: str | None = None
+    purged: bool = False  # it held a purge: checkpoint so the removed bytes leave the WAL
+
+
+class Batches(Devices):
+    """The `events`, `search_lines` and `pending_purges` tables, written by ingest."""
+
+    def ingest(self, batches: list[tuple[str, str, Any]], *,
+               purge_before: str | None = None) -> list[BatchResult]:
+        """Ingest several `(site, device, payload)` batches in one transaction; the results say
+        what to ack. Acks must be sent only after this returns (the commit).
+
+        Each batch has its own savepoint: one that cannot be applied is rejected alone (its
+        device flagged) and the others commit. A failure of the database itself (full disk, I/O)
+        raises: nothing of the group is kept or acked, and the posts resend it.
+        `purge_before`: a purge never clears personal data of records at or after this time
+        (the hub's clock minus its minimum retention)."""
+        results: list[BatchResult] = []
+        now = format_time(utc_now())
+        with self.transaction() as conn:
+            for site, device, payload in batches:
+                conn.execute("SAVEPOINT batch")
+                try:
+                    result = self._ingest_one(conn, site, device, payload, now, purge_before)
+                except Exception as exc:
+                    if is_database_failure(exc):
+                        raise
+                    conn.execute("ROLLBACK TO batch")
+                    conn.execute("RELEASE batch")
+                    reason = f"batch could not be applied ({type(exc).__name__})"
+                    results.append(self._reject(conn, site, device, now, reason))
+                    continue
+                conn.execute("RELEASE batch")
+                results.append(result)
+        return results
+
+    def apply_pending_purges(self, purge_before: str) -> int:
+        """Apply again the purges that spared records younger than the hub's retention, now
+        that time has passed; returns how many are complete."""
+        if not self._read.execute("SELECT 1 FROM pending_purges LIMIT 1").fetchone():
+            return 0
+        with self.transaction() as conn:
+            pending = conn.execute(
+                "SELECT p.site, p.device, p.seq, e.at, e.data FROM pending_purges p JOIN events e"
+                " USING (site, device, seq)").fetchall()
+            done = 0
+            for row in pending:
+                data = json.loads(row["data"])
+                change = Purge(list(data["seqs"]), data["older_than"], row["at"])
+                if apply_purge(conn, row["site"], row["device"], change, purge_before):
+                    conn.execute("DELETE FROM pending_purges WHERE site = ? AND device = ? AND"
+                                 " seq = ?", (row["site"], row["device"], row["seq"]))
+                    done += 1
+        return done
+
+    def _reject(self, conn: sqlite3.Connection, site: str, device: str, now: str,
+                reason: str) -> BatchResult:
+        """Store nothing of a batch, log why (never its content), and flag its device."""
+        acked = self._device_row(conn, site, device)["acked_seq"]
+        log.warning("batch rejected", extra={"site": site, "device": device,
+                                             "reason": reason, "acked_seq": acked})
+        self._flag(conn, site, device, now, reason)
+        return BatchResult(site, device, acked, 0, reason)
+
+    def _ingest_one(
+        self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str,
+        purge_before: str | None = None,
+    ) -> BatchResult:
+        row = self._device_row(conn, site, device)
+        acked, last_hash = row["acked_seq"], row["last_hash"]
+        conn.execute("UPDATE devices SET last_seen = ? WHERE site = ? AND device = ?",
+                     (now, site, device))
+
+        def reject(reason: str) -> BatchResult:
+            return self._reject(conn, site, device, now, reason)
+
+        if isinstance(payload, UnreadableMessage):
+            return reject(f"unreadable batch: {payload}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            return reject("malformed batch")
+        if (payload.get("site"), payload.get("device")) != (site, device):
+            return reject("batch names another site or device than its topic")
+        events = payload["events"]
+        problem = next((p for p in map(_malformed, events) if p), None)
+        if problem:
+            return reject(f"malformed event: {problem}")
+        seqs = [e["seq"] for e in events]
+        if seqs != sorted(set(seqs)):
+            return reject("events out of seq order")
+        old = [e for e in events if e["seq"] <= acked]
+        if old:
+            stored = dict(conn.execute(
+                f"SELECT seq, hash FROM events WHERE site = ? AND device = ? AND seq IN"
+                f" ({','.join('?' * len(old))})", (site, device, *[e["seq"] for e in old])
+            ).fetchall())
+            for event in old:
+                if stored.get(event["seq"]) not in (None, event["hash"]):
+                    return reject(f"seq {event['seq']} differs from the stored event")
+        new = [e for e in events if e["seq"] > acked]
+        if not new:
+            return BatchResult(site, device, acked, 0)  # a duplicate: ack again, change nothing
+        if new[0]["seq"] != acked + 1:
+            # a gap: something before this batch is missing; wait for the edge to resend it
+            return BatchResult(site, device, acked, 0)
+        data_texts = [canonical_text(e["data"]) for e in new]
+        pii_texts = [None if e.get("pii") is None else canonical_text(e["pii"]) for e in new]
+        bad = chain_break(new, last_hash, acked, data_texts, pii_texts)
+        if bad is not None:
+            return reject(f"chain does not link at seq {bad}")
+        conn.executemany(
+            "INSERT INTO events (site, device, seq, id, type, at, record_id, data, pii,"
+            " pii_digest, prev_hash, hash, received_at) VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(site, device, e["seq"], e["id"], e["type"], e["at"], e["record_id"],
+              data_text, pii_text, e.get("pii_digest"), e["prev_hash"], e["hash"], now)
+             for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)])
+        for event in new:
+            if apply_projection(conn, site, device, event, purge_before) == "deferred":
+                conn.execute("INSERT OR IGNORE INTO pending_purges VALUES (?, ?, ?)",
+                             (site, device, event["seq"]))
+                log.warning("purge of records younger than the hub's retention deferred",
+                            extra={"site": site, "device": device, "seq": event["seq"]})
+                self._flag(conn, site, device, now, "purge of records younger than retention:"
+                           f" applied to records before {purge_before} only")
+        conn.executemany(  # the lines logbook search finds (FTS5 trigram: Chinese too)
+            "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(site, device, e["seq"], e["at"], e["type"],
+              summarise(e["type"], e["data"], e.get("pii"))) for e in new])
+        acked, last_hash = new[-1]["seq"], new[-1]["hash"]
+        conn.execute("UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND"
+                     " device = ?", (acked, last_hash, site, device))
+        return BatchResult(site, device, acked, len(new),
+                           purged=any(e["type"] == "pii.purged" for e in new))
+
+
+_EVENT_FIELDS = {"seq": int, "id": str, "type": str, "at": str, "record_id": str, "data": dict,
+                 "prev_hash": str, "hash": str}
+
+
+def _malformed(event: Any) -> str | None:
+    """What is wrong with one event's shape (CONTRACT 4), or None. Cheaper than a pydantic model
+    on a 100,000-event backlog; the hash chain checks the content."""
+    if not isinstance(event, dict):
+        return "not an object"
+    for name, kind in _EVENT_FIELDS.items():
+        if not isinstance(event.get(name), kind) or (kind is int and isinstance(
+                event.get(name), bool)):
+            return f"{name} missing or not {kind.__name__}"
+    if event["type"] not in EVENT_DATA:
+        return f"unknown type {event['type']}"
+    if not (event.get("pii") is None or isinstance(event["pii"], dict)):
+        return "pii is neither an object nor null"
+    if not (event.get("pii_digest") is None or isinstance(event["pii_digest"], str)):
+        return "pii_digest is neither a string nor null"
+    if set(event) - {"pii", "pii_digest", *_EVENT_FIELDS}:
+        return "unknown fields"
+    return None
+
+
+# the database itself failed (not the batch): full disk, I/O, locked, damaged, closed
+_DATABASE_FAILURES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})  # SQLITE_BUSY ... NOTADB
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """True for an error of the database (retry later, keep the group unacked), False for one
+    a batch's content caused (reject that batch alone)."""
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return True  # a closed connection: nothing a batch did
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code is None or code & 0xFF in _DATABASE_FAILURES
+    return isinstance(exc, MemoryError)

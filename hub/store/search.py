@@ -1,0 +1,57 @@
+"""Logbook search (FTS5 trigram over `search_lines`) and the audit log of who read or
+exported personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.ids import format_time, utc_now
+from schemas.privacy import mask_id_numbers
+
+from .base import StoreBase
+
+
+class SearchAudit(StoreBase):
+    """Reads of `search_lines`; the `audit` table."""
+
+    def search(self, sites: list[str] | None, text: str, since: str | None = None,
+               until: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Logbook lines containing `text`, newest first. Three characters or more use the
+        trigram index; one or two (a two-character Chinese word) scan the lines instead."""
+        sql = "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary FROM search_lines l"
+        args: list[Any] = []
+        text = text.replace("\x00", "")  # FTS5 ends a query string at a NUL: a 500 before
+        if not text:
+            return []
+        if len(text) >= 3:
+            sql += " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?"
+            args.append('"' + text.replace('"', '""') + '"')
+        else:
+            sql += " WHERE l.summary LIKE ? ESCAPE '\\'"
+            args.append("%" + text.replace("\\", "\\\\").replace("%", "\\%")
+                        .replace("_", "\\_") + "%")
+        if sites is not None:
+            sql += f" AND l.site IN ({','.join('?' * len(sites)) or 'NULL'})"
+            args += sites
+        if since:
+            sql += " AND l.at >= ?"
+            args.append(since)
+        if until:
+            sql += " AND l.at < ?"
+            args.append(until)
+        rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]
+
+    def audit(self, username: str, action: str, target: str) -> None:
+        """Record that someone viewed or exported personal data. `target` (what they asked
+        for, a search's words too) is kept with whatever looks like an ID number masked: the
+        audit log must not become a list of the numbers people looked for."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO audit (at, username, action, target) VALUES (?, ?, ?, ?)",
+                         (format_time(utc_now()), username, action,
+                          mask_id_numbers(target)[:500]))
+
+    def audit_log(self, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self._read.execute("SELECT at, username, action, target FROM audit"
+                                  " ORDER BY id DESC LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
