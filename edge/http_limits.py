@@ -130,8 +130,8 @@ def _too_large_page(scope: Scope) -> str:
         if "app" in scope else "en"
     lang = choose_language(request, default)
     _ = gettext_for(lang)
-    message = escape(_("This is more than a form may send. Shorten what you typed and "
-                       "try again."))
+    message = escape(
+        _("This is more than a form may send. Shorten what you typed and try again."))
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>413</title><link rel="stylesheet" href="/static/tablet.css"></head>'
