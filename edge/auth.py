@@ -3,6 +3,7 @@ keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -28,7 +29,13 @@ SCOPES = ("door", "intercom")
 
 # argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-_DUMMY_HASH = _hasher.hash("0000")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to check unknown badges against, so timing does not tell which exist; made at
+    the first login, not at import (every CLI command imports this module)."""
+    return _hasher.hash("0000")
 
 
 def hash_secret(value: str) -> str:
@@ -80,7 +87,7 @@ class Auth:
                 "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
         guard = self.book.accounts.get_guard(badge)
         # verify against a dummy hash for unknown badges so timing does not tell which exist
-        if not check_secret(guard["pin_hash"] if guard else _DUMMY_HASH, pin) or guard is None:
+        if not check_secret(guard["pin_hash"] if guard else dummy_hash(), pin) or guard is None:
             raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)

@@ -9,14 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 from edge import errors
-from edge.auth import LOCKOUT_FAILURES, LOCKOUT_WINDOW, check_secret, hash_secret, token_digest
+from edge.auth import (
+    LOCKOUT_FAILURES,
+    LOCKOUT_WINDOW,
+    check_secret,
+    dummy_hash,
+    hash_secret,
+    token_digest,
+)
 from schemas.ids import format_time, utc_now
 
 from .store import Store
 
 ROLES = ("manager", "supervisor", "auditor")
 MAX_USERNAME = 64  # characters, as the login body allows (hub.api.HubLoginIn)
-_DUMMY_HASH = hash_secret("not a password")
 
 
 @dataclass
@@ -59,7 +65,7 @@ class HubAuth:
             raise errors.TooManyAttempts("too many wrong passwords; wait 5 minutes",
                                          loc=("body", "username"))
         row = self.store.get_user(username)
-        if not check_secret(row["password_hash"] if row else _DUMMY_HASH, password) or not row:
+        if not check_secret(row["password_hash"] if row else dummy_hash(), password) or not row:
             raise errors.Unauthorized("wrong username or password", loc=("body", "password"))
         token = secrets.token_urlsafe(32)
         expires_at = format_time(utc_now() + self.session)
