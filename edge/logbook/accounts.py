@@ -29,9 +29,12 @@ class Accounts(Family):
                 " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
                 " pin_hash = excluded.pin_hash",
                 (badge, name, role, pin_hash, format_time(utc_now())))
-            ended = conn.execute(
-                "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
-                (format_time(utc_now()), badge)).rowcount if end_sessions else 0
+            ended = 0
+            if end_sessions:
+                ended = conn.execute(
+                    "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
+                    (format_time(utc_now()), badge)).rowcount
+                _sessions_ended(conn)
             return exists is None, ended
 
         return self.writer.write(work)
@@ -98,23 +101,29 @@ class Accounts(Family):
         return dict(row) if row else None
 
     def revoke_session_now(self, token_hash: str) -> None:
-        self.writer.write(lambda conn: conn.execute(
-            "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-            (format_time(utc_now()), token_hash)))
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                (format_time(utc_now()), token_hash))
+            _sessions_ended(conn)
+
+        self.writer.write(work)
 
     def revoke_guard_sessions_now(self, badge: str) -> int:
         def work(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
                 (format_time(utc_now()), badge))
+            _sessions_ended(conn)
             return cursor.rowcount
 
         return self.writer.write(work)
 
     def sessions_version(self) -> int:
-        """A number that changes whenever any other connection commits: this process's writer,
-        or a CLI in another process (a new PIN). A session cached before it changed may have
-        ended since, so `Auth` drops its cache then; a cheap check (no table is read)."""
+        """A number that changes whenever sessions were ended, here or by a CLI in another
+        process (a new PIN): `Auth` drops its cache then. Cheap: `PRAGMA data_version` (no
+        table read) tells whether anyone committed at all; only then is the count re-read, so
+        the guards' own registrations do not empty the cache."""
         conn: sqlite3.Connection | None = getattr(self, "_version_conn", None)
         if conn is None:
             with self.book.readers_lock:
@@ -123,6 +132,20 @@ class Accounts(Family):
                     conn = connect(self.book.path)
                     self.book.open_readers.append(conn)  # closed with the readers
                     self._version_lock = threading.Lock()
+                    self._seen_data_version = -1
+                    self._sessions_ended = 0
                     self._version_conn = conn
         with self._version_lock:
-            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+            data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            if data_version != self._seen_data_version:
+                self._seen_data_version = data_version
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'sessions_ended'").fetchone()
+                self._sessions_ended = int(row[0]) if row else 0
+            return self._sessions_ended
+
+
+def _sessions_ended(conn: sqlite3.Connection) -> None:
+    """Count, in the transaction that ends them, that sessions ended (`sessions_version`)."""
+    conn.execute("INSERT INTO meta (key, value) VALUES ('sessions_ended', '1') ON CONFLICT (key)"
+                 " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
