@@ -11,7 +11,6 @@ in through the login page, and times each page's full answer over HTTP (median a
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,14 +20,11 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.helpers import free_port  # noqa: E402
+
 BIN = Path(sys.executable).parent
 EDGE = str(BIN / "guardpost-edge")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def edge(*args: str) -> str:

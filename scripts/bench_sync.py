@@ -43,15 +43,10 @@ from schemas.models import (  # noqa: E402
     VisitPii,
     VisitRegisteredData,
 )
+from tests.helpers import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HUB = str(BIN / "guardpost-hub")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_port(port: int, timeout_s: float = 10) -> None:

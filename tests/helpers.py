@@ -31,10 +31,27 @@ SUPERVISOR = {"badge": "9001", "name": "Supervisor Wong", "pin": "13579"}
 UNITS_CSV = "unit,intercom,residents\n12A,1201,陳太太\n12B,,\n3C,0303,Mr Lee\n"
 
 
+_PORTS_PER_WORKER = 2000
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nobody listens on, never handed out twice in this run: each pytest-xdist worker takes
+    its own block below the kernel's ephemeral range, so a broker whose port was chosen but that has
+    not bound yet cannot be given the same port as a post (a bind(0) port can come back at once)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 20000 + (int(worker) % 6 if worker.isdigit() else 0) * _PORTS_PER_WORKER
+    if not _next_port:
+        _next_port.append(0)
+    while True:
+        port = first + _next_port[0]
+        _next_port[0] = (_next_port[0] + 1) % _PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_until(check: Callable[[], T], timeout_s: float = 10.0, what: str = "") -> T:
