@@ -41,16 +41,23 @@ class BearerAuth:
             scheme, _, token = header.partition(" ")
             try:
                 if scheme.lower() != "bearer" or not token.strip():
-                    raise errors.Unauthorized("missing bearer token",
-                                              loc=("header", "Authorization"))
+                    raise errors.Unauthorized(
+                        "missing bearer token", loc=("header", "Authorization")
+                    )
                 actor = self.auth.resolve(token.strip())
             except errors.Unauthorized as exc:
                 body = json.dumps(error_body(exc)).encode()
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"www-authenticate", b"Bearer"),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
             scope.setdefault("state", {})["actor"] = actor
@@ -121,8 +128,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid `Authorization: Bearer TOKEN`."},
     403: {"description": "The token's role or the key's scope may not do this."},
     413: {"description": "The body is larger than the service accepts."},
-    507: {"description": "The disk is full: nothing was written; try again once space is "
-                         "freed."},
+    507: {"description": "The disk is full: nothing was written; try again once space is freed."},
 }
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
@@ -156,8 +162,9 @@ def revoke_sessions(
 # ---- visits ---------------------------------------------------------------------------------
 
 
-@router.post("/visits", status_code=201, response_model=m.Visit, tags=["visits"],
-             responses={422: {}})
+@router.post(
+    "/visits", status_code=201, response_model=m.Visit, tags=["visits"], responses={422: {}}
+)
 async def register_visit(body: m.VisitIn, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """Register a visitor. The ID number is kept only masked and as a keyed HMAC."""
     return reply(await book.visits.register(body.model_dump(), by=guard), 201)
@@ -181,15 +188,23 @@ def get_visit(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
     return m.Visit.model_validate(book.visits.get(visit_id))
 
 
-@router.post("/visits/{visit_id}/checkout", response_model=m.Visit, tags=["visits"],
-             responses={404: {}, 409: {}})
+@router.post(
+    "/visits/{visit_id}/checkout",
+    response_model=m.Visit,
+    tags=["visits"],
+    responses={404: {}, 409: {}},
+)
 async def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """The visitor has left; 409 if already checked out."""
     return reply(await book.visits.check_out(visit_id, by=guard))
 
 
-@router.post("/visits/{visit_id}/override", response_model=m.Visit, tags=["visits"],
-             responses={404: {}, 409: {}})
+@router.post(
+    "/visits/{visit_id}/override",
+    response_model=m.Visit,
+    tags=["visits"],
+    responses={404: {}, 409: {}},
+)
 async def override(
     visit_id: str, body: m.OverrideIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
@@ -200,8 +215,9 @@ async def override(
 # ---- door events ----------------------------------------------------------------------------
 
 
-@router.post("/door-events", status_code=201, response_model=m.DoorEvent, tags=["door"],
-             responses={422: {}})
+@router.post(
+    "/door-events", status_code=201, response_model=m.DoorEvent, tags=["door"], responses={422: {}}
+)
 async def record_door_event(
     body: m.DoorEventIn, actor: DoorWriter, book: LogbookDep
 ) -> JSONResponse:
@@ -216,11 +232,14 @@ async def record_door_event(
 # ---- incidents ------------------------------------------------------------------------------
 
 
-@router.post("/incidents", status_code=201, response_model=m.Incident, tags=["incidents"],
-             responses={422: {}})
-async def open_incident(
-    body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep
-) -> JSONResponse:
+@router.post(
+    "/incidents",
+    status_code=201,
+    response_model=m.Incident,
+    tags=["incidents"],
+    responses={422: {}},
+)
+async def open_incident(body: m.IncidentIn, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """Report an incident or complaint; `due_at` follows the severity's deadline."""
     return reply(await book.incidents.open(body.model_dump(), by=guard), 201)
 
@@ -243,16 +262,25 @@ def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.I
     return m.Incident.model_validate(book.incidents.get(incident_id))
 
 
-@router.post("/incidents/{incident_id}/entries", status_code=201,
-             response_model=m.IncidentEntry, tags=["incidents"], responses={404: {}})
+@router.post(
+    "/incidents/{incident_id}/entries",
+    status_code=201,
+    response_model=m.IncidentEntry,
+    tags=["incidents"],
+    responses={404: {}},
+)
 async def add_entry(
     incident_id: str, body: m.EntryIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
     return reply(await book.incidents.add_entry(incident_id, body.kind, body.text, guard), 201)
 
 
-@router.post("/incidents/{incident_id}/status", response_model=m.Incident, tags=["incidents"],
-             responses={403: {}, 404: {}, 409: {}})
+@router.post(
+    "/incidents/{incident_id}/status",
+    response_model=m.Incident,
+    tags=["incidents"],
+    responses={403: {}, 404: {}, 409: {}},
+)
 async def set_status(
     incident_id: str, body: m.StatusIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
@@ -275,8 +303,7 @@ async def add_shift_note(
 def get_logbook(
     guard: CurrentGuard,
     book: LogbookDep,
-    date: Annotated[m.Day | None,
-                    Query(description="the site's local date; default today")] = None,
+    date: Annotated[m.Day | None, Query(description="the site's local date; default today")] = None,
 ) -> m.Logbook:
     """The day's events in seq order, one line each."""
     entries = book.logbook(date or book.today())
@@ -291,15 +318,24 @@ def suggest_units(
     return {"units": book.directory.list(q)}
 
 
-@router.post("/intercom/answers", response_model=m.Visit, tags=["intercom"],
-             responses={403: {}, 404: {}, 409: {}})
+@router.post(
+    "/intercom/answers",
+    response_model=m.Visit,
+    tags=["intercom"],
+    responses={403: {}, 404: {}, 409: {}},
+)
 async def answer(body: m.AnswerIn, key: IntercomKey, book: LogbookDep) -> JSONResponse:
     """The resident's answer, from the intercom gateway (intercom key only)."""
     return reply(await book.visits.answer_confirmation(body.request_id, body.decision, key))
 
 
-@router.post("/intercom/preapprovals", status_code=201, response_model=m.Preapproval,
-             tags=["intercom"], responses={403: {}, 422: {}})
+@router.post(
+    "/intercom/preapprovals",
+    status_code=201,
+    response_model=m.Preapproval,
+    tags=["intercom"],
+    responses={403: {}, 422: {}},
+)
 async def preapprove(body: m.PreapprovalIn, key: IntercomKey, book: LogbookDep) -> JSONResponse:
     """A resident expects a visitor (intercom key only): the answer holds a code, given once,
     that a guard enters at registration (`preapproval_code`) to get `approved` at once without

@@ -38,9 +38,11 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
         deadlines_h={s: settings.deadline_h(s) for s in ("minor", "medium", "severe")},
         confirm_timeout_s=settings.confirm_timeout,
         intercom_enabled=bool(settings.intercom_webhook),
-        doors=DoorPolicy(forced_severity=settings.door_forced_severity.value,
-                         held_open_severity=settings.door_held_open_severity.value,
-                         held_open_limit_s=settings.door_held_open_s),
+        doors=DoorPolicy(
+            forced_severity=settings.door_forced_severity.value,
+            held_open_severity=settings.door_held_open_severity.value,
+            held_open_limit_s=settings.door_held_open_s,
+        ),
     )
 
 
@@ -67,8 +69,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # never echo the input back: it may hold an ID number
         detail = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"),
-             "type": e.get("type", "value_error")}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": e.get("msg", "invalid"),
+                "type": e.get("type", "value_error"),
+            }
             for e in exc.errors()
         ]
         return JSONResponse({"detail": detail}, status_code=422)
@@ -76,8 +81,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", extra={"path": request.url.path})
-        body: dict[str, Any] = {"detail": [{"loc": [], "msg": "internal error",
-                                            "type": "internal"}]}
+        body: dict[str, Any] = {
+            "detail": [{"loc": [], "msg": "internal error", "type": "internal"}]
+        }
         return JSONResponse(body, status_code=500)
 
 
@@ -88,8 +94,9 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     stop = threading.Event()
 
     sync = Sync(book, settings.broker) if settings.broker else None
-    intercom = Intercom(book, settings.intercom_webhook, settings.intercom_secret,
-                        settings.answers_url)
+    intercom = Intercom(
+        book, settings.intercom_webhook, settings.intercom_secret, settings.answers_url
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -84,7 +84,8 @@ class Auth:
         since = format_time(utc_now() - LOCKOUT_WINDOW)
         if self.book.accounts.reserve_login_attempt_now(badge, since, LOCKOUT_FAILURES) is None:
             raise errors.TooManyAttempts(
-                "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge"))
+                "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge")
+            )
         guard = self.book.accounts.get_guard(badge)
         # verify against a dummy hash for unknown badges so timing does not tell which exist
         if not check_secret(guard["pin_hash"] if guard else dummy_hash(), pin) or guard is None:
@@ -115,11 +116,13 @@ class Auth:
                 return cached[0]
             session = self.book.accounts.find_session(digest)
             if session is not None:
-                actor = Actor("guard", session["badge"], name=session["name"],
-                              role=session["role"])
+                actor = Actor("guard", session["badge"], name=session["name"], role=session["role"])
                 expires = parse_time(session["expires_at"]).timestamp()
-                self._sessions[digest] = (actor, min(time.time() + SESSION_CACHE_S, expires),
-                                          version)
+                self._sessions[digest] = (
+                    actor,
+                    min(time.time() + SESSION_CACHE_S, expires),
+                    version,
+                )
                 return actor
             self._sessions.pop(digest, None)
         raise errors.Unauthorized("invalid or expired token", loc=("header", "Authorization"))

@@ -87,8 +87,10 @@ def run(group: click.Group) -> None:
         click.echo(f"Error: {exc.msg}", err=True)
         sys.exit(2)
     except sqlite3.DatabaseError as exc:
-        click.echo(f"Error: the database cannot be read ({exc}); is DIR a Guardpost data"
-                   " directory?", err=True)
+        click.echo(
+            f"Error: the database cannot be read ({exc}); is DIR a Guardpost data directory?",
+            err=True,
+        )
         sys.exit(2)
     except PermissionError as exc:
         click.echo(f"Error: permission denied: {exc.filename}", err=True)
@@ -99,10 +101,14 @@ def run(group: click.Group) -> None:
 @DATA
 @click.option("--site", required=True, help="site id, e.g. harbour-view")
 @click.option("--device", required=True, help="device id within the site, e.g. lobby-1")
-@click.option("--id-key", default=None, envvar="GUARDPOST_ID_KEY",
-              help="the company's ID-number HMAC key (64 hex digits, from the hub's "
-              "provision-device), so the hub's watch list matches here; default: a key of "
-              "this post's own")
+@click.option(
+    "--id-key",
+    default=None,
+    envvar="GUARDPOST_ID_KEY",
+    help="the company's ID-number HMAC key (64 hex digits, from the hub's "
+    "provision-device), so the hub's watch list matches here; default: a key of "
+    "this post's own",
+)
 def init(data: Path, site: str, device: str, id_key: str | None) -> None:
     """Create the post's database and secrets in DATA."""
     check_name("--site", site)
@@ -139,11 +145,15 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
     with opened(_initialised(data)) as book:
         before = book.accounts.get_guard(who.badge)
         changed = before is not None and (
-            before["role"] != role or not check_secret(before["pin_hash"], pin))
-        created, ended = book.accounts.add_guard_now(who.badge, who.name, role, hash_secret(pin),
-                                        end_sessions=changed)
-    click.echo(f"{'added' if created else 'updated'} {role} {who.badge}"
-               + (f"; {ended} open session{'s' if ended != 1 else ''} ended" if ended else ""))
+            before["role"] != role or not check_secret(before["pin_hash"], pin)
+        )
+        created, ended = book.accounts.add_guard_now(
+            who.badge, who.name, role, hash_secret(pin), end_sessions=changed
+        )
+    click.echo(
+        f"{'added' if created else 'updated'} {role} {who.badge}"
+        + (f"; {ended} open session{'s' if ended != 1 else ''} ended" if ended else "")
+    )
 
 
 class GuardIn(BaseModel):
@@ -219,8 +229,9 @@ def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
 @click.option("--intercom-webhook", default=None, help="URL the intercom gateway listens on")
 @click.option("--intercom-secret", default=None, help="HMAC secret for the webhook")
 @click.option("--confirm-timeout", type=float, default=None, help="seconds a resident has")
-@click.option("--public-url", default=None,
-              help="how the gateway reaches this post (the webhook's callback)")
+@click.option(
+    "--public-url", default=None, help="how the gateway reaches this post (the webhook's callback)"
+)
 def serve(data: Path, **flags: Any) -> None:
     """Run the post's service (API and pages)."""
     import uvicorn
@@ -241,8 +252,15 @@ def serve(data: Path, **flags: Any) -> None:
     )
     # the post faces the lobby LAN directly (no proxy), and errors are logged, not each request;
     # open live pages (server-sent events) hold a shutdown 5 s at most
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=UVICORN_LOG_CONFIG,
-                proxy_headers=False, access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=UVICORN_LOG_CONFIG,
+        proxy_headers=False,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @cli.command()
@@ -259,10 +277,17 @@ def verify(data: Path) -> None:
 
 @cli.command()
 @DATA
-@click.option("--older-than", type=click.IntRange(min=0), default=None,
-              help="days to keep personal data (default: the retention setting, 30)")
-@click.option("--trust-clock", is_flag=True,
-              help="the post's clock was checked: judge age by it alone, not also by the log")
+@click.option(
+    "--older-than",
+    type=click.IntRange(min=0),
+    default=None,
+    help="days to keep personal data (default: the retention setting, 30)",
+)
+@click.option(
+    "--trust-clock",
+    is_flag=True,
+    help="the post's clock was checked: judge age by it alone, not also by the log",
+)
 def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     """Remove visitors' personal data past retention; the chain still verifies."""
     from .settings import EdgeSettings
@@ -270,8 +295,10 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
     with opened(_initialised(data)) as book:
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
-    click.echo(f"purged personal data of {removed['visits']} visits "
-               f"({removed['events']} events) older than {days} days")
+    click.echo(
+        f"purged personal data of {removed['visits']} visits "
+        f"({removed['events']} events) older than {days} days"
+    )
 
 
 if __name__ == "__main__":

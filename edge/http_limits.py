@@ -22,15 +22,19 @@ MAX_BODY_BYTES = 128 * 1024
 
 # the pages load only their own scripts and stylesheet (no inline script, style or handler),
 # talk only to their own origin, and may not be framed (the one-tap checkout and override)
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 # FastAPI's /docs and /redoc load Swagger UI / ReDoc from a CDN with an inline script
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-            "https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
+    "https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 class BodyTooLarge(Exception):
@@ -46,8 +50,9 @@ class BodyLimit:
     pattern (a regular expression matched against the whole path) to its own cap, for the
     few paths that need more (a photo upload)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
-                 larger: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = [(re.compile(pattern), cap) for pattern, cap in (larger or {}).items()]
@@ -109,16 +114,32 @@ async def too_large(scope: Scope, send: Send, cap: int) -> None:
     """413: the shared error shape for the API, a short page in the page's language else."""
     path = scope.get("path", "")
     if path.startswith("/api/"):
-        body = json.dumps({"detail": [{
-            "loc": ["body"], "msg": f"the body is larger than {cap} bytes",
-            "type": "too_large"}]}).encode()
+        body = json.dumps(
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": f"the body is larger than {cap} bytes",
+                        "type": "too_large",
+                    }
+                ]
+            }
+        ).encode()
         content_type = b"application/json"
     else:
         body = _too_large_page(scope).encode()
         content_type = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -126,16 +147,20 @@ def _too_large_page(scope: Scope) -> str:
     from .pages import choose_language, gettext_for  # the pages' language rules and catalogue
 
     request = Request(scope)
-    default = getattr(getattr(request.app.state, "settings", None), "language", "en") \
-        if "app" in scope else "en"
+    default = (
+        getattr(getattr(request.app.state, "settings", None), "language", "en")
+        if "app" in scope
+        else "en"
+    )
     lang = choose_language(request, default)
     _ = gettext_for(lang)
-    message = escape(
-        _("This is more than a form may send. Shorten what you typed and try again."))
-    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>413</title><link rel="stylesheet" href="/static/tablet.css"></head>'
-            f'<body><main><p class="card error" role="alert">{message}</p></main></body></html>')
+    message = escape(_("This is more than a form may send. Shorten what you typed and try again."))
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>413</title><link rel="stylesheet" href="/static/tablet.css"></head>'
+        f'<body><main><p class="card error" role="alert">{message}</p></main></body></html>'
+    )
 
 
 class SecurityHeaders:
@@ -154,11 +179,12 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in _OURS]
-                headers += [(b"content-security-policy", csp),
-                            (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY")]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OURS]
+                headers += [
+                    (b"content-security-policy", csp),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                ]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -171,6 +197,7 @@ _OURS = frozenset({b"content-security-policy", b"x-content-type-options", b"x-fr
 def install_http_limits(app: Any, larger_bodies: Mapping[str, int] | None = None) -> None:
     """Add both middlewares to a FastAPI app, outside those already added (call it last)."""
     app.add_middleware(BodyLimit, larger=larger_bodies)
-    docs = frozenset(p for p in (app.docs_url, app.redoc_url,
-                                 app.swagger_ui_oauth2_redirect_url) if p)
+    docs = frozenset(
+        p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
+    )
     app.add_middleware(SecurityHeaders, docs_paths=docs)

@@ -39,20 +39,29 @@ def sign(secret: str, body: bytes) -> str:
 
 def webhook_body(delivery: dict[str, Any], callback: str) -> bytes:
     """The webhook's JSON body (CONTRACT 5): the same bytes on every attempt."""
-    return json.dumps({
-        "request_id": delivery["request_id"], "unit": delivery["unit"],
-        "intercom": delivery["intercom"], "visitor_name": delivery["visitor_name"],
-        "category": delivery["category"], "party_size": delivery["party_size"],
-        "expires_at": delivery["expires_at"], "callback": callback,
-    }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        {
+            "request_id": delivery["request_id"],
+            "unit": delivery["unit"],
+            "intercom": delivery["intercom"],
+            "visitor_name": delivery["visitor_name"],
+            "category": delivery["category"],
+            "party_size": delivery["party_size"],
+            "expires_at": delivery["expires_at"],
+            "callback": callback,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
 
 
 class Intercom:
     """The post's intercom worker: delivers webhooks (when one is configured) and expires
     unanswered requests (always, so a post whose webhook was removed still closes them)."""
 
-    def __init__(self, book: Logbook, webhook: str | None, secret: str | None,
-                 callback: str) -> None:
+    def __init__(
+        self, book: Logbook, webhook: str | None, secret: str | None, callback: str
+    ) -> None:
         self.book = book
         self.webhook = webhook
         self.secret = secret or ""
@@ -75,8 +84,10 @@ class Intercom:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _on_commit(self, events: list[dict[str, Any]]) -> None:
-        if any(e["type"] == "visit.registered"
-               and e["data"]["confirmation"]["status"] == "pending" for e in events):
+        if any(
+            e["type"] == "visit.registered" and e["data"]["confirmation"]["status"] == "pending"
+            for e in events
+        ):
             self._wake.set()
 
     def _run(self) -> None:
@@ -110,9 +121,14 @@ class Intercom:
         try:
             body = webhook_body(delivery, self.callback)
             request = urllib.request.Request(
-                str(self.webhook), data=body, method="POST",
-                headers={"Content-Type": "application/json",
-                         SIGNATURE_HEADER: sign(self.secret, body)})
+                str(self.webhook),
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(self.secret, body),
+                },
+            )
             try:
                 with urllib.request.urlopen(request, timeout=POST_TIMEOUT_S) as response:
                     status = response.status
@@ -120,17 +136,20 @@ class Intercom:
                 status = exc.code
             except (OSError, ValueError) as exc:
                 self.book.deliveries.mark_failed_now(request_id, type(exc).__name__)
-                log.warning("webhook not reachable", extra={"request_id": request_id,
-                                                            "error": type(exc).__name__})
+                log.warning(
+                    "webhook not reachable",
+                    extra={"request_id": request_id, "error": type(exc).__name__},
+                )
                 return
             if 200 <= status < 300:
                 self.book.deliveries.mark_delivered_now(request_id)
-                log.info("webhook delivered", extra={"request_id": request_id,
-                                                     "attempt": delivery["attempts"] + 1})
+                log.info(
+                    "webhook delivered",
+                    extra={"request_id": request_id, "attempt": delivery["attempts"] + 1},
+                )
             else:
                 self.book.deliveries.mark_failed_now(request_id, f"HTTP {status}")
-                log.warning("webhook refused", extra={"request_id": request_id,
-                                                      "status": status})
+                log.warning("webhook refused", extra={"request_id": request_id, "status": status})
         except Exception:
             log.exception("webhook delivery failed", extra={"request_id": request_id})
         finally:

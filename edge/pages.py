@@ -48,8 +48,8 @@ def language_links(request: Request) -> list[tuple[str, str, str]]:
     """(code, name, link) for each language: the same page, with what it was asked for kept
     (a search, a report's month), in that language."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return [(code, label, "?" + urlencode([*query, ("lang", code)]))
-            for code, label in LANGUAGES]
+    return [(code, label, "?" + urlencode([*query, ("lang", code)])) for code, label in LANGUAGES]
+
 
 SESSION_COOKIE = "gp_session"
 SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' procedure
@@ -80,8 +80,11 @@ def translations(lang: str) -> Any:
 def environment(lang: str, templates: Path = HERE / "templates") -> Environment:
     """One Jinja2 environment per language (and template folder: the hub has its own), its
     `_()` bound to that language's catalogue, which the edge and the hub share."""
-    env = Environment(loader=FileSystemLoader(templates),
-                      autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
 
@@ -92,8 +95,10 @@ BABEL_LOCALES = {"en": "en_GB", "zh-Hant": "zh_Hant_HK", "zh-Hans": "zh_Hans_CN"
 def local_time(moment: datetime, locale: str) -> str:
     """A time in the site's zone as the page's language writes it, on a 24-hour clock:
     `25 Nov 2026 10:31`, `2026年11月25日 10:31`."""
-    return (f"{format_skeleton('yMMMd', moment, locale=locale)} "
-            f"{format_skeleton('Hm', moment, locale=locale)}")
+    return (
+        f"{format_skeleton('yMMMd', moment, locale=locale)} "
+        f"{format_skeleton('Hm', moment, locale=locale)}"
+    )
 
 
 def gettext_for(lang: str) -> Any:
@@ -185,21 +190,29 @@ class Page:
         env = environment(self.lang)
         zone = self.book.zone
         locale = BABEL_LOCALES[self.lang]
-        env.filters["localtime"] = lambda text: local_time(parse_time(text).astimezone(zone),
-                                                           locale)
+        env.filters["localtime"] = lambda text: local_time(
+            parse_time(text).astimezone(zone), locale
+        )
         state = sync_state(self.request) if self.guard else None
         html = env.get_template(template).render(
-            lang=self.lang, languages=language_links(self.request), site=self.book.site,
+            lang=self.lang,
+            languages=language_links(self.request),
+            site=self.book.site,
             device=self.book.device,
-            guard=self.guard, csrf=self.csrf, sync=state,
+            guard=self.guard,
+            csrf=self.csrf,
+            sync=state,
             # an answer with an error is not live: a refresh would wipe the message and input
             live_version=live_version(state) if state and status_code < 400 else "",
-            idle_s=int(self.request.app.state.settings.idle_minutes * 60), **self.labels(),
-            **context)
+            idle_s=int(self.request.app.state.settings.idle_minutes * 60),
+            **self.labels(),
+            **context,
+        )
         response = HTMLResponse(html, status_code=status_code)
         if self.request.query_params.get("lang") in LANG_CODES:
-            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
-                                httponly=True)
+            response.set_cookie(
+                LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax", httponly=True
+            )
         return response
 
     async def form(self) -> dict[str, str]:
@@ -212,35 +225,73 @@ class Page:
 
     def refuse(self) -> HTMLResponse:
         """403 for a changing form without its CSRF token (an old tab, or another site)."""
-        return self.render("message.html", 403, message=self._(
-            "This form has expired. Go back, reload the page and try again."))
+        return self.render(
+            "message.html",
+            403,
+            message=self._("This form has expired. Go back, reload the page and try again."),
+        )
 
 
 def labels_for(_: Any) -> dict[str, Any]:
     """Every code a page shows (categories, statuses, kinds) in the language of `_`."""
     return {
-        "categories": {"guest": _("Guest"), "contractor": _("Contractor"),
-                       "delivery": _("Delivery"), "repair": _("Repair"), "other": _("Other")},
+        "categories": {
+            "guest": _("Guest"),
+            "contractor": _("Contractor"),
+            "delivery": _("Delivery"),
+            "repair": _("Repair"),
+            "other": _("Other"),
+        },
         "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
-        "confirmations": {"not_required": _("Not needed"), "pending": _("Waiting"),
-                          "approved": _("Approved"), "denied": _("Denied"),
-                          "no_answer": _("No answer"), "overridden": _("Let in by guard")},
-        "statuses": {"open": _("Open"), "acknowledged": _("Acknowledged"),
-                     "in_progress": _("In progress"), "resolved": _("Resolved"),
-                     "closed": _("Closed")},
+        "confirmations": {
+            "not_required": _("Not needed"),
+            "pending": _("Waiting"),
+            "approved": _("Approved"),
+            "denied": _("Denied"),
+            "no_answer": _("No answer"),
+            "overridden": _("Let in by guard"),
+        },
+        "statuses": {
+            "open": _("Open"),
+            "acknowledged": _("Acknowledged"),
+            "in_progress": _("In progress"),
+            "resolved": _("Resolved"),
+            "closed": _("Closed"),
+        },
         "incident_categories": {
-            "complaint": _("Complaint"), "emergency": _("Emergency"),
-            SUSPICIOUS: _("Suspicious visitor"), "watch_list": _("Watch list"),
-            "security": _("Security"), "dispute": _("Dispute between neighbours"),
-            "equipment": _("Equipment and facilities"), "other": _("Other")},
-        "channels": {"in_person": _("In person"), "phone": _("Phone"), "letter": _("Letter"),
-                     "intercom": _("Intercom"), "patrol": _("Patrol"), "other": _("Other")},
-        "entry_kinds": {"note": _("Note"), "action": _("Action taken"),
-                        "escalation": _("Escalated"), "follow_up": _("Follow-up visit"),
-                        "summary": _("Summary"), "police_called": _("Police called")},
-        "door_kinds": {"guard_override": _("Opened by the guard"), "forced": _("Door forced"),
-                       "held_open": _("Door held open"), "pin": _("Opened with PIN"),
-                       "intercom_release": _("Opened by intercom"), "closed": _("Closed")},
+            "complaint": _("Complaint"),
+            "emergency": _("Emergency"),
+            SUSPICIOUS: _("Suspicious visitor"),
+            "watch_list": _("Watch list"),
+            "security": _("Security"),
+            "dispute": _("Dispute between neighbours"),
+            "equipment": _("Equipment and facilities"),
+            "other": _("Other"),
+        },
+        "channels": {
+            "in_person": _("In person"),
+            "phone": _("Phone"),
+            "letter": _("Letter"),
+            "intercom": _("Intercom"),
+            "patrol": _("Patrol"),
+            "other": _("Other"),
+        },
+        "entry_kinds": {
+            "note": _("Note"),
+            "action": _("Action taken"),
+            "escalation": _("Escalated"),
+            "follow_up": _("Follow-up visit"),
+            "summary": _("Summary"),
+            "police_called": _("Police called"),
+        },
+        "door_kinds": {
+            "guard_override": _("Opened by the guard"),
+            "forced": _("Door forced"),
+            "held_open": _("Door held open"),
+            "pin": _("Opened with PIN"),
+            "intercom_release": _("Opened by intercom"),
+            "closed": _("Closed"),
+        },
     }
 
 
@@ -248,8 +299,11 @@ def sync_state(request: Request) -> dict[str, Any]:
     sync = request.app.state.sync
     book: Logbook = request.app.state.book
     # the status bar also says when nothing can be saved, or the clock looks wrong
-    return {**book.sync.state(connected=bool(sync and sync.is_connected)),
-            "disk_full": book.disk_full, "clock": book.retention.clock_problem()}
+    return {
+        **book.sync.state(connected=bool(sync and sync.is_connected)),
+        "disk_full": book.disk_full,
+        "clock": book.retention.clock_problem(),
+    }
 
 
 def live_version(state: dict[str, Any]) -> str:
@@ -272,8 +326,11 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     name = pii.get("visitor_name") or _("(name removed)")
     if kind == "visit.registered":
         text = _("Visitor %(name)s registered for %(unit)s (%(category)s, party of %(n)s)") % {
-            "name": name, "unit": data["unit"], "n": data["party_size"],
-            "category": labels["categories"].get(data["category"], data["category"])}
+            "name": name,
+            "unit": data["unit"],
+            "n": data["party_size"],
+            "category": labels["categories"].get(data["category"], data["category"]),
+        }
         if data.get("preapproval_id"):
             text += " · " + _("Pre-approved by the resident")
         if data.get("flag") == "watch_list":
@@ -282,36 +339,52 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     if kind == "visit.confirmation":
         status = data["confirmation"]["status"]
         text = _("Resident confirmation: %(status)s") % {
-            "status": labels["confirmations"].get(status, status)}
+            "status": labels["confirmations"].get(status, status)
+        }
         return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
     if kind == "visit.checked_out":
         return str(_("Visitor checked out"))
     if kind == "door.event":
         text = _("Door %(door)s: %(kind)s") % {
-            "door": data["door"], "kind": labels["door_kinds"].get(data["kind"], data["kind"])}
+            "door": data["door"],
+            "kind": labels["door_kinds"].get(data["kind"], data["kind"]),
+        }
         return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
     if kind == "incident.opened":
-        return str(_("Incident opened [%(severity)s] %(category)s: %(title)s") % {
-            "severity": labels["severities"].get(data["severity"], data["severity"]),
-            "category": labels["incident_categories"].get(data["category"], data["category"]),
-            "title": data["title"]})
+        return str(
+            _("Incident opened [%(severity)s] %(category)s: %(title)s")
+            % {
+                "severity": labels["severities"].get(data["severity"], data["severity"]),
+                "category": labels["incident_categories"].get(data["category"], data["category"]),
+                "title": data["title"],
+            }
+        )
     if kind == "incident.entry":
-        return str(_("Incident %(kind)s: %(text)s") % {
-            "kind": labels["entry_kinds"].get(data["kind"], data["kind"]), "text": data["text"]})
+        return str(
+            _("Incident %(kind)s: %(text)s")
+            % {"kind": labels["entry_kinds"].get(data["kind"], data["kind"]), "text": data["text"]}
+        )
     if kind == "incident.status":
-        return str(_("Incident status: %(before)s → %(after)s") % {
-            "before": labels["statuses"].get(data["previous"], data["previous"]),
-            "after": labels["statuses"].get(data["status"], data["status"])})
+        return str(
+            _("Incident status: %(before)s → %(after)s")
+            % {
+                "before": labels["statuses"].get(data["previous"], data["previous"]),
+                "after": labels["statuses"].get(data["status"], data["status"]),
+            }
+        )
     if kind == "shift.note":
         return str(_("Shift note: %(text)s") % {"text": data["text"]})
     if kind == "pii.purged":
-        return str(_("Personal data of %(n)s visits removed after retention") % {
-            "n": data["visits"]})
+        return str(
+            _("Personal data of %(n)s visits removed after retention") % {"n": data["visits"]}
+        )
     if kind == "preapproval.created":
         return str(_("Resident pre-approved a visitor for %(unit)s") % {"unit": data["unit"]})
     if kind == "watchlist.applied":
-        return str(_("Watch list version %(version)s in force (%(n)s entries)") % {
-            "version": data["version"], "n": data["entries"]})
+        return str(
+            _("Watch list version %(version)s in force (%(n)s entries)")
+            % {"version": data["version"], "n": data["entries"]}
+        )
     return str(line["summary"])
 
 
@@ -322,8 +395,11 @@ def worded(page: Page, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
     """The open suspicious-visitor incident that holds this visitor in the lobby, if any."""
-    held = [i for i in book.incidents.for_visit(visit_id)
-            if i["category"] == SUSPICIOUS and i["status"] != "closed"]
+    held = [
+        i
+        for i in book.incidents.for_visit(visit_id)
+        if i["category"] == SUSPICIOUS and i["status"] != "closed"
+    ]
     return held[0] if held else None
 
 
@@ -332,7 +408,8 @@ def visit_context(book: Logbook, visit: dict[str, Any]) -> dict[str, Any]:
     ringing the flat goes, and the resident's pre-approval."""
     incidents = book.incidents.for_visit(visit["id"])
     return {
-        "visit": visit, "held": held_incident(book, visit["id"]),
+        "visit": visit,
+        "held": held_incident(book, visit["id"]),
         "watch": next((i for i in incidents if i["category"] == "watch_list"), None),
         "delivery": book.deliveries.state(visit["id"]),
         "preapproval": book.preapprovals.for_visit(visit["id"]),
@@ -365,8 +442,15 @@ class PageAnswer(Exception):
 
 # Paths that answer JSON (or files) on purpose; every other path is a page and answers pages.
 NOT_PAGES = ("/api/", "/static/")
-NOT_PAGE_PATHS = {"/healthz", "/live", "/visits/lookup", "/openapi.json", "/docs", "/redoc",
-                  "/docs/oauth2-redirect"}
+NOT_PAGE_PATHS = {
+    "/healthz",
+    "/live",
+    "/visits/lookup",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/docs/oauth2-redirect",
+}
 
 
 def is_page_path(path: str) -> bool:
@@ -396,21 +480,25 @@ def plain_error_page(request: Request, status: int) -> HTMLResponse:
     no session, only the language."""
     lang = choose_language(request, getattr(request.app.state.settings, "language", "en"))
     text = error_message(gettext_for(lang), status)
-    return HTMLResponse(f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-                        f"<title>{text}</title></head><body><main><p>{text}</p>"
-                        '<p><a href="/">&#8592;</a></p></main></body></html>',
-                        status_code=status)
+    return HTMLResponse(
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{text}</title></head><body><main><p>{text}</p>"
+        '<p><a href="/">&#8592;</a></p></main></body></html>',
+        status_code=status,
+    )
 
 
-def error_page(request: Request, status: int, page_of: Callable[[Request], Any],
-               headers: dict[str, str]) -> Response:
+def error_page(
+    request: Request, status: int, page_of: Callable[[Request], Any], headers: dict[str, str]
+) -> Response:
     """The message page for an error on a page path, in the page's language."""
     if status == 401:
         return to_login()
     try:
         page = page_of(request)
-        response: Response = page.render("message.html", status,
-                                         message=error_message(page._, status))
+        response: Response = page.render(
+            "message.html", status, message=error_message(page._, status)
+        )
     except Exception:
         log.exception("error page failed", extra={"path": request.url.path})
         response = plain_error_page(request, status)
@@ -436,15 +524,20 @@ def install_page_handlers(app: Any, page_of: Callable[[Request], Any] | None = N
             kind = response.headers.get("content-type", "")
             if not is_page_path(request.url.path) or not kind.startswith("application/json"):
                 return response
-            kept = {k: v for k, v in response.headers.items()
-                    if k.lower() in ("allow", "retry-after", "www-authenticate")}
+            kept = {
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() in ("allow", "retry-after", "www-authenticate")
+            }
             return error_page(request, response.status_code, make_page, kept)
+
         return answer
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc, extra={"path": request.url.path})
-        return JSONResponse({"detail": [{"loc": [], "msg": "internal error",
-                                         "type": "internal"}]}, status_code=500)
+        return JSONResponse(
+            {"detail": [{"loc": [], "msg": "internal error", "type": "internal"}]}, status_code=500
+        )
 
     handlers = dict(app.exception_handlers)
     handlers.setdefault(Exception, unexpected)
@@ -467,11 +560,16 @@ def install_page_handlers(app: Any, page_of: Callable[[Request], Any] | None = N
         """507 when the disk is full: the API's error shape, a page for a page."""
         assert isinstance(exc, errors.DiskFull)
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": [{"loc": list(exc.loc), "msg": exc.msg,
-                                             "type": exc.type}]}, status_code=exc.status)
+            return JSONResponse(
+                {"detail": [{"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}]},
+                status_code=exc.status,
+            )
         page = Page(request)
-        return page.render("message.html", exc.status, message=page._(
-            "The disk is full: nothing was saved. Tell your supervisor."))
+        return page.render(
+            "message.html",
+            exc.status,
+            message=page._("The disk is full: nothing was saved. Tell your supervisor."),
+        )
 
     app.add_exception_handler(errors.DiskFull, disk_full)
     app.add_exception_handler(LoginRequired, login_required)
@@ -516,8 +614,10 @@ def asked_day(_: Any, text: str | None, default: date) -> tuple[date, str | None
     try:
         return parse_day(text), None
     except ValueError:
-        return default, str(_("Enter a date from %(first)s to %(last)s.") % {
-            "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
+        return default, str(
+            _("Enter a date from %(first)s to %(last)s.")
+            % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
+        )
 
 
 def asked_month(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
@@ -527,8 +627,10 @@ def asked_month(_: Any, text: str | None, default: date) -> tuple[date, str | No
     try:
         return parse_month(text), None
     except ValueError:
-        return default, str(_("Enter a month from %(first)s to %(last)s.") % {
-            "first": f"{FIRST_DAY:%Y-%m}", "last": f"{LAST_DAY:%Y-%m}"})
+        return default, str(
+            _("Enter a month from %(first)s to %(last)s.")
+            % {"first": f"{FIRST_DAY:%Y-%m}", "last": f"{LAST_DAY:%Y-%m}"}
+        )
 
 
 # ---- pages ----------------------------------------------------------------------------------
@@ -548,17 +650,24 @@ async def login(request: Request) -> Response:
     if login_in is None:
         return page.render("login.html", 422, badge=badge, error=next(iter(field_errors.values())))
     try:  # argon2 and the writer: in a thread, so the tablet's other requests go on meanwhile
-        result = await anyio.to_thread.run_sync(request.app.state.auth.login, login_in.badge,
-                                                login_in.pin)
+        result = await anyio.to_thread.run_sync(
+            request.app.state.auth.login, login_in.badge, login_in.pin
+        )
     except errors.TooManyAttempts:
-        return page.render("login.html", 429, badge=badge,
-                           error=page._("Too many wrong PINs. Wait 5 minutes."))
+        return page.render(
+            "login.html", 429, badge=badge, error=page._("Too many wrong PINs. Wait 5 minutes.")
+        )
     except errors.Unauthorized:
         return page.render("login.html", 401, badge=badge, error=page._("Wrong badge or PIN."))
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, result["token"], httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https",
-                        max_age=int(request.app.state.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        result["token"],
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=int(request.app.state.settings.session_hours * 3600),
+    )
     return response
 
 
@@ -584,18 +693,27 @@ def home(request: Request) -> Response:
 
 
 @router.get("/visits", response_class=HTMLResponse)
-def register_page(request: Request, date: str | None = None, unit: str | None = None,
-                  on_site: str | None = None) -> Response:
+def register_page(
+    request: Request, date: str | None = None, unit: str | None = None, on_site: str | None = None
+) -> Response:
     """The visitors' register of a day (today by default), filtered by unit or on site."""
     page = Page.of_guard(request)
     day, date_error = asked_day(page._, date, page.book.today())
     unit = (unit or "").strip()[:32]
-    visits = page.book.visits.list(day=day, unit=unit or None,
-                                   on_site=True if on_site == "true" else None)
-    return page.render("visits.html", 422 if date_error else 200, visits=visits,
-                       day=day.isoformat(), typed_date=date if date_error else day.isoformat(),
-                       date_error=date_error, unit=unit, on_site=on_site == "true",
-                       units=page.book.directory.list(limit=500))
+    visits = page.book.visits.list(
+        day=day, unit=unit or None, on_site=True if on_site == "true" else None
+    )
+    return page.render(
+        "visits.html",
+        422 if date_error else 200,
+        visits=visits,
+        day=day.isoformat(),
+        typed_date=date if date_error else day.isoformat(),
+        date_error=date_error,
+        unit=unit,
+        on_site=on_site == "true",
+        units=page.book.directory.list(limit=500),
+    )
 
 
 LIVE_CHECK_S = 1.0  # how often a stream looks for a change
@@ -630,23 +748,32 @@ def live_answer(request: Request, version: Callable[[], str | None]) -> Response
                 return
             await anyio.sleep(LIVE_CHECK_S)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/live")
 def live(request: Request) -> Response:
     """For live pages: the logbook's version; the page reloads its content when it moves."""
+
     def version() -> str | None:
         return live_version(sync_state(request)) if Page(request).guard else None
+
     return live_answer(request, version)
 
 
 @router.get("/visits/new", response_class=HTMLResponse)
 def new_visit_page(request: Request) -> Response:
     page = Page.of_guard(request)
-    return page.render("visit_new.html", values={"party_size": "1"}, errors={},
-                       units=page.book.directory.list(limit=500))
+    return page.render(
+        "visit_new.html",
+        values={"party_size": "1"},
+        errors={},
+        units=page.book.directory.list(limit=500),
+    )
 
 
 @router.post("/visits/new", response_class=HTMLResponse)
@@ -656,8 +783,9 @@ async def register_visit(request: Request) -> Response:
     # party_size is strict on the API (no "3"); a form only has text, so it is read here
     party_size = form.get("party_size", "").strip()
     is_number = party_size.isascii() and party_size.isdigit() and len(party_size) <= 6  # not ³
-    visit_in, field_errors = page.validate(m.VisitIn, {
-        **form, "party_size": int(party_size) if is_number else party_size})
+    visit_in, field_errors = page.validate(
+        m.VisitIn, {**form, "party_size": int(party_size) if is_number else party_size}
+    )
     if visit_in is not None:
         try:
             visit = await page.book.visits.register(visit_in.model_dump(), by=page.actor)
@@ -665,11 +793,17 @@ async def register_visit(request: Request) -> Response:
             field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
         except errors.PreapprovalRefused as exc:
             field_errors["preapproval_code"] = field_message(
-                page._, {"type": exc.type, "msg": exc.msg})
+                page._, {"type": exc.type, "msg": exc.msg}
+            )
     if field_errors:
         kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
-        return page.render("visit_new.html", 422, values=kept, errors=field_errors,
-                           units=page.book.directory.list(limit=500))
+        return page.render(
+            "visit_new.html",
+            422,
+            values=kept,
+            errors=field_errors,
+            units=page.book.directory.list(limit=500),
+        )
     return RedirectResponse(f"/visits/{visit['id']}", status_code=303)
 
 
@@ -692,8 +826,9 @@ async def check_out(visit_id: str, request: Request) -> Response:
     except (errors.AlreadyCheckedOut, errors.NotFound):
         pass  # already out (another tablet, a double tap): the page shows it as it is
     back = request.headers.get("referer", "/")
-    return RedirectResponse("/" if f"/visits/{visit_id}" not in back else
-                            f"/visits/{visit_id}", status_code=303)
+    return RedirectResponse(
+        "/" if f"/visits/{visit_id}" not in back else f"/visits/{visit_id}", status_code=303
+    )
 
 
 @router.post("/visits/{visit_id}/override", response_class=HTMLResponse)
@@ -706,9 +841,13 @@ async def override(visit_id: str, request: Request) -> Response:
         return page.render("message.html", 404, message=page._("There is no such visit."))
     body, field_errors = page.validate(m.OverrideIn, {"reason": form.get("reason", "")})
     if body is None:
-        return page.render("visit.html", 422, reason=form.get("reason", ""),
-                           reason_error=field_errors.get("reason", page._("Please check this.")),
-                           **visit_context(page.book, visit))
+        return page.render(
+            "visit.html",
+            422,
+            reason=form.get("reason", ""),
+            reason_error=field_errors.get("reason", page._("Please check this.")),
+            **visit_context(page.book, visit),
+        )
     try:
         await page.book.visits.override(visit_id, body.reason, by=page.actor)
     except errors.ConfirmationClosed:
@@ -743,13 +882,15 @@ async def open_incident(request: Request) -> Response:
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, status: str | None = None) -> Response:
     page = Page.of_guard(request)
-    wanted = status if status in ("open", "acknowledged", "in_progress", "resolved",
-                                  "closed") else None
+    wanted = (
+        status if status in ("open", "acknowledged", "in_progress", "resolved", "closed") else None
+    )
     return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
 
 
-def _incident_page(page: Page, incident_id: str, status_code: int = 200,
-                   **context: Any) -> Response:
+def _incident_page(
+    page: Page, incident_id: str, status_code: int = 200, **context: Any
+) -> Response:
     try:
         incident = page.book.incidents.get(incident_id)
     except errors.NotFound:
@@ -757,18 +898,22 @@ def _incident_page(page: Page, incident_id: str, status_code: int = 200,
     if incident["category"] == SUSPICIOUS:
         kinds = {e["kind"] for e in incident["entries"]}
         context["steps"] = [  # the manuals: call the flat, call for backup
-            ("call_flat", "action", page._("Call the flat on the intercom"),
-             "action" in kinds),
-            ("call_backup", "escalation", page._("Call the supervisor for backup"),
-             "escalation" in kinds),
+            ("call_flat", "action", page._("Call the flat on the intercom"), "action" in kinds),
+            (
+                "call_backup",
+                "escalation",
+                page._("Call the supervisor for backup"),
+                "escalation" in kinds,
+            ),
         ]
     flow = ["open", "acknowledged", "in_progress", "resolved", "closed"]
     position = flow.index(incident["status"])
     next_status = flow[position + 1] if position + 1 < len(flow) else None
     if next_status == "closed" and page.guard is not None and page.guard.role != "supervisor":
         next_status = None  # only a supervisor closes
-    return page.render("incident.html", status_code, incident=incident, next_status=next_status,
-                       **context)
+    return page.render(
+        "incident.html", status_code, incident=incident, next_status=next_status, **context
+    )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -784,8 +929,13 @@ async def add_entry(incident_id: str, request: Request) -> Response:
     try:
         entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
     except ValidationError:
-        return _incident_page(page, incident_id, 422, text=form.get("text", ""),
-                              text_error=page._("Please fill this in."))
+        return _incident_page(
+            page,
+            incident_id,
+            422,
+            text=form.get("text", ""),
+            text_error=page._("Please fill this in."),
+        )
     try:
         await page.book.incidents.add_entry(incident_id, entry.kind, entry.text, page.actor)
     except errors.NotFound:
@@ -801,8 +951,9 @@ async def set_status(incident_id: str, request: Request) -> Response:
     try:
         await page.book.incidents.set_status(incident_id, status, page.actor)
     except errors.Forbidden:
-        return _incident_page(page, incident_id, 403,
-                              status_error=page._("Only a supervisor may close an incident."))
+        return _incident_page(
+            page, incident_id, 403, status_error=page._("Only a supervisor may close an incident.")
+        )
     except errors.TransitionForbidden:
         message = page._("Not now: a complaint closes after a follow-up visit and a summary.")
         return _incident_page(page, incident_id, 409, status_error=message)
@@ -838,10 +989,14 @@ async def record_door_event(request: Request) -> Response:
 def logbook_page(request: Request, date: str | None = None) -> Response:
     page = Page.of_guard(request)
     day, date_error = asked_day(page._, date, page.book.today())
-    return page.render("logbook.html", 422 if date_error else 200, day=day.isoformat(),
-                       typed_date=date if date_error else day.isoformat(),
-                       date_error=date_error,
-                       entries=worded(page, page.book.logbook(day, raw=True)))
+    return page.render(
+        "logbook.html",
+        422 if date_error else 200,
+        day=day.isoformat(),
+        typed_date=date if date_error else day.isoformat(),
+        date_error=date_error,
+        entries=worded(page, page.book.logbook(day, raw=True)),
+    )
 
 
 @router.get("/shift", response_class=HTMLResponse)
@@ -859,8 +1014,13 @@ async def hand_over(request: Request) -> Response:
         note = m.ShiftNoteIn.model_validate({"text": form.get("text", "")})
     except ValidationError:
         entries = worded(page, page.book.shift_notes.since_last_handover(raw=True))
-        return page.render("shift.html", 422, entries=entries, text=form.get("text", ""),
-                           text_error=page._("Please fill this in."))
+        return page.render(
+            "shift.html",
+            422,
+            entries=entries,
+            text=form.get("text", ""),
+            text_error=page._("Please fill this in."),
+        )
     await page.book.shift_notes.add(note.text, page.actor)
     return RedirectResponse("/shift", status_code=303)
 
@@ -878,11 +1038,17 @@ async def mark_suspicious(visit_id: str, request: Request) -> Response:
     held = held_incident(page.book, visit_id)
     if held:
         return RedirectResponse(f"/incidents/{held['id']}", status_code=303)
-    incident = await page.book.incidents.open({
-        "category": SUSPICIOUS, "severity": "medium",
-        "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
-        "location": page._("Lobby"), "visit_id": visit_id, "channel": "in_person",
-    }, by=page.actor)
+    incident = await page.book.incidents.open(
+        {
+            "category": SUSPICIOUS,
+            "severity": "medium",
+            "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
+            "location": page._("Lobby"),
+            "visit_id": visit_id,
+            "channel": "in_person",
+        },
+        by=page.actor,
+    )
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
 
 

@@ -56,19 +56,25 @@ class EdgeSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = Field(
-        default=None, description="how the intercom gateway reaches this post; default "
-        "http://HOST:PORT")
+        default=None,
+        description="how the intercom gateway reaches this post; default http://HOST:PORT",
+    )
     intercom_webhook: str | None = Field(
-        default=None, description="the gateway's URL; confirmation requests are POSTed here")
+        default=None, description="the gateway's URL; confirmation requests are POSTed here"
+    )
     intercom_secret: str | None = Field(
-        default=None, description="HMAC-SHA256 key of the webhook's X-Guardpost-Signature")
+        default=None, description="HMAC-SHA256 key of the webhook's X-Guardpost-Signature"
+    )
     confirm_timeout: float = Field(default=90.0, gt=0, description="seconds a resident has")
     door_forced_severity: Severity = Field(
-        default=Severity.severe, description="severity of the incident a forced door opens")
+        default=Severity.severe, description="severity of the incident a forced door opens"
+    )
     door_held_open_severity: Severity = Field(
-        default=Severity.medium, description="severity of the incident a door held open opens")
+        default=Severity.medium, description="severity of the incident a door held open opens"
+    )
     door_held_open_s: float = Field(
-        default=120.0, ge=0, description="a door held open this long opens an incident")
+        default=120.0, ge=0, description="a door held open this long opens an incident"
+    )
     idle_minutes: float = Field(default=10.0, gt=0, description="tablet back to the PIN pad")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
@@ -85,8 +91,10 @@ class EdgeSettings(ServiceSettings):
     @model_validator(mode="after")
     def _secret_with_webhook(self) -> EdgeSettings:
         if self.intercom_webhook and not self.intercom_secret:
-            raise ValueError("--intercom-webhook needs --intercom-secret (the gateway checks "
-                             "every request's signature with it)")
+            raise ValueError(
+                "--intercom-webhook needs --intercom-secret (the gateway checks "
+                "every request's signature with it)"
+            )
         return self
 
     @property

@@ -71,16 +71,27 @@ class BrokerUrl:
     def parse(cls, url: str) -> BrokerUrl:
         parts = urlparse(url)
         tls = parts.scheme == "mqtts"
-        return cls(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883),
-                   unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None, tls)
+        return cls(
+            parts.hostname or "127.0.0.1",
+            parts.port or (8883 if tls else 1883),
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+            tls,
+        )
 
 
 class Sync:
     """One MQTT connection per post, with its own credentials."""
 
-    def __init__(self, book: Logbook, broker_url: str, *, ack_timeout_s: float = ACK_TIMEOUT_S,
-                 window: int = WINDOW, max_batch_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        book: Logbook,
+        broker_url: str,
+        *,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        window: int = WINDOW,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
         self.book = book
         self.broker = BrokerUrl.parse(broker_url)
         self.ack_timeout_s = ack_timeout_s
@@ -95,14 +106,21 @@ class Sync:
         self._inflight: list[tuple[int, float]] = []  # (last seq of a batch, when it was sent)
         self._last_progress = time.monotonic()
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"guardpost-{self.site}-{self.device}",
-            protocol=mqtt.MQTTv311, clean_session=True)
+            CallbackAPIVersion.VERSION2,
+            client_id=f"guardpost-{self.site}-{self.device}",
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
         if self.broker.username:
             self._client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
             self._client.tls_set()
-        self._client.will_set(status_topic(self.site, self.device),
-                              json.dumps(self._status(online=False)), qos=1, retain=True)
+        self._client.will_set(
+            status_topic(self.site, self.device),
+            json.dumps(self._status(online=False)),
+            qos=1,
+            retain=True,
+        )
         self._client.reconnect_delay_set(RETRY_MIN_S, RETRY_MAX_S)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -121,9 +139,12 @@ class Sync:
         self._stop.set()
         self._wake.set()
         if self.is_connected:
-            info = self._client.publish(status_topic(self.site, self.device),
-                                        json.dumps(self._status(online=False)), qos=1,
-                                        retain=True)
+            info = self._client.publish(
+                status_topic(self.site, self.device),
+                json.dumps(self._status(online=False)),
+                qos=1,
+                retain=True,
+            )
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
@@ -132,15 +153,20 @@ class Sync:
     # ---- paho callbacks (network thread) ----------------------------------------------------
 
     @never_raises
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
-                    reason_code: ReasonCode, properties: Properties | None) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             log.error("broker refused the connection", extra={"reason": str(reason_code)})
             if reason_code.value in (0x86, 0x87, 4, 5):  # bad credentials / not authorised
                 client.disconnect()  # retrying with the same credentials will not help
             return
-        client.subscribe([(ack_topic(self.site, self.device), 1),
-                          (down_topic(self.site), 1)])
+        client.subscribe([(ack_topic(self.site, self.device), 1), (down_topic(self.site), 1)])
         with self._lock:
             self.is_connected = True
             self._rewind()
@@ -149,8 +175,14 @@ class Sync:
         self._wake.set()
 
     @never_raises
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
-                       reason_code: ReasonCode, properties: Properties | None) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         with self._lock:
             self.is_connected = False
             self._inflight.clear()
@@ -177,15 +209,24 @@ class Sync:
                 self._inflight = [b for b in self._inflight if b[0] > acked]
                 self._next_seq = max(self._next_seq, acked + 1)
                 self._last_progress = time.monotonic()
-            log.info("batch acked", extra={"site": self.site, "device": self.device,
-                                           "acked_seq": acked, "backlog": last_seq - acked})
+            log.info(
+                "batch acked",
+                extra={
+                    "site": self.site,
+                    "device": self.device,
+                    "acked_seq": acked,
+                    "backlog": last_seq - acked,
+                },
+            )
             self._wake.set()
 
     def _on_down(self, payload: Any) -> None:
         """A supervisor's entry or a new watch list; each is applied once, by its id, and the
         logbook event that records it tells the hub it arrived."""
-        appliers = {"incident.entry": self.book.incidents.apply_hub_entry_now,
-                    "watchlist": self.book.watchlist.apply_now}
+        appliers = {
+            "incident.entry": self.book.incidents.apply_hub_entry_now,
+            "watchlist": self.book.watchlist.apply_now,
+        }
         if not isinstance(payload, dict) or payload.get("type") not in appliers:
             return
         if payload.get("device") != self.device:
@@ -196,8 +237,9 @@ class Sync:
             log.exception("could not apply a hub message", extra={"id": payload.get("id")})
             return
         if applied:
-            log.info("hub message applied", extra={"id": payload.get("id"),
-                                                   "type": payload["type"]})
+            log.info(
+                "hub message applied", extra={"id": payload.get("id"), "type": payload["type"]}
+            )
 
     # ---- publisher thread -------------------------------------------------------------------
 
@@ -220,7 +262,8 @@ class Sync:
                 now = time.monotonic()
                 reported = (state["last_seq"], state["acked_seq"])
                 if now - last_status > STATUS_EVERY_S or (
-                        reported != last_reported and now - last_status > STATUS_CHANGED_S):
+                    reported != last_reported and now - last_status > STATUS_CHANGED_S
+                ):
                     self._publish_status()
                     last_status, last_reported = now, reported
             except Exception:
@@ -236,8 +279,7 @@ class Sync:
                 if batch is None:
                     return
                 last = batch["last_seq"]
-                self._client.publish(events_topic(self.site, self.device), batch["payload"],
-                                     qos=1)
+                self._client.publish(events_topic(self.site, self.device), batch["payload"], qos=1)
                 if not self._inflight:
                     self._last_progress = time.monotonic()
                 self._inflight.append((last, time.monotonic()))
@@ -263,9 +305,19 @@ class Sync:
 
     def _status(self, online: bool) -> dict[str, Any]:
         state = self.book.sync.state()
-        return {"online": online, "last_seq": state["last_seq"], "acked_seq": state["acked_seq"],
-                "backlog": state["backlog"], "clock": now_text(), "version": __version__}
+        return {
+            "online": online,
+            "last_seq": state["last_seq"],
+            "acked_seq": state["acked_seq"],
+            "backlog": state["backlog"],
+            "clock": now_text(),
+            "version": __version__,
+        }
 
     def _publish_status(self) -> None:
-        self._client.publish(status_topic(self.site, self.device),
-                             json.dumps(self._status(online=True)), qos=1, retain=True)
+        self._client.publish(
+            status_topic(self.site, self.device),
+            json.dumps(self._status(online=True)),
+            qos=1,
+            retain=True,
+        )

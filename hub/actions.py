@@ -36,8 +36,11 @@ def audit_read(store: Store, user: User, action: str, **question: object) -> Non
     """Every read of personal data, in the API and on the pages alike, goes into the audit
     log once it has been answered: who, what (`action`) and the question (`site=... q=...`;
     whatever looks like an ID number is masked by the store)."""
-    store.audit(user.username, action, " ".join(
-        f"{name}={'*' if value is None else value}" for name, value in question.items()))
+    store.audit(
+        user.username,
+        action,
+        " ".join(f"{name}={'*' if value is None else value}" for name, value in question.items()),
+    )
 
 
 def scope(user: User, site: str | None) -> list[str] | None:
@@ -57,8 +60,9 @@ def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, An
     return incident
 
 
-def add_supervisor_entry(request: Request, incident: dict[str, Any], user: User, kind: str,
-                         text: str) -> dict[str, Any]:
+def add_supervisor_entry(
+    request: Request, incident: dict[str, Any], user: User, kind: str, text: str
+) -> dict[str, Any]:
     """Store a supervisor's or manager's entry and send it down to the incident's post (the
     API and the dashboard's form both come here); 403 for an auditor."""
     if not user.may_write:
@@ -87,18 +91,26 @@ def read_watchlist(store: Store, user: User) -> dict[str, Any]:
     return watchlist
 
 
-def watch_for(request: Request, store: Store, user: User,
-              body: m.WatchlistEntryIn) -> dict[str, Any]:
+def watch_for(
+    request: Request, store: Store, user: User, body: m.WatchlistEntryIn
+) -> dict[str, Any]:
     """Add a watch-list entry (API and page): the ID number becomes HMAC and mask here."""
     check_watchlist_access(user)
     id_number = (body.id_number or "").strip()
     if not id_number and not body.name:
         raise errors.InvalidValue("give an id_number or a name", loc=("body", "id_number"))
-    entry = store.add_watch_entry({
-        "id": new_id(), "id_hmac": id_hmac(store.id_key, id_number) if id_number else None,
-        "id_number_masked": mask_id(id_number) if id_number else None, "name": body.name,
-        "reason": body.reason, "severity": body.severity.value,
-        "created_at": format_time(utc_now()), "by": user.ref})
+    entry = store.add_watch_entry(
+        {
+            "id": new_id(),
+            "id_hmac": id_hmac(store.id_key, id_number) if id_number else None,
+            "id_number_masked": mask_id(id_number) if id_number else None,
+            "name": body.name,
+            "reason": body.reason,
+            "severity": body.severity.value,
+            "created_at": format_time(utc_now()),
+            "by": user.ref,
+        }
+    )
     send_down(request)
     return entry
 
@@ -131,7 +143,15 @@ def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
         raise errors.InvalidValue("not a notification URL Apprise knows", loc=("body", "url"))
     if not body.events:
         raise errors.InvalidValue("name opened, overdue or both", loc=("body", "events"))
-    return store.add_rule({
-        "id": new_id(), "severity": body.severity.value, "site": body.site or None,
-        "events": sorted(set(body.events)), "url": body.url, "shown_url": shown,
-        "created_at": format_time(utc_now()), "by": user.ref})
+    return store.add_rule(
+        {
+            "id": new_id(),
+            "severity": body.severity.value,
+            "site": body.site or None,
+            "events": sorted(set(body.events)),
+            "url": body.url,
+            "shown_url": shown,
+            "created_at": format_time(utc_now()),
+            "by": user.ref,
+        }
+    )

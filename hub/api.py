@@ -96,8 +96,9 @@ def logout(request: Request, user: CurrentUser, auth: AuthDep) -> None:
 
 
 @router.post("/users/{username}/revoke-sessions", tags=["auth"], responses={403: {}, 404: {}})
-def revoke_sessions(username: str, user: CurrentUser, store: StoreDep,
-                    auth: AuthDep) -> dict[str, int]:
+def revoke_sessions(
+    username: str, user: CurrentUser, store: StoreDep, auth: AuthDep
+) -> dict[str, int]:
     """Manager only: end every session of a user at once (a lost laptop, someone who left)."""
     if user.role != "manager":
         raise errors.Forbidden("only a manager may end other users' sessions")
@@ -115,7 +116,10 @@ def list_devices(user: CurrentUser, store: StoreDep) -> DeviceList:
 
 @router.get("/visits", tags=["visits"])
 def list_visits(
-    user: CurrentUser, store: StoreDep, site: str | None = None, on_site: bool | None = None,
+    user: CurrentUser,
+    store: StoreDep,
+    site: str | None = None,
+    on_site: bool | None = None,
     date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
 ) -> m.VisitList:
     visits = store.list_visits(scope(user, site), on_site=on_site, day=date)
@@ -125,14 +129,19 @@ def list_visits(
 
 @router.get("/incidents", tags=["incidents"])
 def list_incidents(
-    user: CurrentUser, store: StoreDep, site: str | None = None,
-    status: m.IncidentStatus | None = None, severity: m.Severity | None = None,
+    user: CurrentUser,
+    store: StoreDep,
+    site: str | None = None,
+    status: m.IncidentStatus | None = None,
+    severity: m.Severity | None = None,
     overdue: bool | None = None,
 ) -> m.IncidentList:
-    incidents = store.list_incidents(scope(user, site), status=status, severity=severity,
-                                     overdue=overdue)
-    audit_read(store, user, "api incidents", site=site, status=status, severity=severity,
-               overdue=overdue)
+    incidents = store.list_incidents(
+        scope(user, site), status=status, severity=severity, overdue=overdue
+    )
+    audit_read(
+        store, user, "api incidents", site=site, status=status, severity=severity, overdue=overdue
+    )
     return m.IncidentList(incidents=[m.Incident.model_validate(i) for i in incidents])
 
 
@@ -143,10 +152,15 @@ def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.Inci
     return m.Incident.model_validate(incident)
 
 
-@router.post("/incidents/{incident_id}/entries", status_code=201, tags=["incidents"],
-             responses={403: {}, 404: {}})
-def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: CurrentUser,
-              store: StoreDep) -> m.IncidentEntry:
+@router.post(
+    "/incidents/{incident_id}/entries",
+    status_code=201,
+    tags=["incidents"],
+    responses={403: {}, 404: {}},
+)
+def add_entry(
+    incident_id: str, body: m.EntryIn, request: Request, user: CurrentUser, store: StoreDep
+) -> m.IncidentEntry:
     """A supervisor's or manager's entry: shown here at once, and delivered on the site's
     `down` topic to the post that holds the incident, whenever it is connected."""
     incident = visible_incident(store, user, incident_id)
@@ -156,16 +170,16 @@ def add_entry(incident_id: str, body: m.EntryIn, request: Request, user: Current
 
 @router.get("/logbook", tags=["logbook"])
 def get_logbook(
-    user: CurrentUser, store: StoreDep, site: Annotated[str, Query()],
-    date: Annotated[m.Day | None,
-                    Query(description="the site's local date; default today")] = None,
+    user: CurrentUser,
+    store: StoreDep,
+    site: Annotated[str, Query()],
+    date: Annotated[m.Day | None, Query(description="the site's local date; default today")] = None,
 ) -> HubLogbook:
     """The day's events of every post of a site, each with its `device`."""
     scope(user, site)
     day = date or utc_now().astimezone(store.zone).date()
     audit_read(store, user, "api logbook", site=site, date=day)
-    return HubLogbook(entries=[HubLogbookEntry.model_validate(e)
-                               for e in store.logbook(site, day)])
+    return HubLogbook(entries=[HubLogbookEntry.model_validate(e) for e in store.logbook(site, day)])
 
 
 class SearchLine(BaseModel):
@@ -183,8 +197,12 @@ class SearchResult(BaseModel):
 
 @router.get("/search", tags=["logbook"])
 def search(
-    user: CurrentUser, store: StoreDep, q: Annotated[str, Query(min_length=1, max_length=100)],
-    site: str | None = None, date_from: m.Day | None = None, date_to: m.Day | None = None,
+    user: CurrentUser,
+    store: StoreDep,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    site: str | None = None,
+    date_from: m.Day | None = None,
+    date_to: m.Day | None = None,
 ) -> SearchResult:
     """Logbook lines of the sites the user may see that contain `q` (Chinese too), newest
     first, at most 200; `date_from`/`date_to` are the site time zone's dates, inclusive.
@@ -193,8 +211,9 @@ def search(
     since = store.day_bounds(date_from)[0] if date_from else None
     until = store.day_bounds(date_to)[1] if date_to else None
     audit_read(store, user, "api search", q=q, site=site)
-    return SearchResult(entries=[SearchLine.model_validate(e)
-                                 for e in store.search(sites, q, since, until)])
+    return SearchResult(
+        entries=[SearchLine.model_validate(e) for e in store.search(sites, q, since, until)]
+    )
 
 
 class AuditLine(BaseModel):
@@ -227,18 +246,19 @@ def get_watchlist(user: CurrentUser, store: StoreDep) -> m.Watchlist:
 
 
 @router.post("/watchlist", status_code=201, tags=["watch list"], responses={403: {}, 422: {}})
-def add_watch_entry(body: m.WatchlistEntryIn, request: Request, user: CurrentUser,
-                    store: StoreDep) -> m.WatchlistEntry:
+def add_watch_entry(
+    body: m.WatchlistEntryIn, request: Request, user: CurrentUser, store: StoreDep
+) -> m.WatchlistEntry:
     """Manager only: watch for a person by ID number and/or name. The number is reduced to
     the company's keyed HMAC and a mask here and never stored; every post gets the new list on
     its site's `down` topic and matches registrations against it, offline too."""
     return m.WatchlistEntry.model_validate(watch_for(request, store, user, body))
 
 
-@router.delete("/watchlist/{entry_id}", status_code=204, tags=["watch list"],
-               responses={403: {}, 404: {}})
-def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser,
-                       store: StoreDep) -> None:
+@router.delete(
+    "/watchlist/{entry_id}", status_code=204, tags=["watch list"], responses={403: {}, 404: {}}
+)
+def remove_watch_entry(entry_id: str, request: Request, user: CurrentUser, store: StoreDep) -> None:
     """Manager only: stop watching for someone; the posts get the shorter list."""
     unwatch(request, store, user, entry_id)
 
@@ -277,8 +297,9 @@ def add_rule(body: RuleIn, user: CurrentUser, store: StoreDep) -> RuleOut:
     return RuleOut.model_validate(notify_rule(store, user, body))
 
 
-@router.delete("/notify-rules/{rule_id}", status_code=204, tags=["escalation"],
-               responses={403: {}, 404: {}})
+@router.delete(
+    "/notify-rules/{rule_id}", status_code=204, tags=["escalation"], responses={403: {}, 404: {}}
+)
 def remove_rule(rule_id: str, user: CurrentUser, store: StoreDep) -> None:
     check_rules_access(user)
     if not store.remove_rule(rule_id):

@@ -32,13 +32,25 @@ from .store import Store
 def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     store = store or Store(settings.data, zone=settings.zone)
     auth = HubAuth(store, session_hours=settings.session_hours)
-    ingest = (Ingest(store, settings.broker, shared=settings.shared_subscription,
-                     client_id=settings.client_id, resend_down_s=settings.resend_down_s,
-                     min_retention_days=settings.min_retention_days)
-              if settings.broker else None)
+    ingest = (
+        Ingest(
+            store,
+            settings.broker,
+            shared=settings.shared_subscription,
+            client_id=settings.client_id,
+            resend_down_s=settings.resend_down_s,
+            min_retention_days=settings.min_retention_days,
+        )
+        if settings.broker
+        else None
+    )
 
-    escalation = Escalation(store, settings.escalation_check_s, settings.public_url,
-                            on_entry=ingest.send_down if ingest else None)
+    escalation = Escalation(
+        store,
+        settings.escalation_check_s,
+        settings.public_url,
+        on_entry=ingest.send_down if ingest else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,9 +65,13 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
                 ingest.stop()
             store.close()
 
-    app = FastAPI(title="Guardpost hub", version=__version__, lifespan=lifespan,
-                  description="Every post's logbook for supervisors. Every /api/v1 path but "
-                  "/auth/login needs `Authorization: Bearer TOKEN`.")
+    app = FastAPI(
+        title="Guardpost hub",
+        version=__version__,
+        lifespan=lifespan,
+        description="Every post's logbook for supervisors. Every /api/v1 path but "
+        "/auth/login needs `Authorization: Bearer TOKEN`.",
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.auth = auth
@@ -63,16 +79,27 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
-              name="static")
+    app.mount(
+        "/static",
+        StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
+        name="static",
+    )
     app.add_middleware(BearerAuth, auth=auth)
     install_http_limits(app)  # outermost: body caps and security headers on every answer
     install_error_handlers(app)
     install_page_handlers(app, HubPage)
 
-    @app.get("/healthz", tags=["health"], response_model=m.Health,
-             responses={503: {"description": "a worker stopped: {\"ok\": false, \"stopped\":"
-                                             " [\"ingest\" | \"down\" | \"mqtt\"]}"}})
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        response_model=m.Health,
+        responses={
+            503: {
+                "description": 'a worker stopped: {"ok": false, "stopped":'
+                ' ["ingest" | "down" | "mqtt"]}'
+            }
+        },
+    )
     def healthz() -> Any:
         """200 while the hub works; 503 naming the stopped thread when one of its workers
         (`ingest`, `down`, `mqtt`) has stopped: `serve` then exits for a restart."""

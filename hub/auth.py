@@ -62,8 +62,9 @@ class HubAuth:
             raise errors.InvalidValue("username is too long", loc=("body", "username"))
         since = format_time(utc_now() - LOCKOUT_WINDOW)
         if not self.store.reserve_login_attempt(username, since, LOCKOUT_FAILURES):
-            raise errors.TooManyAttempts("too many wrong passwords; wait 5 minutes",
-                                         loc=("body", "username"))
+            raise errors.TooManyAttempts(
+                "too many wrong passwords; wait 5 minutes", loc=("body", "username")
+            )
         row = self.store.get_user(username)
         if not check_secret(row["password_hash"] if row else dummy_hash(), password) or not row:
             raise errors.Unauthorized("wrong username or password", loc=("body", "password"))
@@ -71,8 +72,11 @@ class HubAuth:
         expires_at = format_time(utc_now() + self.session)
         self.store.login_succeeded(username, token_digest(token), expires_at)
         user = _user(row)
-        return {"token": token, "expires_at": expires_at,
-                "user": {"username": user.username, "role": user.role, "sites": user.sites}}
+        return {
+            "token": token,
+            "expires_at": expires_at,
+            "user": {"username": user.username, "role": user.role, "sites": user.sites},
+        }
 
     def resolve(self, token: str) -> User:
         row = self.store.find_session(token_digest(token))

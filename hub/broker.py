@@ -23,8 +23,10 @@ def mosquitto_hash(password: str) -> str:
     """The `$7$` PBKDF2-SHA512 form that mosquitto_passwd writes (Mosquitto 2.x)."""
     salt = os.urandom(12)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
-    return (f"$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}"
-            f"${base64.b64encode(digest).decode()}")
+    return (
+        f"$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}"
+        f"${base64.b64encode(digest).decode()}"
+    )
 
 
 def new_password() -> str:
@@ -35,15 +37,15 @@ def device_username(site: str, device: str) -> str:
     return f"{site}.{device}"
 
 
-def write_broker_files(directory: Path, port: int, hub_hash: str,
-                       devices: list[dict[str, Any]]) -> Path:
+def write_broker_files(
+    directory: Path, port: int, hub_hash: str, devices: list[dict[str, Any]]
+) -> Path:
     """Write mosquitto.conf, passwd and acl into `directory`; returns the config's path."""
     directory = directory.resolve()  # mosquitto resolves relative paths from its own cwd
     directory.mkdir(parents=True, exist_ok=True)
     passwd = directory / "passwd"
     acl = directory / "acl"
-    lines = [f"{HUB_USER}:{hub_hash}"] + [
-        f"{d['mqtt_username']}:{d['mqtt_hash']}" for d in devices]
+    lines = [f"{HUB_USER}:{hub_hash}"] + [f"{d['mqtt_username']}:{d['mqtt_hash']}" for d in devices]
     _write_private(passwd, "\n".join(lines) + "\n")
     rules = [
         f"user {HUB_USER}",
@@ -74,7 +76,8 @@ def write_broker_files(directory: Path, port: int, hub_hash: str,
         "max_inflight_messages 100\n"
         "max_queued_messages 10000\n"
         "max_packet_size 300000\n",  # batches are at most 256 KiB
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return conf
 
 

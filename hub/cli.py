@@ -21,9 +21,13 @@ from .store import Store, init_store, is_initialised
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
 
-DATA = click.option("--data", type=click.Path(path_type=Path, file_okay=False),
-                    envvar="GUARDPOST_HUB_DATA", required=True,
-                    help="the hub's data directory (env GUARDPOST_HUB_DATA)")
+DATA = click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GUARDPOST_HUB_DATA",
+    required=True,
+    help="the hub's data directory (env GUARDPOST_HUB_DATA)",
+)
 
 
 def _store(data: Path) -> Store:
@@ -95,8 +99,9 @@ def _write_broker(data: Path, store: Store, port: int | None) -> Path:
         store.set_meta("broker_port", str(port))
     port = int(store.get_meta("broker_port") or DEFAULT_BROKER_PORT)
     _hub_account(data, store)
-    conf = write_broker_files(data / "broker", port, str(store.get_meta("hub_mqtt_hash")),
-                              store.mqtt_accounts())
+    conf = write_broker_files(
+        data / "broker", port, str(store.get_meta("hub_mqtt_hash")), store.mqtt_accounts()
+    )
     # mosquitto started as root drops to its own user unless told otherwise; keep the owner of
     # these 0600 files so it can read them
     with conf.open("a", encoding="utf-8") as f:
@@ -150,8 +155,11 @@ def provision_device(data: Path, site: str, device: str) -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--broker", default=None, help="mqtt://USER:PASS@HOST:PORT (the hub account)")
-@click.option("--shared-subscription/--no-shared-subscription", default=None,
-              help="share the events subscription with other hub workers (MQTT 5)")
+@click.option(
+    "--shared-subscription/--no-shared-subscription",
+    default=None,
+    help="share the events subscription with other hub workers (MQTT 5)",
+)
 def serve(data: Path, **flags: Any) -> None:
     """Run the hub: MQTT ingest, API."""
     import uvicorn
@@ -168,21 +176,32 @@ def serve(data: Path, **flags: Any) -> None:
         app = create_app(settings)
     except errors.GuardpostError as exc:
         raise CliError(exc.msg) from None
-    click.echo(f"guardpost-hub serving on http://{settings.host}:{settings.port}"
-               + (f" via {mask_url(settings.broker)}" if settings.broker else " (no broker)"),
-               err=True)
+    click.echo(
+        f"guardpost-hub serving on http://{settings.host}:{settings.port}"
+        + (f" via {mask_url(settings.broker)}" if settings.broker else " (no broker)"),
+        err=True,
+    )
     # open live pages (server-sent events) hold a shutdown 5 s at most
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
-                                           log_config=UVICORN_LOG_CONFIG,
-                                           timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=UVICORN_LOG_CONFIG,
+            timeout_graceful_shutdown=5,
+        )
+    )
     stopped: list[str] = []
-    watchdog = threading.Thread(target=_watch_workers, args=(app, server, stopped),
-                                name="watchdog", daemon=True)
+    watchdog = threading.Thread(
+        target=_watch_workers, args=(app, server, stopped), name="watchdog", daemon=True
+    )
     watchdog.start()
     server.run()
     if stopped:
-        raise WorkerStopped(f"the hub's {', '.join(stopped)} worker stopped; exiting so that"
-                            " the service manager restarts the hub")
+        raise WorkerStopped(
+            f"the hub's {', '.join(stopped)} worker stopped; exiting so that"
+            " the service manager restarts the hub"
+        )
 
 
 class WorkerStopped(click.ClickException):

@@ -38,16 +38,19 @@ def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
     """Title and body of a notification: what, where, how urgent; no personal data."""
     what = "overdue" if due["kind"] == "overdue" else "opened"
     title = f"[{due['severity']}] {due['site']}: incident {what}: {due['title']}"
-    body = (f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "
-            f"status {due['status']}.\nOpened {due['opened_at']}, due {due['due_at']}.")
+    body = (
+        f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "
+        f"status {due['status']}.\nOpened {due['opened_at']}, due {due['due_at']}."
+    )
     if link:
         body += f"\n{link}/incidents/{due['incident_id']}"
     return title, body
 
 
 class Escalation:
-    def __init__(self, store: Store, check_s: float, public_url: str | None,
-                 on_entry: Any = None) -> None:
+    def __init__(
+        self, store: Store, check_s: float, public_url: str | None, on_entry: Any = None
+    ) -> None:
         self.store = store
         self.check_s = check_s
         self.public_url = public_url
@@ -76,16 +79,20 @@ class Escalation:
             title, body = message(due, self.public_url)
             notifier = apprise.Apprise()
             if not notifier.add(due["url"]) or not notifier.notify(title=title, body=body):
-                log.warning("notification failed; trying again later",
-                            extra={"incident": due["incident_id"], "rule": due["rule_id"]})
+                log.warning(
+                    "notification failed; trying again later",
+                    extra={"incident": due["incident_id"], "rule": due["rule_id"]},
+                )
                 continue
             incident = {"id": due["incident_id"], "site": due["site"], "device": due["device"]}
             text = f"Notified {due['shown_url']}: incident {due['kind']} ({due['severity']})"
             entry, payload = new_hub_entry(incident, "escalation", text, AUTHOR)
             self.store.record_notification(due, entry, payload)
             sent += 1
-            log.info("notified", extra={"incident": due["incident_id"], "rule": due["rule_id"],
-                                        "kind": due["kind"]})
+            log.info(
+                "notified",
+                extra={"incident": due["incident_id"], "rule": due["rule_id"], "kind": due["kind"]},
+            )
             if self.on_entry:
                 self.on_entry(due["site"], due["device"])
         return sent

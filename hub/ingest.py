@@ -40,9 +40,16 @@ class Ingest:
     """One hub ingest worker. Stateless apart from the database, so several can share the
     events subscription (`$share/hub/...`) on an MQTT 5 broker."""
 
-    def __init__(self, store: Store, broker_url: str, *, shared: bool = False,
-                 client_id: str = "guardpost-hub", resend_down_s: float = 30.0,
-                 min_retention_days: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker_url: str,
+        *,
+        shared: bool = False,
+        client_id: str = "guardpost-hub",
+        resend_down_s: float = 30.0,
+        min_retention_days: float = 1.0,
+    ) -> None:
         self.store = store
         self.broker = BrokerUrl.parse(broker_url)
         self.shared = shared
@@ -52,8 +59,9 @@ class Ingest:
         self.is_started = False
         self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=mqtt.MQTTv5)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         if self.broker.username:
             self._client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
@@ -67,8 +75,9 @@ class Ingest:
         self._resender = threading.Thread(target=self._resend_loop, name="down", daemon=True)
 
     def start(self) -> None:
-        self._client.connect_async(self.broker.host, self.broker.port, keepalive=30,
-                                   clean_start=True)
+        self._client.connect_async(
+            self.broker.host, self.broker.port, keepalive=30, clean_start=True
+        )
         self._client.loop_start()
         self._worker.start()
         self._resender.start()
@@ -81,8 +90,7 @@ class Ingest:
             return []
         network: threading.Thread | None = getattr(self._client, "_thread", None)
         threads = {"ingest": self._worker, "down": self._resender, "mqtt": network}
-        return [name for name, thread in threads.items()
-                if thread is None or not thread.is_alive()]
+        return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
 
     def purge_before(self) -> str:
         """A post's purge never clears personal data of records younger than this (the hub's
@@ -99,8 +107,14 @@ class Ingest:
     # ---- paho callbacks ---------------------------------------------------------------------
 
     @never_raises
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
-                    reason_code: ReasonCode, properties: Properties | None) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             log.error("broker refused the hub", extra={"reason": str(reason_code)})
             if reason_code.value in (0x86, 0x87):
@@ -114,8 +128,14 @@ class Ingest:
         log.info("hub connected to broker", extra={"shared": self.shared})
 
     @never_raises
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
-                       reason_code: ReasonCode, properties: Properties | None) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         self.is_connected = False
         log.warning("hub disconnected from broker", extra={"reason": str(reason_code)})
 
@@ -137,8 +157,9 @@ class Ingest:
             status = read_status(raw)
         except UnreadableMessage as exc:
             # retained: it comes again after every restart; refuse it every time, flag the post
-            log.warning("status refused", extra={"site": site, "device": device,
-                                                 "reason": str(exc)})
+            log.warning(
+                "status refused", extra={"site": site, "device": device, "reason": str(exc)}
+            )
             self.store.flag_device(site, device, f"unreadable status: {exc}")
             return
         try:
@@ -189,9 +210,13 @@ class Ingest:
         except Exception as exc:
             # the database failed (a full disk): nothing of the group is kept and nothing is
             # acked; the posts resend after their ack timeout, and it works once there is room
-            log.error("ingest transaction failed; the edges will resend",
-                      extra={"batches": len(batches), "error": str(exc) if
-                             is_database_failure(exc) else type(exc).__name__})
+            log.error(
+                "ingest transaction failed; the edges will resend",
+                extra={
+                    "batches": len(batches),
+                    "error": str(exc) if is_database_failure(exc) else type(exc).__name__,
+                },
+            )
             return
         acks: dict[tuple[str, str], int] = {}
         stored = 0
@@ -204,10 +229,15 @@ class Ingest:
             except Exception:
                 log.exception("WAL checkpoint after a purge failed; the next one will do")
         for (site, device), acked in acks.items():  # only now: the batch is committed
-            self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}),
-                                 qos=1)
-        log.debug("ingested", extra={"batches": len(group), "events": stored,
-                                     "ms": round((time.monotonic() - started) * 1000, 1)})
+            self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}), qos=1)
+        log.debug(
+            "ingested",
+            extra={
+                "batches": len(group),
+                "events": stored,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
 
     # ---- hub -> edge ------------------------------------------------------------------------
 
@@ -217,8 +247,7 @@ class Ingest:
             return 0
         pending = self.store.pending_down(site, device)
         for message in pending:
-            self._client.publish(down_topic(message["site"]), json.dumps(message["payload"]),
-                                 qos=1)
+            self._client.publish(down_topic(message["site"]), json.dumps(message["payload"]), qos=1)
         return len(pending)
 
     def _resend_loop(self) -> None:

@@ -21,9 +21,20 @@ from .store import Store
 
 CATEGORIES = ("guest", "contractor", "delivery", "repair", "other")
 SEVERITIES = ("minor", "medium", "severe")
-CSV_COLUMNS = ("site", "device", "checked_in_at", "checked_out_at", "unit", "category",
-               "visitor_name", "id_number_masked", "company", "party_size", "confirmation",
-               "guard")
+CSV_COLUMNS = (
+    "site",
+    "device",
+    "checked_in_at",
+    "checked_out_at",
+    "unit",
+    "category",
+    "visitor_name",
+    "id_number_masked",
+    "company",
+    "party_size",
+    "confirmation",
+    "guard",
+)
 
 
 def period(store: Store, first: date, days: int) -> tuple[str, str]:
@@ -36,17 +47,22 @@ def period(store: Store, first: date, days: int) -> tuple[str, str]:
 def daily(store: Store, site: str, day: date) -> dict[str, Any]:
     start, end = period(store, day, 1)
     rows = store.report_rows([site], start, end)
-    hours = Counter(parse_time(v["checked_in_at"]).astimezone(store.zone).hour
-                    for v in rows["visits"])
+    hours = Counter(
+        parse_time(v["checked_in_at"]).astimezone(store.zone).hour for v in rows["visits"]
+    )
     return {
-        "kind": "daily", "title_site": site, "period": day.isoformat(), **rows,
+        "kind": "daily",
+        "title_site": site,
+        "period": day.isoformat(),
+        **rows,
         "by_category": _ordered(rows["visits_by_category"], CATEGORIES),
         "by_hour": [(f"{h:02d}", hours.get(h, 0)) for h in range(24)],
     }
 
 
-def monthly(store: Store, sites: list[str] | None, month: date,
-            visits: bool = False) -> dict[str, Any]:
+def monthly(
+    store: Store, sites: list[str] | None, month: date, visits: bool = False
+) -> dict[str, Any]:
     """The month's management report; each visit only if `visits` (the CSV), else counts."""
     next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     start, end = period(store, month, (next_month - month).days)
@@ -58,30 +74,44 @@ def monthly(store: Store, sites: list[str] | None, month: date,
     timing = []
     for severity in SEVERITIES:
         graded = [i for i in incidents if i["severity"] == severity]
-        acknowledged = [_minutes(i["opened_at"], i["milestones"]["acknowledged"])
-                        for i in graded if "acknowledged" in i["milestones"]]
-        resolved = [(i, i["milestones"]["resolved"]) for i in graded
-                    if "resolved" in i["milestones"]]
-        timing.append({
-            "severity": severity, "count": len(graded),
-            "ack_minutes": _median(acknowledged),
-            "resolve_minutes": _median([_minutes(i["opened_at"], at) for i, at in resolved]),
-            "in_time": sum(1 for i, at in resolved if at <= i["due_at"]),
-            "resolved": len(resolved),
-        })
+        acknowledged = [
+            _minutes(i["opened_at"], i["milestones"]["acknowledged"])
+            for i in graded
+            if "acknowledged" in i["milestones"]
+        ]
+        resolved = [
+            (i, i["milestones"]["resolved"]) for i in graded if "resolved" in i["milestones"]
+        ]
+        timing.append(
+            {
+                "severity": severity,
+                "count": len(graded),
+                "ack_minutes": _median(acknowledged),
+                "resolve_minutes": _median([_minutes(i["opened_at"], at) for i, at in resolved]),
+                "in_time": sum(1 for i, at in resolved if at <= i["due_at"]),
+                "resolved": len(resolved),
+            }
+        )
     return {
-        "kind": "monthly", "title_site": ", ".join(sites) if sites else None,
-        "period": month.strftime("%Y-%m"), **rows,
+        "kind": "monthly",
+        "title_site": ", ".join(sites) if sites else None,
+        "period": month.strftime("%Y-%m"),
+        **rows,
         "by_category": _ordered(rows["visits_by_category"], CATEGORIES),
         "by_severity": _ordered(Counter(i["severity"] for i in incidents), SEVERITIES),
         "incident_categories": sorted(Counter(i["category"] for i in incidents).items()),
         "timing": timing,
-        "complaints": {"total": len(complaints), "closed": len(closed),
-                       "closed_with_follow_up": len(with_follow_up),
-                       "closed_without": len(closed) - len(with_follow_up)},
+        "complaints": {
+            "total": len(complaints),
+            "closed": len(closed),
+            "closed_with_follow_up": len(with_follow_up),
+            "closed_without": len(closed) - len(with_follow_up),
+        },
         "overdue": [i for i in incidents if i["overdue"]],
-        "devices": [{**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
-                    for d in store.list_devices(sites)],
+        "devices": [
+            {**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
+            for d in store.list_devices(sites)
+        ],
     }
 
 
@@ -117,31 +147,42 @@ def content_disposition(filename: str) -> str:
     """`Content-Disposition` of a download (RFC 6266): an ASCII fallback name with only
     letters, digits, `.`, `_` and `-` (a quote or a Chinese site name cannot break the header
     or add a second `filename`), and the name itself as UTF-8 in `filename*` (RFC 5987)."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
-                       for c in filename).lstrip(".") or "download"
+    fallback = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename).lstrip(
+            "."
+        )
+        or "download"
+    )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 640,
-              height: int = 180) -> str:
+def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 640, height: int = 180) -> str:
     """A small bar chart as inline SVG (no script, no external service)."""
     top = max((value for _, value in bars), default=0) or 1
     gap = 4
     slot = (width - 20) / max(len(bars), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 40}" '
-             f'role="img" aria-label="{escape(title)}" class="chart">',
-             f'<title>{escape(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 40}" '
+        f'role="img" aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+    ]
     for n, (label, value) in enumerate(bars):
         bar_height = (height - 20) * value / top
         x = 10 + n * slot
         y = height - bar_height
-        parts.append(f'<rect x="{x + gap / 2:.1f}" y="{y:.1f}" width="{slot - gap:.1f}" '
-                     f'height="{bar_height:.1f}" fill="#0b5cad"/>')
+        parts.append(
+            f'<rect x="{x + gap / 2:.1f}" y="{y:.1f}" width="{slot - gap:.1f}" '
+            f'height="{bar_height:.1f}" fill="#0b5cad"/>'
+        )
         if value:
-            parts.append(f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}" font-size="12" '
-                         f'text-anchor="middle">{value}</text>')
-        parts.append(f'<text x="{x + slot / 2:.1f}" y="{height + 16}" font-size="11" '
-                     f'text-anchor="middle">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}" font-size="12" '
+                f'text-anchor="middle">{value}</text>'
+            )
+        parts.append(
+            f'<text x="{x + slot / 2:.1f}" y="{height + 16}" font-size="11" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -19,13 +19,19 @@ class HubSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     shared_subscription: bool = Field(
-        default=False, description="subscribe as $share/hub/... so ingest workers share load")
+        default=False, description="subscribe as $share/hub/... so ingest workers share load"
+    )
     client_id: str = Field(default="guardpost-hub", description="MQTT client id of this worker")
     resend_down_s: float = Field(default=30.0, gt=0, description="resend undelivered down msgs")
     escalation_check_s: float = Field(
-        default=15.0, gt=0, description="how often the hub looks for incidents to notify")
+        default=15.0, gt=0, description="how often the hub looks for incidents to notify"
+    )
     min_retention_days: float = Field(
-        default=1.0, ge=0, description="a post's purge never clears personal data of records"
-        " younger than this by the hub's clock (they are cleared once old enough)")
+        default=1.0,
+        ge=0,
+        description="a post's purge never clears personal data of records"
+        " younger than this by the hub's clock (they are cleared once old enough)",
+    )
     public_url: str | None = Field(
-        default=None, description="the dashboard's address, for links in notifications")
+        default=None, description="the dashboard's address, for links in notifications"
+    )

@@ -50,7 +50,8 @@ def pii_digest(pii: dict[str, Any] | None) -> str | None:
 
 
 HASHED_FIELDS = frozenset(
-    {"at", "data", "id", "pii_digest", "prev_hash", "record_id", "seq", "type"})
+    {"at", "data", "id", "pii_digest", "prev_hash", "record_id", "seq", "type"}
+)
 
 
 def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
@@ -59,19 +60,35 @@ def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
     With `data_text` (the canonical text of `data`, already made to store it) a well-formed
     event's canonical JSON is assembled without encoding `data` again: same bytes, less work on
     a long backlog."""
-    if (data_text is not None and set(event) - UNHASHED_FIELDS == HASHED_FIELDS
-            and type(event["seq"]) is int
-            and all(isinstance(event[k], str) for k in ("at", "id", "prev_hash", "record_id",
-                                                       "type"))
-            and (event["pii_digest"] is None or isinstance(event["pii_digest"], str))):
+    if (
+        data_text is not None
+        and set(event) - UNHASHED_FIELDS == HASHED_FIELDS
+        and type(event["seq"]) is int
+        and all(isinstance(event[k], str) for k in ("at", "id", "prev_hash", "record_id", "type"))
+        and (event["pii_digest"] is None or isinstance(event["pii_digest"], str))
+    ):
         digest = event["pii_digest"]
-        text = "".join((
-            '{"at":', encode_basestring(event["at"]), ',"data":', data_text,
-            ',"id":', encode_basestring(event["id"]),
-            ',"pii_digest":', "null" if digest is None else encode_basestring(digest),
-            ',"prev_hash":', encode_basestring(event["prev_hash"]),
-            ',"record_id":', encode_basestring(event["record_id"]),
-            ',"seq":', str(event["seq"]), ',"type":', encode_basestring(event["type"]), "}"))
+        text = "".join(
+            (
+                '{"at":',
+                encode_basestring(event["at"]),
+                ',"data":',
+                data_text,
+                ',"id":',
+                encode_basestring(event["id"]),
+                ',"pii_digest":',
+                "null" if digest is None else encode_basestring(digest),
+                ',"prev_hash":',
+                encode_basestring(event["prev_hash"]),
+                ',"record_id":',
+                encode_basestring(event["record_id"]),
+                ',"seq":',
+                str(event["seq"]),
+                ',"type":',
+                encode_basestring(event["type"]),
+                "}",
+            )
+        )
         return sha256_hex(text.encode("utf-8"))
     body = {k: v for k, v in event.items() if k not in UNHASHED_FIELDS}
     return sha256_hex(canonical_json(body))

@@ -20,7 +20,8 @@ def rendered() -> dict[str, str]:
     for event_type, model in EVENT_DATA.items():
         schema = model.model_json_schema()
         schema["description"] = f"`data` of a `{event_type}` event. " + schema.get(
-            "description", "")
+            "description", ""
+        )
         files[f"event.{event_type}.data.schema.json"] = _dump(schema)
     return files
 
@@ -33,8 +34,11 @@ def drift(out: Path = OUT) -> list[str]:
     """Files that are missing, stale or unexpected in `out`."""
     want = rendered()
     have = {p.name for p in out.glob("*.json")}
-    stale = [n for n, text in want.items() if not (out / n).exists()
-             or (out / n).read_text(encoding="utf-8") != text]
+    stale = [
+        n
+        for n, text in want.items()
+        if not (out / n).exists() or (out / n).read_text(encoding="utf-8") != text
+    ]
     return sorted(stale + sorted(have - set(want)))
 
 

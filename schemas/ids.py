@@ -107,8 +107,10 @@ def check_moment(moment: datetime) -> datetime:
     it must carry its UTC offset (CONTRACT: all times are RFC 3339 with an explicit offset)
     and fall within FIRST_DAY..LAST_DAY; ValueError saying which otherwise."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("needs its UTC offset: all times are RFC 3339 with an explicit "
-                         "offset, e.g. 2026-11-22T15:04:05+08:00")
+        raise ValueError(
+            "needs its UTC offset: all times are RFC 3339 with an explicit "
+            "offset, e.g. 2026-11-22T15:04:05+08:00"
+        )
     if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
         raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
     return moment

@@ -34,10 +34,23 @@ MAX_DOWN_BYTES = MAX_BATCH_BYTES
 MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
 # names of the time fields of events and their data: each must be RFC 3339 with an offset, since
 # the hub's pages and reports parse them
-TIME_FIELDS = frozenset({"at", "checked_in_at", "checked_out_at", "answered_at", "occurred_at",
-                         "due_at", "older_than", "valid_from", "valid_until"})
-EVENT_PII: dict[str, Any] = {"visit.registered": VisitPii | None,
-                             "preapproval.created": PreapprovalPii | None}
+TIME_FIELDS = frozenset(
+    {
+        "at",
+        "checked_in_at",
+        "checked_out_at",
+        "answered_at",
+        "occurred_at",
+        "due_at",
+        "older_than",
+        "valid_from",
+        "valid_until",
+    }
+)
+EVENT_PII: dict[str, Any] = {
+    "visit.registered": VisitPii | None,
+    "preapproval.created": PreapprovalPii | None,
+}
 
 
 class UnreadableMessage(ValueError):
@@ -107,8 +120,11 @@ class _EventIn(BaseModel):
 
 
 def _event_model(kind: str, data: type[BaseModel]) -> Any:
-    fields: dict[str, Any] = {"type": (Literal[kind], ...), "data": (_timed_model(data), ...),
-                              "pii": (EVENT_PII.get(kind, None), ...)}
+    fields: dict[str, Any] = {
+        "type": (Literal[kind], ...),
+        "data": (_timed_model(data), ...),
+        "pii": (EVENT_PII.get(kind, None), ...),
+    }
     return create_model(f"Event[{kind}]", __base__=_EventIn, **fields)
 
 
@@ -117,11 +133,15 @@ _ANY_EVENT: Any = Annotated[
     Union[tuple(_event_model(kind, data) for kind, data in EVENT_DATA.items())],  # noqa: UP007
     Field(discriminator="type"),
 ]
-_BATCH_FIELDS: dict[str, Any] = {"site": (str, ...), "device": (str, ...),
-                                 "events": (list[_ANY_EVENT], ...)}
+_BATCH_FIELDS: dict[str, Any] = {
+    "site": (str, ...),
+    "device": (str, ...),
+    "events": (list[_ANY_EVENT], ...),
+}
 # `guardpost/v1/{site}/{device}/events`
-BatchIn = create_model("BatchIn", __config__=ConfigDict(extra="forbid", strict=True),
-                       **_BATCH_FIELDS)
+BatchIn = create_model(
+    "BatchIn", __config__=ConfigDict(extra="forbid", strict=True), **_BATCH_FIELDS
+)
 
 
 class StatusIn(BaseModel):

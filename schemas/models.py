@@ -32,8 +32,7 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 def is_blank(value: str) -> bool:
     """True when `value` shows nothing: only whitespace, format characters and blank letters."""
-    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) == "Cf"
-               for c in value)
+    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) == "Cf" for c in value)
 
 
 # Unicode category Cc (C0, DEL, C1) and lone surrogates (Cs); one-line fields also refuse the
@@ -52,8 +51,9 @@ def control_character(value: str, multiline: bool = False) -> str | None:
 
 def _one_line(value: str | None) -> str | None:
     if value is not None and control_character(value) is not None:
-        raise PydanticCustomError("control_character",
-                                  "must not contain control characters or line breaks")
+        raise PydanticCustomError(
+            "control_character", "must not contain control characters or line breaks"
+        )
     return value
 
 
@@ -207,9 +207,11 @@ class VisitIn(Body):
         StringConstraints(strip_whitespace=True, max_length=16),
         AfterValidator(_one_line),
         AfterValidator(_visible),
-        Field(description="A resident's pre-approval code for this unit: the visit is approved "
-                          "at once, without ringing the flat. 422 if unknown, expired, used or "
-                          "for another unit."),
+        Field(
+            description="A resident's pre-approval code for this unit: the visit is approved "
+            "at once, without ringing the flat. 422 if unknown, expired, used or "
+            "for another unit."
+        ),
     ] = None
 
 
@@ -226,9 +228,11 @@ class DoorEventIn(Body):
         default=None, description="When the door controller saw it; defaults to now."
     )
     duration_s: float | None = Field(
-        default=None, ge=0, le=7 * 86400,
+        default=None,
+        ge=0,
+        le=7 * 86400,
         description="held_open: how long the door has been open. An incident opens when this "
-                    "reaches the post's held-open limit, or when it is left out.",
+        "reaches the post's held-open limit, or when it is left out.",
     )
 
 
@@ -271,7 +275,8 @@ class PreapprovalIn(Body):
     valid_until: Moment = Field(description="the code stops working at this time")
     valid_from: Moment | None = Field(default=None, description="default: now")
     visitor_name: OptionalText(200) | None = Field(  # type: ignore[valid-type]
-        default=None, description="who the resident expects (shown to the guard)")
+        default=None, description="who the resident expects (shown to the guard)"
+    )
     code: Annotated[
         str | None,
         StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{4,12}$"),
@@ -337,7 +342,8 @@ class Visit(Record):
     guard: str | None = Field(description="badge of the guard who registered the visit")
     confirmation: Confirmation
     flag: str | None = Field(
-        default=None, description="watch_list when the visitor matched the watch list")
+        default=None, description="watch_list when the visitor matched the watch list"
+    )
 
 
 class VisitList(Record):
@@ -357,7 +363,8 @@ class DoorEvent(Record):
     guard: str | None = Field(description="badge, when a guard logged it")
     api_key: str | None = Field(description="key name, when a door controller logged it")
     incident_id: str | None = Field(
-        default=None, description="the incident this event opened (forced, long held_open)")
+        default=None, description="the incident this event opened (forced, long held_open)"
+    )
 
 
 class IncidentEntry(Record):

@@ -33,19 +33,27 @@ _DATE_TEXT = r"[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?"
 _DATE = re.compile(_DATE_TEXT)
 _ID_LIKE = re.compile(
     r"(?P<uuid>\b[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\b)"
-    r"|[0-9A-Z](?:[0-9A-Z]|\([0-9A-Z]\)|(?<=[0-9])[-/. ](?=[0-9])(?!" + _DATE_TEXT
-    + r"(?![0-9])))*", re.IGNORECASE)
+    r"|[0-9A-Z](?:[0-9A-Z]|\([0-9A-Z]\)|(?<=[0-9])[-/. ](?=[0-9])(?!"
+    + _DATE_TEXT
+    + r"(?![0-9])))*",
+    re.IGNORECASE,
+)
 
 
 def mask_id_numbers(text: str) -> str:
     """`text` with every part that looks like an ID number (6 or more letters and digits, 4 or
     more of them digits: ID, passport and phone numbers) masked as `mask_id` does; for text
     people typed that is kept, e.g. a search in the hub's audit log. Full-width digits count."""
+
     def masked(match: re.Match[str]) -> str:
         found = match.group()
         alnum = [c for c in found if c.isalnum()]
-        if match.group("uuid") or len(alnum) < 6 or sum(c.isdigit() for c in alnum) < 4 \
-                or _DATE.fullmatch(found):
+        if (
+            match.group("uuid")
+            or len(alnum) < 6
+            or sum(c.isdigit() for c in alnum) < 4
+            or _DATE.fullmatch(found)
+        ):
             return found
         return mask_id(found)
 

@@ -55,53 +55,105 @@ def changes(event: dict[str, Any]) -> list[Change]:
     by = str(data.get("by", ""))
     if kind == "visit.registered":
         pii, conf = event.get("pii") or {}, data["confirmation"]
-        return [Insert("visits", {
-            "id": record_id, "visitor_name": pii.get("visitor_name"),
-            "id_number_masked": pii.get("id_number_masked"), "unit": data["unit"],
-            "category": data["category"], "phone": pii.get("phone"),
-            "company": data.get("company"), "purpose": data.get("purpose"),
-            "party_size": data["party_size"], "vehicle_plate": pii.get("vehicle_plate"),
-            "notes": pii.get("notes"), "checked_in_at": data["checked_in_at"],
-            "guard": _guard(by), "confirmation_status": conf["status"],
-            "request_id": conf.get("request_id"), "answered_at": conf.get("answered_at"),
-            "flag": data.get("flag"),
-        })]
+        return [
+            Insert(
+                "visits",
+                {
+                    "id": record_id,
+                    "visitor_name": pii.get("visitor_name"),
+                    "id_number_masked": pii.get("id_number_masked"),
+                    "unit": data["unit"],
+                    "category": data["category"],
+                    "phone": pii.get("phone"),
+                    "company": data.get("company"),
+                    "purpose": data.get("purpose"),
+                    "party_size": data["party_size"],
+                    "vehicle_plate": pii.get("vehicle_plate"),
+                    "notes": pii.get("notes"),
+                    "checked_in_at": data["checked_in_at"],
+                    "guard": _guard(by),
+                    "confirmation_status": conf["status"],
+                    "request_id": conf.get("request_id"),
+                    "answered_at": conf.get("answered_at"),
+                    "flag": data.get("flag"),
+                },
+            )
+        ]
     if kind == "visit.confirmation":
         conf = data["confirmation"]
-        return [Update("visits", record_id, {"confirmation_status": conf["status"],
-                                             "answered_at": conf.get("answered_at")})]
+        return [
+            Update(
+                "visits",
+                record_id,
+                {"confirmation_status": conf["status"], "answered_at": conf.get("answered_at")},
+            )
+        ]
     if kind == "visit.checked_out":
         return [Update("visits", record_id, {"checked_out_at": data["checked_out_at"]})]
     if kind == "door.event":
         actor, _, ident = by.partition(":")
-        return [Insert("door_events", {
-            "id": record_id, "door": data["door"], "kind": data["kind"],
-            "reason": data.get("reason"), "visit_id": data.get("visit_id"),
-            "occurred_at": data["occurred_at"], "recorded_at": at,
-            "guard": ident if actor == "guard" else None,
-            "api_key": ident if actor == "key" else None,
-        })]
+        return [
+            Insert(
+                "door_events",
+                {
+                    "id": record_id,
+                    "door": data["door"],
+                    "kind": data["kind"],
+                    "reason": data.get("reason"),
+                    "visit_id": data.get("visit_id"),
+                    "occurred_at": data["occurred_at"],
+                    "recorded_at": at,
+                    "guard": ident if actor == "guard" else None,
+                    "api_key": ident if actor == "key" else None,
+                },
+            )
+        ]
     if kind == "incident.opened":
-        return [Insert("incidents", {
-            "id": record_id, "category": data["category"], "severity": data["severity"],
-            "title": data["title"], "description": data.get("description"),
-            "location": data.get("location"), "visit_id": data.get("visit_id"),
-            "channel": data.get("channel"), "status": "open", "opened_at": at,
-            "due_at": data["due_at"], "updated_at": at, "guard": _guard(by),
-        })]
+        return [
+            Insert(
+                "incidents",
+                {
+                    "id": record_id,
+                    "category": data["category"],
+                    "severity": data["severity"],
+                    "title": data["title"],
+                    "description": data.get("description"),
+                    "location": data.get("location"),
+                    "visit_id": data.get("visit_id"),
+                    "channel": data.get("channel"),
+                    "status": "open",
+                    "opened_at": at,
+                    "due_at": data["due_at"],
+                    "updated_at": at,
+                    "guard": _guard(by),
+                },
+            )
+        ]
     if kind == "incident.entry":
         return [
-            Insert("incident_entries", {
-                "id": record_id, "incident_id": data["incident_id"], "kind": data["kind"],
-                "text": data["text"], "at": at, "guard": _guard(by), "author": by,
-            }),
+            Insert(
+                "incident_entries",
+                {
+                    "id": record_id,
+                    "incident_id": data["incident_id"],
+                    "kind": data["kind"],
+                    "text": data["text"],
+                    "at": at,
+                    "guard": _guard(by),
+                    "author": by,
+                },
+            ),
             Update("incidents", data["incident_id"], {"updated_at": at}),
         ]
     if kind == "incident.status":
         return [Update("incidents", record_id, {"status": data["status"], "updated_at": at})]
     if kind == "shift.note":
-        return [Insert("shift_notes", {"id": record_id, "text": data["text"], "at": at,
-                                       "guard": _guard(by)})]
+        return [
+            Insert(
+                "shift_notes",
+                {"id": record_id, "text": data["text"], "at": at, "guard": _guard(by)},
+            )
+        ]
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
     if kind in ("preapproval.created", "watchlist.applied"):
@@ -115,8 +167,13 @@ def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
     in their own language)."""
     data = json.loads(row["data"])
     pii = json.loads(row["pii"]) if row["pii"] else None
-    line = {"seq": row["seq"], "at": row["at"], "type": row["type"],
-            "record_id": row["record_id"], "summary": summarise(row["type"], data, pii)}
+    line = {
+        "seq": row["seq"],
+        "at": row["at"],
+        "type": row["type"],
+        "record_id": row["record_id"],
+        "summary": summarise(row["type"], data, pii),
+    }
     if raw:
         line.update(data=data, pii=pii)
     return line
@@ -126,8 +183,10 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
     """One line a guard reads in the logbook (never the ID number)."""
     name = (pii or {}).get("visitor_name") or "(name removed)"
     if event_type == "visit.registered":
-        text = (f"Visitor {name} registered for {data['unit']} ({data['category']},"
-                f" party of {data['party_size']})")
+        text = (
+            f"Visitor {name} registered for {data['unit']} ({data['category']},"
+            f" party of {data['party_size']})"
+        )
         if data.get("preapproval_id"):
             text += ", pre-approved by the resident"
         return text + (", ON THE WATCH LIST" if data.get("flag") == "watch_list" else "")

@@ -65,7 +65,8 @@ class TwoN:
         manager.add_password(None, self.base, user, password)
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPBasicAuthHandler(manager),
-            urllib.request.HTTPDigestAuthHandler(manager))
+            urllib.request.HTTPDigestAuthHandler(manager),
+        )
 
     def get(self, path: str, timeout_s: float = 10, **params: Any) -> dict[str, Any]:
         url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
@@ -95,9 +96,12 @@ class Adapter:
             return 401
         try:
             request = json.loads(body)
-            call = Call(str(request["request_id"]), str(request["intercom"]),
-                        datetime.fromisoformat(request["expires_at"]).timestamp(),
-                        str(request["callback"]))
+            call = Call(
+                str(request["request_id"]),
+                str(request["intercom"]),
+                datetime.fromisoformat(request["expires_at"]).timestamp(),
+                str(request["callback"]),
+            )
         except (ValueError, KeyError, TypeError):
             return 422
         with self.lock:
@@ -129,8 +133,12 @@ class Adapter:
                 return
             call.answered = decision
         body = json.dumps({"request_id": call.request_id, "decision": decision}).encode()
-        request = urllib.request.Request(call.callback, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+        request = urllib.request.Request(
+            call.callback,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status = response.status
@@ -140,8 +148,10 @@ class Adapter:
             status = None
         with self.lock:
             call.answer_status = status
-        log.info("answered", extra={"request_id": call.request_id, "decision": decision,
-                                    "status": status})
+        log.info(
+            "answered",
+            extra={"request_id": call.request_id, "decision": decision, "status": status},
+        )
 
     # ---- from the intercom ---------------------------------------------------------------------
 
@@ -151,11 +161,14 @@ class Adapter:
         while not self.stop.is_set():
             try:
                 if subscription is None:
-                    answer = self.intercom.get("/api/log/subscribe", include="new",
-                                               filter=EVENTS)
+                    answer = self.intercom.get("/api/log/subscribe", include="new", filter=EVENTS)
                     subscription = int(answer["result"]["id"])
-                pulled = self.intercom.get("/api/log/pull", timeout_s=PULL_TIMEOUT_S + 5,
-                                           id=subscription, timeout=PULL_TIMEOUT_S)
+                pulled = self.intercom.get(
+                    "/api/log/pull",
+                    timeout_s=PULL_TIMEOUT_S + 5,
+                    id=subscription,
+                    timeout=PULL_TIMEOUT_S,
+                )
                 if not pulled.get("success"):
                     subscription = None  # the intercom restarted or dropped it: subscribe again
                     continue
@@ -197,8 +210,7 @@ class Adapter:
         """Hang up and forget requests past their expiry (the post has said no_answer)."""
         now = time.time()
         with self.lock:
-            expired = [c for c in self.calls.values() if c.expires_at <= now
-                       and c.state != "gone"]
+            expired = [c for c in self.calls.values() if c.expires_at <= now and c.state != "gone"]
         for call in expired:
             if call.state in ("ringing", "connected"):
                 self._hang_up(call)
@@ -215,8 +227,10 @@ class Adapter:
 
     def _by_session(self, session: Any) -> Call | None:
         with self.lock:
-            return next((c for c in self.calls.values()
-                         if session is not None and c.session == session), None)
+            return next(
+                (c for c in self.calls.values() if session is not None and c.session == session),
+                None,
+            )
 
     def _connected(self) -> Call | None:
         with self.lock:
@@ -270,12 +284,12 @@ def main() -> None:
     parser.add_argument("--switch", type=int, default=1, help="the door's switch number")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    adapter = Adapter(args.secret, args.key, TwoN(args.intercom, args.user, args.password),
-                      args.switch)
+    adapter = Adapter(
+        args.secret, args.key, TwoN(args.intercom, args.user, args.password), args.switch
+    )
     threading.Thread(target=adapter.follow_events, daemon=True).start()
     server = ThreadingHTTPServer((args.host, args.port), handler_for(adapter))
-    print(f"2N adapter on http://{args.host}:{args.port}/webhook -> {args.intercom}",
-          flush=True)
+    print(f"2N adapter on http://{args.host}:{args.port}/webhook -> {args.intercom}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -51,8 +51,24 @@ def run_wrk(url: str, token: str | None, seconds: int, clients: int, lua: Path) 
     if token:
         headers += ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "-s", str(lua),
-         *headers, url], capture_output=True, text=True, check=True).stdout
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(clients),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(lua),
+            *headers,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "failed": float(non_2xx.group(1)) if non_2xx else 0.0,
@@ -70,14 +86,24 @@ def _ms(text: str) -> float:
 async def steady(url: str, token: str, rate: int, seconds: int) -> list[float]:
     """Send `rate` requests per second for `seconds`, each on schedule; latencies in ms."""
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(
-            max_connections=50), headers={"Authorization": f"Bearer {token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=url,
+        timeout=10,
+        limits=httpx.Limits(max_connections=50),
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
 
         async def one(n: int) -> None:
             started = time.perf_counter()
-            answer = await client.post("/api/v1/visits", json={
-                "visitor_name": f"steady {n}", "unit": "12A", "category": "guest",
-                "id_number": f"S{n:07d}"})
+            answer = await client.post(
+                "/api/v1/visits",
+                json={
+                    "visitor_name": f"steady {n}",
+                    "unit": "12A",
+                    "category": "guest",
+                    "id_number": f"S{n:07d}",
+                },
+            )
             if answer.status_code != 201:
                 raise SystemExit(f"steady run: {answer.status_code} {answer.text}")
             latencies.append((time.perf_counter() - started) * 1000)
@@ -97,8 +123,9 @@ async def steady(url: str, token: str, rate: int, seconds: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rate", type=int, default=50)
@@ -113,30 +140,56 @@ def main() -> None:
     init_post(edge.data)
     floor_port = free_port()
     floor = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench_floor_app:app", "--port", str(floor_port),
-         "--log-level", "warning"], cwd=ROOT / "scripts",
-        env={**os.environ, "FLOOR_DB": str(root / "floor.db")})
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_floor_app:app",
+            "--port",
+            str(floor_port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT / "scripts",
+        env={**os.environ, "FLOOR_DB": str(root / "floor.db")},
+    )
     try:
         edge.start()
         wait_until(lambda: _answers(f"http://127.0.0.1:{floor_port}/docs"), 20, "the floor app")
         token = edge.login(GUARD)
-        floor_result = run_wrk(f"http://127.0.0.1:{floor_port}/api/v1/visits", None,
-                               args.seconds, args.clients, lua)
-        edge_result = run_wrk(f"{edge.url}/api/v1/visits", token, args.seconds, args.clients,
-                              lua)
+        floor_result = run_wrk(
+            f"http://127.0.0.1:{floor_port}/api/v1/visits", None, args.seconds, args.clients, lua
+        )
+        edge_result = run_wrk(f"{edge.url}/api/v1/visits", token, args.seconds, args.clients, lua)
         print(f"{'':28}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-        for name, result in (("floor (bare FastAPI+SQLite)", floor_result),
-                             ("edge (guardpost-edge)", edge_result)):
-            print(f"{name:28}{result['rps']:>12.0f}{result['p50']:>10.1f}{result['p99']:>10.1f}"
-                  f"{result['failed']:>10.0f}")
-        print(f"edge / floor throughput: {edge_result['rps'] / floor_result['rps']:.2f}x"
-              f"  ({args.clients} clients, {args.seconds} s each; target >= 1.0x)")
+        for name, result in (
+            ("floor (bare FastAPI+SQLite)", floor_result),
+            ("edge (guardpost-edge)", edge_result),
+        ):
+            print(
+                f"{name:28}{result['rps']:>12.0f}{result['p50']:>10.1f}{result['p99']:>10.1f}"
+                f"{result['failed']:>10.0f}"
+            )
+        print(
+            f"edge / floor throughput: {edge_result['rps'] / floor_result['rps']:.2f}x"
+            f"  ({args.clients} clients, {args.seconds} s each; target >= 1.0x)"
+        )
         latencies = asyncio.run(steady(edge.url, token, args.rate, args.steady_seconds))
         cuts = statistics.quantiles(latencies, n=100)
-        print(f"edge at a steady {args.rate} requests/s for {args.steady_seconds} s:"
-              f" p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms (target p99 < 30 ms)")
-        result = subprocess.run([str(Path(sys.executable).parent / "guardpost-edge"), "verify",
-                                 "--data", str(edge.data)], capture_output=True, text=True)
+        print(
+            f"edge at a steady {args.rate} requests/s for {args.steady_seconds} s:"
+            f" p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms (target p99 < 30 ms)"
+        )
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "guardpost-edge"),
+                "verify",
+                "--data",
+                str(edge.data),
+            ],
+            capture_output=True,
+            text=True,
+        )
         print(f"guardpost-edge verify: {result.stdout.strip() or result.stderr.strip()}")
     finally:
         edge.stop()

@@ -40,12 +40,24 @@ def history(site: str, days: int, per_day: int, end: datetime) -> list[dict[str,
     events: list[dict[str, Any]] = []
     head = GENESIS_HASH
 
-    def add(kind: str, record_id: str, at: datetime, data: dict[str, Any],
-            pii: dict[str, Any] | None = None) -> None:
+    def add(
+        kind: str,
+        record_id: str,
+        at: datetime,
+        data: dict[str, Any],
+        pii: dict[str, Any] | None = None,
+    ) -> None:
         nonlocal head
-        event = {"seq": len(events) + 1, "id": new_id(), "type": kind, "at": format_time(at),
-                 "record_id": record_id, "data": data, "pii_digest": pii_digest(pii),
-                 "prev_hash": head}
+        event = {
+            "seq": len(events) + 1,
+            "id": new_id(),
+            "type": kind,
+            "at": format_time(at),
+            "record_id": record_id,
+            "data": data,
+            "pii_digest": pii_digest(pii),
+            "prev_hash": head,
+        }
         event["hash"] = head = event_hash(event)
         event["pii"] = pii
         events.append(event)
@@ -56,35 +68,91 @@ def history(site: str, days: int, per_day: int, end: datetime) -> list[dict[str,
         while n < per_day:
             at = start + timedelta(minutes=n * (1440 / per_day))
             visit = new_id()
-            add("visit.registered", visit, at, {
-                "unit": f"{n % 30 + 1}A", "category": ("guest", "delivery", "repair")[n % 3],
-                "company": None, "purpose": None, "party_size": 1,
-                "checked_in_at": format_time(at), "by": "guard:1001",
-                "confirmation": {"status": "not_required", "request_id": None,
-                                 "answered_at": None}},
-                {"salt": "00", "visitor_name": f"訪客 {n}", "id_number_masked": "A****567(8)",
-                 "phone": None, "vehicle_plate": None, "notes": None})
-            add("visit.checked_out", visit, at + timedelta(minutes=30),
-                {"checked_out_at": format_time(at + timedelta(minutes=30)), "by": "guard:1001"})
+            add(
+                "visit.registered",
+                visit,
+                at,
+                {
+                    "unit": f"{n % 30 + 1}A",
+                    "category": ("guest", "delivery", "repair")[n % 3],
+                    "company": None,
+                    "purpose": None,
+                    "party_size": 1,
+                    "checked_in_at": format_time(at),
+                    "by": "guard:1001",
+                    "confirmation": {
+                        "status": "not_required",
+                        "request_id": None,
+                        "answered_at": None,
+                    },
+                },
+                {
+                    "salt": "00",
+                    "visitor_name": f"訪客 {n}",
+                    "id_number_masked": "A****567(8)",
+                    "phone": None,
+                    "vehicle_plate": None,
+                    "notes": None,
+                },
+            )
+            add(
+                "visit.checked_out",
+                visit,
+                at + timedelta(minutes=30),
+                {"checked_out_at": format_time(at + timedelta(minutes=30)), "by": "guard:1001"},
+            )
             n += 2
             if n % 20 == 0:
-                add("door.event", new_id(), at, {
-                    "door": "lobby", "kind": "guard_override", "reason": "長者住戶",
-                    "visit_id": None, "occurred_at": format_time(at), "by": "guard:1001"})
+                add(
+                    "door.event",
+                    new_id(),
+                    at,
+                    {
+                        "door": "lobby",
+                        "kind": "guard_override",
+                        "reason": "長者住戶",
+                        "visit_id": None,
+                        "occurred_at": format_time(at),
+                        "by": "guard:1001",
+                    },
+                )
                 n += 1
             if n % 50 == 0:
                 incident = new_id()
                 severity = ("minor", "medium", "severe")[n % 3]
-                add("incident.opened", incident, at, {
-                    "category": "complaint", "severity": severity, "title": TITLES[n % 5],
-                    "description": None, "location": None, "visit_id": None,
-                    "channel": "phone", "due_at": format_time(at + timedelta(hours=24)),
-                    "by": "guard:1001"})
-                add("incident.entry", new_id(), at + timedelta(minutes=5), {
-                    "incident_id": incident, "kind": "note", "text": "已記錄投訴要點",
-                    "by": "guard:1001"})
-                add("incident.status", incident, at + timedelta(minutes=10), {
-                    "status": "acknowledged", "previous": "open", "by": "guard:1001"})
+                add(
+                    "incident.opened",
+                    incident,
+                    at,
+                    {
+                        "category": "complaint",
+                        "severity": severity,
+                        "title": TITLES[n % 5],
+                        "description": None,
+                        "location": None,
+                        "visit_id": None,
+                        "channel": "phone",
+                        "due_at": format_time(at + timedelta(hours=24)),
+                        "by": "guard:1001",
+                    },
+                )
+                add(
+                    "incident.entry",
+                    new_id(),
+                    at + timedelta(minutes=5),
+                    {
+                        "incident_id": incident,
+                        "kind": "note",
+                        "text": "已記錄投訴要點",
+                        "by": "guard:1001",
+                    },
+                )
+                add(
+                    "incident.status",
+                    incident,
+                    at + timedelta(minutes=10),
+                    {"status": "acknowledged", "previous": "open", "by": "guard:1001"},
+                )
                 n += 3
     return events
 
@@ -116,28 +184,45 @@ def main() -> None:
             site = f"site-{n:03d}"
             events = history(site, args.days, args.per_day, end)
             for chunk in range(0, len(events), 500):
-                [result] = store.ingest([(site, "lobby-1", {
-                    "site": site, "device": "lobby-1", "events": events[chunk:chunk + 500]})])
+                [result] = store.ingest(
+                    [
+                        (
+                            site,
+                            "lobby-1",
+                            {
+                                "site": site,
+                                "device": "lobby-1",
+                                "events": events[chunk : chunk + 500],
+                            },
+                        )
+                    ]
+                )
                 assert result.rejected is None, result.rejected
             total += len(events)
         load_s = time.perf_counter() - started
         HubAuth(store).add_user("boss", "bench-password-1", "manager", [])
-        print(f"{total:,} events for {args.sites} sites x {args.days} days ingested in "
-              f"{load_s:.0f} s ({total / load_s:,.0f} events/s)")
+        print(
+            f"{total:,} events for {args.sites} sites x {args.days} days ingested in "
+            f"{load_s:.0f} s ({total / load_s:,.0f} events/s)"
+        )
         app = create_app(HubSettings(data=data), store=store)
         month = end.strftime("%Y-%m")
         with TestClient(app) as client:
             client.post("/login", data={"username": "boss", "password": "bench-password-1"})
-            token = client.post("/api/v1/auth/login", json={
-                "username": "boss", "password": "bench-password-1"}).json()["token"]
+            token = client.post(
+                "/api/v1/auth/login", json={"username": "boss", "password": "bench-password-1"}
+            ).json()["token"]
             for label, path in (
-                    ("overview, every site", "/"),
-                    ("monthly report, one site", f"/reports/monthly?site=site-007&month={month}"),
-                    ("monthly report PDF, one site",
-                     f"/reports/monthly?site=site-007&month={month}&format=pdf"),
-                    ("monthly report, whole company", f"/reports/monthly?month={month}"),
-                    ("search 3 chars 裝修噪", "/search?q=裝修噪"),
-                    ("search 2 chars 噪音", "/search?q=噪音")):
+                ("overview, every site", "/"),
+                ("monthly report, one site", f"/reports/monthly?site=site-007&month={month}"),
+                (
+                    "monthly report PDF, one site",
+                    f"/reports/monthly?site=site-007&month={month}&format=pdf",
+                ),
+                ("monthly report, whole company", f"/reports/monthly?month={month}"),
+                ("search 3 chars 裝修噪", "/search?q=裝修噪"),
+                ("search 2 chars 噪音", "/search?q=噪音"),
+            ):
                 ms, size = timed(client, path, runs=3 if "company" in label else 5)
                 print(f"  {label:<32} median {ms:8.1f} ms   {size // 1024:>6} KiB")
             client.headers["Authorization"] = f"Bearer {token}"

@@ -39,18 +39,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "post"
         edge("init", "--data", str(data), "--site", "bench", "--device", "lobby-1")
-        edge("add-guard", "--data", str(data), "--badge", "1001", "--name", "Bench",
-             "--pin", "2468")
-        units = ["unit,intercom,residents"] + [f"{f}{u},{f:02d}0{u},Resident {f}{u}"
-                                               for f in range(1, 41) for u in "ABCD"]
+        edge(
+            "add-guard", "--data", str(data), "--badge", "1001", "--name", "Bench", "--pin", "2468"
+        )
+        units = ["unit,intercom,residents"] + [
+            f"{f}{u},{f:02d}0{u},Resident {f}{u}" for f in range(1, 41) for u in "ABCD"
+        ]
         (data / "units.csv").write_text("\n".join(units) + "\n")
         edge("import-units", "--data", str(data), str(data / "units.csv"))
         port = free_port()
         # a gateway nobody answers, so 40 visits stay pending for the home page's list
-        proc = subprocess.Popen([EDGE, "serve", "--data", str(data), "--port", str(port),
-                                 "--intercom-webhook", f"http://127.0.0.1:{free_port()}/",
-                                 "--intercom-secret", "bench", "--confirm-timeout", "3600"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                EDGE,
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                str(port),
+                "--intercom-webhook",
+                f"http://127.0.0.1:{free_port()}/",
+                "--intercom-secret",
+                "bench",
+                "--confirm-timeout",
+                "3600",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -59,28 +75,43 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            token = httpx.post(f"{url}/api/v1/auth/login",
-                               json={"badge": "1001", "pin": "2468"}).json()["token"]
-            api = httpx.Client(base_url=f"{url}/api/v1", timeout=30,
-                               headers={"Authorization": f"Bearer {token}"})
+            token = httpx.post(
+                f"{url}/api/v1/auth/login", json={"badge": "1001", "pin": "2468"}
+            ).json()["token"]
+            api = httpx.Client(
+                base_url=f"{url}/api/v1", timeout=30, headers={"Authorization": f"Bearer {token}"}
+            )
             for n in range(args.visits):
                 unit = f"{n % 40 + 1}{'ABCD'[n % 4]}"
-                visit = api.post("/visits", json={
-                    "visitor_name": f"Visitor {n}", "unit": unit, "category": "guest",
-                    "id_number": f"A{n:07d}(1)"}).json()
+                visit = api.post(
+                    "/visits",
+                    json={
+                        "visitor_name": f"Visitor {n}",
+                        "unit": unit,
+                        "category": "guest",
+                        "id_number": f"A{n:07d}(1)",
+                    },
+                ).json()
                 if n >= 40:
                     api.post(f"/visits/{visit['id']}/override", json={"reason": "bench"})
                 if n % 2 and n >= 40:
                     api.post(f"/visits/{visit['id']}/checkout", json={})
             for n in range(30):
-                api.post("/incidents", json={"category": "complaint", "severity":
-                                             ("minor", "medium", "severe")[n % 3],
-                                             "title": f"Incident {n}"})
+                api.post(
+                    "/incidents",
+                    json={
+                        "category": "complaint",
+                        "severity": ("minor", "medium", "severe")[n % 3],
+                        "title": f"Incident {n}",
+                    },
+                )
             api.close()
             page = httpx.Client(base_url=url, timeout=30, follow_redirects=False)
             page.post("/login", data={"badge": "1001", "pin": "2468"})
-            print(f"{args.visits} visits today, 30 open incidents; {args.requests} requests "
-                  "per page, one at a time")
+            print(
+                f"{args.visits} visits today, 30 open incidents; {args.requests} requests "
+                "per page, one at a time"
+            )
             for path in ("/", "/visits", "/logbook", "/visits/new"):
                 times = []
                 for _ in range(args.requests):
@@ -90,8 +121,10 @@ def main() -> None:
                     assert answer.status_code == 200, (path, answer.status_code)
                 times.sort()
                 p95 = times[int(len(times) * 0.95) - 1]
-                print(f"  GET {path:<12} median {statistics.median(times):6.1f} ms   "
-                      f"p95 {p95:6.1f} ms   {len(answer.content) // 1024} KiB")
+                print(
+                    f"  GET {path:<12} median {statistics.median(times):6.1f} ms   "
+                    f"p95 {p95:6.1f} ms   {len(answer.content) // 1024} KiB"
+                )
             page.close()
         finally:
             proc.terminate()

@@ -65,9 +65,17 @@ def fill_post(data: Path, site: str, device: str, events: int) -> Logbook:
     init_data_dir(data, site, device)
     book = Logbook(data)
     book.directory.import_now([{"unit": "12A", "intercom": "", "residents": ""}])
-    body = {"visitor_name": "陳大文", "unit": "12A", "category": "guest", "phone": "5555 0000",
-            "company": "Harbour Deliveries Ltd", "purpose": "parcel for the management office",
-            "party_size": 1, "vehicle_plate": None, "notes": None}
+    body = {
+        "visitor_name": "陳大文",
+        "unit": "12A",
+        "category": "guest",
+        "phone": "5555 0000",
+        "company": "Harbour Deliveries Ltd",
+        "purpose": "parcel for the management office",
+        "party_size": 1,
+        "vehicle_plate": None,
+        "notes": None,
+    }
     chunk = 5000
     for start in range(0, events, chunk):
         count = min(chunk, events - start)
@@ -75,16 +83,33 @@ def fill_post(data: Path, site: str, device: str, events: int) -> Logbook:
         def work(conn: sqlite3.Connection, count: int = count) -> None:
             for _ in range(count):
                 # the same append the API uses; many per transaction only to build the backlog
-                book.writer.append(conn, "visit.registered", new_id(), VisitRegisteredData(
-                    unit="12A", category=Category.guest, company=body["company"],
-                    purpose=body["purpose"], party_size=1,
-                    checked_in_at="2026-11-24T01:02:03.456+00:00",
-                    confirmation=Confirmation(status=ConfirmationStatus.not_required,
-                                              request_id=None, answered_at=None),
-                    by=SYSTEM.ref),
-                    VisitPii(salt=os.urandom(16).hex(), visitor_name=body["visitor_name"],
-                             id_number_masked="A****567(8)", phone=body["phone"],
-                             vehicle_plate=None, notes=None))
+                book.writer.append(
+                    conn,
+                    "visit.registered",
+                    new_id(),
+                    VisitRegisteredData(
+                        unit="12A",
+                        category=Category.guest,
+                        company=body["company"],
+                        purpose=body["purpose"],
+                        party_size=1,
+                        checked_in_at="2026-11-24T01:02:03.456+00:00",
+                        confirmation=Confirmation(
+                            status=ConfirmationStatus.not_required,
+                            request_id=None,
+                            answered_at=None,
+                        ),
+                        by=SYSTEM.ref,
+                    ),
+                    VisitPii(
+                        salt=os.urandom(16).hex(),
+                        visitor_name=body["visitor_name"],
+                        id_number_masked="A****567(8)",
+                        phone=body["phone"],
+                        vehicle_plate=None,
+                        notes=None,
+                    ),
+                )
 
         book.writer.write(work)
     return book
@@ -96,14 +121,17 @@ class Company:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.hub_data = root / "hub"
-        subprocess.run([HUB, "init", "--data", str(self.hub_data)], check=True,
-                       capture_output=True)
+        subprocess.run([HUB, "init", "--data", str(self.hub_data)], check=True, capture_output=True)
         self.broker_port, self.hub_port = free_port(), free_port()
-        out = subprocess.run([HUB, "broker-config", "--data", str(self.hub_data), "--port",
-                              str(self.broker_port)], check=True, capture_output=True,
-                             text=True).stdout
-        self.hub_password = dict(line.split("=", 1) for line in out.splitlines()
-                                 if "=" in line)["password"]
+        out = subprocess.run(
+            [HUB, "broker-config", "--data", str(self.hub_data), "--port", str(self.broker_port)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        self.hub_password = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)[
+            "password"
+        ]
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def provision(self, posts: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -112,23 +140,40 @@ class Company:
         passwords = {}
         for site, device in posts:
             password = new_password()
-            store.provision_device(site, device, device_username(site, device),
-                                   mosquitto_hash(password))
+            store.provision_device(
+                site, device, device_username(site, device), mosquitto_hash(password)
+            )
             passwords[(site, device)] = password
         store.close()
-        subprocess.run([HUB, "broker-config", "--data", str(self.hub_data)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [HUB, "broker-config", "--data", str(self.hub_data)], check=True, capture_output=True
+        )
         return passwords
 
     def start(self) -> None:
         conf = self.hub_data / "broker" / "mosquitto.conf"
-        self.procs.append(subprocess.Popen(["mosquitto", "-c", str(conf)],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.procs.append(
+            subprocess.Popen(
+                ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
         wait_port(self.broker_port)
-        self.procs.append(subprocess.Popen(
-            [HUB, "serve", "--data", str(self.hub_data), "--port", str(self.hub_port),
-             "--broker", f"mqtt://hub:{self.hub_password}@127.0.0.1:{self.broker_port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    HUB,
+                    "serve",
+                    "--data",
+                    str(self.hub_data),
+                    "--port",
+                    str(self.hub_port),
+                    "--broker",
+                    f"mqtt://hub:{self.hub_password}@127.0.0.1:{self.broker_port}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_port(self.hub_port, 30)
         time.sleep(0.5)  # let the hub subscribe
 
@@ -149,8 +194,9 @@ def drain(company: Company, books: list[Logbook]) -> float:
     """Start every post's real sync and time until the hub has acked every event."""
     passwords = company.provision([(b.site, b.device) for b in books])
     company.start()
-    syncs = [Sync(b, company.broker_url(b.site, b.device, passwords[(b.site, b.device)]))
-             for b in books]
+    syncs = [
+        Sync(b, company.broker_url(b.site, b.device, passwords[(b.site, b.device)])) for b in books
+    ]
     targets = [b.sync.last_seq() for b in books]
     started = time.monotonic()
     for sync in syncs:
@@ -177,8 +223,9 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
     port = free_port()
     conf = root / "raw.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    broker = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     lines = root / "batches.jsonl"
     sync = Sync(book, "mqtt://127.0.0.1:1")  # only to cut batches exactly as a post does
     with lines.open("wb") as out:
@@ -190,23 +237,31 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
     db = sqlite3.connect(root / "raw.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE events (device TEXT, seq INTEGER, body TEXT,"
-               " PRIMARY KEY (device, seq)) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE events (device TEXT, seq INTEGER, body TEXT,"
+        " PRIMARY KEY (device, seq)) WITHOUT ROWID"
+    )
     try:
         wait_port(port)
-        sub = subprocess.Popen(["mosquitto_sub", "-p", str(port), "-q", "1", "-t", "raw/events",
-                                "-C", str(batches)], stdout=subprocess.PIPE)
+        sub = subprocess.Popen(
+            ["mosquitto_sub", "-p", str(port), "-q", "1", "-t", "raw/events", "-C", str(batches)],
+            stdout=subprocess.PIPE,
+        )
         time.sleep(0.3)
         started = time.monotonic()
-        pub = subprocess.Popen(["mosquitto_pub", "-p", str(port), "-q", "1", "-t", "raw/events",
-                                "-l"], stdin=lines.open("rb"))
+        pub = subprocess.Popen(
+            ["mosquitto_pub", "-p", str(port), "-q", "1", "-t", "raw/events", "-l"],
+            stdin=lines.open("rb"),
+        )
         assert sub.stdout is not None
         stored = 0
         for raw in sub.stdout:
             batch = json.loads(raw)
             db.execute("BEGIN")
-            db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?)",
-                           [(batch["device"], e["seq"], json.dumps(e)) for e in batch["events"]])
+            db.executemany(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?)",
+                [(batch["device"], e["seq"], json.dumps(e)) for e in batch["events"]],
+            )
             db.execute("COMMIT")
             stored += len(batch["events"])
         elapsed = time.monotonic() - started
@@ -222,8 +277,9 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=50)
     parser.add_argument("--per-post", type=int, default=2000)
@@ -238,8 +294,11 @@ def main() -> None:
 
         raw_s = raw_baseline(root, big, args.events)
         results["raw"] = args.events / raw_s
-        print(f"(a) raw mosquitto_pub/sub -> SQLite: {args.events} events in {raw_s:.1f} s,"
-              f" {results['raw']:.0f} events/s", flush=True)
+        print(
+            f"(a) raw mosquitto_pub/sub -> SQLite: {args.events} events in {raw_s:.1f} s,"
+            f" {results['raw']:.0f} events/s",
+            flush=True,
+        )
 
         company = Company(root / "one")
         try:
@@ -247,13 +306,18 @@ def main() -> None:
         finally:
             company.stop()
         results["one"] = args.events / one_s
-        print(f"(b) one post, {args.events}-event backlog -> hub acked all in {one_s:.1f} s,"
-              f" {results['one']:.0f} events/s  (target <= 30 s)", flush=True)
+        print(
+            f"(b) one post, {args.events}-event backlog -> hub acked all in {one_s:.1f} s,"
+            f" {results['one']:.0f} events/s  (target <= 30 s)",
+            flush=True,
+        )
         big.close()
 
         print(f"building {args.posts} posts x {args.per_post} events ...", flush=True)
-        books = [fill_post(root / f"post{n}", f"site-{n:02d}", "lobby-1", args.per_post)
-                 for n in range(args.posts)]
+        books = [
+            fill_post(root / f"post{n}", f"site-{n:02d}", "lobby-1", args.per_post)
+            for n in range(args.posts)
+        ]
         company = Company(root / "many")
         try:
             many_s = drain(company, books)
@@ -261,13 +325,18 @@ def main() -> None:
             company.stop()
         total = args.posts * args.per_post
         results["many"] = total / many_s
-        print(f"(c) {args.posts} posts x {args.per_post} events -> hub acked all in"
-              f" {many_s:.1f} s, {results['many']:.0f} events/s", flush=True)
+        print(
+            f"(c) {args.posts} posts x {args.per_post} events -> hub acked all in"
+            f" {many_s:.1f} s, {results['many']:.0f} events/s",
+            flush=True,
+        )
         for book in books:
             book.close()
 
-        print(f"ratio (b)/(a): {results['one'] / results['raw']:.2f}x   "
-              f"ratio (c)/(a): {results['many'] / results['raw']:.2f}x   (target >= 0.4x)")
+        print(
+            f"ratio (b)/(a): {results['one'] / results['raw']:.2f}x   "
+            f"ratio (c)/(a): {results['many'] / results['raw']:.2f}x   (target >= 0.4x)"
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -61,23 +61,34 @@ class Gateway:
                 status = 503
             else:
                 status = 200
-            record = {"request_id": (request or {}).get("request_id"), "body": request,
-                      "signature_ok": ok, "status": status, "answer": None}
+            record = {
+                "request_id": (request or {}).get("request_id"),
+                "body": request,
+                "signature_ok": ok,
+                "status": status,
+                "answer": None,
+            }
             self.received.append(record)
             mode, after_s = self.mode, self.after_s
         if status == 200 and mode != "never" and request:
-            threading.Thread(target=self.answer, args=(record, mode, after_s),
-                             daemon=True).start()
+            threading.Thread(target=self.answer, args=(record, mode, after_s), daemon=True).start()
         return status
 
     def answer(self, record: dict[str, Any], mode: str, after_s: float) -> None:
         """The resident picks up after `after_s` and presses approve or deny."""
         time.sleep(after_s)
-        body = json.dumps({"request_id": record["request_id"],
-                           "decision": "approve" if mode == "approve" else "deny"}).encode()
+        body = json.dumps(
+            {
+                "request_id": record["request_id"],
+                "decision": "approve" if mode == "approve" else "deny",
+            }
+        ).encode()
         request = urllib.request.Request(
-            record["body"]["callback"], data=body, method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+            record["body"]["callback"],
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status = response.status
@@ -115,8 +126,9 @@ def handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                         gateway.mode = change["mode"]
                     gateway.after_s = float(change.get("after", gateway.after_s))
                     gateway.fail = int(change.get("fail", gateway.fail))
-                self._reply(200, {"mode": gateway.mode, "after": gateway.after_s,
-                                  "fail": gateway.fail})
+                self._reply(
+                    200, {"mode": gateway.mode, "after": gateway.after_s, "fail": gateway.fail}
+                )
             elif self.path in ("/", "/webhook"):
                 status = gateway.webhook(body, self.headers.get("X-Guardpost-Signature", ""))
                 self._reply(status, {"ok": status == 200})
@@ -141,8 +153,11 @@ def main() -> None:
     args = parser.parse_args()
     gateway = Gateway(args.secret, args.key, args.mode, args.after, args.fail)
     server = ThreadingHTTPServer((args.host, args.port), handler_for(gateway))
-    print(f"intercom gateway simulator on http://{args.host}:{args.port}/webhook "
-          f"({args.mode} after {args.after:g} s)", flush=True)
+    print(
+        f"intercom gateway simulator on http://{args.host}:{args.port}/webhook "
+        f"({args.mode} after {args.after:g} s)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

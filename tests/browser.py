@@ -12,10 +12,21 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from tests.helpers import GUARD, EdgeServer
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("GUARDPOST_SCREENSHOTS", "")) if os.environ.get(
-    "GUARDPOST_SCREENSHOTS") else None
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = (
+    Path(os.environ.get("GUARDPOST_SCREENSHOTS", ""))
+    if os.environ.get("GUARDPOST_SCREENSHOTS")
+    else None
+)
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def shot(page: Page, name: str) -> None:
@@ -53,8 +64,9 @@ def csp_violations(page: Page) -> list[str]:
 def tab(browser: Browser, **context: object) -> Iterator[Page]:
     """A fresh tab; when the test is done, it fails if any page broke the CSP (an inline
     script or style, a handler attribute, a foreign asset: the pages must not need one)."""
-    ctx = browser.new_context(**{"viewport": {"width": 1024, "height": 768}, "locale": "en-US",
-                                 **context})  # type: ignore[arg-type]
+    ctx = browser.new_context(
+        **{"viewport": {"width": 1024, "height": 768}, "locale": "en-US", **context}
+    )  # type: ignore[arg-type]
     seen = _VIOLATIONS.setdefault(id(ctx), [])
 
     def watch(message: ConsoleMessage) -> None:
@@ -70,17 +82,24 @@ def tab(browser: Browser, **context: object) -> Iterator[Page]:
         ctx.close()
 
 
-TARGETS = ("main button, main a, main input:not([type=hidden]):not([type=checkbox]), "
-           "main select, main textarea, .menu a, .langs a, .bar button, .brand")
+TARGETS = (
+    "main button, main a, main input:not([type=hidden]):not([type=checkbox]), "
+    "main select, main textarea, .menu a, .langs a, .bar button, .brand"
+)
 
 
 def small_targets(page: Page) -> list[str]:
     """Every visible control or link smaller than 44 px in either direction."""
-    return list(page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
+    return list(
+        page.evaluate(
+            """(selector) => [...document.querySelectorAll(selector)]
         .filter(el => el.offsetParent !== null)
         .filter(el => { const r = el.getBoundingClientRect();
                         return r.height < 44 || r.width < 44; })
-        .map(el => el.outerHTML.slice(0, 80))""", TARGETS))
+        .map(el => el.outerHTML.slice(0, 80))""",
+            TARGETS,
+        )
+    )
 
 
 def too_wide(page: Page) -> int | None:

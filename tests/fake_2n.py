@@ -15,15 +15,23 @@ from urllib.parse import parse_qs, urlparse
 from tests.helpers import free_port
 
 ACTIONS = {
-    "answer_and_release": [("CallStateChanged", {"state": "connected"}),
-                           ("SwitchStateChanged", {"switch": 1, "state": True}),
-                           ("CallStateChanged", {"state": "terminated"})],
-    "answer_and_press_1": [("CallStateChanged", {"state": "connected"}),
-                           ("DtmfEntered", {"direction": "incoming", "code": "1"})],
-    "answer_and_press_2": [("CallStateChanged", {"state": "connected"}),
-                           ("DtmfEntered", {"direction": "incoming", "code": "2"})],
-    "answer_and_hang_up": [("CallStateChanged", {"state": "connected"}),
-                           ("CallStateChanged", {"state": "terminated"})],
+    "answer_and_release": [
+        ("CallStateChanged", {"state": "connected"}),
+        ("SwitchStateChanged", {"switch": 1, "state": True}),
+        ("CallStateChanged", {"state": "terminated"}),
+    ],
+    "answer_and_press_1": [
+        ("CallStateChanged", {"state": "connected"}),
+        ("DtmfEntered", {"direction": "incoming", "code": "1"}),
+    ],
+    "answer_and_press_2": [
+        ("CallStateChanged", {"state": "connected"}),
+        ("DtmfEntered", {"direction": "incoming", "code": "2"}),
+    ],
+    "answer_and_hang_up": [
+        ("CallStateChanged", {"state": "connected"}),
+        ("CallStateChanged", {"state": "terminated"}),
+    ],
     "ignore": [("CallStateChanged", {"state": "terminated"})],
 }
 
@@ -55,8 +63,15 @@ class Fake2N:
 
     def _event(self, kind: str, params: dict[str, Any]) -> None:
         with self.changed:
-            self.events.append({"id": len(self.events) + 1, "utcTime": int(time.time()),
-                                "upTime": 100, "event": kind, "params": params})
+            self.events.append(
+                {
+                    "id": len(self.events) + 1,
+                    "utcTime": int(time.time()),
+                    "upTime": 100,
+                    "event": kind,
+                    "params": params,
+                }
+            )
             self.changed.notify_all()
 
     def resident(self, session: int, action: str) -> None:
@@ -73,8 +88,15 @@ class Fake2N:
         if path == "/api/call/dial":
             session = len(self.dials) + 10
             self.dials.append({"number": query.get("number"), "session": session})
-            self._event("CallStateChanged", {"direction": "outgoing", "state": "ringing",
-                                             "peer": query.get("number"), "session": session})
+            self._event(
+                "CallStateChanged",
+                {
+                    "direction": "outgoing",
+                    "state": "ringing",
+                    "peer": query.get("number"),
+                    "session": session,
+                },
+            )
             return {"success": True, "result": {"session": session}}
         if path == "/api/call/hangup":
             self.hangups.append(int(query.get("session", 0)))
@@ -95,7 +117,7 @@ class Fake2N:
                     return {"success": False, "error": {"code": 12, "description": "invalid"}}
                 while self.cursor[sub] >= len(self.events) and time.monotonic() < deadline:
                     self.changed.wait(max(deadline - time.monotonic(), 0.01))
-                events = self.events[self.cursor[sub]:]
+                events = self.events[self.cursor[sub] :]
                 self.cursor[sub] = len(self.events)
             return {"success": True, "result": {"events": events}}
         return {"success": False, "error": {"code": 1, "description": "not found"}}

@@ -65,19 +65,34 @@ def wait_until(check: Callable[[], T], timeout_s: float = 10.0, what: str = "") 
 
 def run_edge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `guardpost-edge ARGS` and capture its output."""
-    return subprocess.run([EDGE, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [EDGE, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
-def init_post(data: Path, site: str = "harbour-view", device: str = "lobby-1",
-              id_key: str | None = None) -> dict[str, str]:
+def init_post(
+    data: Path, site: str = "harbour-view", device: str = "lobby-1", id_key: str | None = None
+) -> dict[str, str]:
     """An initialised post with a guard, a supervisor, units and one key of each scope."""
     key = ["--id-key", id_key] if id_key else []
-    assert run_edge("init", "--data", str(data), "--site", site, "--device", device,
-                    *key).returncode == 0
+    assert (
+        run_edge("init", "--data", str(data), "--site", site, "--device", device, *key).returncode
+        == 0
+    )
     for person, role in ((GUARD, "guard"), (SUPERVISOR, "supervisor")):
-        result = run_edge("add-guard", "--data", str(data), "--badge", person["badge"],
-                          "--name", person["name"], "--pin", person["pin"], "--role", role)
+        result = run_edge(
+            "add-guard",
+            "--data",
+            str(data),
+            "--badge",
+            person["badge"],
+            "--name",
+            person["name"],
+            "--pin",
+            person["pin"],
+            "--role",
+            role,
+        )
         assert result.returncode == 0, result.stderr
     units = data / "units.csv"
     units.write_text(UNITS_CSV, encoding="utf-8")
@@ -110,8 +125,9 @@ class Service:
     def start(self) -> Self:
         self.log_path = self.data / f"serve-{self.port}-{time.monotonic_ns()}.log"
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         env={**os.environ, **self.env})
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
 
         def healthy() -> bool:
             assert self.proc is not None
@@ -150,16 +166,18 @@ class EdgeServer(Service):
     extra_args: list[str] = field(default_factory=list)
 
     def command(self) -> list[str]:
-        return [EDGE, "serve", "--data", str(self.data), "--port", str(self.port),
-                *self.extra_args]
+        return [EDGE, "serve", "--data", str(self.data), "--port", str(self.port), *self.extra_args]
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
 
     def login(self, person: dict[str, str] = GUARD) -> str:
-        answer = httpx.post(f"{self.url}/api/v1/auth/login",
-                            json={"badge": person["badge"], "pin": person["pin"]}, timeout=30)
+        answer = httpx.post(
+            f"{self.url}/api/v1/auth/login",
+            json={"badge": person["badge"], "pin": person["pin"]},
+            timeout=30,
+        )
         assert answer.status_code == 200, answer.text
         return str(answer.json()["token"])
 
@@ -176,18 +194,35 @@ MANAGER = {"username": "manager", "password": "manager-pass-1"}
 
 
 def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HUB, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [HUB, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
 def init_hub(data: Path, *posts: tuple[str, str]) -> None:
     """An initialised hub with the manager account and the posts `(site, device)` provisioned."""
     assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(data),
+            "--username",
+            MANAGER["username"],
+            "--password",
+            MANAGER["password"],
+            "--role",
+            "manager",
+        ).returncode
+        == 0
+    )
     for site, device in posts:
-        assert run_hub("provision-device", "--data", str(data), "--site", site,
-                       "--device", device).returncode == 0
+        assert (
+            run_hub(
+                "provision-device", "--data", str(data), "--site", site, "--device", device
+            ).returncode
+            == 0
+        )
 
 
 S = TypeVar("S", bound="Service")
@@ -210,8 +245,11 @@ def tmpfs(mount: Path, size: str) -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.skip("a full-disk test mounts a small tmpfs, which needs root (CI runs as root)")
     mount.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
     try:
@@ -249,8 +287,9 @@ class Broker:
     def start(self) -> Broker:
         conf = self.hub_data / "broker" / "mosquitto.conf"
         with (self.hub_data / "broker" / "mosquitto.log").open("ab") as log:
-            self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                ["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+            )
         wait_until(lambda: port_accepts(self.port), 10, "mosquitto to listen")
         return self
 
@@ -286,8 +325,11 @@ class HubServer(Service):
     def client(self, user: dict[str, str] = MANAGER) -> httpx.Client:
         answer = httpx.post(f"{self.url}/api/v1/auth/login", json=user, timeout=30)
         assert answer.status_code == 200, answer.text
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30,
-                            headers={"Authorization": f"Bearer {answer.json()['token']}"})
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            timeout=30,
+            headers={"Authorization": f"Bearer {answer.json()['token']}"},
+        )
 
 
 @dataclass
@@ -303,21 +345,34 @@ class Company:
     def __post_init__(self) -> None:
         self.hub_data = self.root / "hub"
         assert run_hub("init", "--data", str(self.hub_data)).returncode == 0
-        assert run_hub("add-user", "--data", str(self.hub_data), "--username",
-                       MANAGER["username"], "--password", MANAGER["password"],
-                       "--role", "manager").returncode == 0
+        assert (
+            run_hub(
+                "add-user",
+                "--data",
+                str(self.hub_data),
+                "--username",
+                MANAGER["username"],
+                "--password",
+                MANAGER["password"],
+                "--role",
+                "manager",
+            ).returncode
+            == 0
+        )
         self.broker = Broker(self.hub_data)
         self.hub_account = self.broker.configure()
 
     def add_post(self, site: str, device: str) -> EdgeServer:
-        result = run_hub("provision-device", "--data", str(self.hub_data), "--site", site,
-                         "--device", device)
+        result = run_hub(
+            "provision-device", "--data", str(self.hub_data), "--site", site, "--device", device
+        )
         assert result.returncode == 0, result.stderr
         account = key_values(result.stdout)
         data = self.root / f"{site}-{device}"
         keys = init_post(data, site=site, device=device, id_key=account["id_key"])
-        post = EdgeServer(data, extra_args=[
-            "--broker", self.broker.url(account["username"], account["password"])])
+        post = EdgeServer(
+            data, extra_args=["--broker", self.broker.url(account["username"], account["password"])]
+        )
         post.keys = keys  # type: ignore[attr-defined]
         post.account = account  # type: ignore[attr-defined]
         self.posts[(site, device)] = post
@@ -326,8 +381,10 @@ class Company:
         return post
 
     def hub(self) -> HubServer:
-        return HubServer(self.hub_data, broker_url=self.broker.url(
-            self.hub_account["username"], self.hub_account["password"]))
+        return HubServer(
+            self.hub_data,
+            broker_url=self.broker.url(self.hub_account["username"], self.hub_account["password"]),
+        )
 
     def stop_all(self, *servers: Any) -> None:
         for server in [*servers, *self.posts.values()]:
@@ -353,10 +410,25 @@ class GatewaySim:
 
     def start(self) -> Self:
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "intercom_gateway.py"), "--port",
-             str(self.port), "--secret", self.secret, "--key", self.key, "--mode", self.mode,
-             "--after", str(self.after_s), "--fail", str(self.fail)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "intercom_gateway.py"),
+                "--port",
+                str(self.port),
+                "--secret",
+                self.secret,
+                "--key",
+                self.key,
+                "--mode",
+                self.mode,
+                "--after",
+                str(self.after_s),
+                "--fail",
+                str(self.fail),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: port_accepts(self.port), 10, "the gateway simulator to listen")
         return self
 
@@ -376,8 +448,9 @@ class GatewaySim:
 class Tap:
     """An MQTT client on the test's side (any account): records messages, publishes raw."""
 
-    def __init__(self, company: Company, username: str, password: str,
-                 topics: list[str] | None = None) -> None:
+    def __init__(
+        self, company: Company, username: str, password: str, topics: list[str] | None = None
+    ) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)

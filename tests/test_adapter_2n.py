@@ -30,14 +30,37 @@ class Building:
         self.intercom = Fake2N().start()
         self.adapter_port = free_port()
         self.adapter = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "adapter_2n.py"), "--port",
-             str(self.adapter_port), "--secret", SECRET, "--key", keys["intercom"],
-             "--intercom", self.intercom.url, "--user", "guardpost", "--password", "2n-pass"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "adapter_2n.py"),
+                "--port",
+                str(self.adapter_port),
+                "--secret",
+                SECRET,
+                "--key",
+                keys["intercom"],
+                "--intercom",
+                self.intercom.url,
+                "--user",
+                "guardpost",
+                "--password",
+                "2n-pass",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: port_accepts(self.adapter_port), 10, "the adapter to listen")
-        self.edge = EdgeServer(data, extra_args=[
-            "--intercom-webhook", f"http://127.0.0.1:{self.adapter_port}/webhook",
-            "--intercom-secret", SECRET, "--confirm-timeout", str(confirm_timeout_s)]).start()
+        self.edge = EdgeServer(
+            data,
+            extra_args=[
+                "--intercom-webhook",
+                f"http://127.0.0.1:{self.adapter_port}/webhook",
+                "--intercom-secret",
+                SECRET,
+                "--confirm-timeout",
+                str(confirm_timeout_s),
+            ],
+        ).start()
         self.api = self.edge.client(self.edge.login())
 
     def stop(self) -> None:
@@ -49,20 +72,32 @@ class Building:
 
     def visitor_rings(self, unit: str = "12A", number: str = "1201") -> tuple[str, int]:
         """Register a visitor; the flat's indoor unit rings. (visit id, call session)"""
-        visit = self.api.post("/visits", json={"visitor_name": "陳小明", "unit": unit,
-                                               "category": "guest",
-                                               "id_number": "A1234567(8)"}).json()
+        visit = self.api.post(
+            "/visits",
+            json={
+                "visitor_name": "陳小明",
+                "unit": unit,
+                "category": "guest",
+                "id_number": "A1234567(8)",
+            },
+        ).json()
         assert visit["confirmation"]["status"] == "pending"
-        dial = wait_until(lambda: next((d for d in self.intercom.dials
-                                        if d["number"] == number), None), 10, "a dial")
+        dial = wait_until(
+            lambda: next((d for d in self.intercom.dials if d["number"] == number), None),
+            10,
+            "a dial",
+        )
         return visit["id"], int(dial["session"])
 
     def status(self, visit_id: str) -> str:
         return str(self.api.get(f"/visits/{visit_id}").json()["confirmation"]["status"])
 
     def settles(self, visit_id: str) -> str:
-        return wait_until(lambda: (s := self.status(visit_id)) != "pending" and s, 15,
-                          "the resident's answer to reach the post")
+        return wait_until(
+            lambda: (s := self.status(visit_id)) != "pending" and s,
+            15,
+            "the resident's answer to reach the post",
+        )
 
 
 @pytest.fixture
@@ -76,11 +111,18 @@ def building(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Buildin
         place.stop()
 
 
-@pytest.mark.parametrize(("action", "expected"), [
-    ("answer_and_release", "approved"), ("answer_and_press_1", "approved"),
-    ("answer_and_press_2", "denied"), ("answer_and_hang_up", "denied")])
-def test_what_the_resident_does_becomes_the_posts_answer(building: Building, action: str,
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("answer_and_release", "approved"),
+        ("answer_and_press_1", "approved"),
+        ("answer_and_press_2", "denied"),
+        ("answer_and_hang_up", "denied"),
+    ],
+)
+def test_what_the_resident_does_becomes_the_posts_answer(
+    building: Building, action: str, expected: str
+) -> None:
     visit_id, session = building.visitor_rings()
     building.intercom.resident(session, action)
     assert building.settles(visit_id) == expected
@@ -102,15 +144,24 @@ def test_nobody_picks_up_and_the_post_says_no_answer(building: Building) -> None
 
 
 def test_a_forged_webhook_rings_nobody(building: Building) -> None:
-    body = json.dumps({"request_id": "forged", "unit": "12A", "intercom": "1201",
-                       "visitor_name": "x", "category": "guest", "party_size": 1,
-                       "expires_at": "2099-01-01T00:00:00+00:00",
-                       "callback": f"{building.edge.url}/api/v1/intercom/answers"}).encode()
+    body = json.dumps(
+        {
+            "request_id": "forged",
+            "unit": "12A",
+            "intercom": "1201",
+            "visitor_name": "x",
+            "category": "guest",
+            "party_size": 1,
+            "expires_at": "2099-01-01T00:00:00+00:00",
+            "callback": f"{building.edge.url}/api/v1/intercom/answers",
+        }
+    ).encode()
     wrong = "sha256=" + hmac.new(b"not-the-secret", body, hashlib.sha256).hexdigest()
     url = f"http://127.0.0.1:{building.adapter_port}/webhook"
-    answers: list[Any] = [httpx.post(url, content=body, timeout=5,
-                                     headers={"X-Guardpost-Signature": sig})
-                          for sig in (wrong, "")]
+    answers: list[Any] = [
+        httpx.post(url, content=body, timeout=5, headers={"X-Guardpost-Signature": sig})
+        for sig in (wrong, "")
+    ]
     assert [a.status_code for a in answers] == [401, 401]
     time.sleep(0.5)
     assert building.intercom.dials == []

@@ -65,15 +65,32 @@ def logbook_types(api: httpx.Client) -> list[tuple[str, str]]:
 
 
 def test_registering_a_visitor_answers_the_whole_visit(api: httpx.Client) -> None:
-    answer = visit(api, id_number="A1234567(8)", phone="+852 9123 4567", company="順豐速運",
-                   purpose="送貨 parcel", party_size=3, vehicle_plate="AB 1234",
-                   notes="帶同手推車")
+    answer = visit(
+        api,
+        id_number="A1234567(8)",
+        phone="+852 9123 4567",
+        company="順豐速運",
+        purpose="送貨 parcel",
+        party_size=3,
+        vehicle_plate="AB 1234",
+        notes="帶同手推車",
+    )
     assert answer == {
-        "id": answer["id"], "site": "harbour-view", "device": "lobby-1",
-        "visitor_name": "李小明", "id_number_masked": "A****567(8)", "unit": "12A",
-        "category": "guest", "phone": "+852 9123 4567", "company": "順豐速運",
-        "purpose": "送貨 parcel", "party_size": 3, "vehicle_plate": "AB 1234",
-        "notes": "帶同手推車", "checked_in_at": answer["checked_in_at"], "checked_out_at": None,
+        "id": answer["id"],
+        "site": "harbour-view",
+        "device": "lobby-1",
+        "visitor_name": "李小明",
+        "id_number_masked": "A****567(8)",
+        "unit": "12A",
+        "category": "guest",
+        "phone": "+852 9123 4567",
+        "company": "順豐速運",
+        "purpose": "送貨 parcel",
+        "party_size": 3,
+        "vehicle_plate": "AB 1234",
+        "notes": "帶同手推車",
+        "checked_in_at": answer["checked_in_at"],
+        "checked_out_at": None,
         "guard": GUARD["badge"],
         "confirmation": {"status": "not_required", "request_id": None, "answered_at": None},
         "flag": None,
@@ -81,40 +98,53 @@ def test_registering_a_visitor_answers_the_whole_visit(api: httpx.Client) -> Non
     assert abs(parse_time(answer["checked_in_at"]) - datetime.now(HK)) < timedelta(seconds=30)
     assert api.get(f"/visits/{answer['id']}").json() == answer
     logged = [e for e in api.get("/logbook").json()["entries"] if e["record_id"] == answer["id"]]
-    assert [(e["type"], e["at"]) for e in logged] == [
-        ("visit.registered", answer["checked_in_at"])]
+    assert [(e["type"], e["at"]) for e in logged] == [("visit.registered", answer["checked_in_at"])]
 
 
-def test_the_unit_is_matched_without_case_and_party_size_defaults_to_one(
-        api: httpx.Client) -> None:
+def test_the_unit_is_matched_without_case_and_party_size_defaults_to_one(api: httpx.Client) -> None:
     answer = visit(api, unit="12b", category="delivery")
     assert (answer["unit"], answer["party_size"], answer["id_number_masked"]) == ("12B", 1, None)
 
 
-@pytest.mark.parametrize(("body", "fields"), [
-    ({"unit": "12A", "category": "guest"}, ["visitor_name"]),
-    ({"visitor_name": "x", "category": "guest"}, ["unit"]),
-    ({"visitor_name": "x", "unit": "12A"}, ["category"]),
-    ({}, ["visitor_name", "unit", "category"]),
-    ({"visitor_name": "x", "unit": "99Z", "category": "guest"}, ["unit"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "vip"}, ["category"]),
-    ({"visitor_name": "  ", "unit": "12A", "category": "guest"}, ["visitor_name"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": 0}, ["party_size"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": 51},
-     ["party_size"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": "3"},
-     ["party_size"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": True},
-     ["party_size"]),
-    ({"visitor_name": 42, "unit": "12A", "category": "guest"}, ["visitor_name"]),
-    ({"visitor_name": "x" * 201, "unit": "12A", "category": "guest"}, ["visitor_name"]),
-    ({"visitor_name": "x\u0000y", "unit": "12A", "category": "guest"}, ["visitor_name"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "phone": ["1"]}, ["phone"]),
-    ({"visitor_name": "x", "unit": "12A", "category": "guest", "id_number": "9" * 41},
-     ["id_number"]),
-])
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"unit": "12A", "category": "guest"}, ["visitor_name"]),
+        ({"visitor_name": "x", "category": "guest"}, ["unit"]),
+        ({"visitor_name": "x", "unit": "12A"}, ["category"]),
+        ({}, ["visitor_name", "unit", "category"]),
+        ({"visitor_name": "x", "unit": "99Z", "category": "guest"}, ["unit"]),
+        ({"visitor_name": "x", "unit": "12A", "category": "vip"}, ["category"]),
+        ({"visitor_name": "  ", "unit": "12A", "category": "guest"}, ["visitor_name"]),
+        (
+            {"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": 0},
+            ["party_size"],
+        ),
+        (
+            {"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": 51},
+            ["party_size"],
+        ),
+        (
+            {"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": "3"},
+            ["party_size"],
+        ),
+        (
+            {"visitor_name": "x", "unit": "12A", "category": "guest", "party_size": True},
+            ["party_size"],
+        ),
+        ({"visitor_name": 42, "unit": "12A", "category": "guest"}, ["visitor_name"]),
+        ({"visitor_name": "x" * 201, "unit": "12A", "category": "guest"}, ["visitor_name"]),
+        ({"visitor_name": "x\u0000y", "unit": "12A", "category": "guest"}, ["visitor_name"]),
+        ({"visitor_name": "x", "unit": "12A", "category": "guest", "phone": ["1"]}, ["phone"]),
+        (
+            {"visitor_name": "x", "unit": "12A", "category": "guest", "id_number": "9" * 41},
+            ["id_number"],
+        ),
+    ],
+)
 def test_a_bad_visit_is_422_naming_the_field_and_writes_nothing(
-        api: httpx.Client, body: dict[str, Any], fields: list[str]) -> None:
+    api: httpx.Client, body: dict[str, Any], fields: list[str]
+) -> None:
     before = logbook_types(api)
     answer = api.post("/visits", json=body)
     assert answer.status_code == 422, answer.text
@@ -122,13 +152,22 @@ def test_a_bad_visit_is_422_naming_the_field_and_writes_nothing(
     assert logbook_types(api) == before
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"{", b"null", b"[]", b'["visitor_name"]', b"42", b'"text"', b"\xff\xfe",
-    b'{"visitor_name": "x", "unit": "12A", "category": "guest"' + b" " * 10,
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"null",
+        b"[]",
+        b'["visitor_name"]',
+        b"42",
+        b'"text"',
+        b"\xff\xfe",
+        b'{"visitor_name": "x", "unit": "12A", "category": "guest"' + b" " * 10,
+    ],
+)
 def test_malformed_bodies_are_422_never_500(api: httpx.Client, raw: bytes) -> None:
-    for path in ("/visits", "/incidents", "/door-events", "/shift-notes",
-                 "/auth/login"):
+    for path in ("/visits", "/incidents", "/door-events", "/shift-notes", "/auth/login"):
         answer = api.post(path, content=raw, headers={"content-type": "application/json"})
         assert answer.status_code == 422, (path, raw, answer.text)
         assert isinstance(answer.json()["detail"], list)
@@ -136,21 +175,37 @@ def test_malformed_bodies_are_422_never_500(api: httpx.Client, raw: bytes) -> No
 
 def test_a_megabyte_of_text_is_refused_cleanly(api: httpx.Client) -> None:
     huge = "字" * 1_000_000
-    for path, body in (("/visits", {"visitor_name": huge, "unit": "12A", "category": "guest"}),
-                       ("/shift-notes", {"text": huge}),
-                       ("/incidents", {"category": "x", "severity": "minor", "title": huge})):
+    for path, body in (
+        ("/visits", {"visitor_name": huge, "unit": "12A", "category": "guest"}),
+        ("/shift-notes", {"text": huge}),
+        ("/incidents", {"category": "x", "severity": "minor", "title": huge}),
+    ):
         answer = api.post(path, json=body)
         assert answer.status_code in (413, 422), (path, answer.status_code)
         assert huge[:50] not in answer.text
 
 
 def test_a_422_never_echoes_the_id_number(api: httpx.Client) -> None:
-    answer = api.post("/visits", json={"visitor_name": "x", "unit": "nowhere",
-                                       "category": "guest", "id_number": "Q7654321(0)"})
+    answer = api.post(
+        "/visits",
+        json={
+            "visitor_name": "x",
+            "unit": "nowhere",
+            "category": "guest",
+            "id_number": "Q7654321(0)",
+        },
+    )
     assert answer.status_code == 422
     assert "7654321" not in answer.text
-    answer = api.post("/visits", json={"visitor_name": "x", "unit": "12A", "category": "guest",
-                                       "id_number": ["Q7654321(0)"]})
+    answer = api.post(
+        "/visits",
+        json={
+            "visitor_name": "x",
+            "unit": "12A",
+            "category": "guest",
+            "id_number": ["Q7654321(0)"],
+        },
+    )
     assert answer.status_code == 422
     assert "7654321" not in answer.text
 
@@ -170,8 +225,9 @@ def test_checkout_then_checkout_again_is_409(api: httpx.Client) -> None:
 def test_override_logs_a_guard_override_door_event_once(api: httpx.Client) -> None:
     new = visit(api)
     assert error_fields(api.post(f"/visits/{new['id']}/override", json={})) == ["reason"]
-    answer = api.post(f"/visits/{new['id']}/override",
-                      json={"reason": "住戶電話無人接聽，已認識訪客"})
+    answer = api.post(
+        f"/visits/{new['id']}/override", json={"reason": "住戶電話無人接聽，已認識訪客"}
+    )
     assert answer.status_code == 200
     assert answer.json()["confirmation"]["status"] == "overridden"
     entries = api.get("/logbook").json()["entries"]
@@ -190,10 +246,15 @@ def test_the_register_filters_on_site_unit_and_date(api: httpx.Client) -> None:
     by_unit = api.get("/visits", params={"unit": "3c"}).json()["visits"]
     assert [v["id"] for v in by_unit] == [left["id"], inside["id"]]  # newest first
     today = datetime.now(HK).date()
-    assert left["id"] in [v["id"] for v in api.get(
-        "/visits", params={"date": today.isoformat()}).json()["visits"]]
-    assert api.get("/visits", params={"date": (today - timedelta(days=3)).isoformat()}
-                   ).json()["visits"] == []
+    assert left["id"] in [
+        v["id"] for v in api.get("/visits", params={"date": today.isoformat()}).json()["visits"]
+    ]
+    assert (
+        api.get("/visits", params={"date": (today - timedelta(days=3)).isoformat()}).json()[
+            "visits"
+        ]
+        == []
+    )
     assert error_fields(api.get("/visits", params={"date": "2026-13-40"})) == ["date"]
     assert error_fields(api.get("/visits", params={"on_site": "maybe"})) == ["on_site"]
 
@@ -202,27 +263,38 @@ def test_the_register_filters_on_site_unit_and_date(api: httpx.Client) -> None:
 
 
 def test_door_events(api: httpx.Client, server: EdgeServer) -> None:
-    answer = api.post("/door-events", json={"door": "大堂正門", "kind": "held_open",
-                                            "occurred_at": "2026-11-20T01:02:03+08:00"})
+    answer = api.post(
+        "/door-events",
+        json={"door": "大堂正門", "kind": "held_open", "occurred_at": "2026-11-20T01:02:03+08:00"},
+    )
     assert answer.status_code == 201, answer.text
     assert {k: answer.json()[k] for k in ("door", "kind", "reason", "occurred_at", "guard")} == {
-        "door": "大堂正門", "kind": "held_open", "reason": None,
-        "occurred_at": "2026-11-19T17:02:03.000+00:00", "guard": GUARD["badge"]}
+        "door": "大堂正門",
+        "kind": "held_open",
+        "reason": None,
+        "occurred_at": "2026-11-19T17:02:03.000+00:00",
+        "guard": GUARD["badge"],
+    }
     no_reason = api.post("/door-events", json={"door": "main", "kind": "guard_override"})
     assert (no_reason.status_code, error_fields(no_reason)) == (422, ["reason"])
-    blank = api.post("/door-events", json={"door": "main", "kind": "guard_override",
-                                           "reason": "   "})
+    blank = api.post(
+        "/door-events", json={"door": "main", "kind": "guard_override", "reason": "   "}
+    )
     assert (blank.status_code, error_fields(blank)) == (422, ["reason"])
     assert error_fields(api.post("/door-events", json={"door": "main", "kind": "smashed"})) == [
-        "kind"]
-    assert error_fields(api.post("/door-events", json={"door": "main", "kind": "pin",
-                                                       "visit_id": "nope"})) == ["visit_id"]
-    assert error_fields(api.post("/door-events", json={"door": "main", "kind": "pin",
-                                                       "occurred_at": "yesterday"})) == [
-        "occurred_at"]
-    keyed = httpx.post(f"{server.url}/api/v1/door-events", json={"door": "car park",
-                       "kind": "forced"}, headers={
-                           "Authorization": f"Bearer {server.keys['door']}"})  # type: ignore[attr-defined]
+        "kind"
+    ]
+    assert error_fields(
+        api.post("/door-events", json={"door": "main", "kind": "pin", "visit_id": "nope"})
+    ) == ["visit_id"]
+    assert error_fields(
+        api.post("/door-events", json={"door": "main", "kind": "pin", "occurred_at": "yesterday"})
+    ) == ["occurred_at"]
+    keyed = httpx.post(
+        f"{server.url}/api/v1/door-events",
+        json={"door": "car park", "kind": "forced"},
+        headers={"Authorization": f"Bearer {server.keys['door']}"},
+    )  # type: ignore[attr-defined]
     assert keyed.status_code == 201
     assert keyed.json()["guard"] is None and keyed.json()["api_key"]
 
@@ -231,26 +303,38 @@ def test_door_events(api: httpx.Client, server: EdgeServer) -> None:
 
 
 def test_an_incident_gets_its_deadline_from_its_severity(api: httpx.Client) -> None:
-    severe = incident(api, severity="severe", category="emergency", title="升降機困人",
-                      description="3號升降機有人被困", location="Lift 3", channel="intercom")
+    severe = incident(
+        api,
+        severity="severe",
+        category="emergency",
+        title="升降機困人",
+        description="3號升降機有人被困",
+        location="Lift 3",
+        channel="intercom",
+    )
     assert severe["status"] == "open" and severe["overdue"] is False
     assert parse_time(severe["due_at"]) - parse_time(severe["opened_at"]) == timedelta(hours=1)
     medium = incident(api)
     assert parse_time(medium["due_at"]) - parse_time(medium["opened_at"]) == timedelta(hours=24)
     assert api.get(f"/incidents/{severe['id']}").json() == {**severe, "entries": []}
-    assert error_fields(api.post("/incidents", json={"category": "x", "severity": "huge",
-                                                     "title": "t"})) == ["severity"]
-    assert error_fields(api.post("/incidents", json={"category": "x", "severity": "minor",
-                                                     "title": "t", "channel": "pigeon"})) == [
-        "channel"]
+    assert error_fields(
+        api.post("/incidents", json={"category": "x", "severity": "huge", "title": "t"})
+    ) == ["severity"]
+    assert error_fields(
+        api.post(
+            "/incidents",
+            json={"category": "x", "severity": "minor", "title": "t", "channel": "pigeon"},
+        )
+    ) == ["channel"]
 
 
 def test_an_incident_past_its_deadline_is_overdue(api: httpx.Client) -> None:
     minor = incident(api, severity="minor", title="走廊燈泡壞了")
 
     def overdue_ids() -> list[str]:
-        return [i["id"] for i in api.get("/incidents", params={"overdue": "true"}).json()[
-            "incidents"]]
+        return [
+            i["id"] for i in api.get("/incidents", params={"overdue": "true"}).json()["incidents"]
+        ]
 
     wait_until(lambda: minor["id"] in overdue_ids(), 5, "the minor incident to fall due")
     listed = api.get("/incidents", params={"severity": "minor", "status": "open"}).json()
@@ -259,7 +343,8 @@ def test_an_incident_past_its_deadline_is_overdue(api: httpx.Client) -> None:
 
 
 def test_the_lifecycle_goes_one_step_at_a_time_and_only_a_supervisor_closes(
-        api: httpx.Client, boss: httpx.Client) -> None:
+    api: httpx.Client, boss: httpx.Client
+) -> None:
     case = incident(api)
     path = f"/incidents/{case['id']}/status"
     for wrong in ("in_progress", "resolved", "closed", "open"):
@@ -278,7 +363,8 @@ def test_the_lifecycle_goes_one_step_at_a_time_and_only_a_supervisor_closes(
 
 
 def test_a_complaint_closes_only_after_follow_up_and_summary(
-        api: httpx.Client, boss: httpx.Client) -> None:
+    api: httpx.Client, boss: httpx.Client
+) -> None:
     complaint = incident(api, category="complaint", title="樓上單位漏水", channel="phone")
     path = f"/incidents/{complaint['id']}"
     for step in ("acknowledged", "in_progress", "resolved"):
@@ -286,18 +372,24 @@ def test_a_complaint_closes_only_after_follow_up_and_summary(
     refused = boss.post(f"{path}/status", json={"status": "closed"})
     assert refused.status_code == 409
     assert "follow_up and summary" in refused.json()["detail"][0]["msg"]
-    texts = {"note": "住戶來電投訴，已記錄要點", "follow_up": "已上門回訪，住戶表示滿意",
-             "summary": "漏水已由維修部修妥"}
+    texts = {
+        "note": "住戶來電投訴，已記錄要點",
+        "follow_up": "已上門回訪，住戶表示滿意",
+        "summary": "漏水已由維修部修妥",
+    }
     for kind in ("note", "follow_up"):
         entry = api.post(f"{path}/entries", json={"kind": kind, "text": texts[kind]})
         assert entry.status_code == 201
     assert boss.post(f"{path}/status", json={"status": "closed"}).status_code == 409
-    assert api.post(f"{path}/entries", json={"kind": "summary",
-                                             "text": texts["summary"]}).status_code == 201
+    assert (
+        api.post(f"{path}/entries", json={"kind": "summary", "text": texts["summary"]}).status_code
+        == 201
+    )
     assert boss.post(f"{path}/status", json={"status": "closed"}).status_code == 200
     entries = api.get(path).json()["entries"]
     assert [(e["kind"], e["text"], e["guard"]) for e in entries] == [
-        (k, texts[k], GUARD["badge"]) for k in ("note", "follow_up", "summary")]
+        (k, texts[k], GUARD["badge"]) for k in ("note", "follow_up", "summary")
+    ]
 
 
 def test_entries_name_their_field_and_their_incident(api: httpx.Client) -> None:
@@ -305,8 +397,9 @@ def test_entries_name_their_field_and_their_incident(api: httpx.Client) -> None:
     path = f"/incidents/{case['id']}/entries"
     assert error_fields(api.post(path, json={"kind": "gossip", "text": "x"})) == ["kind"]
     assert error_fields(api.post(path, json={"kind": "note"})) == ["text"]
-    assert api.post("/incidents/nope/entries", json={"kind": "note", "text": "x"}
-                    ).status_code == 404
+    assert (
+        api.post("/incidents/nope/entries", json={"kind": "note", "text": "x"}).status_code == 404
+    )
     police = api.post(path, json={"kind": "police_called", "text": "已報警，報案編號 123"})
     assert police.status_code == 201
     assert police.json()["incident_id"] == case["id"]
@@ -334,7 +427,10 @@ def test_sync_state_offline(api: httpx.Client) -> None:
     assert state["connected"] is False and state["acked_seq"] == 0
     assert state["backlog"] == state["last_seq"] > 0
     assert (state["site"], state["device"], state["last_ack_at"]) == (
-        "harbour-view", "lobby-1", None)
+        "harbour-view",
+        "lobby-1",
+        None,
+    )
 
 
 def test_intercom_answers_without_a_request(server: EdgeServer) -> None:
@@ -353,12 +449,23 @@ def test_healthz_needs_no_login(server: EdgeServer) -> None:
 
 def test_the_openapi_document_describes_every_contract_path(server: EdgeServer) -> None:
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
-    for path in ("/api/v1/auth/login", "/api/v1/visits", "/api/v1/visits/{visit_id}",
-                 "/api/v1/visits/{visit_id}/checkout", "/api/v1/visits/{visit_id}/override",
-                 "/api/v1/door-events", "/api/v1/incidents", "/api/v1/incidents/{incident_id}",
-                 "/api/v1/incidents/{incident_id}/entries",
-                 "/api/v1/incidents/{incident_id}/status", "/api/v1/shift-notes",
-                 "/api/v1/logbook", "/api/v1/intercom/answers", "/api/v1/sync", "/healthz"):
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/visits",
+        "/api/v1/visits/{visit_id}",
+        "/api/v1/visits/{visit_id}/checkout",
+        "/api/v1/visits/{visit_id}/override",
+        "/api/v1/door-events",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{incident_id}",
+        "/api/v1/incidents/{incident_id}/entries",
+        "/api/v1/incidents/{incident_id}/status",
+        "/api/v1/shift-notes",
+        "/api/v1/logbook",
+        "/api/v1/intercom/answers",
+        "/api/v1/sync",
+        "/healthz",
+    ):
         assert path in paths, path
 
 
@@ -370,8 +477,11 @@ def test_login_answers_the_guard_and_refuses_a_wrong_pin(server: EdgeServer) -> 
     answer = httpx.post(url, json={"badge": SUPERVISOR["badge"], "pin": SUPERVISOR["pin"]})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["guard"] == {"badge": SUPERVISOR["badge"], "name": SUPERVISOR["name"],
-                             "role": "supervisor"}
+    assert body["guard"] == {
+        "badge": SUPERVISOR["badge"],
+        "name": SUPERVISOR["name"],
+        "role": "supervisor",
+    }
     assert parse_time(body["expires_at"]) > datetime.now(HK) + timedelta(hours=11)
     wrong = httpx.post(url, json={"badge": SUPERVISOR["badge"], "pin": "0000"})
     assert wrong.status_code == 401
@@ -385,14 +495,20 @@ def test_five_wrong_pins_lock_the_badge_even_across_a_restart(tmp_path: Path) ->
     edge = EdgeServer(data).start()
     url = f"{edge.url}/api/v1/auth/login"
     try:
-        codes = [httpx.post(url, json={"badge": GUARD["badge"], "pin": "0000"}).status_code
-                 for _ in range(5)]
+        codes = [
+            httpx.post(url, json={"badge": GUARD["badge"], "pin": "0000"}).status_code
+            for _ in range(5)
+        ]
         assert codes == [401] * 5
         right = {"badge": GUARD["badge"], "pin": GUARD["pin"]}
         assert httpx.post(url, json=right).status_code == 429
         # another badge is not affected
-        assert httpx.post(url, json={"badge": SUPERVISOR["badge"],
-                                     "pin": SUPERVISOR["pin"]}).status_code == 200
+        assert (
+            httpx.post(
+                url, json={"badge": SUPERVISOR["badge"], "pin": SUPERVISOR["pin"]}
+            ).status_code
+            == 200
+        )
         edge.stop()
         edge.start()
         assert httpx.post(f"{edge.url}/api/v1/auth/login", json=right).status_code == 429

@@ -24,13 +24,25 @@ def audit_lines(hub: HubServer) -> list[tuple[str, str, str]]:
 
 def add_users(company: Company) -> None:
     for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
-        assert run_hub("add-user", "--data", str(company.hub_data), "--username",
-                       user["username"], "--password", user["password"], "--role", role,
-                       "--sites", "harbour-view").returncode == 0
+        assert (
+            run_hub(
+                "add-user",
+                "--data",
+                str(company.hub_data),
+                "--username",
+                user["username"],
+                "--password",
+                user["password"],
+                "--role",
+                role,
+                "--sites",
+                "harbour-view",
+            ).returncode
+            == 0
+        )
 
 
-def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(
-        company: Company) -> None:
+def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(company: Company) -> None:
     add_users(company)
     post = company.add_post("harbour-view", "lobby-1")
     company.broker.start()
@@ -38,9 +50,15 @@ def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(
     company.extra = [hub]  # type: ignore[attr-defined]
     post.start()
     with post.client(post.login()) as api:
-        incident = api.post("/incidents", json={
-            "category": "complaint", "severity": "minor", "title": "Noise from 12A",
-            "complainant_name": "陳太太"}).json()
+        incident = api.post(
+            "/incidents",
+            json={
+                "category": "complaint",
+                "severity": "minor",
+                "title": "Noise from 12A",
+                "complainant_name": "陳太太",
+            },
+        ).json()
 
     def arrived() -> Any:
         with hub.client() as manager:
@@ -63,26 +81,32 @@ def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(
 
     before = len(audit_lines(hub))
     with hub.client() as manager:
-        for path, params in (("/visits", {"site": "harbour-view"}), ("/incidents", {}),
-                             (f"/incidents/{incident['id']}", {}),
-                             ("/logbook", {"site": "harbour-view", "date": "2026-05-01"}),
-                             ("/search", {"q": "Noise"}), ("/watchlist", {})):
+        for path, params in (
+            ("/visits", {"site": "harbour-view"}),
+            ("/incidents", {}),
+            (f"/incidents/{incident['id']}", {}),
+            ("/logbook", {"site": "harbour-view", "date": "2026-05-01"}),
+            ("/search", {"q": "Noise"}),
+            ("/watchlist", {}),
+        ):
             assert manager.get(path, params=params).status_code == 200, path
     with page_session(hub) as dashboard:
         page = dashboard.get("/watchlist")
         assert page.status_code == 200 and "Wong Ka-ho" in page.text
         assert dashboard.get(f"/incidents/{incident['id']}").status_code == 200
     lines = audit_lines(hub)  # newest first
-    assert sorted(lines[:len(lines) - before]) == sorted([
-        ("manager", "api visits", "site=harbour-view date=* on_site=*"),
-        ("manager", "api incidents", "site=* status=* severity=* overdue=*"),
-        ("manager", "api incident", f"id={incident['id']}"),
-        ("manager", "api logbook", "site=harbour-view date=2026-05-01"),
-        ("manager", "api search", "q=Noise site=*"),
-        ("manager", "view watch list", "version=1"),  # the API's read
-        ("manager", "view watch list", "version=1"),  # and the page's
-        ("manager", "incident page", f"id={incident['id']}"),
-    ])
+    assert sorted(lines[: len(lines) - before]) == sorted(
+        [
+            ("manager", "api visits", "site=harbour-view date=* on_site=*"),
+            ("manager", "api incidents", "site=* status=* severity=* overdue=*"),
+            ("manager", "api incident", f"id={incident['id']}"),
+            ("manager", "api logbook", "site=harbour-view date=2026-05-01"),
+            ("manager", "api search", "q=Noise site=*"),
+            ("manager", "view watch list", "version=1"),  # the API's read
+            ("manager", "view watch list", "version=1"),  # and the page's
+            ("manager", "incident page", f"id={incident['id']}"),
+        ]
+    )
     # refused and unknown reads were not reads: nothing recorded for the supervisor or auditor
     assert not [line for line in lines if line[0] in ("wong", "audit")]
 
@@ -94,8 +118,9 @@ def test_a_search_for_an_id_number_leaves_only_its_mask(company: Company) -> Non
     company.extra = [hub]  # type: ignore[attr-defined]
     with hub.client() as manager:
         assert manager.get("/search", params={"q": CLEAR}).status_code == 200
-        assert manager.get("/search", params={"q": f"visitor {CLEAR.lower()}(8)"}) \
-            .status_code == 200
+        assert (
+            manager.get("/search", params={"q": f"visitor {CLEAR.lower()}(8)"}).status_code == 200
+        )
     with page_session(hub) as dashboard:
         assert dashboard.get("/search", params={"q": f"{CLEAR} 陳"}).status_code == 200
     lines = audit_lines(hub)
@@ -112,12 +137,33 @@ def test_a_search_for_an_id_number_leaves_only_its_mask(company: Company) -> Non
 
 
 def test_what_looks_like_an_id_number_is_masked_and_nothing_else() -> None:
-    typed = ["A1234567", "a123456(7)", "110101199003071234", "9123 4567", "9123-4567",
-             "Ａ１２３４５６７", "陳小明", "lift 2024", "12A", "site=harbour-view date=2026-05-01",
-             "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9", "daily-site-007-2026-05 format=csv",
-        "report=daily-tower-2-2026-05-01"]
+    typed = [
+        "A1234567",
+        "a123456(7)",
+        "110101199003071234",
+        "9123 4567",
+        "9123-4567",
+        "Ａ１２３４５６７",
+        "陳小明",
+        "lift 2024",
+        "12A",
+        "site=harbour-view date=2026-05-01",
+        "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9",
+        "daily-site-007-2026-05 format=csv",
+        "report=daily-tower-2-2026-05-01",
+    ]
     assert [mask_id_numbers(t) for t in typed] == [
-        "A***4567", "A***456(7)", "1*************1234", "9***4567", "9***-4567", "A***4567",
-        "陳小明", "lift 2024", "12A", "site=harbour-view date=2026-05-01",
-        "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9", "daily-site-007-2026-05 format=csv",
-        "report=daily-tower-2-2026-05-01"]
+        "A***4567",
+        "A***456(7)",
+        "1*************1234",
+        "9***4567",
+        "9***-4567",
+        "A***4567",
+        "陳小明",
+        "lift 2024",
+        "12A",
+        "site=harbour-view date=2026-05-01",
+        "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9",
+        "daily-site-007-2026-05 format=csv",
+        "report=daily-tower-2-2026-05-01",
+    ]

@@ -27,8 +27,9 @@ class Post:
 
     def call(self, method: str, path: str, token: str | None, body: Any = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.request(method, f"{self.server.url}/api/v1{path}", headers=headers,
-                             json=body, timeout=30)
+        return httpx.request(
+            method, f"{self.server.url}/api/v1{path}", headers=headers, json=body, timeout=30
+        )
 
     def seqs(self) -> list[int]:
         answer = self.call("GET", "/logbook", self.guard)
@@ -43,12 +44,25 @@ def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Post]:
     try:
         guard = server.login(GUARD)
         headers = {"Authorization": f"Bearer {guard}"}
-        visit = httpx.post(f"{server.url}/api/v1/visits", headers=headers, json={
-            "visitor_name": "x", "unit": "12A", "category": "guest"}).json()
-        incident = httpx.post(f"{server.url}/api/v1/incidents", headers=headers, json={
-            "category": "security", "severity": "minor", "title": "t"}).json()
-        yield Post(server, guard, server.login(SUPERVISOR), keys["door"], keys["intercom"],
-                   visit["id"], incident["id"])
+        visit = httpx.post(
+            f"{server.url}/api/v1/visits",
+            headers=headers,
+            json={"visitor_name": "x", "unit": "12A", "category": "guest"},
+        ).json()
+        incident = httpx.post(
+            f"{server.url}/api/v1/incidents",
+            headers=headers,
+            json={"category": "security", "severity": "minor", "title": "t"},
+        ).json()
+        yield Post(
+            server,
+            guard,
+            server.login(SUPERVISOR),
+            keys["door"],
+            keys["intercom"],
+            visit["id"],
+            incident["id"],
+        )
     finally:
         server.stop()
 
@@ -71,14 +85,15 @@ def every_path(post: Post) -> list[tuple[str, str, Any]]:
         ("GET", "/logbook", None),
         ("GET", "/units", None),
         ("POST", "/intercom/answers", {"request_id": "r", "decision": "approve"}),
-        ("POST", "/intercom/preapprovals", {"unit": "12A",
-                                            "valid_until": "2099-01-01T00:00:00+00:00"}),
+        (
+            "POST",
+            "/intercom/preapprovals",
+            {"unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"},
+        ),
         ("GET", "/sync", None),
         ("POST", "/auth/logout", None),
         ("POST", f"/guards/{GUARD['badge']}/revoke-sessions", None),
     ]
-
-
 
 
 def test_no_token_or_a_made_up_one_is_401_and_writes_nothing(post: Post) -> None:
@@ -99,8 +114,7 @@ def test_a_door_key_may_only_post_door_events(post: Post) -> None:
         answer = post.call(method, path, post.door_key, body)
         assert answer.status_code == 403, (method, path, answer.text)
     assert post.seqs() == before
-    allowed = post.call("POST", "/door-events", post.door_key, {"door": "car park",
-                                                                 "kind": "pin"})
+    allowed = post.call("POST", "/door-events", post.door_key, {"door": "car park", "kind": "pin"})
     assert allowed.status_code == 201
     assert post.seqs() == [*before, before[-1] + 1]
 
@@ -117,11 +131,16 @@ def test_an_intercom_key_may_only_answer_and_preapprove(post: Post) -> None:
 
 def test_a_guard_may_not_answer_for_a_resident_or_act_as_supervisor(post: Post) -> None:
     before = post.seqs()
-    answer = post.call("POST", "/intercom/answers", post.guard,
-                       {"request_id": "r", "decision": "approve"})
+    answer = post.call(
+        "POST", "/intercom/answers", post.guard, {"request_id": "r", "decision": "approve"}
+    )
     assert answer.status_code == 403
-    code = post.call("POST", "/intercom/preapprovals", post.guard,
-                     {"unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"})
+    code = post.call(
+        "POST",
+        "/intercom/preapprovals",
+        post.guard,
+        {"unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"},
+    )
     assert code.status_code == 403
     revoke = post.call("POST", f"/guards/{SUPERVISOR['badge']}/revoke-sessions", post.guard)
     assert revoke.status_code == 403
@@ -146,8 +165,7 @@ def test_a_supervisor_revokes_every_session_of_a_guard(post: Post) -> None:
     assert revoked.status_code == 200 and revoked.json()["revoked"] >= 2
     for token in (tablet, phone):
         assert post.call("GET", "/visits", token).status_code == 401
-    assert post.call("POST", "/guards/nobody/revoke-sessions", post.supervisor
-                     ).status_code == 404
+    assert post.call("POST", "/guards/nobody/revoke-sessions", post.supervisor).status_code == 404
     post.guard = post.server.login(GUARD)  # the guard logs in again
     assert post.call("GET", "/visits", post.guard).status_code == 200
 
@@ -161,11 +179,15 @@ def test_an_expired_session_is_401(tmp_path_factory: pytest.TempPathFactory) -> 
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{server.url}/api/v1/sync", headers=headers).status_code == 200
         started = time.monotonic()
-        wait_until(lambda: httpx.get(f"{server.url}/api/v1/sync",
-                                     headers=headers).status_code == 401, 10, "expiry")
+        wait_until(
+            lambda: httpx.get(f"{server.url}/api/v1/sync", headers=headers).status_code == 401,
+            10,
+            "expiry",
+        )
         assert time.monotonic() - started > 0.5
-        answer = httpx.post(f"{server.url}/api/v1/shift-notes", headers=headers,
-                            json={"text": "late"})
+        answer = httpx.post(
+            f"{server.url}/api/v1/shift-notes", headers=headers, json={"text": "late"}
+        )
         assert answer.status_code == 401
     finally:
         server.stop()

@@ -27,7 +27,8 @@ def test_the_documented_test_vector_holds() -> None:
 
 def test_canonical_json_sorts_keys_and_keeps_chinese_unescaped() -> None:
     assert canonical_json({"b": 1, "a": {"z": None, "y": "大廈"}}) == (
-        '{"a":{"y":"大廈","z":null},"b":1}'.encode())
+        '{"a":{"y":"大廈","z":null},"b":1}'.encode()
+    )
 
 
 def test_purging_pii_keeps_the_hash_but_editing_it_breaks_the_digest() -> None:
@@ -60,9 +61,17 @@ def test_events_sent_from_the_logbook_are_canonical_bytes(tmp_path: Path) -> Non
     book = Logbook(tmp_path)
     try:
         book.directory.import_now([{"unit": "12A", "intercom": "", "residents": ""}])
-        book.writer.write(book.visits.register_work(
-            {"visitor_name": 'Quote " 陳 \u2028', "unit": "12A", "category": "guest",
-             "notes": "line\nbreak"}, Actor("guard", "1")))
+        book.writer.write(
+            book.visits.register_work(
+                {
+                    "visitor_name": 'Quote " 陳 \u2028',
+                    "unit": "12A",
+                    "category": "guest",
+                    "notes": "line\nbreak",
+                },
+                Actor("guard", "1"),
+            )
+        )
         book.writer.write(book.shift_notes.add_work("交更", Actor("guard", "1")))
         sent = book.sync.encoded_events_after(0)
         stored = book.sync.events_after(0)

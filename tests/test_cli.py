@@ -21,23 +21,31 @@ def data(tmp_path: Path) -> Path:
     path = tmp_path / "post1"
     result = run_edge("init", "--data", str(path), "--site", "harbour-view", "--device", "lobby-1")
     assert (result.returncode, result.stdout.strip()) == (
-        0, f"initialised {path} for harbour-view/lobby-1")
+        0,
+        f"initialised {path} for harbour-view/lobby-1",
+    )
     return path
 
 
-@pytest.mark.parametrize("command", [
-    ["add-guard", "--badge", "1", "--name", "A", "--pin", "1234"],
-    ["add-key", "--scope", "door", "--name", "front"],
-    ["import-units", "units.csv"],
-    ["serve"],
-    ["verify"],
-    ["purge"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["add-guard", "--badge", "1", "--name", "A", "--pin", "1234"],
+        ["add-key", "--scope", "door", "--name", "front"],
+        ["import-units", "units.csv"],
+        ["serve"],
+        ["verify"],
+        ["purge"],
+    ],
+)
 def test_every_data_command_refuses_an_uninitialised_dir(
-        tmp_path: Path, command: list[str]) -> None:
+    tmp_path: Path, command: list[str]
+) -> None:
     empty = tmp_path / "nothing"
-    fails_with(run_edge(*command, "--data", str(empty)),
-               f"{empty} is not initialised; run guardpost-edge init --data {empty} first")
+    fails_with(
+        run_edge(*command, "--data", str(empty)),
+        f"{empty} is not initialised; run guardpost-edge init --data {empty} first",
+    )
 
 
 def test_data_dir_from_the_environment(data: Path) -> None:
@@ -48,20 +56,35 @@ def test_data_dir_from_the_environment(data: Path) -> None:
 def test_init_is_idempotent_but_refuses_another_site(data: Path) -> None:
     again = run_edge("init", "--data", str(data), "--site", "harbour-view", "--device", "lobby-1")
     assert (again.returncode, again.stdout.strip()) == (
-        0, f"already initialised {data} for harbour-view/lobby-1")
-    fails_with(run_edge("init", "--data", str(data), "--site", "other", "--device", "lobby-1"),
-               f"{data} is already initialised for site harbour-view device lobby-1")
+        0,
+        f"already initialised {data} for harbour-view/lobby-1",
+    )
+    fails_with(
+        run_edge("init", "--data", str(data), "--site", "other", "--device", "lobby-1"),
+        f"{data} is already initialised for site harbour-view device lobby-1",
+    )
 
 
 @pytest.mark.parametrize("pin", ["123", "123456789", "12a4", "", "１２３４"])
 def test_add_guard_wants_a_pin_of_4_to_8_digits(data: Path, pin: str) -> None:
-    fails_with(run_edge("add-guard", "--data", str(data), "--badge", "1", "--name", "A",
-                        "--pin", pin), "--pin must be 4 to 8 digits")
+    fails_with(
+        run_edge("add-guard", "--data", str(data), "--badge", "1", "--name", "A", "--pin", pin),
+        "--pin must be 4 to 8 digits",
+    )
 
 
 def test_add_guard_then_update(data: Path) -> None:
-    args = ["add-guard", "--data", str(data), "--badge", "1001", "--name", "陳大文",
-            "--pin", "2468"]
+    args = [
+        "add-guard",
+        "--data",
+        str(data),
+        "--badge",
+        "1001",
+        "--name",
+        "陳大文",
+        "--pin",
+        "2468",
+    ]
     assert run_edge(*args).stdout.strip() == "added guard 1001"
     assert run_edge(*args, "--role", "supervisor").stdout.strip() == "updated supervisor 1001"
 
@@ -72,33 +95,42 @@ def test_add_key_prints_the_key_last(data: Path) -> None:
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("gpk_") and len(key) > 40
     assert key.encode() not in (data / "guardpost.db").read_bytes()
-    fails_with(run_edge("add-key", "--data", str(data), "--scope", "admin", "--name", "x"),
-               "Invalid value for '--scope': 'admin' is not one of 'door', 'intercom'.")
+    fails_with(
+        run_edge("add-key", "--data", str(data), "--scope", "admin", "--name", "x"),
+        "Invalid value for '--scope': 'admin' is not one of 'door', 'intercom'.",
+    )
 
 
 def test_usage_errors_are_one_line_too(tmp_path: Path) -> None:
-    fails_with(run_edge("init", "--data", str(tmp_path / "p"), "--site", "s"),
-               "Missing option '--device'.")
+    fails_with(
+        run_edge("init", "--data", str(tmp_path / "p"), "--site", "s"), "Missing option '--device'."
+    )
 
 
 def test_import_units_adds_then_updates(data: Path, tmp_path: Path) -> None:
     csv = tmp_path / "units.csv"
     csv.write_text("unit,intercom,residents\n12A,1201,陳太太\n12B,,\n", encoding="utf-8")
     assert run_edge("import-units", "--data", str(data), str(csv)).stdout.strip() == (
-        "2 added, 0 updated")
+        "2 added, 0 updated"
+    )
     csv.write_text("unit,intercom,residents\n12A,1202,陳太太\n13C,,\n", encoding="utf-8")
     assert run_edge("import-units", "--data", str(data), str(csv)).stdout.strip() == (
-        "1 added, 1 updated")
+        "1 added, 1 updated"
+    )
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("flat,phone\n12A,1\n", "line 1: the header must be unit,intercom,residents"),
-    ("unit,intercom,residents\n12A,1201\n", "line 2: expected 3 fields, found 2"),
-    ("unit,intercom,residents\n12A,,\n,1,x\n", "line 3: unit is empty"),
-    ("", "line 1: the header must be unit,intercom,residents"),
-])
-def test_import_units_names_the_bad_line(data: Path, tmp_path: Path, content: str,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("flat,phone\n12A,1\n", "line 1: the header must be unit,intercom,residents"),
+        ("unit,intercom,residents\n12A,1201\n", "line 2: expected 3 fields, found 2"),
+        ("unit,intercom,residents\n12A,,\n,1,x\n", "line 3: unit is empty"),
+        ("", "line 1: the header must be unit,intercom,residents"),
+    ],
+)
+def test_import_units_names_the_bad_line(
+    data: Path, tmp_path: Path, content: str, message: str
+) -> None:
     csv = tmp_path / "units.csv"
     csv.write_text(content, encoding="utf-8")
     fails_with(run_edge("import-units", "--data", str(data), str(csv)), f"{csv}: {message}")
@@ -106,24 +138,32 @@ def test_import_units_names_the_bad_line(data: Path, tmp_path: Path, content: st
     ok = tmp_path / "ok.csv"
     ok.write_text("unit,intercom,residents\n12A,,\n", encoding="utf-8")
     assert run_edge("import-units", "--data", str(data), str(ok)).stdout.strip() == (
-        "1 added, 0 updated")
+        "1 added, 0 updated"
+    )
 
 
 def test_import_units_missing_or_binary_file(data: Path, tmp_path: Path) -> None:
     missing = tmp_path / "missing.csv"
-    fails_with(run_edge("import-units", "--data", str(data), str(missing)),
-               f"{missing}: no such file")
+    fails_with(
+        run_edge("import-units", "--data", str(data), str(missing)), f"{missing}: no such file"
+    )
     binary = tmp_path / "units.xlsx"
     binary.write_bytes(b"PK\x03\x04\xff\xfe\x00junk")
-    fails_with(run_edge("import-units", "--data", str(data), str(binary)),
-               f"{binary}: cannot read it as UTF-8 text (UnicodeDecodeError)")
+    fails_with(
+        run_edge("import-units", "--data", str(data), str(binary)),
+        f"{binary}: cannot read it as UTF-8 text (UnicodeDecodeError)",
+    )
 
 
 def test_serve_refuses_bad_settings_in_one_line(data: Path) -> None:
-    fails_with(run_edge("serve", "--data", str(data), env={"GUARDPOST_TIMEZONE": "Mars/Base"}),
-               "timezone: Value error, unknown time zone 'Mars/Base'")
-    fails_with(run_edge("serve", "--data", str(data), "--broker", "http://x"),
-               "broker: Value error, broker must be an mqtt:// or mqtts:// URL")
+    fails_with(
+        run_edge("serve", "--data", str(data), env={"GUARDPOST_TIMEZONE": "Mars/Base"}),
+        "timezone: Value error, unknown time zone 'Mars/Base'",
+    )
+    fails_with(
+        run_edge("serve", "--data", str(data), "--broker", "http://x"),
+        "broker: Value error, broker must be an mqtt:// or mqtts:// URL",
+    )
 
 
 def test_a_damaged_database_is_one_line_too(data: Path) -> None:

@@ -22,11 +22,16 @@ VISIT = {"visitor_name": "李小明", "unit": "12A", "category": "guest", "phone
 def faked(offset: str) -> dict[str, str]:
     """The environment that runs a child with its clock moved by `offset` (e.g. `+365d`)."""
     if LIBFAKETIME is None:
-        pytest.skip("libfaketime is not installed (Debian package faketime; scripts/test "
-                    "installs it)")
+        pytest.skip(
+            "libfaketime is not installed (Debian package faketime; scripts/test installs it)"
+        )
     # monotonic time stays true: only the wall clock is wrong, as on a Pi without an RTC
-    return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            "FAKETIME_NO_CACHE": "1"}
+    return {
+        "LD_PRELOAD": LIBFAKETIME,
+        "FAKETIME": offset,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_NO_CACHE": "1",
+    }
 
 
 def names(data: Path) -> dict[str, str | None]:
@@ -63,7 +68,10 @@ def test_a_clock_a_year_ahead_keeps_visitors_registered_a_minute_earlier(tmp_pat
     assert "The clock is 365 days past the last logbook entry: check the date and time" in home
     result = run_edge("purge", "--data", str(data), env=ahead)
     assert (result.returncode, result.stdout, result.stderr) == (
-        0, "purged personal data of 0 visits (0 events) older than 30 days\n", "")
+        0,
+        "purged personal data of 0 visits (0 events) older than 30 days\n",
+        "",
+    )
     assert names(data) == {before: "李小明", after: "李小明"}
     assert run_edge("verify", "--data", str(data), env=ahead).returncode == 0
 
@@ -78,12 +86,15 @@ def test_a_clock_behind_the_logbook_refuses_to_purge(tmp_path: Path) -> None:
     assert result.returncode == 2 and result.stdout == ""
     assert re.fullmatch(
         r"Error: the clock \(\S+\) is behind the newest logbook event \(seq 1, \S+\); purge "
-        r"refused: set the clock, then purge again\n", result.stderr), result.stderr
+        r"refused: set the clock, then purge again\n",
+        result.stderr,
+    ), result.stderr
     # served with that clock: the daily purge is skipped and the status bar says why
     edge = EdgeServer(data, env=behind).start()
     try:
-        home = httpx.get(f"{edge.url}/?lang=en", cookies={"gp_session": edge.login()},
-                         timeout=30).text
+        home = httpx.get(
+            f"{edge.url}/?lang=en", cookies={"gp_session": edge.login()}, timeout=30
+        ).text
         assert "The clock is behind the logbook: check the date and time" in home
     finally:
         edge.stop()

@@ -45,8 +45,10 @@ def foreign(data: Path) -> str:
     for path in data.glob("guardpost.db*"):
         path.unlink()
     conn = sqlite3.connect(db_file(data))
-    conn.executescript("PRAGMA journal_mode=DELETE; CREATE TABLE songs (title TEXT);"
-                       " INSERT INTO songs VALUES ('x');")
+    conn.executescript(
+        "PRAGMA journal_mode=DELETE; CREATE TABLE songs (title TEXT);"
+        " INSERT INTO songs VALUES ('x');"
+    )
     conn.close()
     return f"Error: {db_file(data)} is not a Guardpost edge database (no site and device in it)"
 
@@ -64,16 +66,21 @@ def overwritten_pages(data: Path, table: str = "events") -> str:
     checkpointed(data)
     conn = sqlite3.connect(db_file(data))
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    roots = [r[0] for r in conn.execute(
-        "SELECT rootpage FROM sqlite_master WHERE tbl_name = ? AND rootpage > 1", (table,))]
+    roots = [
+        r[0]
+        for r in conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE tbl_name = ? AND rootpage > 1", (table,)
+        )
+    ]
     conn.close()
     assert roots
     with db_file(data).open("r+b") as file:
         for page in roots:
             file.seek(page_size * (page - 1))
             file.write(os.urandom(page_size))
-    return (f"Error: {db_file(data)} is damaged (SQLite's {{check}} failed); restore it from a"
-            " backup")
+    return (
+        f"Error: {db_file(data)} is damaged (SQLite's {{check}} failed); restore it from a backup"
+    )
 
 
 def overwritten_projection(data: Path) -> str:
@@ -83,12 +90,21 @@ def overwritten_projection(data: Path) -> str:
 
 def digest(data: Path) -> dict[str, str]:
     """The bytes of the database and its WAL (what a check must leave as it found them)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(data.glob("guardpost.db*")) if not p.name.endswith("-shm")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(data.glob("guardpost.db*"))
+        if not p.name.endswith("-shm")
+    }
 
 
-DAMAGES = [empty, random_bytes, foreign, other_application, overwritten_pages,
-           overwritten_projection]
+DAMAGES = [
+    empty,
+    random_bytes,
+    foreign,
+    other_application,
+    overwritten_pages,
+    overwritten_projection,
+]
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +121,9 @@ def post(pristine: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=lambda d: d.__name__)
-def test_verify_refuses_a_damaged_database_without_writing_to_it(post: Path,
-                                                                 damage: Damage) -> None:
+def test_verify_refuses_a_damaged_database_without_writing_to_it(
+    post: Path, damage: Damage
+) -> None:
     line = damage(post).format(check="integrity_check")
     before = digest(post)
     result = run_edge("verify", "--data", str(post))
@@ -124,13 +141,19 @@ def test_serve_refuses_a_damaged_database(post: Path, damage: Damage) -> None:
 
 
 @pytest.mark.parametrize("damage", [empty, overwritten_pages], ids=lambda d: d.__name__)
-@pytest.mark.parametrize("command", [
-    ["purge"], ["add-guard", "--badge", "7", "--name", "N", "--pin", "1234"],
-    ["add-key", "--scope", "door", "--name", "d"],
-    ["init", "--site", "harbour-view", "--device", "lobby-1"],
-], ids=lambda c: c[0])
-def test_every_command_refuses_a_damaged_database(post: Path, damage: Damage,
-                                                  command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["purge"],
+        ["add-guard", "--badge", "7", "--name", "N", "--pin", "1234"],
+        ["add-key", "--scope", "door", "--name", "d"],
+        ["init", "--site", "harbour-view", "--device", "lobby-1"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_every_command_refuses_a_damaged_database(
+    post: Path, damage: Damage, command: list[str]
+) -> None:
     line = damage(post).format(check="quick_check")
     before = digest(post)
     result = run_edge(command[0], "--data", str(post), *command[1:])

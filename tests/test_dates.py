@@ -20,8 +20,16 @@ from tests.helpers import (
     running,
 )
 
-BAD_DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-02-30", "20261122",
-            "2026-W47-1", "yesterday"]
+BAD_DAYS = [
+    "0001-01-01",
+    "9999-12-31",
+    "1999-12-31",
+    "2101-01-01",
+    "2026-02-30",
+    "20261122",
+    "2026-W47-1",
+    "yesterday",
+]
 BAD_MONTHS = ["9999-12", "0001-01", "2026-13", "2026-00", "1999-12", "2026-1", "2026-11-01"]
 
 
@@ -66,28 +74,41 @@ def test_the_post_api_answers_the_first_and_last_day_of_the_range(edge: EdgeServ
             assert api.get("/logbook", params={"date": day}).json() == {"entries": []}
 
 
-@pytest.mark.parametrize("moment", ["2026-11-22T15:04:05", "2026-11-22 15:04:05",
-                                    "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-05:00"])
-def test_a_door_event_time_needs_its_offset_and_a_sane_year(edge: EdgeServer,
-                                                            moment: str) -> None:
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-22T15:04:05",
+        "2026-11-22 15:04:05",
+        "0001-01-01T00:00:00+08:00",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
+def test_a_door_event_time_needs_its_offset_and_a_sane_year(edge: EdgeServer, moment: str) -> None:
     with edge.client(edge.keys["door"]) as door:  # type: ignore[attr-defined]
-        answer = door.post("/door-events", json={"door": "lobby", "kind": "forced",
-                                                 "occurred_at": moment})
+        answer = door.post(
+            "/door-events", json={"door": "lobby", "kind": "forced", "occurred_at": moment}
+        )
         assert (answer.status_code, error_fields(answer)) == (422, ["occurred_at"])
         if "+" not in moment and "-05" not in moment:
             assert "offset" in answer.json()["detail"][0]["msg"]
-        good = door.post("/door-events", json={"door": "lobby", "kind": "closed",
-                                               "occurred_at": "2026-11-22T15:04:05+08:00"})
+        good = door.post(
+            "/door-events",
+            json={"door": "lobby", "kind": "closed", "occurred_at": "2026-11-22T15:04:05+08:00"},
+        )
         assert good.status_code == 201
         assert good.json()["occurred_at"] == "2026-11-22T07:04:05.000+00:00"
 
 
 def test_a_preapproval_needs_offsets_on_its_times(edge: EdgeServer) -> None:
     with edge.client(edge.keys["intercom"]) as intercom:  # type: ignore[attr-defined]
-        for body, field in (({"valid_until": "2099-01-01T00:00:00"}, "valid_until"),
-                            ({"valid_until": "2099-01-01T00:00:00+08:00",
-                              "valid_from": "2026-01-01T00:00:00"}, "valid_from"),
-                            ({"valid_until": "9999-12-31T23:59:59+14:00"}, "valid_until")):
+        for body, field in (
+            ({"valid_until": "2099-01-01T00:00:00"}, "valid_until"),
+            (
+                {"valid_until": "2099-01-01T00:00:00+08:00", "valid_from": "2026-01-01T00:00:00"},
+                "valid_from",
+            ),
+            ({"valid_until": "9999-12-31T23:59:59+14:00"}, "valid_until"),
+        ):
             answer = intercom.post("/intercom/preapprovals", json={"unit": "12A", **body})
             assert (answer.status_code, error_fields(answer)) == (422, [field]), body
 
@@ -127,10 +148,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 def test_the_hub_api_refuses_a_date_out_of_range_naming_it(hub: HubServer, day: str) -> None:
     with hub.client() as api:
         for path, params, field in (
-                ("/visits", {"date": day}, "date"),
-                ("/logbook", {"site": "harbour-view", "date": day}, "date"),
-                ("/search", {"q": "x", "date_from": day}, "date_from"),
-                ("/search", {"q": "x", "date_to": day}, "date_to")):
+            ("/visits", {"date": day}, "date"),
+            ("/logbook", {"site": "harbour-view", "date": day}, "date"),
+            ("/search", {"q": "x", "date_from": day}, "date_from"),
+            ("/search", {"q": "x", "date_to": day}, "date_to"),
+        ):
             answer = api.get(path, params=params)
             assert (answer.status_code, error_fields(answer)) == (422, [field]), (path, day)
 
@@ -146,10 +168,11 @@ def hub_session(hub: HubServer) -> httpx.Client:
 def test_the_dashboard_shows_a_bad_date_next_to_its_field(hub: HubServer, day: str) -> None:
     with hub_session(hub) as desk:
         for path, params, field in (
-                ("/reports/daily", {"site": "harbour-view", "date": day}, "daily-date"),
-                ("/sites/harbour-view", {"date": day}, "date"),
-                ("/search", {"q": "x", "from": day}, "from"),
-                ("/search", {"q": "x", "to": day}, "to")):
+            ("/reports/daily", {"site": "harbour-view", "date": day}, "daily-date"),
+            ("/sites/harbour-view", {"date": day}, "date"),
+            ("/search", {"q": "x", "from": day}, "from"),
+            ("/search", {"q": "x", "to": day}, "to"),
+        ):
             for lang in ("en", "zh-Hans"):
                 answer = desk.get(path, params={**params, "lang": lang})
                 assert answer.status_code == 422, (path, answer.text[:300])
@@ -162,8 +185,9 @@ def test_the_dashboard_shows_a_bad_date_next_to_its_field(hub: HubServer, day: s
 def test_the_dashboard_shows_a_bad_month_next_to_its_field(hub: HubServer, month: str) -> None:
     with hub_session(hub) as desk:
         for fmt in ("html", "csv", "pdf"):
-            answer = desk.get("/reports/monthly", params={"month": month, "format": fmt,
-                                                          "lang": "zh-Hant"})
+            answer = desk.get(
+                "/reports/monthly", params={"month": month, "format": fmt, "lang": "zh-Hant"}
+            )
             assert answer.status_code == 422, answer.text[:300]
             assert html_lang(answer) == "zh-Hant"
             assert error_texts(answer) == ["month"]
@@ -176,6 +200,7 @@ def test_the_dashboard_answers_the_first_and_last_month_of_the_range(hub: HubSer
             assert answer.status_code == 200
             assert month in answer.text
         for day in ("2000-01-01", "2100-12-31"):
-            answer = desk.get("/reports/daily", params={"site": "harbour-view", "date": day,
-                                                        "format": "csv"})
+            answer = desk.get(
+                "/reports/daily", params={"site": "harbour-view", "date": day, "format": "csv"}
+            )
             assert answer.status_code == 200

@@ -36,7 +36,14 @@ def test_readme_starts_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("```sh", 1)[1].split("```", 1)[0]
     assert [line.split()[0] for line in block.strip().splitlines()] == [
-        "scripts/demo", "scripts/test"]
-    for doc in ("docs/logbook.md", "docs/api.md", "docs/configuration.md",
-                "docs/performance.md", "docs/sync.md"):
+        "scripts/demo",
+        "scripts/test",
+    ]
+    for doc in (
+        "docs/logbook.md",
+        "docs/api.md",
+        "docs/configuration.md",
+        "docs/performance.md",
+        "docs/sync.md",
+    ):
         assert doc in readme and (ROOT / doc).exists(), doc

@@ -15,10 +15,17 @@ from tests.helpers import EdgeServer, run_edge
 def register(url: str, token: str, n: int) -> str | None:
     """One registration; the visit id if the post answered 201, None if it never answered."""
     try:
-        answer = httpx.post(f"{url}/api/v1/visits", headers={"Authorization": f"Bearer {token}"},
-                            json={"visitor_name": f"訪客 {n}", "unit": "12A",
-                                  "category": "delivery", "id_number": f"K{n:07d}"},
-                            timeout=30)
+        answer = httpx.post(
+            f"{url}/api/v1/visits",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "visitor_name": f"訪客 {n}",
+                "unit": "12A",
+                "category": "delivery",
+                "id_number": f"K{n:07d}",
+            },
+            timeout=30,
+        )
     except httpx.HTTPError:
         return None
     assert answer.status_code == 201, answer.text
@@ -95,8 +102,10 @@ def _ten_events(edge: EdgeServer) -> None:
 def test_verify_names_the_seq_whose_data_was_edited(edge: EdgeServer) -> None:
     _ten_events(edge)
     # one byte of a kept field: the unit 12A becomes 12B in seq 4's data
-    _tamper(edge.data / "guardpost.db",
-            "UPDATE events SET data = replace(data, '\"12A\"', '\"12B\"') WHERE seq = 4")
+    _tamper(
+        edge.data / "guardpost.db",
+        "UPDATE events SET data = replace(data, '\"12A\"', '\"12B\"') WHERE seq = 4",
+    )
     result = run_edge("verify", "--data", str(edge.data))
     assert result.returncode == 1
     assert result.stdout.strip() == "broken at seq 4: the chain is intact only up to seq 3"
@@ -112,8 +121,10 @@ def test_verify_names_a_deleted_seq(edge: EdgeServer) -> None:
 
 def test_verify_catches_an_edited_name_before_purge(edge: EdgeServer) -> None:
     _ten_events(edge)
-    _tamper(edge.data / "guardpost.db",
-            "UPDATE events SET pii = replace(pii, '訪客 2', '訪客 9') WHERE seq = 3")
+    _tamper(
+        edge.data / "guardpost.db",
+        "UPDATE events SET pii = replace(pii, '訪客 2', '訪客 9') WHERE seq = 3",
+    )
     result = run_edge("verify", "--data", str(edge.data))
     assert result.returncode == 1
     assert result.stdout.strip() == "broken at seq 3: the chain is intact only up to seq 2"
@@ -121,9 +132,12 @@ def test_verify_catches_an_edited_name_before_purge(edge: EdgeServer) -> None:
 
 def test_verify_names_a_seq_whose_json_no_longer_parses(edge: EdgeServer) -> None:
     _ten_events(edge)
-    _tamper(edge.data / "guardpost.db",
-            "UPDATE events SET data = substr(data, 2) WHERE seq = 5")  # drops the opening brace
+    _tamper(
+        edge.data / "guardpost.db", "UPDATE events SET data = substr(data, 2) WHERE seq = 5"
+    )  # drops the opening brace
     result = run_edge("verify", "--data", str(edge.data))
     assert (result.returncode, result.stdout.strip()) == (
-        1, "broken at seq 5: the chain is intact only up to seq 4")
+        1,
+        "broken at seq 5: the chain is intact only up to seq 4",
+    )
     assert "Traceback" not in result.stderr

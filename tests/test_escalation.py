@@ -33,8 +33,9 @@ class Sink:
 
     def to(self, address: str) -> list[str]:
         """Subjects of the mails to one address."""
-        return [str(make_header(decode_header(m["Subject"]))) for m in self.mails
-                if m["To"] == address]
+        return [
+            str(make_header(decode_header(m["Subject"]))) for m in self.mails if m["To"] == address
+        ]
 
 
 @pytest.fixture
@@ -48,47 +49,86 @@ def sink() -> Iterator[Sink]:
 
 
 def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:
-    assert run_hub("add-user", "--data", str(company.hub_data), "--username", "wong",
-                   "--password", "wong-pass-1", "--role", "supervisor",
-                   "--sites", "harbour-view").returncode == 0
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(company.hub_data),
+            "--username",
+            "wong",
+            "--password",
+            "wong-pass-1",
+            "--role",
+            "supervisor",
+            "--sites",
+            "harbour-view",
+        ).returncode
+        == 0
+    )
     post = company.add_post("harbour-view", "lobby-1")
     post.env = {"GUARDPOST_DEADLINE_SEVERE_H": "0.001"}  # severe is due 3.6 s after it opens
     company.broker.start()
     hub = company.hub()
-    hub.env = {"GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
-               "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com"}
+    hub.env = {
+        "GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
+        "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
+    }
     hub.start()
     company.extra = [hub]  # type: ignore[attr-defined]
     post.start()
     with hub.client() as manager:
-        rules = [manager.post("/notify-rules", json=body) for body in (
-            {"severity": "severe", "events": ["overdue"], "url": sink.url("boss@example.com")},
-            {"severity": "severe", "events": ["opened"], "site": "harbour-view",
-             "url": sink.url("duty@example.com")},
-            {"severity": "severe", "site": "sunrise-court",
-             "url": sink.url("other@example.com").replace("//", "//hub:s3cret-pass@")},
-            {"severity": "medium", "url": sink.url("sup@example.com")})]
+        rules = [
+            manager.post("/notify-rules", json=body)
+            for body in (
+                {"severity": "severe", "events": ["overdue"], "url": sink.url("boss@example.com")},
+                {
+                    "severity": "severe",
+                    "events": ["opened"],
+                    "site": "harbour-view",
+                    "url": sink.url("duty@example.com"),
+                },
+                {
+                    "severity": "severe",
+                    "site": "sunrise-court",
+                    "url": sink.url("other@example.com").replace("//", "//hub:s3cret-pass@"),
+                },
+                {"severity": "medium", "url": sink.url("sup@example.com")},
+            )
+        ]
         assert [r.status_code for r in rules] == [201] * 4
         assert rules[0].json()["url"].startswith("mailto://127.0.0.1")
         assert "s3cret-pass" not in str(manager.get("/notify-rules").json())  # masked
         bad = manager.post("/notify-rules", json={"severity": "severe", "url": "nonsense"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "url"
     with hub.client({"username": "wong", "password": "wong-pass-1"}) as supervisor:
-        assert supervisor.post("/notify-rules", json={
-            "severity": "minor", "url": sink.url("x@example.com")}).status_code == 403
+        assert (
+            supervisor.post(
+                "/notify-rules", json={"severity": "minor", "url": sink.url("x@example.com")}
+            ).status_code
+            == 403
+        )
 
     with post.client(post.login()) as api:
-        incident = api.post("/incidents", json={"category": "emergency", "severity": "severe",
-                                                "title": "Lift B entrapment 升降機困人"}).json()
-        api.post("/incidents", json={"category": "equipment", "severity": "minor",
-                                     "title": "Light out"})
+        incident = api.post(
+            "/incidents",
+            json={
+                "category": "emergency",
+                "severity": "severe",
+                "title": "Lift B entrapment 升降機困人",
+            },
+        ).json()
+        api.post(
+            "/incidents", json={"category": "equipment", "severity": "minor", "title": "Light out"}
+        )
     wait_until(lambda: sink.to("duty@example.com"), 30, "the 'opened' mail")
     wait_until(lambda: sink.to("boss@example.com"), 30, "the 'overdue' mail")
     time.sleep(2.5)  # several more rounds: nothing is sent twice
     assert sink.to("duty@example.com") == [
-        "[severe] harbour-view: incident opened: Lift B entrapment 升降機困人"]
+        "[severe] harbour-view: incident opened: Lift B entrapment 升降機困人"
+    ]
     assert sink.to("boss@example.com") == [
-        "[severe] harbour-view: incident overdue: Lift B entrapment 升降機困人"]
+        "[severe] harbour-view: incident overdue: Lift B entrapment 升降機困人"
+    ]
     assert sink.to("other@example.com") == [] and sink.to("sup@example.com") == []
     body = sink.mails[0].get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert f"https://hub.example.com/incidents/{incident['id']}" in body

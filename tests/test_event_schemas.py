@@ -17,8 +17,10 @@ from schemas.ids import new_id
 from schemas.models import EVENT_DATA, PreapprovalPii, VisitPii
 from tests.helpers import SUPERVISOR, EdgeServer, free_port, init_post, run_edge, wait_until
 
-PII: dict[str, type[BaseModel]] = {"visit.registered": VisitPii,
-                                   "preapproval.created": PreapprovalPii}
+PII: dict[str, type[BaseModel]] = {
+    "visit.registered": VisitPii,
+    "preapproval.created": PreapprovalPii,
+}
 
 
 def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
@@ -26,52 +28,103 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
     pre-approved, flagged), doors, incidents with entries and a status, a shift note."""
     guard = edge.client(edge.login())
     chief = edge.client(edge.login(SUPERVISOR))
-    door = httpx.Client(base_url=f"{edge.url}/api/v1", timeout=30,
-                        headers={"Authorization": f"Bearer {keys['door']}"})
-    intercom = httpx.Client(base_url=f"{edge.url}/api/v1", timeout=30,
-                            headers={"Authorization": f"Bearer {keys['intercom']}"})
+    door = httpx.Client(
+        base_url=f"{edge.url}/api/v1",
+        timeout=30,
+        headers={"Authorization": f"Bearer {keys['door']}"},
+    )
+    intercom = httpx.Client(
+        base_url=f"{edge.url}/api/v1",
+        timeout=30,
+        headers={"Authorization": f"Bearer {keys['intercom']}"},
+    )
     try:
+
         def register(**fields: Any) -> dict[str, Any]:
-            answer = guard.post("/visits", json={"visitor_name": "陳小明", "category": "guest",
-                                                 **fields})
+            answer = guard.post(
+                "/visits", json={"visitor_name": "陳小明", "category": "guest", **fields}
+            )
             assert answer.status_code == 201, answer.text
             return dict(answer.json())
 
-        walk_in = register(unit="12B", id_number="A1234567(8)", phone="5555 0000",
-                           company="Harbour Deliveries", purpose="parcel", party_size=2,
-                           vehicle_plate="AB 1234", notes="left by the side door")
+        walk_in = register(
+            unit="12B",
+            id_number="A1234567(8)",
+            phone="5555 0000",
+            company="Harbour Deliveries",
+            purpose="parcel",
+            party_size=2,
+            vehicle_plate="AB 1234",
+            notes="left by the side door",
+        )
         assert guard.post(f"/visits/{walk_in['id']}/checkout").status_code == 200
         for decision in ("approve", "deny"):
             pending = register(unit="12A")["confirmation"]["request_id"]
-            answer = intercom.post("/intercom/answers",
-                                   json={"request_id": pending, "decision": decision})
+            answer = intercom.post(
+                "/intercom/answers", json={"request_id": pending, "decision": decision}
+            )
             assert answer.status_code == 200, answer.text
         overridden = register(unit="3C")
-        assert guard.post(f"/visits/{overridden['id']}/override",
-                          json={"reason": "resident waved from the window"}).status_code == 200
+        assert (
+            guard.post(
+                f"/visits/{overridden['id']}/override",
+                json={"reason": "resident waved from the window"},
+            ).status_code
+            == 200
+        )
         unanswered = register(unit="12A")
-        wait_until(lambda: guard.get(f"/visits/{unanswered['id']}").json()["confirmation"]
-                   ["status"] == "no_answer", 20, "the request to expire")
-        code = intercom.post("/intercom/preapprovals", json={
-            "unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00",
-            "visitor_name": "Mr Expected"})
+        wait_until(
+            lambda: (
+                guard.get(f"/visits/{unanswered['id']}").json()["confirmation"]["status"]
+                == "no_answer"
+            ),
+            20,
+            "the request to expire",
+        )
+        code = intercom.post(
+            "/intercom/preapprovals",
+            json={
+                "unit": "12A",
+                "valid_until": "2099-01-01T00:00:00+00:00",
+                "visitor_name": "Mr Expected",
+            },
+        )
         assert code.status_code == 201, code.text
         register(unit="12A", visitor_name="Mr Expected", preapproval_code=code.json()["code"])
         flagged = register(unit="12B", visitor_name="Banned Person")
         assert flagged["flag"] == "watch_list"
-        for event in ({"door": "car park", "kind": "forced"},
-                      {"door": "lobby", "kind": "held_open", "duration_s": 300},
-                      {"door": "lobby", "kind": "held_open", "duration_s": 30},
-                      {"door": "lobby", "kind": "pin", "reason": "tenant",
-                       "occurred_at": "2026-11-30T01:02:03+00:00"}):
+        for event in (
+            {"door": "car park", "kind": "forced"},
+            {"door": "lobby", "kind": "held_open", "duration_s": 300},
+            {"door": "lobby", "kind": "held_open", "duration_s": 30},
+            {
+                "door": "lobby",
+                "kind": "pin",
+                "reason": "tenant",
+                "occurred_at": "2026-11-30T01:02:03+00:00",
+            },
+        ):
             assert door.post("/door-events", json=event).status_code == 201
-        incident = guard.post("/incidents", json={
-            "category": "complaint", "severity": "minor", "title": "noise on 3/F",
-            "description": "music after midnight", "location": "3/F", "channel": "phone",
-            "visit_id": walk_in["id"]}).json()
+        incident = guard.post(
+            "/incidents",
+            json={
+                "category": "complaint",
+                "severity": "minor",
+                "title": "noise on 3/F",
+                "description": "music after midnight",
+                "location": "3/F",
+                "channel": "phone",
+                "visit_id": walk_in["id"],
+            },
+        ).json()
         for kind in ("follow_up", "summary"):
-            assert guard.post(f"/incidents/{incident['id']}/entries",
-                              json={"kind": kind, "text": f"{kind} done"}).status_code == 201
+            assert (
+                guard.post(
+                    f"/incidents/{incident['id']}/entries",
+                    json={"kind": kind, "text": f"{kind} done"},
+                ).status_code
+                == 201
+            )
         for status in ("acknowledged", "in_progress", "resolved", "closed"):
             moved = chief.post(f"/incidents/{incident['id']}/status", json={"status": status})
             assert moved.status_code == 200, moved.text
@@ -87,23 +140,45 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
     keys = init_post(data)
     book = Logbook(data)  # the hub's watch list arrives first (as sync applies it)
     try:
-        assert book.watchlist.apply_now({"id": "wl-1", "version": 1, "key_id": "another key",
-                                         "entries": [{"id": "e1", "name": "Banned Person",
-                                                      "reason": "theft", "severity": "medium"}]})
+        assert book.watchlist.apply_now(
+            {
+                "id": "wl-1",
+                "version": 1,
+                "key_id": "another key",
+                "entries": [
+                    {"id": "e1", "name": "Banned Person", "reason": "theft", "severity": "medium"}
+                ],
+            }
+        )
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway
-    edge = EdgeServer(data, extra_args=["--intercom-webhook", nowhere, "--intercom-secret",
-                                        "webhook-secret-1", "--confirm-timeout", "3"]).start()
+    edge = EdgeServer(
+        data,
+        extra_args=[
+            "--intercom-webhook",
+            nowhere,
+            "--intercom-secret",
+            "webhook-secret-1",
+            "--confirm-timeout",
+            "3",
+        ],
+    ).start()
     try:
         incident_id = drive_a_shift(edge, keys)
     finally:
         edge.stop()
     book = Logbook(data)  # a supervisor's entry from the hub, as sync applies it
     try:
-        assert book.incidents.apply_hub_entry_now({
-            "id": new_id(), "incident_id": incident_id, "kind": "note",
-            "text": "called the tenant", "by": "hub:manager"})
+        assert book.incidents.apply_hub_entry_now(
+            {
+                "id": new_id(),
+                "incident_id": incident_id,
+                "kind": "note",
+                "text": "called the tenant",
+                "by": "hub:manager",
+            }
+        )
     finally:
         book.close()
     pii_rows = events(data, "type, pii FROM events WHERE pii IS NOT NULL")  # before the purge

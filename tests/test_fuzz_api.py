@@ -54,10 +54,25 @@ CHECKS = {
 # Values that broke the services before (issue 12), mixed into what is generated (each named
 # field gets one of them a third of the time, any other string a tenth), so that each run
 # tries dates and times at the edges and text with a NUL or in other digits.
-DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-02-30", "20261122",
-        "-8.5e-271", "2000-01-01", "2100-12-31"]
-TIMES = ["2026-11-22T15:04:05", "2026-11-22 15:04:05", "0001-01-01T00:00:00+14:00",
-         "9999-12-31T23:59:59-12:00", "2026-11-22T15:04:05+08:00", "1700000000"]
+DAYS = [
+    "0001-01-01",
+    "9999-12-31",
+    "1999-12-31",
+    "2101-01-01",
+    "2026-02-30",
+    "20261122",
+    "-8.5e-271",
+    "2000-01-01",
+    "2100-12-31",
+]
+TIMES = [
+    "2026-11-22T15:04:05",
+    "2026-11-22 15:04:05",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "2026-11-22T15:04:05+08:00",
+    "1700000000",
+]
 TEXTS = ["\x00", "ab\x00cd", "³", "٣", "9" * 5000, "字" * 3000, "\u202e\u200b", *DAYS[:2]]
 DICTIONARIES = {"days": DAYS, "times": TIMES, "texts": TEXTS}
 BINDINGS = {
@@ -68,18 +83,25 @@ BINDINGS = {
 
 
 def config() -> schemathesis.Config:
-    return schemathesis.Config.from_dict({
-        "seed": SEED, "checks": CHECKS,
-        "dictionaries": {name: {"values": values} for name, values in DICTIONARIES.items()},
-        "parameters": {key: {"dictionary": name, "probability": 0.34}
-                       for key, name in BINDINGS.items()},
-        "generation": {"dictionaries": {"string": {"dictionary": "texts",
-                                                   "probability": 0.1}}},
-    })
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "checks": CHECKS,
+            "dictionaries": {name: {"values": values} for name, values in DICTIONARIES.items()},
+            "parameters": {
+                key: {"dictionary": name, "probability": 0.34} for key, name in BINDINGS.items()
+            },
+            "generation": {"dictionaries": {"string": {"dictionary": "texts", "probability": 0.1}}},
+        }
+    )
 
 
-def fuzz(capsys: pytest.CaptureFixture[str], name: str, url: str,
-         headers_for: Callable[[str], dict[str, str]]) -> None:
+def fuzz(
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    url: str,
+    headers_for: Callable[[str], dict[str, str]],
+) -> None:
     """Every operation of the service's OpenAPI document: EXAMPLES_PER_OPERATION cases, valid
     and invalid mixed, each sent to the real server and checked; all failures are reported
     together at the end, with the case that shows each."""
@@ -93,22 +115,31 @@ def fuzz(capsys: pytest.CaptureFixture[str], name: str, url: str,
         except (Exception, BaseExceptionGroup) as exc:  # every operation runs; all are shown
             failures.append(f"{operation.label}: {exc}")
     with capsys.disabled():  # the counts go on the terminal, also under -q
-        print(f"\nschemathesis {name}: {sum(counts.values())} cases over {len(counts)} "
-              f"operations, seed {SEED}, {len(failures)} failing")
+        print(
+            f"\nschemathesis {name}: {sum(counts.values())} cases over {len(counts)} "
+            f"operations, seed {SEED}, {len(failures)} failing"
+        )
     assert failures == [], "\n\n".join(failures)
     assert len(counts) >= 15 and sum(counts.values()) >= 15 * EXAMPLES_PER_OPERATION // 2
 
 
-def sender(operation: Any, url: str, headers_for: Callable[[str], dict[str, str]],
-           counts: Counter[str]) -> Callable[[], None]:
+def sender(
+    operation: Any, url: str, headers_for: Callable[[str], dict[str, str]], counts: Counter[str]
+) -> Callable[[], None]:
     """A Hypothesis test of one operation: valid and invalid cases mixed, each one request."""
-    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                         operation.as_strategy(GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
 
     @seed(SEED)
-    @settings(max_examples=EXAMPLES_PER_OPERATION, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck),
-              phases=[Phase.explicit, Phase.generate])  # no shrinking: each step is a request
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )  # no shrinking: each step is a request
     @given(case=strategy)
     def send(case: Any) -> None:
         counts[operation.label] += 1
@@ -129,8 +160,9 @@ def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
         yield server
 
 
-def test_no_input_gets_a_5xx_at_the_post(post: EdgeServer,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_input_gets_a_5xx_at_the_post(
+    post: EdgeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     token = post.login(SUPERVISOR)
 
     def headers_for(path: str) -> dict[str, str]:
@@ -162,8 +194,7 @@ def hub_login(hub: HubServer) -> str:
     return str(answer.json()["token"])
 
 
-def test_no_input_gets_a_5xx_at_the_hub(hub: HubServer,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_input_gets_a_5xx_at_the_hub(hub: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
     token = hub_login(hub)
 
     def headers_for(path: str) -> dict[str, str]:

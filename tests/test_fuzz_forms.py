@@ -30,8 +30,20 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 # ---- what people type ------------------------------------------------------------------------
 
 CONTROL = "".join(chr(c) for c in range(32)) + "\x7f\u200b\u200c\u200d\u2060\ufeff\u202e"
-DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2000-01-01", "2100-12-31", "2101-01-01",
-        "2026-02-30", "2026-13-01", "20261122", "2026-W47-1", "2026-11-22T15:04:05", "today"]
+DAYS = [
+    "0001-01-01",
+    "9999-12-31",
+    "1999-12-31",
+    "2000-01-01",
+    "2100-12-31",
+    "2101-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "20261122",
+    "2026-W47-1",
+    "2026-11-22T15:04:05",
+    "today",
+]
 MONTHS = ["9999-12", "0001-01", "2026-13", "2026-00", "2026-1", "2000-01", "2100-12", "2026-11"]
 
 
@@ -43,8 +55,26 @@ def texts() -> st.SearchStrategy[str]:
         st.text(alphabet="0123456789²³¹٣੩〇", max_size=12),  # digits of other scripts
         st.integers(min_value=200, max_value=100_000).map(lambda n: "字" * n),  # huge
         st.integers(min_value=4_000, max_value=6_000).map(lambda n: "9" * n),  # past int()
-        st.sampled_from(["", " ", "0", "-1", "51", "1e9", "NaN", "null", "[]", "{}",
-                         "<script>alert(1)</script>", "=1+1", "陳大文", "12A", *DAYS, *MONTHS]),
+        st.sampled_from(
+            [
+                "",
+                " ",
+                "0",
+                "-1",
+                "51",
+                "1e9",
+                "NaN",
+                "null",
+                "[]",
+                "{}",
+                "<script>alert(1)</script>",
+                "=1+1",
+                "陳大文",
+                "12A",
+                *DAYS,
+                *MONTHS,
+            ]
+        ),
         st.dates().map(lambda d: d.isoformat()),
     )
 
@@ -64,15 +94,23 @@ class Ask:
     body that is not a proper form (not UTF-8, say). Not a dataclass: Hypothesis would print
     a huge value whole."""
 
-    def __init__(self, method: str, path: str, fields: dict[str, str] | None = None,
-                 raw: bytes | None = None, label: str = "") -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        fields: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        label: str = "",
+    ) -> None:
         # httpx refuses a URL over 64 KiB; a cut may leave half a %XX, which is fine here
         self.method, self.path, self.fields, self.raw = method, path[:60_000], fields, raw
         self.label = f"{method} {label or path.split('?')[0]}{' (raw body)' if raw else ''}"
 
     def __repr__(self) -> str:  # a huge value is shown by its start and its length
-        fields = {k: v if len(v) < 80 else f"{v[:40]!r}... ({len(v)} characters)"
-                  for k, v in (self.fields or {}).items()}
+        fields = {
+            k: v if len(v) < 80 else f"{v[:40]!r}... ({len(v)} characters)"
+            for k, v in (self.fields or {}).items()
+        }
         return f"Ask({self.method} {self.path[:200]!r} {fields} raw={self.raw!r})"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis' printer
@@ -82,32 +120,39 @@ class Ask:
         if self.method == "GET":
             return client.get(self.path)
         if self.raw is not None:
-            return client.post(self.path, content=b"csrf=" + csrf.encode() + b"&" + self.raw,
-                               headers={"content-type": "application/x-www-form-urlencoded"})
+            return client.post(
+                self.path,
+                content=b"csrf=" + csrf.encode() + b"&" + self.raw,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
         return client.post(self.path, data={"csrf": csrf, **(self.fields or {})})
 
 
-def get(path: str, query: st.SearchStrategy[dict[str, str]],
-        label: str = "") -> st.SearchStrategy[Ask]:
+def get(
+    path: str, query: st.SearchStrategy[dict[str, str]], label: str = ""
+) -> st.SearchStrategy[Ask]:
     return query.map(lambda q: Ask("GET", f"{path}?{urlencode(q)}" if q else path, label=label))
 
 
-def post(path: st.SearchStrategy[str] | str, fields: st.SearchStrategy[dict[str, str]],
-         label: str = "") -> st.SearchStrategy[Ask]:
+def post(
+    path: st.SearchStrategy[str] | str, fields: st.SearchStrategy[dict[str, str]], label: str = ""
+) -> st.SearchStrategy[Ask]:
     paths = st.just(path) if isinstance(path, str) else path
     return st.builds(lambda p, f: Ask("POST", p, f, label=label), paths, fields)
 
 
 def raw_posts(paths: list[str]) -> st.SearchStrategy[Ask]:
     """A body that is not UTF-8, or not a form at all."""
-    return st.builds(lambda p, b: Ask("POST", p, raw=b), st.sampled_from(paths),
-                     st.binary(max_size=64))
+    return st.builds(
+        lambda p, b: Ask("POST", p, raw=b), st.sampled_from(paths), st.binary(max_size=64)
+    )
 
 
 def record_path(template: str, ids: list[str]) -> st.SearchStrategy[str]:
     """A record's path with a real id, or with any text in its place."""
     return st.one_of(st.sampled_from(ids), texts().filter(bool)).map(
-        lambda i: template.format(quote(i, safe="")))
+        lambda i: template.format(quote(i, safe=""))
+    )
 
 
 # ---- what a page must answer -------------------------------------------------------------------
@@ -123,17 +168,28 @@ def check_page(ask: Ask, answer: httpx.Response, json_ok: bool = False) -> None:
     if answer.status_code == 200 and kind.startswith(("text/csv", "application/pdf")):
         return  # a report asked for as a file
     assert kind.startswith("text/html"), (
-        f"{answer.status_code} {kind} for {where}: {answer.text[:300]}")
+        f"{answer.status_code} {kind} for {where}: {answer.text[:300]}"
+    )
     assert re.search(r'<html lang="(en|zh-Hant|zh-Hans)"', answer.text), where
 
 
-def run(asks: st.SearchStrategy[Ask], client: httpx.Client, csrf: str, counts: Counter[str],
-        json_paths: tuple[str, ...] = ()) -> None:
+def run(
+    asks: st.SearchStrategy[Ask],
+    client: httpx.Client,
+    csrf: str,
+    counts: Counter[str],
+    json_paths: tuple[str, ...] = (),
+) -> None:
     """EXAMPLES asks, seeded, each sent and checked; no shrinking (each step is a request)."""
 
     @seed(SEED)
-    @settings(max_examples=EXAMPLES, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=EXAMPLES,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(ask=asks)
     def ask_and_check(ask: Ask) -> None:
         counts[ask.label] += 1
@@ -148,8 +204,10 @@ def run(asks: st.SearchStrategy[Ask], client: httpx.Client, csrf: str, counts: C
 
 def report(capsys: pytest.CaptureFixture[str], name: str, counts: Counter[str]) -> None:
     with capsys.disabled():  # the counts go on the terminal, also under -q
-        print(f"\nhypothesis {name}: {sum(counts.values())} cases over {len(counts)} "
-              f"forms and pages, seed {SEED}")
+        print(
+            f"\nhypothesis {name}: {sum(counts.values())} cases over {len(counts)} "
+            f"forms and pages, seed {SEED}"
+        )
 
 
 def logged_in(url: str, login: dict[str, str], csrf_page: str) -> tuple[httpx.Client, str]:
@@ -176,36 +234,66 @@ def post_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer
 def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrategy[Ask]:
     categories = ["guest", "contractor", "delivery", "repair", "other"]
     severities = ["minor", "medium", "severe"]
+
     def visit(action: str) -> tuple[st.SearchStrategy[str], str]:
         return record_path("/visits/{}/" + action, visit_ids), "/visits/{id}/" + action
 
     def incident(action: str) -> tuple[st.SearchStrategy[str], str]:
-        return (record_path("/incidents/{}/" + action, incident_ids),
-                "/incidents/{id}/" + action)
+        return (record_path("/incidents/{}/" + action, incident_ids), "/incidents/{id}/" + action)
 
     return st.one_of(
-        post("/visits/new", form(
-            visitor_name=texts(), unit=field(["12A", "12B", "3C"]), category=field(categories),
-            id_number=texts(), phone=texts(), company=texts(), purpose=texts(),
-            party_size=field(["1", "2", "50"]), vehicle_plate=texts(), notes=texts(),
-            preapproval_code=texts())),
+        post(
+            "/visits/new",
+            form(
+                visitor_name=texts(),
+                unit=field(["12A", "12B", "3C"]),
+                category=field(categories),
+                id_number=texts(),
+                phone=texts(),
+                company=texts(),
+                purpose=texts(),
+                party_size=field(["1", "2", "50"]),
+                vehicle_plate=texts(),
+                notes=texts(),
+                preapproval_code=texts(),
+            ),
+        ),
         post(visit("override")[0], form(reason=texts()), visit("override")[1]),
         post(visit("checkout")[0], form(), visit("checkout")[1]),
         post(visit("suspicious")[0], form(), visit("suspicious")[1]),
-        post("/incidents/new", form(
-            category=field(["complaint", "emergency", "security", "other"]),
-            severity=field(severities), title=texts(), description=texts(), location=texts(),
-            visit_id=field(visit_ids), channel=field(["in_person", "phone", "patrol"]))),
-        post(incident("entries")[0], form(kind=field(["note", "action", "follow_up",
-                                                      "summary"]), text=texts()),
-             incident("entries")[1]),
-        post(incident("status")[0], form(status=field(["acknowledged", "in_progress",
-                                                       "resolved", "closed"])),
-             incident("status")[1]),
-        post("/door-events/new", form(
-            door=texts(), kind=field(["guard_override", "forced", "held_open", "closed"]),
-            reason=texts(), visit_id=field(visit_ids), occurred_at=texts(),
-            duration_s=texts())),
+        post(
+            "/incidents/new",
+            form(
+                category=field(["complaint", "emergency", "security", "other"]),
+                severity=field(severities),
+                title=texts(),
+                description=texts(),
+                location=texts(),
+                visit_id=field(visit_ids),
+                channel=field(["in_person", "phone", "patrol"]),
+            ),
+        ),
+        post(
+            incident("entries")[0],
+            form(kind=field(["note", "action", "follow_up", "summary"]), text=texts()),
+            incident("entries")[1],
+        ),
+        post(
+            incident("status")[0],
+            form(status=field(["acknowledged", "in_progress", "resolved", "closed"])),
+            incident("status")[1],
+        ),
+        post(
+            "/door-events/new",
+            form(
+                door=texts(),
+                kind=field(["guard_override", "forced", "held_open", "closed"]),
+                reason=texts(),
+                visit_id=field(visit_ids),
+                occurred_at=texts(),
+                duration_s=texts(),
+            ),
+        ),
         post("/shift", form(text=texts())),
         post("/visits/lookup", form(id_number=texts())),
         post("/login", form(badge=texts().filter(lambda b: b.strip() != "1001"), pin=texts())),
@@ -215,26 +303,38 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
         get("/incidents", form(status=texts())),
         record_path("/visits/{}", visit_ids).map(lambda p: Ask("GET", p, label="/visits/{id}")),
         record_path("/incidents/{}", incident_ids).map(
-            lambda p: Ask("GET", p, label="/incidents/{id}")),
+            lambda p: Ask("GET", p, label="/incidents/{id}")
+        ),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
     )
 
 
-def test_no_tablet_form_gets_a_5xx_or_json(post_server: EdgeServer,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_tablet_form_gets_a_5xx_or_json(
+    post_server: EdgeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     with post_server.client(post_server.login()) as api:
-        visit_ids = [api.post("/visits", json={"visitor_name": "陳小明", "unit": unit,
-                                               "category": "guest"}).json()["id"]
-                     for unit in ("12A", "12B")]
-        incident_ids = [api.post("/incidents", json={
-            "category": category, "severity": "minor", "title": "Noise"}).json()["id"]
-            for category in ("complaint", "security")]
-    client, csrf = logged_in(post_server.url, {"badge": "1001", "pin": "2468"},
-                             "/incidents/new")
+        visit_ids = [
+            api.post(
+                "/visits", json={"visitor_name": "陳小明", "unit": unit, "category": "guest"}
+            ).json()["id"]
+            for unit in ("12A", "12B")
+        ]
+        incident_ids = [
+            api.post(
+                "/incidents", json={"category": category, "severity": "minor", "title": "Noise"}
+            ).json()["id"]
+            for category in ("complaint", "security")
+        ]
+    client, csrf = logged_in(post_server.url, {"badge": "1001", "pin": "2468"}, "/incidents/new")
     counts: Counter[str] = Counter()
     try:
-        run(tablet_asks(visit_ids, incident_ids), client, csrf, counts,
-            json_paths=("/visits/lookup",))
+        run(
+            tablet_asks(visit_ids, incident_ids),
+            client,
+            csrf,
+            counts,
+            json_paths=("/visits/lookup",),
+        )
     finally:
         client.close()
     report(capsys, "tablet", counts)
@@ -256,41 +356,73 @@ def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrate
     sites = ["harbour-view", "nowhere"]
     formats = ["html", "csv"]  # pdf: the same page, printed; slow, and tested in test_reports
     return st.one_of(
-        post("/login", form(username=texts().filter(lambda u: u.strip() != "manager"),
-                            password=texts())),
-        post(record_path("/incidents/{}/entries", ["nope"]),
-             form(kind=field(["note", "follow_up"]), text=texts()), "/incidents/{id}/entries"),
-        post("/rules", form(severity=field(["minor", "severe"]), site=field(sites),
-                            url=field(["mailto://a:b@example.com", "tgram://bot/chat"]),
-                            events=field(["opened", "overdue"]))),
+        post(
+            "/login",
+            form(username=texts().filter(lambda u: u.strip() != "manager"), password=texts()),
+        ),
+        post(
+            record_path("/incidents/{}/entries", ["nope"]),
+            form(kind=field(["note", "follow_up"]), text=texts()),
+            "/incidents/{id}/entries",
+        ),
+        post(
+            "/rules",
+            form(
+                severity=field(["minor", "severe"]),
+                site=field(sites),
+                url=field(["mailto://a:b@example.com", "tgram://bot/chat"]),
+                events=field(["opened", "overdue"]),
+            ),
+        ),
         post(record_path("/rules/{}/remove", rule_ids), form(), "/rules/{id}/remove"),
-        post("/watchlist", form(id_number=texts(), name=texts(), reason=texts(),
-                                severity=field(["minor", "severe"]))),
+        post(
+            "/watchlist",
+            form(
+                id_number=texts(), name=texts(), reason=texts(), severity=field(["minor", "severe"])
+            ),
+        ),
         post(record_path("/watchlist/{}/remove", entry_ids), form(), "/watchlist/{id}/remove"),
         raw_posts(["/rules", "/watchlist", "/login"]),
-        get("/search", form(q=texts(), site=field(sites), **{"from": field(DAYS),
-                                                              "to": field(DAYS)})),
+        get(
+            "/search",
+            form(q=texts(), site=field(sites), **{"from": field(DAYS), "to": field(DAYS)}),
+        ),
         record_path("/sites/{}", sites).flatmap(
-            lambda p: get(p, form(date=field(DAYS)), "/sites/{site}")),
+            lambda p: get(p, form(date=field(DAYS)), "/sites/{site}")
+        ),
         get("/reports/daily", form(site=field(sites), date=field(DAYS), format=field(formats))),
-        get("/reports/monthly", form(site=field(sites), month=field(MONTHS),
-                                     format=field(formats))),
-        get("/incidents", form(site=field(sites), status=texts(), severity=texts(),
-                               overdue=field(["true"]))),
+        get(
+            "/reports/monthly", form(site=field(sites), month=field(MONTHS), format=field(formats))
+        ),
+        get(
+            "/incidents",
+            form(site=field(sites), status=texts(), severity=texts(), overdue=field(["true"])),
+        ),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
         st.sampled_from(["/audit", "/rules", "/watchlist", "/reports"]).map(
-            lambda p: Ask("GET", p)),
+            lambda p: Ask("GET", p)
+        ),
     )
 
 
-def test_no_dashboard_form_gets_a_5xx_or_json(hub_server: HubServer,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_dashboard_form_gets_a_5xx_or_json(
+    hub_server: HubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     client, csrf = logged_in(hub_server.url, MANAGER, "/watchlist")
     try:
-        client.post("/rules", data={"csrf": csrf, "severity": "severe",
-                                    "url": "mailto://a:b@example.com", "events": "opened"})
-        client.post("/watchlist", data={"csrf": csrf, "name": "陳大文", "reason": "banned",
-                                        "severity": "severe"})
+        client.post(
+            "/rules",
+            data={
+                "csrf": csrf,
+                "severity": "severe",
+                "url": "mailto://a:b@example.com",
+                "events": "opened",
+            },
+        )
+        client.post(
+            "/watchlist",
+            data={"csrf": csrf, "name": "陳大文", "reason": "banned", "severity": "severe"},
+        )
         with hub_server.client() as api:
             rule_ids = [r["id"] for r in api.get("/notify-rules").json()["rules"]]
             entry_ids = [e["id"] for e in api.get("/watchlist").json()["entries"]]

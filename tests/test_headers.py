@@ -75,8 +75,11 @@ def test_a_page_of_the_post_cannot_be_framed(browser: Browser, edge: EdgeServer)
         log_in(page, edge)
         page.set_content("<h1>not the post</h1>")  # about:blank: no CSP of its own
         with page.expect_console_message(lambda m: "frame-ancestors" in m.text, timeout=10000):
-            page.evaluate("""(url) => { const f = document.createElement('iframe');
-                f.src = url; document.body.appendChild(f); }""", f"{edge.url}/")
+            page.evaluate(
+                """(url) => { const f = document.createElement('iframe');
+                f.src = url; document.body.appendChild(f); }""",
+                f"{edge.url}/",
+            )
         assert page.frames[1].locator("button[name=logout]").count() == 0
         assert any("frame-ancestors 'none'" in v for v in csp_violations(page))
         csp_violations(page).clear()  # the refusal was the point; anything else fails the tab

@@ -14,8 +14,20 @@ from tests.helpers import MANAGER, HubServer, run_hub
 def hub(tmp_path: Path) -> HubServer:
     data = tmp_path / "hub"
     assert run_hub("init", "--data", str(data)).returncode == 0
-    assert run_hub("add-user", "--data", str(data), "--username", MANAGER["username"],
-                   "--password", MANAGER["password"], "--role", "manager").returncode == 0
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(data),
+            "--username",
+            MANAGER["username"],
+            "--password",
+            MANAGER["password"],
+            "--role",
+            "manager",
+        ).returncode
+        == 0
+    )
     return HubServer(data)
 
 
@@ -31,25 +43,37 @@ def test_login_logout_and_lockout(hub: HubServer) -> None:
         assert httpx.post(f"{url}/auth/logout", headers=headers).status_code == 204
         assert httpx.get(f"{url}/devices", headers=headers).status_code == 401
         wrong = {"username": "manager", "password": "not-the-password"}
-        assert [httpx.post(f"{url}/auth/login", json=wrong).status_code
-                for _ in range(5)] == [401] * 5
+        assert [httpx.post(f"{url}/auth/login", json=wrong).status_code for _ in range(5)] == [
+            401
+        ] * 5
         assert httpx.post(f"{url}/auth/login", json=MANAGER).status_code == 429
         assert httpx.get(f"{url}/logbook", params={"site": "x"}).status_code == 401
     finally:
         hub.stop()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["add-user", "--username", "s", "--password", "longenough", "--role", "supervisor"],
-     "--sites is required for a supervisor"),
-    (["add-user", "--username", "s", "--password", "short", "--role", "manager"],
-     "--password must be at least 8 characters"),
-    (["add-user", "--username", "s p", "--password", "longenough", "--role", "manager"],
-     "--username may hold only letters, digits, '-' and '_'"),
-    (["provision-device", "--site", "a/b", "--device", "d"],
-     "--site must be 1 to 63 lower-case letters, digits and '-', starting with a letter or"
-     " digit, e.g. harbour-view or lobby-1"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["add-user", "--username", "s", "--password", "longenough", "--role", "supervisor"],
+            "--sites is required for a supervisor",
+        ),
+        (
+            ["add-user", "--username", "s", "--password", "short", "--role", "manager"],
+            "--password must be at least 8 characters",
+        ),
+        (
+            ["add-user", "--username", "s p", "--password", "longenough", "--role", "manager"],
+            "--username may hold only letters, digits, '-' and '_'",
+        ),
+        (
+            ["provision-device", "--site", "a/b", "--device", "d"],
+            "--site must be 1 to 63 lower-case letters, digits and '-', starting with a letter or"
+            " digit, e.g. harbour-view or lobby-1",
+        ),
+    ],
+)
 def test_hub_cli_misuse_is_one_line(hub: HubServer, args: list[str], message: str) -> None:
     result = run_hub(*args, "--data", str(hub.data))
     assert (result.returncode, result.stderr.strip()) == (2, f"Error: {message}")
@@ -59,7 +83,9 @@ def test_hub_commands_refuse_an_uninitialised_dir(tmp_path: Path) -> None:
     empty = tmp_path / "none"
     result = run_hub("broker-config", "--data", str(empty))
     assert (result.returncode, result.stderr.strip()) == (
-        2, f"Error: {empty} is not initialised; run guardpost-hub init --data {empty} first")
+        2,
+        f"Error: {empty} is not initialised; run guardpost-hub init --data {empty} first",
+    )
 
 
 def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
@@ -69,22 +95,38 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
     assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:]
     conf = (hub.data / "broker" / "mosquitto.conf").read_text()
     assert "listener 18999\n" in conf and "allow_anonymous false\n" in conf
-    device = run_hub("provision-device", "--data", str(hub.data), "--site", "hv",
-                     "--device", "lobby-1")
+    device = run_hub(
+        "provision-device", "--data", str(hub.data), "--site", "hv", "--device", "lobby-1"
+    )
     assert device.stdout.splitlines()[1] == "username=hv.lobby-1"
     acl = (hub.data / "broker" / "acl").read_text()
-    assert ("user hv.lobby-1\ntopic write guardpost/v1/hv/lobby-1/events\n"
-            "topic write guardpost/v1/hv/lobby-1/status\n"
-            "topic read guardpost/v1/hv/lobby-1/ack\ntopic read guardpost/v1/hv/down\n") in acl
+    assert (
+        "user hv.lobby-1\ntopic write guardpost/v1/hv/lobby-1/events\n"
+        "topic write guardpost/v1/hv/lobby-1/status\n"
+        "topic read guardpost/v1/hv/lobby-1/ack\ntopic read guardpost/v1/hv/down\n"
+    ) in acl
     password = device.stdout.splitlines()[2].removeprefix("password=")
     assert password not in (hub.data / "broker" / "passwd").read_text()
 
 
-def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(
-        hub: HubServer) -> None:
+def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(hub: HubServer) -> None:
     sup = {"username": "wong", "password": "wong-pass-1"}
-    assert run_hub("add-user", "--data", str(hub.data), "--username", "wong", "--password",
-                   sup["password"], "--role", "supervisor", "--sites", "a").returncode == 0
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(hub.data),
+            "--username",
+            "wong",
+            "--password",
+            sup["password"],
+            "--role",
+            "supervisor",
+            "--sites",
+            "a",
+        ).returncode
+        == 0
+    )
     hub.start()
     try:
         url = f"{hub.url}/api/v1"
@@ -101,8 +143,22 @@ def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(
         assert done.json() == {"revoked": 1}
         assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
         wong = token(sup)
-        assert run_hub("add-user", "--data", str(hub.data), "--username", "wong", "--password",
-                       "a-new-pass-2", "--role", "supervisor", "--sites", "a").returncode == 0
+        assert (
+            run_hub(
+                "add-user",
+                "--data",
+                str(hub.data),
+                "--username",
+                "wong",
+                "--password",
+                "a-new-pass-2",
+                "--role",
+                "supervisor",
+                "--sites",
+                "a",
+            ).returncode
+            == 0
+        )
         assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
         assert httpx.get(f"{url}/devices", headers=boss).status_code == 200
     finally:

@@ -26,9 +26,22 @@ class World:
     def __init__(self, company: Company) -> None:
         self.company = company
         for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
-            assert run_hub("add-user", "--data", str(company.hub_data), "--username",
-                           user["username"], "--password", user["password"], "--role", role,
-                           "--sites", "harbour-view").returncode == 0
+            assert (
+                run_hub(
+                    "add-user",
+                    "--data",
+                    str(company.hub_data),
+                    "--username",
+                    user["username"],
+                    "--password",
+                    user["password"],
+                    "--role",
+                    role,
+                    "--sites",
+                    "harbour-view",
+                ).returncode
+                == 0
+            )
         self.harbour = company.add_post("harbour-view", "lobby-1")
         self.sunrise = company.add_post("sunrise-court", "lobby-1")
         company.broker.start()
@@ -38,11 +51,23 @@ class World:
         for post in (self.harbour, self.sunrise):
             post.start()
             with post.client(post.login()) as api:
-                api.post("/visits", json={"visitor_name": "陳小明", "unit": "12A",
-                                          "category": "guest", "id_number": "A1234567(8)"})
-                self.incidents[post.data.name] = api.post("/incidents", json={
-                    "category": "emergency", "severity": "severe",
-                    "title": f"Lift entrapment {post.data.name}"}).json()
+                api.post(
+                    "/visits",
+                    json={
+                        "visitor_name": "陳小明",
+                        "unit": "12A",
+                        "category": "guest",
+                        "id_number": "A1234567(8)",
+                    },
+                )
+                self.incidents[post.data.name] = api.post(
+                    "/incidents",
+                    json={
+                        "category": "emergency",
+                        "severity": "severe",
+                        "title": f"Lift entrapment {post.data.name}",
+                    },
+                ).json()
         for post in (self.harbour, self.sunrise):
             wait_until(lambda post=post: self.synced(post), 30, "the posts to sync")
 
@@ -122,7 +147,8 @@ def test_a_supervisors_entry_reaches_the_post(browser: Browser, world: World) ->
 
 
 def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
-        browser: Browser, world: World) -> None:
+    browser: Browser, world: World
+) -> None:
     hub = world.hub
     for page in tab(browser):
         log_in(page, hub, MANAGER)
@@ -135,16 +161,24 @@ def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
         with world.harbour.client(world.harbour.login()) as api:
             last = api.get("/sync").json()["last_seq"]
         event: dict[str, Any] = {
-            "seq": last + 1, "id": "forged", "type": "shift.note", "at": format_time(utc_now()),
-            "record_id": "forged", "data": {"text": "nothing happened", "by": "guard:1001"},
-            "pii_digest": None, "prev_hash": "f" * 64}
+            "seq": last + 1,
+            "id": "forged",
+            "type": "shift.note",
+            "at": format_time(utc_now()),
+            "record_id": "forged",
+            "data": {"text": "nothing happened", "by": "guard:1001"},
+            "pii_digest": None,
+            "prev_hash": "f" * 64,
+        }
         event["hash"] = event_hash(event)
         event["pii"] = None
         account = world.company.hub_account
         tap = Tap(world.company, account["username"], account["password"])
         try:
-            tap.publish(events_topic("harbour-view", "lobby-1"), canonical_json(
-                {"site": "harbour-view", "device": "lobby-1", "events": [event]}))
+            tap.publish(
+                events_topic("harbour-view", "lobby-1"),
+                canonical_json({"site": "harbour-view", "device": "lobby-1", "events": [event]}),
+            )
         finally:
             tap.close()
         alarm = page.locator("[data-site='harbour-view'] [role=alert]")
@@ -154,11 +188,14 @@ def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
         assert re.search(r"data-online=\"false\"", page.content())
 
 
-def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
-                                                              world: World) -> None:
+def test_search_finds_chinese_words_and_every_view_is_audited(
+    browser: Browser, world: World
+) -> None:
     with world.harbour.client(world.harbour.login()) as api:
-        api.post("/incidents", json={"category": "complaint", "severity": "minor",
-                                     "title": "樓上裝修噪音投訴"})
+        api.post(
+            "/incidents",
+            json={"category": "complaint", "severity": "minor", "title": "樓上裝修噪音投訴"},
+        )
     wait_until(lambda: world.synced(world.harbour), 30, "the complaint to reach the hub")
     for page in tab(browser):
         log_in(page, world.hub, SUPERVISOR, "zh-Hant")
@@ -192,20 +229,33 @@ def test_search_finds_chinese_words_and_every_view_is_audited(browser: Browser,
         assert supervisor.get("/audit").status_code == 403
 
 
-HUB_PAGES = ["/", "/sites/harbour-view", "/incidents", "/incidents/{incident}",
-             "/search?q=陳小明", "/audit", "/rules", "/watchlist", "/reports",
-             "/reports/daily?site=harbour-view", "/reports/monthly"]
+HUB_PAGES = [
+    "/",
+    "/sites/harbour-view",
+    "/incidents",
+    "/incidents/{incident}",
+    "/search?q=陳小明",
+    "/audit",
+    "/rules",
+    "/watchlist",
+    "/reports",
+    "/reports/daily?site=harbour-view",
+    "/reports/monthly",
+]
 
 
-def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(browser: Browser,
-                                                                    world: World) -> None:
+def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(
+    browser: Browser, world: World
+) -> None:
     """A supervisor on patrol opens the hub on a phone: every page in its language, every
     control at least 44 px, nothing wider than the screen (wide tables scroll in place)."""
     incident = world.incidents["harbour-view-lobby-1"]["id"]
     paths = [p.format(incident=incident) for p in HUB_PAGES]
     for lang in ("zh-Hant", "zh-Hans", "en"):
-        for viewport, label in (({"width": 1280, "height": 800}, ""),
-                                ({"width": 390, "height": 844}, "-phone")):
+        for viewport, label in (
+            ({"width": 1280, "height": 800}, ""),
+            ({"width": 390, "height": 844}, "-phone"),
+        ):
             for page in tab(browser, viewport=viewport):
                 page.goto(f"{world.hub.url}/login?lang={lang}")
                 assert small_targets(page) == [] and too_wide(page) is None, (lang, "/login")
@@ -220,8 +270,9 @@ def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(browser: Brow
                     shot(page, "hub-overview-zh-Hant-phone")
 
 
-def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(browser: Browser,
-                                                                     world: World) -> None:
+def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
+    browser: Browser, world: World
+) -> None:
     hub, post = world.hub, world.harbour
     for page in tab(browser):
         log_in(page, hub, MANAGER, "zh-Hant")
@@ -256,13 +307,21 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(browser: Br
 
     def applied() -> bool:
         with post.client(post.login()) as api:
-            return any(e["type"] == "watchlist.applied" for e in api.get("/logbook").json()[
-                "entries"])
+            return any(
+                e["type"] == "watchlist.applied" for e in api.get("/logbook").json()["entries"]
+            )
 
     wait_until(applied, 30, "the post to get the watch list")
     with post.client(post.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": "Someone", "unit": "12A",
-                                          "category": "guest", "id_number": "Z987654(3)"})
+        visit = api.post(
+            "/visits",
+            json={
+                "visitor_name": "Someone",
+                "unit": "12A",
+                "category": "guest",
+                "id_number": "Z987654(3)",
+            },
+        )
         assert visit.json()["flag"] == "watch_list"
 
     for page in tab(browser):
@@ -271,11 +330,15 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(browser: Br
             assert page.goto(f"{hub.url}{path}").status == 403, path
         expect(page.locator(".menu a[href='/rules']")).to_have_count(0)
         token = page.locator("input[name=csrf]").first.get_attribute("value")
-        refused = page.request.post(f"{hub.url}/rules", form={
-            "csrf": token or "", "severity": "minor", "url": "mailto://a@example.com"})
+        refused = page.request.post(
+            f"{hub.url}/rules",
+            form={"csrf": token or "", "severity": "minor", "url": "mailto://a@example.com"},
+        )
         assert refused.status == 403
     with httpx.Client(base_url=hub.url, timeout=30) as api:
-        api.headers["Authorization"] = "Bearer " + api.post("/api/v1/auth/login",
-                                                            json=MANAGER).json()["token"]
+        api.headers["Authorization"] = (
+            "Bearer " + api.post("/api/v1/auth/login", json=MANAGER).json()["token"]
+        )
         assert [r["severity"] for r in api.get("/api/v1/notify-rules").json()["rules"]] == [
-            "medium"]
+            "medium"
+        ]

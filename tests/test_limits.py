@@ -38,8 +38,10 @@ def failures(db: Path) -> list[tuple[str, int]]:
     """The login_failures rows: (who, length of who), read-only."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return [(str(who)[:20], len(who)) for (who, _) in
-                conn.execute("SELECT * FROM login_failures ORDER BY at").fetchall()]
+        return [
+            (str(who)[:20], len(who))
+            for (who, _) in conn.execute("SELECT * FROM login_failures ORDER BY at").fetchall()
+        ]
     finally:
         conn.close()
 
@@ -47,8 +49,11 @@ def failures(db: Path) -> list[tuple[str, int]]:
 def raw_post(port: int, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, str]:
     """POST over a plain socket (so a huge Content-Length need not be sent in full): the
     status, the content type and the body of the answer."""
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head.encode() + body)
         answer = b""
@@ -56,19 +61,31 @@ def raw_post(port: int, path: str, headers: dict[str, str], body: bytes) -> tupl
             answer += chunk
             if b"\r\n\r\n" in answer:
                 top, _, rest = answer.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in top.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), None)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in top.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    None,
+                )
                 if length is not None and len(rest) >= length:
                     break
     top, _, rest = answer.partition(b"\r\n\r\n")
     lines = top.decode().split("\r\n")
-    kind = next((line.split(":", 1)[1].strip() for line in lines
-                 if line.lower().startswith("content-type:")), "")
+    kind = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in lines
+            if line.lower().startswith("content-type:")
+        ),
+        "",
+    )
     return int(lines[0].split()[1]), kind, rest.decode(errors="replace")
 
 
 def chunked(body: bytes, size: int = 16384) -> bytes:
-    parts = [body[i:i + size] for i in range(0, len(body), size)]
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
     return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
 
 
@@ -78,45 +95,71 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.mark.parametrize("service", ["edge", "hub"])
 def test_a_huge_login_is_refused_before_it_is_read(
-        service: str, request: pytest.FixtureRequest) -> None:
+    service: str, request: pytest.FixtureRequest
+) -> None:
     server: EdgeServer | HubServer = request.getfixturevalue(service)
     db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
     name = "badge" if service == "edge" else "username"
     # a 30 MB field, declared: 413 after only its first KiB was sent
-    status, kind, body = raw_post(server.port, "/login?lang=en",
-                                  {**FORM, "Content-Length": str(HUGE)},
-                                  f"{name}=".encode() + b"1" * 1024)
+    status, kind, body = raw_post(
+        server.port,
+        "/login?lang=en",
+        {**FORM, "Content-Length": str(HUGE)},
+        f"{name}=".encode() + b"1" * 1024,
+    )
     assert (status, kind) == (413, "text/html; charset=utf-8")
     assert "This is more than a form may send" in body
-    status, kind, body = raw_post(server.port, "/api/v1/auth/login",
-                                  {**JSON, "Content-Length": str(HUGE)}, b'{"' + name.encode())
+    status, kind, body = raw_post(
+        server.port,
+        "/api/v1/auth/login",
+        {**JSON, "Content-Length": str(HUGE)},
+        b'{"' + name.encode(),
+    )
     assert (status, kind) == (413, "application/json")
-    assert httpx.Response(413, content=body).json() == {"detail": [{
-        "loc": ["body"], "msg": f"the body is larger than {MAX_BODY_BYTES} bytes",
-        "type": "too_large"}]}
+    assert httpx.Response(413, content=body).json() == {
+        "detail": [
+            {
+                "loc": ["body"],
+                "msg": f"the body is larger than {MAX_BODY_BYTES} bytes",
+                "type": "too_large",
+            }
+        ]
+    }
     # the same without a Content-Length (chunked): counted as it arrives, refused past the cap
     field = f"{name}=".encode() + b"1" * (MAX_BODY_BYTES + 1)
-    status, kind, _ = raw_post(server.port, "/login", {**FORM, "Transfer-Encoding": "chunked"},
-                               chunked(field))
+    status, kind, _ = raw_post(
+        server.port, "/login", {**FORM, "Transfer-Encoding": "chunked"}, chunked(field)
+    )
     assert (status, kind) == (413, "text/html; charset=utf-8")
     status, kind, body = raw_post(
-        server.port, "/api/v1/auth/login", {**JSON, "Transfer-Encoding": "chunked"},
-        chunked(b'{"' + name.encode() + b'": "' + b"1" * MAX_BODY_BYTES + b'", "pin": "1"}'))
+        server.port,
+        "/api/v1/auth/login",
+        {**JSON, "Transfer-Encoding": "chunked"},
+        chunked(b'{"' + name.encode() + b'": "' + b"1" * MAX_BODY_BYTES + b'", "pin": "1"}'),
+    )
     assert (status, kind) == (413, "application/json")
     assert failures(db) == []
     # and the service goes on: a right login still works
     if service == "edge":
-        assert httpx.post(f"{server.url}/api/v1/auth/login", json={
-            "badge": GUARD["badge"], "pin": GUARD["pin"]}).status_code == 200
+        assert (
+            httpx.post(
+                f"{server.url}/api/v1/auth/login",
+                json={"badge": GUARD["badge"], "pin": GUARD["pin"]},
+            ).status_code
+            == 200
+        )
     else:
         assert httpx.post(f"{server.url}/api/v1/auth/login", json=MANAGER).status_code == 200
 
 
 def test_an_authorised_api_body_has_the_cap_too(edge: EdgeServer) -> None:
     token = edge.login()
-    status, kind, _ = raw_post(edge.port, "/api/v1/shift-notes", {
-        **JSON, "Authorization": f"Bearer {token}", "Content-Length": str(60 * 1024 * 1024)},
-        b'{"text": "')
+    status, kind, _ = raw_post(
+        edge.port,
+        "/api/v1/shift-notes",
+        {**JSON, "Authorization": f"Bearer {token}", "Content-Length": str(60 * 1024 * 1024)},
+        b'{"text": "',
+    )
     assert (status, kind) == (413, "application/json")
     with edge.client(token) as api:
         assert api.get("/logbook").json()["entries"] == []
@@ -129,8 +172,14 @@ def test_the_largest_form_the_models_allow_still_fits(edge: EdgeServer) -> None:
         from edge.pages import csrf_token
 
         csrf = csrf_token(browser.cookies["gp_session"])
-        form = {"csrf": csrf, "category": "😀" * 64, "severity": "minor",
-                "title": "😀" * 200, "description": "😀" * 5000, "location": "😀" * 200}
+        form = {
+            "csrf": csrf,
+            "category": "😀" * 64,
+            "severity": "minor",
+            "title": "😀" * 200,
+            "description": "😀" * 5000,
+            "location": "😀" * 200,
+        }
         answer = browser.post("/incidents/new", data=form)
         assert len(answer.request.content) > 64 * 1024
         assert answer.status_code == 303, answer.text[:200]
@@ -138,7 +187,8 @@ def test_the_largest_form_the_models_allow_still_fits(edge: EdgeServer) -> None:
 
 @pytest.mark.parametrize("service", ["edge", "hub"])
 def test_login_fields_have_the_apis_limits_on_the_page(
-        service: str, request: pytest.FixtureRequest) -> None:
+    service: str, request: pytest.FixtureRequest
+) -> None:
     server: EdgeServer | HubServer = request.getfixturevalue(service)
     db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
     name, secret = ("badge", "pin") if service == "edge" else ("username", "password")
@@ -158,14 +208,17 @@ def test_login_fields_have_the_apis_limits_on_the_page(
 
 @pytest.mark.parametrize("service", ["edge", "hub"])
 def test_login_failures_older_than_the_window_are_pruned(
-        service: str, request: pytest.FixtureRequest) -> None:
+    service: str, request: pytest.FixtureRequest
+) -> None:
     server: EdgeServer | HubServer = request.getfixturevalue(service)
     db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
     name, secret = ("badge", "pin") if service == "edge" else ("username", "password")
     conn = sqlite3.connect(db, timeout=30)
     with conn:
-        conn.executemany("INSERT INTO login_failures VALUES (?, ?)",
-                         [(f"old-{n}", "2026-01-01T00:00:00.000+00:00") for n in range(1000)])
+        conn.executemany(
+            "INSERT INTO login_failures VALUES (?, ?)",
+            [(f"old-{n}", "2026-01-01T00:00:00.000+00:00") for n in range(1000)],
+        )
     conn.close()
     assert len(failures(db)) == 1000
     answer = httpx.post(f"{server.url}/api/v1/auth/login", json={name: "someone", secret: "1234"})

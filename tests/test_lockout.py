@@ -16,10 +16,11 @@ CROWD = 60
 
 def crowd_statuses(url: str, body: dict[str, str]) -> Counter[int]:
     """POST `body` to `url` from CROWD threads released together; how many of each status."""
-    with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=CROWD)) as client, \
-            ThreadPoolExecutor(CROWD) as pool:
-        answers = list(pool.map(lambda _: client.post(url, json=body).status_code,
-                                range(CROWD)))
+    with (
+        httpx.Client(timeout=120, limits=httpx.Limits(max_connections=CROWD)) as client,
+        ThreadPoolExecutor(CROWD) as pool,
+    ):
+        answers = list(pool.map(lambda _: client.post(url, json=body).status_code, range(CROWD)))
     return Counter(answers)
 
 
@@ -40,14 +41,25 @@ def test_sixty_logins_at_once_check_at_most_five_passwords_at_the_hub(tmp_path: 
         assert crowd_statuses(url, wrong) == Counter({401: 5, 429: CROWD - 5})
         answer = httpx.post(url, json=MANAGER, timeout=30)
         assert (answer.status_code, answer.json()["detail"][0]["loc"]) == (
-            429, ["body", "username"])
+            429,
+            ["body", "username"],
+        )
 
 
 def test_the_login_page_counts_the_same_way(edge: EdgeServer) -> None:
     """The tablet's form shares the API's count: 60 wrong PINs typed at once, 5 checked."""
-    with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=CROWD)) as client, \
-            ThreadPoolExecutor(CROWD) as pool:
-        statuses = Counter(pool.map(lambda _: client.post(
-            f"{edge.url}/login", data={"badge": GUARD["badge"], "pin": "0000"}).status_code,
-            range(CROWD)))
+    with (
+        httpx.Client(timeout=120, limits=httpx.Limits(max_connections=CROWD)) as client,
+        ThreadPoolExecutor(CROWD) as pool,
+    ):
+        statuses = Counter(
+            pool.map(
+                lambda _: (
+                    client.post(
+                        f"{edge.url}/login", data={"badge": GUARD["badge"], "pin": "0000"}
+                    ).status_code
+                ),
+                range(CROWD),
+            )
+        )
     assert statuses == Counter({401: 5, 429: CROWD - 5})

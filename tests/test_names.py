@@ -8,13 +8,30 @@ from pathlib import Path
 from schemas.topics import NAME_RULE, is_safe_name
 from tests.helpers import run_edge, run_hub
 
-UNSAFE = ["a/b", "+", "site#1", "$SYS", "a b", "海景", 'a"b', "..", "a.b", "Harbour",
-          "-lobby", "a_b", "a:b", "a" * 64, ""]
+UNSAFE = [
+    "a/b",
+    "+",
+    "site#1",
+    "$SYS",
+    "a b",
+    "海景",
+    'a"b',
+    "..",
+    "a.b",
+    "Harbour",
+    "-lobby",
+    "a_b",
+    "a:b",
+    "a" * 64,
+    "",
+]
 
 
 def test_names_safe_in_topics_and_files() -> None:
-    assert all(is_safe_name(n) for n in ("harbour-view", "lobby-1", "sunrise-court", "a",
-                                         "site-007", "a" * 63))
+    assert all(
+        is_safe_name(n)
+        for n in ("harbour-view", "lobby-1", "sunrise-court", "a", "site-007", "a" * 63)
+    )
     assert not any(is_safe_name(n) for n in [*UNSAFE, "a\x00b", "a\n", "lobby-1\n"])
 
 
@@ -23,16 +40,23 @@ def test_init_and_provision_device_refuse_unsafe_names(tmp_path: Path) -> None:
     assert run_hub("init", "--data", str(hub)).returncode == 0
     post = str(tmp_path / "post")
     good = {"--site": "harbour-view", "--device": "lobby-1"}
-    tried = [(run_edge, "--site", n) for n in UNSAFE[:8]] + \
-        [(run_hub, "--device", n) for n in UNSAFE[:8]] + \
-        [(run_edge, "--device", "a.b"), (run_hub, "--site", "Harbour")]
+    tried = (
+        [(run_edge, "--site", n) for n in UNSAFE[:8]]
+        + [(run_hub, "--device", n) for n in UNSAFE[:8]]
+        + [(run_edge, "--device", "a.b"), (run_hub, "--site", "Harbour")]
+    )
     for command, option, name in tried:
         args = names_args({**good, option: name})
-        result = command("init", "--data", post, *args) if command is run_edge else \
-            command("provision-device", "--data", str(hub), *args)
+        result = (
+            command("init", "--data", post, *args)
+            if command is run_edge
+            else command("provision-device", "--data", str(hub), *args)
+        )
         line = f"Error: {option} must be {NAME_RULE}, e.g. harbour-view or lobby-1"
-        assert (result.returncode, result.stderr.strip(), result.stdout) == (2, line, ""), \
-            (option, name)
+        assert (result.returncode, result.stderr.strip(), result.stdout) == (2, line, ""), (
+            option,
+            name,
+        )
     assert not (tmp_path / "post").exists()
     assert not (hub / "broker").exists()  # no account, no ACL line was written
     assert run_edge("init", "--data", post, *names_args(good)).returncode == 0

@@ -45,48 +45,68 @@ def page_of(answer: httpx.Response) -> tuple[int, str, str]:
     return answer.status_code, lang.group(1), " | ".join(errors)
 
 
-def test_overriding_a_visit_that_does_not_exist_is_a_page(
-        tablet: tuple[httpx.Client, str]) -> None:
+def test_overriding_a_visit_that_does_not_exist_is_a_page(tablet: tuple[httpx.Client, str]) -> None:
     client, csrf = tablet
     for reason in ("the resident is out", ""):
-        answer = client.post("/visits/nope/override?lang=zh-Hant",
-                             data={"csrf": csrf, "reason": reason})
+        answer = client.post(
+            "/visits/nope/override?lang=zh-Hant", data={"csrf": csrf, "reason": reason}
+        )
         assert page_of(answer) == (404, "zh-Hant", "沒有這個訪客記錄。")
 
 
 def test_an_incident_about_an_unknown_visit_shows_the_form_again(
-        tablet: tuple[httpx.Client, str]) -> None:
+    tablet: tuple[httpx.Client, str],
+) -> None:
     client, csrf = tablet
-    answer = client.post("/incidents/new?lang=en", data={
-        "csrf": csrf, "category": "complaint", "severity": "minor", "title": "Noise at 12A",
-        "visit_id": "nope"})
+    answer = client.post(
+        "/incidents/new?lang=en",
+        data={
+            "csrf": csrf,
+            "category": "complaint",
+            "severity": "minor",
+            "title": "Noise at 12A",
+            "visit_id": "nope",
+        },
+    )
     assert page_of(answer) == (422, "en", "There is no such visit.")
     assert 'id="visit_id-error"' in answer.text
     assert 'value="Noise at 12A"' in answer.text  # what was typed is kept
 
 
 def test_a_door_event_about_an_unknown_visit_shows_the_form_again(
-        tablet: tuple[httpx.Client, str]) -> None:
+    tablet: tuple[httpx.Client, str],
+) -> None:
     client, csrf = tablet
-    answer = client.post("/door-events/new?lang=zh-Hans", data={
-        "csrf": csrf, "door": "lobby", "kind": "guard_override", "reason": "courier",
-        "visit_id": "nope"})
+    answer = client.post(
+        "/door-events/new?lang=zh-Hans",
+        data={
+            "csrf": csrf,
+            "door": "lobby",
+            "kind": "guard_override",
+            "reason": "courier",
+            "visit_id": "nope",
+        },
+    )
     assert page_of(answer) == (422, "zh-Hans", "没有这个访客记录。")
 
 
 def test_an_override_reason_that_is_too_long_is_shown_not_cut(
-        edge: EdgeServer, tablet: tuple[httpx.Client, str]) -> None:
+    edge: EdgeServer, tablet: tuple[httpx.Client, str]
+) -> None:
     client, csrf = tablet
     with edge.client(edge.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": "陳小明", "unit": "12A",
-                                          "category": "guest"}).json()
-    answer = client.post(f"/visits/{visit['id']}/override?lang=en",
-                         data={"csrf": csrf, "reason": "x" * 501})
+        visit = api.post(
+            "/visits", json={"visitor_name": "陳小明", "unit": "12A", "category": "guest"}
+        ).json()
+    answer = client.post(
+        f"/visits/{visit['id']}/override?lang=en", data={"csrf": csrf, "reason": "x" * 501}
+    )
     assert page_of(answer) == (422, "en", "This is too long.")
 
 
 def test_a_page_that_does_not_exist_is_a_page_and_the_api_keeps_json(
-        edge: EdgeServer, tablet: tuple[httpx.Client, str]) -> None:
+    edge: EdgeServer, tablet: tuple[httpx.Client, str]
+) -> None:
     client, _ = tablet
     assert page_of(client.get("/nope?lang=zh-Hant")) == (404, "zh-Hant", "這裏沒有內容。")
     assert page_of(client.get("/visits/new/override")) == (405, "zh-Hant", "這裏沒有內容。")
@@ -99,7 +119,8 @@ def test_a_page_that_does_not_exist_is_a_page_and_the_api_keeps_json(
 
 
 def test_an_unexpected_error_is_a_page_in_the_pages_language(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """A database that lost a table (a bad migration, a damaged file): the page says something
     went wrong, in its language; the API answers its JSON 500; the log has the traceback."""
     data = tmp_path_factory.mktemp("broken") / "post"
@@ -112,13 +133,18 @@ def test_an_unexpected_error_is_a_page_in_the_pages_language(
             db.execute("DROP TABLE incidents")
         with httpx.Client(base_url=server.url, cookies=login.cookies) as client:
             answer = client.get("/incidents?lang=zh-Hant")
-            assert page_of(answer) == (500, "zh-Hant",
-                                       "出了問題。請再試一次；如再次發生，請通知主管。")
+            assert page_of(answer) == (
+                500,
+                "zh-Hant",
+                "出了問題。請再試一次；如再次發生，請通知主管。",
+            )
             assert "Traceback" not in answer.text and "no such table" not in answer.text
         with server.client(token) as api:
             failed = api.get("/incidents")
             assert (failed.status_code, failed.json()) == (
-                500, {"detail": [{"loc": [], "msg": "internal error", "type": "internal"}]})
+                500,
+                {"detail": [{"loc": [], "msg": "internal error", "type": "internal"}]},
+            )
         assert "no such table: incidents" in server.output()
     finally:
         server.stop()
@@ -126,11 +152,19 @@ def test_an_unexpected_error_is_a_page_in_the_pages_language(
 
 @pytest.mark.parametrize("party_size", ["³", "1²", "9" * 5000, "٣"])
 def test_a_party_size_in_other_digits_is_shown_next_to_the_field(
-        tablet: tuple[httpx.Client, str], party_size: str) -> None:
+    tablet: tuple[httpx.Client, str], party_size: str
+) -> None:
     client, csrf = tablet
-    answer = client.post("/visits/new?lang=en", data={
-        "csrf": csrf, "visitor_name": "陳小明", "unit": "12A", "category": "guest",
-        "party_size": party_size})
+    answer = client.post(
+        "/visits/new?lang=en",
+        data={
+            "csrf": csrf,
+            "visitor_name": "陳小明",
+            "unit": "12A",
+            "category": "guest",
+            "party_size": party_size,
+        },
+    )
     assert page_of(answer) == (422, "en", "Please enter a number from 1 to 50.")
     assert 'id="party_size-error"' in answer.text
 

@@ -38,13 +38,17 @@ def test_wrong_pin_then_login_then_logout(page: Page, edge: EdgeServer) -> None:
     assert old.history == [] and old.status_code == 303  # the old cookie no longer works
 
 
-@pytest.mark.parametrize(("lang", "heading", "name"), [
-    ("en", "Register a visitor", "Lee Siu Ming"),
-    ("zh-Hant", "訪客登記", "李小明"),
-    ("zh-Hans", "访客登记", "王小红"),
-])
-def test_registering_a_visitor_in_each_language(page: Page, edge: EdgeServer, lang: str,
-                                                heading: str, name: str) -> None:
+@pytest.mark.parametrize(
+    ("lang", "heading", "name"),
+    [
+        ("en", "Register a visitor", "Lee Siu Ming"),
+        ("zh-Hant", "訪客登記", "李小明"),
+        ("zh-Hans", "访客登记", "王小红"),
+    ],
+)
+def test_registering_a_visitor_in_each_language(
+    page: Page, edge: EdgeServer, lang: str, heading: str, name: str
+) -> None:
     log_in(page, edge, lang)
     page.click("a[href='/visits/new']")
     expect(page.locator("h1")).to_have_text(heading)
@@ -62,8 +66,7 @@ def test_registering_a_visitor_in_each_language(page: Page, edge: EdgeServer, la
     shot(page, f"visit-{lang}")
 
 
-def test_errors_are_shown_next_to_the_field_and_input_is_kept(page: Page,
-                                                              edge: EdgeServer) -> None:
+def test_errors_are_shown_next_to_the_field_and_input_is_kept(page: Page, edge: EdgeServer) -> None:
     log_in(page, edge, "zh-Hant")
     page.goto(f"{edge.url}/visits/new")
     page.fill("input[name=visitor_name]", "陳大文")
@@ -81,8 +84,10 @@ def test_errors_are_shown_next_to_the_field_and_input_is_kept(page: Page,
 def test_check_out_from_home(page: Page, edge: EdgeServer) -> None:
     token = edge.login()
     with edge.client(token) as api:
-        visit = api.post("/visits", json={"visitor_name": "<script>alert(1)</script>",
-                                          "unit": "12B", "category": "guest"}).json()
+        visit = api.post(
+            "/visits",
+            json={"visitor_name": "<script>alert(1)</script>", "unit": "12B", "category": "guest"},
+        ).json()
         backlog = api.get("/sync").json()["backlog"]
     log_in(page, edge)
     row = page.locator(f"li[data-id='{visit['id']}']")
@@ -104,16 +109,17 @@ def test_a_form_without_its_csrf_token_is_refused(edge: EdgeServer) -> None:
     body = {"visitor_name": "x", "unit": "12A", "category": "guest"}
     refused = httpx.post(f"{edge.url}/visits/new", data=body, cookies=cookies)
     assert refused.status_code == 403
-    wrong = httpx.post(f"{edge.url}/visits/new", data={**body, "csrf": "0" * 32},
-                       cookies=cookies)
+    wrong = httpx.post(f"{edge.url}/visits/new", data={**body, "csrf": "0" * 32}, cookies=cookies)
     assert wrong.status_code == 403
     with edge.client(token) as api:
         assert api.get("/visits").json()["visits"] == []
 
 
 def test_pages_use_only_local_assets() -> None:
-    for template in [*(ROOT / "edge" / "templates").glob("*.html"),
-                     *(ROOT / "hub" / "templates").glob("*.html")]:
+    for template in [
+        *(ROOT / "edge" / "templates").glob("*.html"),
+        *(ROOT / "hub" / "templates").glob("*.html"),
+    ]:
         assert "http://" not in template.read_text() and "https://" not in template.read_text()
 
 
@@ -121,8 +127,12 @@ def test_every_string_on_the_pages_is_translated() -> None:
     from babel.messages.pofile import read_po
 
     # every template and every module of both services (the pages are split into modules)
-    sources = [*(ROOT / "edge" / "templates").glob("*.html"), *(ROOT / "edge").rglob("*.py"),
-               *(ROOT / "hub" / "templates").glob("*.html"), *(ROOT / "hub").rglob("*.py")]
+    sources = [
+        *(ROOT / "edge" / "templates").glob("*.html"),
+        *(ROOT / "edge").rglob("*.py"),
+        *(ROOT / "hub" / "templates").glob("*.html"),
+        *(ROOT / "hub").rglob("*.py"),
+    ]
     wanted: set[str] = set()
     for source in sources:
         text = source.read_text(encoding="utf-8")
@@ -179,19 +189,20 @@ def test_door_override_then_the_logbook_and_the_handover(page: Page, edge: EdgeS
     page.fill("input[name=door]", "Main entrance")
     page.select_option("select[name=kind]", "guard_override")
     page.click("main button[type=submit]")
-    expect(page.locator("#reason-error")).to_have_text(
-        "A door opened by the guard needs a reason.")
+    expect(page.locator("#reason-error")).to_have_text("A door opened by the guard needs a reason.")
     expect(page.locator("input[name=door]")).to_have_value("Main entrance")
     page.fill("input[name=reason]", "Elderly resident with shopping")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{edge.url}/logbook")
     expect(page.locator("table.logbook tbody tr")).to_have_count(1)
     expect(page.locator("table.logbook")).to_contain_text(
-        "Door Main entrance: Opened by the guard (Elderly resident with shopping)")
+        "Door Main entrance: Opened by the guard (Elderly resident with shopping)"
+    )
     shot(page, "logbook-en")
     page.goto(f"{edge.url}/logbook?lang=zh-Hant")  # worded in the page's language
     expect(page.locator("table.logbook")).to_contain_text(
-        "門 Main entrance：保安員人手開門 (Elderly resident with shopping)")
+        "門 Main entrance：保安員人手開門 (Elderly resident with shopping)"
+    )
     page.goto(f"{edge.url}/logbook?lang=en")
     page.click(".menu a[href='/shift']")
     expect(page.locator("table.logbook tbody tr")).to_have_count(1)
@@ -204,12 +215,14 @@ def test_door_override_then_the_logbook_and_the_handover(page: Page, edge: EdgeS
     assert types == ["door.event", "shift.note"]
 
 
-def test_a_suspicious_visitor_is_held_and_the_steps_are_ticked_off(page: Page,
-                                                                   edge: EdgeServer) -> None:
+def test_a_suspicious_visitor_is_held_and_the_steps_are_ticked_off(
+    page: Page, edge: EdgeServer
+) -> None:
     token = edge.login()
     with edge.client(token) as api:
-        visit = api.post("/visits", json={"visitor_name": "Mr X", "unit": "3C",
-                                          "category": "other"}).json()
+        visit = api.post(
+            "/visits", json={"visitor_name": "Mr X", "unit": "3C", "category": "other"}
+        ).json()
     log_in(page, edge, "en")
     page.goto(f"{edge.url}/visits/{visit['id']}")
     page.click("button[name=suspicious]")
@@ -228,17 +241,27 @@ def test_a_suspicious_visitor_is_held_and_the_steps_are_ticked_off(page: Page,
         incidents = api.get("/incidents").json()["incidents"]
         linked = [i for i in incidents if i["visit_id"] == visit["id"]]
         assert [(i["category"], i["severity"], i["status"]) for i in linked] == [
-            ("suspicious_visitor", "medium", "open")]
+            ("suspicious_visitor", "medium", "open")
+        ]
         entries = api.get(f"/incidents/{linked[0]['id']}").json()["entries"]
     assert [(e["kind"], e["text"]) for e in entries] == [
         ("action", "Call the flat on the intercom"),
-        ("escalation", "Call the supervisor for backup")]
+        ("escalation", "Call the supervisor for backup"),
+    ]
 
 
 def test_a_repeat_visitor_is_offered_by_id_number(page: Page, edge: EdgeServer) -> None:
     with edge.client(edge.login()) as api:
-        api.post("/visits", json={"visitor_name": "黃志明", "unit": "12A", "category":
-                                  "contractor", "company": "安全電業", "id_number": "C6677889(0)"})
+        api.post(
+            "/visits",
+            json={
+                "visitor_name": "黃志明",
+                "unit": "12A",
+                "category": "contractor",
+                "company": "安全電業",
+                "id_number": "C6677889(0)",
+            },
+        )
     log_in(page, edge, "zh-Hant")
     page.goto(f"{edge.url}/visits/new")
     page.fill("input[name=id_number]", "c6677889(0)")  # typed differently: same person
@@ -308,6 +331,9 @@ def test_a_logbook_line_this_version_cannot_word_keeps_its_summary() -> None:
     labels = labels_for(_)
     known = {"type": "door.event", "data": {"door": "側門", "kind": "forced"}, "summary": "x"}
     assert line_text(_, labels, known) == "門 側門：門被強行打開"
-    newer = {"type": "incident.status", "data": {"status": "resolved"},
-             "summary": "Incident status: ? -> resolved"}
+    newer = {
+        "type": "incident.status",
+        "data": {"status": "resolved"},
+        "summary": "Incident status: ? -> resolved",
+    }
     assert line_text(_, labels, newer) == "Incident status: ? -> resolved"

@@ -43,14 +43,15 @@ def still_marked(page: Page) -> bool:
     return bool(page.evaluate("window.notReloaded === true"))
 
 
-def test_a_visit_page_follows_the_residents_answer(page: Page, post: tuple[Path, dict[str, str]],
-                                                    servers: list[EdgeServer | GatewaySim]
-                                                    ) -> None:
+def test_a_visit_page_follows_the_residents_answer(
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     data, keys = post
     gateway = GatewaySim(SECRET, keys["intercom"], after_s=3).start()
     servers.append(gateway)
-    edge = EdgeServer(data, extra_args=["--intercom-webhook", gateway.webhook,
-                                        "--intercom-secret", SECRET]).start()
+    edge = EdgeServer(
+        data, extra_args=["--intercom-webhook", gateway.webhook, "--intercom-secret", SECRET]
+    ).start()
     servers.append(edge)
     log_in(page, edge, "zh-Hant")
     page.goto(f"{edge.url}/visits/new")
@@ -73,24 +74,37 @@ def test_a_visit_page_follows_the_residents_answer(page: Page, post: tuple[Path,
 
 
 def test_home_shows_waiting_residents_and_a_forced_door_as_they_happen(
-        page: Page, post: tuple[Path, dict[str, str]],
-        servers: list[EdgeServer | GatewaySim]) -> None:
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     data, keys = post
     nobody = f"http://127.0.0.1:{free_port()}/webhook"  # a gateway that is not there
-    edge = EdgeServer(data, extra_args=["--intercom-webhook", nobody, "--intercom-secret",
-                                        SECRET, "--confirm-timeout", "3"]).start()
+    edge = EdgeServer(
+        data,
+        extra_args=[
+            "--intercom-webhook",
+            nobody,
+            "--intercom-secret",
+            SECRET,
+            "--confirm-timeout",
+            "3",
+        ],
+    ).start()
     servers.append(edge)
     log_in(page, edge)
     mark(page)
     with edge.client(edge.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": "Ms Ho", "unit": "3C",
-                                          "category": "guest"}).json()
+        visit = api.post(
+            "/visits", json={"visitor_name": "Ms Ho", "unit": "3C", "category": "guest"}
+        ).json()
     row = page.locator(f"li[data-id='{visit['id']}'] [data-confirmation]")
     expect(row).to_have_attribute("data-confirmation", "pending", timeout=10_000)
     expect(row).to_have_attribute("data-confirmation", "no_answer", timeout=15_000)
-    door = httpx.post(f"{edge.url}/api/v1/door-events", json={"door": "car park",
-                                                             "kind": "forced"},
-                      headers={"Authorization": f"Bearer {keys['door']}"}, timeout=10)
+    door = httpx.post(
+        f"{edge.url}/api/v1/door-events",
+        json={"door": "car park", "kind": "forced"},
+        headers={"Authorization": f"Bearer {keys['door']}"},
+        timeout=10,
+    )
     incident = page.locator(f"li[data-id='{door.json()['incident_id']}']")
     expect(incident).to_contain_text("Door car park: forced", timeout=10_000)
     expect(incident).to_have_class(re.compile("severity-severe"))
@@ -102,19 +116,25 @@ def test_home_shows_waiting_residents_and_a_forced_door_as_they_happen(
     expect(page.locator(".override .error")).to_have_text("Please fill this in.")
     page.fill("input[name=reason]", "Resident phoned the desk")
     page.click("button[name=override]")
-    expect(page.locator("dd[data-confirmation]")).to_have_attribute("data-confirmation",
-                                                                    "overridden")
+    expect(page.locator("dd[data-confirmation]")).to_have_attribute(
+        "data-confirmation", "overridden"
+    )
 
 
-def test_preapproval_code_on_the_form(page: Page, post: tuple[Path, dict[str, str]],
-                                      servers: list[EdgeServer | GatewaySim]) -> None:
+def test_preapproval_code_on_the_form(
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     data, keys = post
-    edge = EdgeServer(data, extra_args=["--intercom-webhook", "http://127.0.0.1:9/x",
-                                        "--intercom-secret", SECRET]).start()
+    edge = EdgeServer(
+        data, extra_args=["--intercom-webhook", "http://127.0.0.1:9/x", "--intercom-secret", SECRET]
+    ).start()
     servers.append(edge)
-    made = httpx.post(f"{edge.url}/api/v1/intercom/preapprovals", json={
-        "unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"},
-        headers={"Authorization": f"Bearer {keys['intercom']}"}, timeout=10).json()
+    made = httpx.post(
+        f"{edge.url}/api/v1/intercom/preapprovals",
+        json={"unit": "12A", "valid_until": "2099-01-01T00:00:00+00:00"},
+        headers={"Authorization": f"Bearer {keys['intercom']}"},
+        timeout=10,
+    ).json()
     log_in(page, edge, "zh-Hans")
     page.goto(f"{edge.url}/visits/new")
     page.fill("input[name=visitor_name]", "刘师傅")
@@ -131,15 +151,28 @@ def test_preapproval_code_on_the_form(page: Page, post: tuple[Path, dict[str, st
     expect(state).to_contain_text("住户已预先批准")
 
 
-def test_a_watch_list_match_warns_the_guard(page: Page, post: tuple[Path, dict[str, str]],
-                                            servers: list[EdgeServer | GatewaySim]) -> None:
+def test_a_watch_list_match_warns_the_guard(
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     data, _ = post
     book = Logbook(data)  # as the hub's down message would, on the real database
     try:
-        assert book.watchlist.apply_now({"id": "msg-1", "version": 1, "key_id": "another key",
-                                     "entries": [{"id": "w1", "id_hmac": None,
-                                                  "name": "Wong Ka-ho", "reason": "banned",
-                                                  "severity": "severe"}]})
+        assert book.watchlist.apply_now(
+            {
+                "id": "msg-1",
+                "version": 1,
+                "key_id": "another key",
+                "entries": [
+                    {
+                        "id": "w1",
+                        "id_hmac": None,
+                        "name": "Wong Ka-ho",
+                        "reason": "banned",
+                        "severity": "severe",
+                    }
+                ],
+            }
+        )
     finally:
         book.close()
     edge = EdgeServer(data).start()
@@ -157,15 +190,18 @@ def test_a_watch_list_match_warns_the_guard(page: Page, post: tuple[Path, dict[s
     expect(page.locator("main")).to_contain_text("監察名單")
 
 
-def test_the_register_filters_by_unit_and_on_site(page: Page,
-                                                  post: tuple[Path, dict[str, str]],
-                                                  servers: list[EdgeServer | GatewaySim]) -> None:
+def test_the_register_filters_by_unit_and_on_site(
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     edge = EdgeServer(post[0]).start()
     servers.append(edge)
     with edge.client(edge.login()) as api:
-        ids = [api.post("/visits", json={"visitor_name": name, "unit": unit,
-                                         "category": "guest"}).json()["id"]
-               for name, unit in (("A", "12A"), ("B", "12B"), ("C", "12A"))]
+        ids = [
+            api.post(
+                "/visits", json={"visitor_name": name, "unit": unit, "category": "guest"}
+            ).json()["id"]
+            for name, unit in (("A", "12A"), ("B", "12B"), ("C", "12A"))
+        ]
         api.post(f"/visits/{ids[0]}/checkout", json={})
     log_in(page, edge)
     page.click("nav.menu a[href='/visits']")
@@ -180,25 +216,46 @@ def test_the_register_filters_by_unit_and_on_site(page: Page,
     shot(page, "visits-en")
 
 
-PAGES = ["/", "/visits/new", "/visits", "/visits/{visit}", "/incidents", "/incidents/new",
-         "/incidents/{incident}", "/door-events/new", "/logbook", "/shift"]
-def test_every_page_in_every_language_and_on_a_phone(browser: Browser,
-                                                     post: tuple[Path, dict[str, str]],
-                                                     servers: list[EdgeServer | GatewaySim]
-                                                     ) -> None:
+PAGES = [
+    "/",
+    "/visits/new",
+    "/visits",
+    "/visits/{visit}",
+    "/incidents",
+    "/incidents/new",
+    "/incidents/{incident}",
+    "/door-events/new",
+    "/logbook",
+    "/shift",
+]
+
+
+def test_every_page_in_every_language_and_on_a_phone(
+    browser: Browser, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     edge = EdgeServer(post[0]).start()
     servers.append(edge)
     with edge.client(edge.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": "李小明", "unit": "12A",
-                                          "category": "repair", "company": "Lam Plumbing",
-                                          "id_number": "A1234567(8)"}).json()
-        incident = api.post("/incidents", json={"category": "complaint", "severity": "medium",
-                                                "title": "樓上噪音"}).json()
+        visit = api.post(
+            "/visits",
+            json={
+                "visitor_name": "李小明",
+                "unit": "12A",
+                "category": "repair",
+                "company": "Lam Plumbing",
+                "id_number": "A1234567(8)",
+            },
+        ).json()
+        incident = api.post(
+            "/incidents", json={"category": "complaint", "severity": "medium", "title": "樓上噪音"}
+        ).json()
         api.post(f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "已記錄"})
     paths = [p.format(visit=visit["id"], incident=incident["id"]) for p in PAGES]
     for lang in ("zh-Hant", "zh-Hans", "en"):
-        for viewport, label in (({"width": 1024, "height": 768}, ""),
-                                ({"width": 390, "height": 844}, "-phone")):
+        for viewport, label in (
+            ({"width": 1024, "height": 768}, ""),
+            ({"width": 390, "height": 844}, "-phone"),
+        ):
             for page in tab(browser, viewport=viewport):
                 page.goto(f"{edge.url}/login?lang={lang}")
                 assert small_targets(page) == [], (lang, "/login")
@@ -218,9 +275,9 @@ def test_every_page_in_every_language_and_on_a_phone(browser: Browser,
                         shot(page, f"{name}-{lang}{label}")
 
 
-def test_the_login_works_from_the_keyboard_alone(page: Page, post: tuple[Path, dict[str, str]],
-                                                 servers: list[EdgeServer | GatewaySim]
-                                                 ) -> None:
+def test_the_login_works_from_the_keyboard_alone(
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     edge = EdgeServer(post[0]).start()
     servers.append(edge)
     page.goto(f"{edge.url}/login?lang=en")
@@ -235,8 +292,8 @@ def test_the_login_works_from_the_keyboard_alone(page: Page, post: tuple[Path, d
 
 
 def test_live_pages_hear_of_changes_as_server_sent_events(
-        page: Page, post: tuple[Path, dict[str, str]],
-        servers: list[EdgeServer | GatewaySim]) -> None:
+    page: Page, post: tuple[Path, dict[str, str]], servers: list[EdgeServer | GatewaySim]
+) -> None:
     """The stream a live page listens to: the version at once, a new one when the logbook
     moves, and `logout` when the guard's session ends; nobody else gets a stream."""
     data, _ = post
@@ -246,8 +303,10 @@ def test_live_pages_hear_of_changes_as_server_sent_events(
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     stream_headers = {"Accept": "text/event-stream"}
     assert httpx.get(f"{edge.url}/live", headers=stream_headers, timeout=10).status_code == 401
-    with httpx.Client(base_url=edge.url, cookies=cookies, timeout=30) as browser_like, \
-            browser_like.stream("GET", "/live", headers=stream_headers) as stream:
+    with (
+        httpx.Client(base_url=edge.url, cookies=cookies, timeout=30) as browser_like,
+        browser_like.stream("GET", "/live", headers=stream_headers) as stream,
+    ):
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = (line for line in stream.iter_lines() if line.startswith(("data:", "event:")))
         first = next(lines)

@@ -30,20 +30,42 @@ def assert_nowhere(data: Path, answers: list[str], forms: list[str]) -> None:
 def test_the_full_id_number_is_never_stored_logged_or_answered(edge: EdgeServer) -> None:
     answers: list[str] = []
     with edge.client(edge.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": CANARY_NAME, "unit": "12A",
-                                          "category": "guest", "id_number": CANARY_ID})
+        visit = api.post(
+            "/visits",
+            json={
+                "visitor_name": CANARY_NAME,
+                "unit": "12A",
+                "category": "guest",
+                "id_number": CANARY_ID,
+            },
+        )
         assert visit.status_code == 201
         assert visit.json()["id_number_masked"] == "Z****543(1)"
         # a refused registration with the same number: the 422 must not echo it
-        refused = api.post("/visits", json={"visitor_name": CANARY_NAME, "unit": "nowhere",
-                                            "category": "guest", "id_number": CANARY_ID})
+        refused = api.post(
+            "/visits",
+            json={
+                "visitor_name": CANARY_NAME,
+                "unit": "nowhere",
+                "category": "guest",
+                "id_number": CANARY_ID,
+            },
+        )
         assert refused.status_code == 422
-        too_long = api.post("/visits", json={"visitor_name": "x", "unit": "12A",
-                                             "category": "guest", "id_number": CANARY_ID * 9})
+        too_long = api.post(
+            "/visits",
+            json={
+                "visitor_name": "x",
+                "unit": "12A",
+                "category": "guest",
+                "id_number": CANARY_ID * 9,
+            },
+        )
         assert too_long.status_code == 422
         answers += [visit.text, refused.text, too_long.text]
-        answers += [api.get(path).text for path in
-                    ("/visits", f"/visits/{visit.json()['id']}", "/logbook")]
+        answers += [
+            api.get(path).text for path in ("/visits", f"/visits/{visit.json()['id']}", "/logbook")
+        ]
     edge.stop()  # logs flushed, WAL as the server left it
     assert_nowhere(edge.data, answers, CANARY_ID_FORMS)
     # the name itself is kept until retention ends
@@ -52,10 +74,18 @@ def test_the_full_id_number_is_never_stored_logged_or_answered(edge: EdgeServer)
 
 def test_purge_removes_names_from_the_file_and_the_chain_still_verifies(edge: EdgeServer) -> None:
     with edge.client(edge.login()) as api:
-        visit = api.post("/visits", json={
-            "visitor_name": CANARY_NAME, "unit": "12A", "category": "guest",
-            "id_number": CANARY_ID, "phone": "+852 5555 0199", "vehicle_plate": "CANARY 88",
-            "notes": "canary notes about the person"}).json()
+        visit = api.post(
+            "/visits",
+            json={
+                "visitor_name": CANARY_NAME,
+                "unit": "12A",
+                "category": "guest",
+                "id_number": CANARY_ID,
+                "phone": "+852 5555 0199",
+                "vehicle_plate": "CANARY 88",
+                "notes": "canary notes about the person",
+            },
+        ).json()
         api.post(f"/visits/{visit['id']}/checkout", json={})
         api.post("/shift-notes", json={"text": "quiet night"})
     edge.stop()
@@ -63,8 +93,15 @@ def test_purge_removes_names_from_the_file_and_the_chain_still_verifies(edge: Ed
     result = run_edge("purge", "--data", str(edge.data), "--older-than", "0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "purged personal data of 1 visits (1 events) older than 0 days"
-    forms = [CANARY_NAME, "Canaryvisitor", "金絲雀", "5555 0199", "CANARY 88", "canary notes",
-             "Z****543(1)"]
+    forms = [
+        CANARY_NAME,
+        "Canaryvisitor",
+        "金絲雀",
+        "5555 0199",
+        "CANARY 88",
+        "canary notes",
+        "Z****543(1)",
+    ]
     assert_nowhere(edge.data, [], forms)
     verified = run_edge("verify", "--data", str(edge.data))
     assert (verified.returncode, verified.stdout.strip()) == (0, "ok 4 events")
@@ -73,12 +110,15 @@ def test_purge_removes_names_from_the_file_and_the_chain_still_verifies(edge: Ed
     with edge.client(edge.login()) as api:
         after = api.get(f"/visits/{visit['id']}").json()
         types = [e["type"] for e in api.get("/logbook").json()["entries"]]
-    assert {k: after[k] for k in ("visitor_name", "id_number_masked", "phone",
-                                  "vehicle_plate", "notes")} == dict.fromkeys(
-        ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes"))
+    assert {
+        k: after[k] for k in ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
+    } == dict.fromkeys(("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes"))
     # counts and times stay
     assert (after["unit"], after["party_size"], after["checked_in_at"]) == (
-        visit["unit"], 1, visit["checked_in_at"])
+        visit["unit"],
+        1,
+        visit["checked_in_at"],
+    )
     assert after["checked_out_at"] is not None
     assert types == ["visit.registered", "visit.checked_out", "shift.note", "pii.purged"]
     # a second purge finds nothing more to do and appends nothing
@@ -107,8 +147,7 @@ def test_purge_while_the_post_is_serving_keeps_seqs_gapless(edge: EdgeServer) ->
 
     token = edge.login()
     with edge.client(token) as api:
-        api.post("/visits", json={"visitor_name": CANARY_NAME, "unit": "12A",
-                                  "category": "guest"})
+        api.post("/visits", json={"visitor_name": CANARY_NAME, "unit": "12A", "category": "guest"})
     stop = threading.Event()
     answers: list[int] = []
 

@@ -1,4 +1,4 @@
-"""The code reads as STYLE.md asks: ruff clean, mypy --strict on the packages."""
+"""The code reads as STYLE.md asks: ruff clean and formatted, mypy --strict on the packages."""
 
 from __future__ import annotations
 
@@ -11,8 +11,19 @@ BIN = Path(sys.executable).parent
 
 
 def test_ruff_finds_nothing() -> None:
-    result = subprocess.run([str(BIN / "ruff"), "check", "edge", "hub", "schemas", "scripts",
-                             "tests"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "ruff"), "check", "edge", "hub", "schemas", "scripts", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_ruff_format_changes_nothing() -> None:
+    result = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 

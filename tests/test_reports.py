@@ -27,8 +27,9 @@ HK = ZoneInfo("Asia/Hong_Kong")
 
 
 def pdf_text(data: bytes) -> str:
-    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data,
-                            capture_output=True, timeout=60, check=True)
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, timeout=60, check=True
+    )
     return result.stdout.decode("utf-8")
 
 
@@ -36,10 +37,14 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
     world = World(company)
     post = world.harbour
     with post.client(post.login()) as api:
-        api.post("/door-events", json={"door": "側門", "kind": "guard_override",
-                                       "reason": "長者住戶提著重物"})
-        complaint = api.post("/incidents", json={"category": "complaint", "severity": "minor",
-                                                 "title": "樓上裝修噪音"}).json()
+        api.post(
+            "/door-events",
+            json={"door": "側門", "kind": "guard_override", "reason": "長者住戶提著重物"},
+        )
+        complaint = api.post(
+            "/incidents",
+            json={"category": "complaint", "severity": "minor", "title": "樓上裝修噪音"},
+        ).json()
         for kind, text in (("follow_up", "已回訪住戶"), ("summary", "裝修已停止")):
             api.post(f"/incidents/{complaint['id']}/entries", json={"kind": kind, "text": text})
         for status in ("acknowledged", "in_progress", "resolved"):
@@ -72,38 +77,67 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
     import httpx
 
     with httpx.Client(base_url=world.hub.url, cookies=cookies, timeout=120) as hub:
-        rows = list(csv.reader(io.StringIO(
-            hub.get(daily + "&format=csv").content.decode("utf-8-sig"))))
+        rows = list(
+            csv.reader(io.StringIO(hub.get(daily + "&format=csv").content.decode("utf-8-sig")))
+        )
         assert rows[0][:3] == ["site", "device", "checked_in_at"]
         assert [(r[0], r[4], r[6], r[7]) for r in rows[1:]] == [
-            ("harbour-view", "12A", "陳小明", "A****567(8)")]
+            ("harbour-view", "12A", "陳小明", "A****567(8)")
+        ]
         whole = hub.get(monthly + "&format=csv").content.decode("utf-8-sig")
         assert {r[0] for r in list(csv.reader(io.StringIO(whole)))[1:]} == {
-            "harbour-view", "sunrise-court"}
-        for url, words in ((daily, ["每日報告", "長者住戶提著重物", "陳小明"]),
-                           (monthly, ["每月管理報告", "投訴", "harbour-view"])):
+            "harbour-view",
+            "sunrise-court",
+        }
+        for url, words in (
+            (daily, ["每日報告", "長者住戶提著重物", "陳小明"]),
+            (monthly, ["每月管理報告", "投訴", "harbour-view"]),
+        ):
             answer = hub.get(url + "&format=pdf&lang=zh-Hant")
             assert answer.headers["content-type"] == "application/pdf"
             text = pdf_text(answer.content)
             if SHOTS:  # the PDF's first page, as people see it
                 name = "hub-report-daily-pdf" if url == daily else "hub-report-monthly-pdf"
-                subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1",
-                                "-singlefile", "-", str(SHOTS / name)], input=answer.content,
-                               check=True, timeout=60)
+                subprocess.run(
+                    [
+                        "pdftoppm",
+                        "-png",
+                        "-r",
+                        "70",
+                        "-f",
+                        "1",
+                        "-l",
+                        "1",
+                        "-singlefile",
+                        "-",
+                        str(SHOTS / name),
+                    ],
+                    input=answer.content,
+                    check=True,
+                    timeout=60,
+                )
             for word in words:
                 assert word in text, (word, text[:500])
             assert "1234567(8)" not in text.replace("A****567(8)", "")
-        audit = [e["target"] for e in hub.get("/api/v1/audit", headers={
-            "Authorization": "Bearer " + httpx.post(
-                f"{world.hub.url}/api/v1/auth/login", json=MANAGER).json()["token"]}
-        ).json()["entries"]]
+        audit = [
+            e["target"]
+            for e in hub.get(
+                "/api/v1/audit",
+                headers={
+                    "Authorization": "Bearer "
+                    + httpx.post(f"{world.hub.url}/api/v1/auth/login", json=MANAGER).json()["token"]
+                },
+            ).json()["entries"]
+        ]
         assert any("format=pdf" in t for t in audit) and any("format=csv" in t for t in audit)
 
     for page in tab(browser):
         log_in(page, world.hub, SUPERVISOR)
-        for path in ("/reports/daily?site=sunrise-court",
-                     "/reports/daily?site=sunrise-court&format=csv",
-                     "/reports/monthly?site=sunrise-court&format=pdf"):
+        for path in (
+            "/reports/daily?site=sunrise-court",
+            "/reports/daily?site=sunrise-court&format=csv",
+            "/reports/monthly?site=sunrise-court&format=pdf",
+        ):
             assert page.request.get(world.hub.url + path).status == 404, path
         mine = page.request.get(world.hub.url + monthly + "&format=csv").text()
         assert "sunrise-court" not in mine  # the supervisor's month covers their sites only
@@ -120,25 +154,45 @@ def chain(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """The monthly report's times come from the first `acknowledged` and `resolved` of each
     incident; a hub database made before the hub kept them fills them in when it opens."""
     opened = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     incident, by = new_id(), "guard:1001"
 
     def status(minutes: int, previous: str, now: str) -> dict[str, Any]:
-        return {"type": "incident.status", "record_id": incident,
-                "at": format_time(opened + timedelta(minutes=minutes)),
-                "data": {"status": now, "previous": previous, "by": by}}
+        return {
+            "type": "incident.status",
+            "record_id": incident,
+            "at": format_time(opened + timedelta(minutes=minutes)),
+            "data": {"status": now, "previous": previous, "by": by},
+        }
 
-    events = chain([
-        {"type": "incident.opened", "record_id": incident, "at": format_time(opened), "data": {
-            "category": "complaint", "severity": "medium", "title": "升降機故障",
-            "description": None, "location": None, "visit_id": None, "channel": "phone",
-            "due_at": format_time(opened + timedelta(hours=1)), "by": by}},
-        status(10, "open", "acknowledged"), status(20, "acknowledged", "resolved"),
-        status(30, "resolved", "acknowledged"),  # reopened: the first times still count
-        status(90, "acknowledged", "resolved")])
+    events = chain(
+        [
+            {
+                "type": "incident.opened",
+                "record_id": incident,
+                "at": format_time(opened),
+                "data": {
+                    "category": "complaint",
+                    "severity": "medium",
+                    "title": "升降機故障",
+                    "description": None,
+                    "location": None,
+                    "visit_id": None,
+                    "channel": "phone",
+                    "due_at": format_time(opened + timedelta(hours=1)),
+                    "by": by,
+                },
+            },
+            status(10, "open", "acknowledged"),
+            status(20, "acknowledged", "resolved"),
+            status(30, "resolved", "acknowledged"),  # reopened: the first times still count
+            status(90, "acknowledged", "resolved"),
+        ]
+    )
     data = tmp_path / "hub"
     init_store(data)
 
@@ -148,8 +202,15 @@ def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
         [row] = store.report_rows(None, start, end)["incidents"]
         return row["milestones"]
 
-    Store(data).ingest([("harbour-view", "lobby-1", {
-        "site": "harbour-view", "device": "lobby-1", "events": events})])
+    Store(data).ingest(
+        [
+            (
+                "harbour-view",
+                "lobby-1",
+                {"site": "harbour-view", "device": "lobby-1", "events": events},
+            )
+        ]
+    )
     first = {"acknowledged": events[1]["at"], "resolved": events[2]["at"]}
     assert times() == first
     conn = sqlite3.connect(data / DB_FILE)  # as a hub made before the columns were there

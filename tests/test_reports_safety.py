@@ -26,12 +26,14 @@ TYPED = [
     ("陳小明", "=1+1"),
     ("Chan Tai Man", "Acme - Lifts"),
 ]
-EXPECTED = sorted([
-    ("'=HYPERLINK(\"http://x\")", "'+1"),
-    ("'@SUM(1)", "'-2"),
-    ("陳小明", "'=1+1"),
-    ("Chan Tai Man", "Acme - Lifts"),
-])
+EXPECTED = sorted(
+    [
+        ('\'=HYPERLINK("http://x")', "'+1"),
+        ("'@SUM(1)", "'-2"),
+        ("陳小明", "'=1+1"),
+        ("Chan Tai Man", "Acme - Lifts"),
+    ]
+)
 
 
 @contextmanager
@@ -50,7 +52,9 @@ def disposition_names(header: str) -> dict[str, str]:
     """`filename` and `filename*` as a browser reads them (RFC 6266, 5987), each exactly once."""
     params = PARAM.findall(header)
     assert header.startswith("attachment;") and [n for n, _ in params] == [
-        "filename", "filename*"], header
+        "filename",
+        "filename*",
+    ], header
     names = dict(params)
     charset, language, encoded = names["filename*"].split("'", 2)
     assert (charset, language) == ("UTF-8", "")
@@ -65,8 +69,15 @@ def test_formulas_typed_at_a_post_are_text_in_every_csv_download(company: Compan
     post.start()
     with post.client(post.login()) as api:
         for name, firm in TYPED:
-            answer = api.post("/visits", json={"visitor_name": name, "company": firm,
-                                               "unit": "12A", "category": "contractor"})
+            answer = api.post(
+                "/visits",
+                json={
+                    "visitor_name": name,
+                    "company": firm,
+                    "unit": "12A",
+                    "category": "contractor",
+                },
+            )
             assert answer.status_code == 201, answer.text
 
     def synced() -> bool:
@@ -76,9 +87,11 @@ def test_formulas_typed_at_a_post_are_text_in_every_csv_download(company: Compan
     wait_until(synced, 30, "the post to sync")
     today = datetime.now(HK).date()
     with page_session(hub) as dashboard:
-        for url in (f"/reports/daily?site=harbour-view&date={today}&format=csv",
-                    f"/reports/monthly?site=harbour-view&month={today:%Y-%m}&format=csv",
-                    f"/reports/monthly?month={today:%Y-%m}&format=csv"):
+        for url in (
+            f"/reports/daily?site=harbour-view&date={today}&format=csv",
+            f"/reports/monthly?site=harbour-view&month={today:%Y-%m}&format=csv",
+            f"/reports/monthly?month={today:%Y-%m}&format=csv",
+        ):
             answer = dashboard.get(url)
             assert answer.status_code == 200, url
             rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
@@ -86,10 +99,12 @@ def test_formulas_typed_at_a_post_are_text_in_every_csv_download(company: Compan
             assert {r["unit"] for r in rows} == {"12A"}
         # every download (CSV, PDF) is named by one header that parses both ways
         for url, name in (
-                (f"/reports/daily?site=harbour-view&date={today}&format=csv",
-                 f"daily-harbour-view-{today}.csv"),
-                (f"/reports/monthly?month={today:%Y-%m}&format=pdf",
-                 f"monthly-all-{today:%Y-%m}.pdf")):
+            (
+                f"/reports/daily?site=harbour-view&date={today}&format=csv",
+                f"daily-harbour-view-{today}.csv",
+            ),
+            (f"/reports/monthly?month={today:%Y-%m}&format=pdf", f"monthly-all-{today:%Y-%m}.pdf"),
+        ):
             header = dashboard.get(url).headers["content-disposition"]
             assert header == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
             assert disposition_names(header) == {"filename": name, "filename*": name}
@@ -99,20 +114,35 @@ def test_every_cell_the_hub_writes_goes_through_one_rule() -> None:
     """Tab and CR too (OWASP's list); numbers and empty cells as they are."""
     cells = ["=1", "+1", "-2", "@SUM(1)", "\tx", "\rx", "x=1", " plain", "", None, 3, "A****567(8)"]
     assert [csv_cell(c) for c in cells] == [
-        "'=1", "'+1", "'-2", "'@SUM(1)", "'\tx", "'\rx", "x=1", " plain", "", "", "3",
-        "A****567(8)"]
+        "'=1",
+        "'+1",
+        "'-2",
+        "'@SUM(1)",
+        "'\tx",
+        "'\rx",
+        "x=1",
+        " plain",
+        "",
+        "",
+        "3",
+        "A****567(8)",
+    ]
 
 
-@pytest.mark.parametrize(("filename", "fallback"), [
-    ("daily-海景-2026-05-01.csv", "daily-__-2026-05-01.csv"),
-    ('daily-a"; filename="evil.exe.csv', "daily-a___filename__evil.exe.csv"),
-    ("monthly-all-2026-05.pdf", "monthly-all-2026-05.pdf"),
-    ("../../etc/passwd\r\nX-Injected: 1.pdf", "_.._etc_passwd__X-Injected__1.pdf"),
-])
+@pytest.mark.parametrize(
+    ("filename", "fallback"),
+    [
+        ("daily-海景-2026-05-01.csv", "daily-__-2026-05-01.csv"),
+        ('daily-a"; filename="evil.exe.csv', "daily-a___filename__evil.exe.csv"),
+        ("monthly-all-2026-05.pdf", "monthly-all-2026-05.pdf"),
+        ("../../etc/passwd\r\nX-Injected: 1.pdf", "_.._etc_passwd__X-Injected__1.pdf"),
+    ],
+)
 def test_a_download_name_in_chinese_or_with_quotes_is_one_safe_header(
-        filename: str, fallback: str) -> None:
+    filename: str, fallback: str
+) -> None:
     value = content_disposition(filename)
     assert value.isascii() and "\r" not in value and "\n" not in value
     assert value.count("filename=") == 1 and value.count("filename*=") == 1
-    assert value.startswith(f'attachment; filename="{fallback}"; filename*=UTF-8\'\'')
+    assert value.startswith(f"attachment; filename=\"{fallback}\"; filename*=UTF-8''")
     assert disposition_names(value) == {"filename": fallback, "filename*": filename}

@@ -18,11 +18,22 @@ from edge.pages import csrf_token
 
 from .helpers import EDGE, EdgeServer, init_post, run_edge, tmpfs
 
-VISIT = {"visitor_name": "李小明", "unit": "12A", "category": "guest",
-         "notes": "x" * 500, "company": "Harbour Deliveries Ltd"}
-DISK_FULL = {"detail": [{"loc": [], "type": "disk_full",
-                         "msg": "the post's disk is full; nothing was saved. Free some space, "
-                                "then try again"}]}
+VISIT = {
+    "visitor_name": "李小明",
+    "unit": "12A",
+    "category": "guest",
+    "notes": "x" * 500,
+    "company": "Harbour Deliveries Ltd",
+}
+DISK_FULL = {
+    "detail": [
+        {
+            "loc": [],
+            "type": "disk_full",
+            "msg": "the post's disk is full; nothing was saved. Free some space, then try again",
+        }
+    ]
+}
 
 
 @pytest.fixture
@@ -58,7 +69,8 @@ def fill(path: Path) -> None:
 
 
 def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
-        small_disk: Path, tmp_path: Path) -> None:
+    small_disk: Path, tmp_path: Path
+) -> None:
     post = small_disk / "post"
     init_post(post)
     edge = PostOn(tmp_path, post=post).start()
@@ -86,8 +98,12 @@ def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
             assert api.post("/visits", json=VISIT).status_code == 507
 
             # a page form says so, in the page's language, and so does the status bar
-            form = httpx.post(f"{edge.url}/visits/new?lang=zh-Hant", cookies=cookies,
-                              data={**VISIT, "csrf": csrf_token(token)}, timeout=30)
+            form = httpx.post(
+                f"{edge.url}/visits/new?lang=zh-Hant",
+                cookies=cookies,
+                data={**VISIT, "csrf": csrf_token(token)},
+                timeout=30,
+            )
             assert form.status_code == 507
             assert form.headers["content-type"].startswith("text/html")
             assert "磁碟已滿：未能儲存任何資料。請通知主管。" in form.text
@@ -118,7 +134,8 @@ def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
 
 
 def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes_on(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """What SQLite does on a full disk or an I/O error (it rolls the whole transaction back
     under the writer) must not kill the writer: every caller is answered, none waits."""
     from concurrent.futures import Future, wait

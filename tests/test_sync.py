@@ -12,10 +12,15 @@ from tests.helpers import Company, EdgeServer, HubServer, wait_until
 
 def write_offline(post: EdgeServer, visits: int) -> list[dict[str, object]]:
     with post.client(post.login()) as api:
-        ids = [api.post("/visits", json={"visitor_name": f"訪客{n}", "unit": "12A",
-                                         "category": "guest"}).json()["id"] for n in range(visits)]
-        incident = api.post("/incidents", json={"category": "complaint", "severity": "medium",
-                                                "title": "噪音投訴"}).json()
+        ids = [
+            api.post(
+                "/visits", json={"visitor_name": f"訪客{n}", "unit": "12A", "category": "guest"}
+            ).json()["id"]
+            for n in range(visits)
+        ]
+        incident = api.post(
+            "/incidents", json={"category": "complaint", "severity": "medium", "title": "噪音投訴"}
+        ).json()
         api.post(f"/visits/{ids[0]}/checkout", json={})
         api.post("/shift-notes", json={"text": "交更：一切正常"})
         assert api.get("/sync").json()["connected"] is False
@@ -35,8 +40,9 @@ def hub_events(company: Company, site: str, device: str) -> list[tuple[int, str]
     import sqlite3
 
     conn = sqlite3.connect(company.hub_data / "hub.db")
-    rows = conn.execute("SELECT seq, hash FROM events WHERE site = ? AND device = ? ORDER BY seq",
-                        (site, device)).fetchall()
+    rows = conn.execute(
+        "SELECT seq, hash FROM events WHERE site = ? AND device = ? ORDER BY seq", (site, device)
+    ).fetchall()
     conn.close()
     return [(r[0], r[1]) for r in rows]
 
@@ -48,9 +54,11 @@ def synced(post: EdgeServer) -> bool:
 
 
 def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> None:
-    posts = [company.add_post("harbour-view", "lobby-1"),
-             company.add_post("harbour-view", "carpark"),
-             company.add_post("sunrise-court", "lobby-1")]
+    posts = [
+        company.add_post("harbour-view", "lobby-1"),
+        company.add_post("harbour-view", "carpark"),
+        company.add_post("sunrise-court", "lobby-1"),
+    ]
     for n, post in enumerate(posts):
         post.start()
         write_offline(post, 5 + n * 10)
@@ -68,14 +76,15 @@ def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> No
     assert {k: (d["acked_seq"], d["tampered"]) for k, d in devices.items()} == {
         ("harbour-view", "lobby-1"): (8, False),
         ("harbour-view", "carpark"): (18, False),
-        ("sunrise-court", "lobby-1"): (28, False)}
+        ("sunrise-court", "lobby-1"): (28, False),
+    }
     assert len(visits) == 5 + 15 + 25
     assert sorted((e["device"], e["seq"]) for e in lobby) == sorted(
-        [("lobby-1", s) for s in range(1, 9)] + [("carpark", s) for s in range(1, 19)])
+        [("lobby-1", s) for s in range(1, 9)] + [("carpark", s) for s in range(1, 19)]
+    )
 
 
-def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(
-        company: Company) -> None:
+def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(company: Company) -> None:
     post = company.add_post("harbour-view", "lobby-1")
     company.broker.start()
     hub = company.hub().start()
@@ -86,8 +95,10 @@ def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(
     post.stop()  # the post goes offline
 
     with hub.client() as api:
-        entry = api.post(f"/incidents/{incident['id']}/entries",
-                         json={"kind": "escalation", "text": "主管：請即上樓了解"})
+        entry = api.post(
+            f"/incidents/{incident['id']}/entries",
+            json={"kind": "escalation", "text": "主管：請即上樓了解"},
+        )
         assert entry.status_code == 201, entry.text
     post.start()
 
@@ -112,14 +123,14 @@ def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(
 
 def write_offline_or_online(post: EdgeServer) -> dict[str, object]:
     with post.client(post.login()) as api:
-        answer = api.post("/incidents", json={"category": "complaint", "severity": "severe",
-                                              "title": "大堂漏水"})
+        answer = api.post(
+            "/incidents", json={"category": "complaint", "severity": "severe", "title": "大堂漏水"}
+        )
         assert answer.status_code == 201
         return dict(answer.json())
 
 
-def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_path: Path
-                                                         ) -> None:
+def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_path: Path) -> None:
     from tests.helpers import run_hub
 
     post = company.add_post("harbour-view", "lobby-1")
@@ -130,23 +141,57 @@ def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_p
     incident = write_offline_or_online(post)
     wait_until(lambda: synced(post), 30, "sync")
     for name, role in (("sup", "supervisor"), ("aud", "auditor")):
-        assert run_hub("add-user", "--data", str(company.hub_data), "--username", name,
-                       "--password", "password-123", "--role", role,
-                       "--sites", "sunrise-court").returncode == 0
-    assert run_hub("add-user", "--data", str(company.hub_data), "--username", "aud2",
-                   "--password", "password-123", "--role", "auditor",
-                   "--sites", "harbour-view").returncode == 0
+        assert (
+            run_hub(
+                "add-user",
+                "--data",
+                str(company.hub_data),
+                "--username",
+                name,
+                "--password",
+                "password-123",
+                "--role",
+                role,
+                "--sites",
+                "sunrise-court",
+            ).returncode
+            == 0
+        )
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(company.hub_data),
+            "--username",
+            "aud2",
+            "--password",
+            "password-123",
+            "--role",
+            "auditor",
+            "--sites",
+            "harbour-view",
+        ).returncode
+        == 0
+    )
     with hub.client({"username": "sup", "password": "password-123"}) as api:
         assert api.get(f"/incidents/{incident['id']}").status_code == 404
-        assert api.post(f"/incidents/{incident['id']}/entries",
-                        json={"kind": "note", "text": "x"}).status_code == 404
+        assert (
+            api.post(
+                f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "x"}
+            ).status_code
+            == 404
+        )
         assert api.get("/visits", params={"site": "harbour-view"}).status_code == 404
         assert api.get("/incidents").json()["incidents"] == []
         assert api.get("/devices").json()["devices"] == []
     with hub.client({"username": "aud2", "password": "password-123"}) as api:
         assert api.get(f"/incidents/{incident['id']}").status_code == 200
-        assert api.post(f"/incidents/{incident['id']}/entries",
-                        json={"kind": "note", "text": "x"}).status_code == 403
+        assert (
+            api.post(
+                f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "x"}
+            ).status_code
+            == 403
+        )
     assert httpx.get(f"{hub.url}/api/v1/devices").status_code == 401
     assert isinstance(hub, HubServer)
 
@@ -163,8 +208,10 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     company.extra = [hub]  # type: ignore[attr-defined]
     canary = "Purgecanary 金絲雀"
     with post.client(post.login()) as api:
-        visit = api.post("/visits", json={"visitor_name": canary, "unit": "12A",
-                                          "category": "guest", "phone": "5555 0123"}).json()
+        visit = api.post(
+            "/visits",
+            json={"visitor_name": canary, "unit": "12A", "category": "guest", "phone": "5555 0123"},
+        ).json()
     wait_until(lambda: synced(post), 30, "the visit to reach the hub")
     with hub.client() as api:
         assert api.get("/visits").json()["visits"][0]["visitor_name"] == canary
@@ -177,6 +224,7 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     def purged_at_hub() -> bool:
         with hub.client() as api:
             return api.get("/visits").json()["visits"][0]["visitor_name"] is None
+
     wait_until(purged_at_hub, 10, "the hub to apply the purge")
     with hub.client() as api:
         at_hub = api.get("/visits").json()["visits"][0]
@@ -186,8 +234,11 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
         [line] = api.get("/search", params={"q": "(name removed)"}).json()["entries"]
         assert line["summary"].startswith("Visitor (name removed) registered for 12A")
     assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
-    files = b"".join(p.read_bytes() for p in company.hub_data.iterdir()
-                     if p.is_file() and p.name.startswith("hub.db"))
+    files = b"".join(
+        p.read_bytes()
+        for p in company.hub_data.iterdir()
+        if p.is_file() and p.name.startswith("hub.db")
+    )
     assert canary.encode() not in files and b"5555 0123" not in files
 
 
@@ -201,8 +252,10 @@ def test_two_ingest_workers_share_the_subscription(company: Company) -> None:
     hubs = []
     for worker in ("a", "b"):
         hub = company.hub()
-        hub.env = {"GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
-                   "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}"}
+        hub.env = {
+            "GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
+            "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}",
+        }
         hubs.append(hub.start())
     company.extra = hubs  # type: ignore[attr-defined]
     wait_until(lambda: synced(post), 30, "the post to drain through two workers")

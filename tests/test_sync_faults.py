@@ -29,8 +29,10 @@ def append_notes(post: EdgeServer, count: int) -> None:
     try:
         by = Actor("guard", "1001")
         for start in range(0, count, 1000):
-            works = [book.shift_notes.add_work(f"{NOTE} #{n}", by)
-                     for n in range(start, min(count, start + 1000))]
+            works = [
+                book.shift_notes.add_work(f"{NOTE} #{n}", by)
+                for n in range(start, min(count, start + 1000))
+            ]
             book.writer.write(lambda conn, works=works: [work(conn) for work in works])
     finally:
         book.close()
@@ -39,8 +41,11 @@ def append_notes(post: EdgeServer, count: int) -> None:
 def hub_count(company: Company, site: str = SITE, device: str = DEVICE) -> int:
     conn = sqlite3.connect(company.hub_data / "hub.db", timeout=5)
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM events WHERE site = ? AND device = ?",
-                                (site, device)).fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT COUNT(*) FROM events WHERE site = ? AND device = ?", (site, device)
+            ).fetchone()[0]
+        )
     except sqlite3.OperationalError:
         return 0
     finally:
@@ -56,8 +61,11 @@ def hub_rows(company: Company) -> list[tuple[Any, ...]]:
 
 def mid_drain(company: Company, total: int) -> int:
     """Wait until the hub holds some but not all of the post's events; how many."""
-    return wait_until(lambda: (lambda n: n if 0 < n < total else 0)(hub_count(company)), 30,
-                      "the hub to be in the middle of the drain")
+    return wait_until(
+        lambda: (lambda n: n if 0 < n < total else 0)(hub_count(company)),
+        30,
+        "the hub to be in the middle of the drain",
+    )
 
 
 def assert_exactly_the_posts_events(company: Company, post: EdgeServer) -> None:
@@ -136,11 +144,16 @@ def test_the_hub_down_for_long_then_everything_drains(company: Company) -> None:
 
 
 def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
-        company: Company) -> None:
+    company: Company,
+) -> None:
     post, _ = start_world(company, 2000)
     hub_account = company.hub_account
-    tap = Tap(company, hub_account["username"], hub_account["password"],
-              [events_topic(SITE, DEVICE), ack_topic(SITE, DEVICE)])
+    tap = Tap(
+        company,
+        hub_account["username"],
+        hub_account["password"],
+        [events_topic(SITE, DEVICE), ack_topic(SITE, DEVICE)],
+    )
     try:
         post.start()
         assert_exactly_the_posts_events(company, post)
@@ -152,8 +165,11 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
             tap.messages.clear()
         for payload in [*reversed(batches), *batches]:
             tap.publish(events_topic(SITE, DEVICE), payload)
-        acks = wait_until(lambda: [json.loads(p) for t, p in list(tap.messages)
-                                   if t.endswith("/ack")] or None, 10, "the hub's acks")
+        acks = wait_until(
+            lambda: [json.loads(p) for t, p in list(tap.messages) if t.endswith("/ack")] or None,
+            10,
+            "the hub's acks",
+        )
         time.sleep(1)  # let the hub finish with every republished batch
         assert hub_rows(company) == before
         with tap.lock:
@@ -173,11 +189,19 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
             tap.messages.clear()
         tap.client.subscribe(ack_topic("sunrise-court", "lobby-1"), qos=1)
         time.sleep(0.3)
-        tap.publish(events_topic("sunrise-court", "lobby-1"), canonical_json(
-            {"site": "sunrise-court", "device": "lobby-1", "events": after_gap}))
-        gap_acks = wait_until(lambda: [json.loads(p)["acked_seq"] for t, p in list(tap.messages)
-                                       if t == ack_topic("sunrise-court", "lobby-1")], 10,
-                              "an ack for the batch after a gap")
+        tap.publish(
+            events_topic("sunrise-court", "lobby-1"),
+            canonical_json({"site": "sunrise-court", "device": "lobby-1", "events": after_gap}),
+        )
+        gap_acks = wait_until(
+            lambda: [
+                json.loads(p)["acked_seq"]
+                for t, p in list(tap.messages)
+                if t == ack_topic("sunrise-court", "lobby-1")
+            ],
+            10,
+            "an ack for the batch after a gap",
+        )
         assert gap_acks == [0]
         assert hub_count(company, "sunrise-court", "lobby-1") == 0
     finally:
@@ -204,7 +228,8 @@ def pending_batch(post: EdgeServer, after: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("forgery", ["edited field", "chain that does not link"])
 def test_a_forged_batch_is_rejected_whole_and_the_device_marked_tampered(
-        company: Company, forgery: str) -> None:
+    company: Company, forgery: str
+) -> None:
     post, hub = start_world(company, 10)
     post.start()
     assert_exactly_the_posts_events(company, post)

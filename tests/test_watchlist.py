@@ -32,14 +32,19 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
     hub = company.hub().start()
     company.extra = [hub]  # type: ignore[attr-defined]
     post.start()
-    tap = Tap(company, company.hub_account["username"], company.hub_account["password"],
-              ["guardpost/#"])
+    tap = Tap(
+        company, company.hub_account["username"], company.hub_account["password"], ["guardpost/#"]
+    )
     try:
         with hub.client() as manager:
-            by_number = manager.post("/watchlist", json={
-                "id_number": ID_NUMBER, "reason": "banned after a theft in 2026"})
-            by_name = manager.post("/watchlist", json={
-                "name": "Wong Ka-ho", "reason": "harassed a resident", "severity": "medium"})
+            by_number = manager.post(
+                "/watchlist",
+                json={"id_number": ID_NUMBER, "reason": "banned after a theft in 2026"},
+            )
+            by_name = manager.post(
+                "/watchlist",
+                json={"name": "Wong Ka-ho", "reason": "harassed a resident", "severity": "medium"},
+            )
             neither = manager.post("/watchlist", json={"reason": "nobody"})
             assert [a.status_code for a in (by_number, by_name, neither)] == [201, 201, 422]
             assert error_fields(neither) == ["id_number"]
@@ -47,15 +52,21 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
             assert entry["id_number_masked"] == "Z****543(2)" and len(entry["id_hmac"]) == 64
             assert manager.get("/watchlist").json()["version"] == 2
 
-        wait_until(lambda: any("version 2" in s for s in applied_versions(post)), 30,
-                   "the post to apply the watch list")
+        wait_until(
+            lambda: any("version 2" in s for s in applied_versions(post)),
+            30,
+            "the post to apply the watch list",
+        )
 
         # a post that joins later gets the current list when it first comes online
         late = company.add_post("harbour-view", "lobby-2")
         late.start()
         company.extra.append(late)  # type: ignore[attr-defined]
-        wait_until(lambda: any("version 2 in force (2 entries)" in s
-                               for s in applied_versions(late)), 30, "the new post's list")
+        wait_until(
+            lambda: any("version 2 in force (2 entries)" in s for s in applied_versions(late)),
+            30,
+            "the new post's list",
+        )
 
         hub.stop()
         company.broker.stop()  # the building's internet is down: matching is local
@@ -63,12 +74,16 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
             flagged = register(api, visitor_name="Someone", id_number="z 9876543 2")
             named = register(api, visitor_name="WONG KA HO")
             clean = register(api, visitor_name="Chan Tai Man", id_number="A1234567(8)")
-            assert [v["flag"] for v in (flagged, named, clean)] == ["watch_list", "watch_list",
-                                                                    None]
+            assert [v["flag"] for v in (flagged, named, clean)] == [
+                "watch_list",
+                "watch_list",
+                None,
+            ]
             incidents = api.get("/incidents").json()["incidents"]
             linked = sorted((i["visit_id"], i["category"], i["severity"]) for i in incidents)
-            assert linked == sorted([(flagged["id"], "watch_list", "severe"),
-                                     (named["id"], "watch_list", "medium")])
+            assert linked == sorted(
+                [(flagged["id"], "watch_list", "severe"), (named["id"], "watch_list", "medium")]
+            )
             reasons = {i["visit_id"]: i["description"] for i in incidents}
             assert reasons[flagged["id"]] == "banned after a theft in 2026"
     finally:
@@ -87,9 +102,22 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
 def test_only_a_manager_changes_the_watch_list(company: Company) -> None:
     from tests.helpers import run_hub
 
-    assert run_hub("add-user", "--data", str(company.hub_data), "--username", "sup",
-                   "--password", "sup-pass-123", "--role", "supervisor",
-                   "--sites", "harbour-view").returncode == 0
+    assert (
+        run_hub(
+            "add-user",
+            "--data",
+            str(company.hub_data),
+            "--username",
+            "sup",
+            "--password",
+            "sup-pass-123",
+            "--role",
+            "supervisor",
+            "--sites",
+            "harbour-view",
+        ).returncode
+        == 0
+    )
     hub = company.hub()
     hub.broker_url = ""
     hub.start()
@@ -113,23 +141,28 @@ def test_a_watch_list_hit_at_a_post_shows_at_the_hub(company: Company) -> None:
     company.extra = [hub]  # type: ignore[attr-defined]
     post.start()
     with hub.client() as manager:
-        made = manager.post("/watchlist", json={"name": "Wong Ka-ho",
-                                                "reason": "harassed a resident"})
+        made = manager.post(
+            "/watchlist", json={"name": "Wong Ka-ho", "reason": "harassed a resident"}
+        )
         assert made.status_code == 201, made.text
-    wait_until(lambda: any("version 1" in s for s in applied_versions(post)), 30,
-               "the post to apply the watch list")
+    wait_until(
+        lambda: any("version 1" in s for s in applied_versions(post)),
+        30,
+        "the post to apply the watch list",
+    )
     with post.client(post.login()) as api:
         flagged = register(api, visitor_name="WONG KA HO")
         clean = register(api, visitor_name="Chan Tai Man")
     assert (flagged["flag"], clean["flag"]) == ("watch_list", None)
 
     with hub.client() as manager:
+
         def synced() -> list[dict[str, Any]]:
             visits = manager.get("/visits", params={"site": "harbour-view"}).json()["visits"]
             return visits if len(visits) == 2 else []
+
         visits = wait_until(synced, 30, "the hub to have both visits")
-    assert {v["id"]: v["flag"] for v in visits} == {flagged["id"]: "watch_list",
-                                                     clean["id"]: None}
+    assert {v["id"]: v["flag"] for v in visits} == {flagged["id"]: "watch_list", clean["id"]: None}
 
     login = httpx.post(f"{hub.url}/login", data=MANAGER)
     assert login.status_code == 303, login.text

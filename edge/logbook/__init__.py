@@ -7,5 +7,14 @@ from .database import init_data_dir, is_initialised, verify_logbook
 from .doors import DoorPolicy
 from .retention import purge_cutoff
 
-__all__ = ["SYSTEM", "Actor", "DoorPolicy", "Logbook", "init_data_dir", "is_initialised",
-           "opened", "purge_cutoff", "verify_logbook"]
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "DoorPolicy",
+    "Logbook",
+    "init_data_dir",
+    "is_initialised",
+    "opened",
+    "purge_cutoff",
+    "verify_logbook",
+]

@@ -16,8 +16,9 @@ from .family import Family
 class Accounts(Family):
     """`book.accounts`: who may use the post, and who is logged in."""
 
-    def add_guard_now(self, badge: str, name: str, role: str, pin_hash: str,
-                      end_sessions: bool = False) -> tuple[bool, int]:
+    def add_guard_now(
+        self, badge: str, name: str, role: str, pin_hash: str, end_sessions: bool = False
+    ) -> tuple[bool, int]:
         """Insert or replace a guard: (True if new, how many sessions ended). `end_sessions`:
         a new PIN or role, so the guard's open sessions end in the same transaction."""
 
@@ -28,12 +29,14 @@ class Accounts(Family):
                 " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,"
                 " pin_hash = excluded.pin_hash",
-                (badge, name, role, pin_hash, format_time(utc_now())))
+                (badge, name, role, pin_hash, format_time(utc_now())),
+            )
             ended = 0
             if end_sessions:
                 ended = conn.execute(
                     "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
-                    (format_time(utc_now()), badge)).rowcount
+                    (format_time(utc_now()), badge),
+                ).rowcount
                 _sessions_ended(conn)
             return exists is None, ended
 
@@ -44,9 +47,13 @@ class Accounts(Family):
         return dict(row) if row else None
 
     def add_api_key_now(self, key_id: str, name: str, scope: str, key_hash: str) -> None:
-        self.writer.write(lambda conn: conn.execute(
-            "INSERT INTO api_keys (id, name, scope, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (key_id, name, scope, key_hash, format_time(utc_now()))))
+        self.writer.write(
+            lambda conn: conn.execute(
+                "INSERT INTO api_keys (id, name, scope, key_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key_id, name, scope, key_hash, format_time(utc_now())),
+            )
+        )
 
     def find_api_key(self, key_hash: str) -> dict[str, Any] | None:
         row = self.book.reader.execute(
@@ -70,12 +77,14 @@ class Accounts(Family):
         def work(conn: sqlite3.Connection) -> int | None:
             conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
             (failures,) = conn.execute(
-                "SELECT COUNT(*) FROM login_failures WHERE badge = ? AND at >= ?",
-                (badge, since)).fetchone()
+                "SELECT COUNT(*) FROM login_failures WHERE badge = ? AND at >= ?", (badge, since)
+            ).fetchone()
             if failures >= limit:
                 return None
-            cursor = conn.execute("INSERT INTO login_failures (badge, at) VALUES (?, ?)",
-                                  (badge, format_time(utc_now())))
+            cursor = conn.execute(
+                "INSERT INTO login_failures (badge, at) VALUES (?, ?)",
+                (badge, format_time(utc_now())),
+            )
             return cursor.lastrowid
 
         return self.writer.write(work)
@@ -86,9 +95,11 @@ class Accounts(Family):
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM login_failures WHERE badge = ?", (badge,))
-            conn.execute("INSERT INTO sessions (token_hash, badge, created_at, expires_at)"
-                         " VALUES (?, ?, ?, ?)", (token_hash, badge, format_time(utc_now()),
-                                                   expires_at))
+            conn.execute(
+                "INSERT INTO sessions (token_hash, badge, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (token_hash, badge, format_time(utc_now()), expires_at),
+            )
 
         self.writer.write(work)
 
@@ -97,14 +108,16 @@ class Accounts(Family):
             "SELECT s.badge, s.expires_at, g.name, g.role FROM sessions s"
             " JOIN guards g ON g.badge = s.badge"
             " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-            (token_hash, format_time(utc_now()))).fetchone()
+            (token_hash, format_time(utc_now())),
+        ).fetchone()
         return dict(row) if row else None
 
     def revoke_session_now(self, token_hash: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                (format_time(utc_now()), token_hash))
+                (format_time(utc_now()), token_hash),
+            )
             _sessions_ended(conn)
 
         self.writer.write(work)
@@ -113,7 +126,8 @@ class Accounts(Family):
         def work(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
-                (format_time(utc_now()), badge))
+                (format_time(utc_now()), badge),
+            )
             _sessions_ended(conn)
             return cursor.rowcount
 
@@ -139,13 +153,14 @@ class Accounts(Family):
             data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
             if data_version != self._seen_data_version:
                 self._seen_data_version = data_version
-                row = conn.execute(
-                    "SELECT value FROM meta WHERE key = 'sessions_ended'").fetchone()
+                row = conn.execute("SELECT value FROM meta WHERE key = 'sessions_ended'").fetchone()
                 self._sessions_ended = int(row[0]) if row else 0
             return self._sessions_ended
 
 
 def _sessions_ended(conn: sqlite3.Connection) -> None:
     """Count, in the transaction that ends them, that sessions ended (`sessions_version`)."""
-    conn.execute("INSERT INTO meta (key, value) VALUES ('sessions_ended', '1') ON CONFLICT (key)"
-                 " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('sessions_ended', '1') ON CONFLICT (key)"
+        " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )

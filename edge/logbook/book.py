@@ -123,7 +123,9 @@ class Logbook:
         start, end = self.day_bounds(day)
         rows = self.reader.execute(
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
-            " ORDER BY seq", (start, end))
+            " ORDER BY seq",
+            (start, end),
+        )
         return [logbook_line(r, raw) for r in rows]
 
     def verify(self) -> tuple[int, int | None]:

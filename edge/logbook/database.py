@@ -52,8 +52,7 @@ def open_checked(path: Path, check: str = "quick_check") -> sqlite3.Connection:
         raise errors.DamagedDatabase(f"{path} is empty: not a Guardpost edge database")
     if header != SQLITE_HEADER:
         raise errors.DamagedDatabase(f"{path} is not an SQLite database")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                           check_same_thread=False)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("PRAGMA busy_timeout=30000")
@@ -82,19 +81,25 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
     application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if application_id not in (0, APPLICATION_ID):
-        raise errors.DamagedDatabase(f"{path} is not a Guardpost edge database "
-                                     f"(application_id {application_id:#x})")
+        raise errors.DamagedDatabase(
+            f"{path} is not a Guardpost edge database (application_id {application_id:#x})"
+        )
     if version > len(MIGRATIONS):
-        raise errors.DamagedDatabase(f"{path} was written by a newer Guardpost (schema "
-                                     f"version {version}); upgrade guardpost to open it")
+        raise errors.DamagedDatabase(
+            f"{path} was written by a newer Guardpost (schema "
+            f"version {version}); upgrade guardpost to open it"
+        )
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     meta: dict[str, str] = {}
     if version >= 1 and {"meta", "events"} <= tables:
-        meta = {r[0]: r[1] for r in conn.execute(
-            "SELECT key, value FROM meta WHERE key IN ('site', 'device')")}
+        meta = {
+            r[0]: r[1]
+            for r in conn.execute("SELECT key, value FROM meta WHERE key IN ('site', 'device')")
+        }
     if set(meta) != {"site", "device"}:
-        raise errors.DamagedDatabase(f"{path} is not a Guardpost edge database "
-                                     "(no site and device in it)")
+        raise errors.DamagedDatabase(
+            f"{path} is not a Guardpost edge database (no site and device in it)"
+        )
 
 
 def is_initialised(data: Path) -> bool:
@@ -125,8 +130,9 @@ def init_data_dir(data: Path, site: str, device: str, id_key: bytes | None = Non
     conn = connect(data / DB_FILE)
     try:
         migrate(conn)
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('site', ?), ('device', ?)",
-                     (site, device))
+        conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('site', ?), ('device', ?)", (site, device)
+        )
     finally:
         conn.close()
     (data / DB_FILE).chmod(0o600)
@@ -143,8 +149,7 @@ def _check_post(data: Path, site: str, device: str) -> None:
         conn.close()
     if (meta.get("site"), meta.get("device")) != (site, device):
         raise errors.AlreadyInitialised(
-            f"{data} is already initialised for site {meta.get('site')} "
-            f"device {meta.get('device')}"
+            f"{data} is already initialised for site {meta.get('site')} device {meta.get('device')}"
         )
 
 
@@ -185,8 +190,14 @@ _WITH_SEQ = frozenset({"visits", "incident_entries"})
 
 def event_out(row: sqlite3.Row) -> dict[str, Any]:
     return {
-        "seq": row["seq"], "id": row["id"], "type": row["type"], "at": row["at"],
-        "record_id": row["record_id"], "data": json.loads(row["data"]),
+        "seq": row["seq"],
+        "id": row["id"],
+        "type": row["type"],
+        "at": row["at"],
+        "record_id": row["record_id"],
+        "data": json.loads(row["data"]),
         "pii": json.loads(row["pii"]) if row["pii"] is not None else None,
-        "pii_digest": row["pii_digest"], "prev_hash": row["prev_hash"], "hash": row["hash"],
+        "pii_digest": row["pii_digest"],
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
     }

@@ -30,7 +30,9 @@ class Deliveries(Family):
             " LEFT JOIN units u ON u.unit = v.unit"
             " WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ?"
             " AND v.confirmation_status = 'pending' AND v.confirmation_expires_at > ?"
-            " ORDER BY d.next_attempt_at LIMIT ?", (now, now, limit))
+            " ORDER BY d.next_attempt_at LIMIT ?",
+            (now, now, limit),
+        )
         return [dict(r) for r in rows]
 
     def next_due(self) -> datetime | None:
@@ -40,27 +42,37 @@ class Deliveries(Family):
             " SELECT d.next_attempt_at AS t FROM deliveries d JOIN visits v ON v.id = d.visit_id"
             "  WHERE d.delivered_at IS NULL AND v.confirmation_status = 'pending'"
             " UNION ALL SELECT confirmation_expires_at FROM visits"
-            "  WHERE confirmation_status = 'pending')").fetchone()
+            "  WHERE confirmation_status = 'pending')"
+        ).fetchone()
         return parse_time(row[0]) if row and row[0] else None
 
     def mark_delivered_now(self, request_id: str) -> None:
-        self.writer.write(lambda conn: conn.execute(
-            "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
-            " WHERE request_id = ?", (format_time(utc_now()), request_id)))
+        self.writer.write(
+            lambda conn: conn.execute(
+                "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
+                " WHERE request_id = ?",
+                (format_time(utc_now()), request_id),
+            )
+        )
 
     def mark_failed_now(self, request_id: str, error: str) -> None:
         """Count a failed attempt and schedule the next one after the backoff."""
 
         def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute("SELECT attempts FROM deliveries WHERE request_id = ?",
-                               (request_id,)).fetchone()
+            row = conn.execute(
+                "SELECT attempts FROM deliveries WHERE request_id = ?", (request_id,)
+            ).fetchone()
             attempts = (row["attempts"] if row else 0) + 1
             conn.execute(
                 "UPDATE deliveries SET attempts = ?, last_error = ?, next_attempt_at = ?"
                 " WHERE request_id = ?",
-                (attempts, error[:200],
-                 format_time(utc_now() + timedelta(seconds=retry_delay_s(attempts))),
-                 request_id))
+                (
+                    attempts,
+                    error[:200],
+                    format_time(utc_now() + timedelta(seconds=retry_delay_s(attempts))),
+                    request_id,
+                ),
+            )
 
         self.writer.write(work)
 
@@ -68,5 +80,6 @@ class Deliveries(Family):
         """How ringing the flat is going, for the visit page."""
         row = self.book.reader.execute(
             "SELECT attempts, delivered_at, last_error FROM deliveries WHERE visit_id = ?",
-            (visit_id,)).fetchone()
+            (visit_id,),
+        ).fetchone()
         return dict(row) if row else None

@@ -21,13 +21,15 @@ class Directory(Family):
             added = updated = 0
             now = format_time(utc_now())
             for row in rows:
-                exists = conn.execute("SELECT 1 FROM units WHERE unit = ?", (row["unit"],)) \
-                    .fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM units WHERE unit = ?", (row["unit"],)
+                ).fetchone()
                 conn.execute(
                     "INSERT INTO units (unit, intercom, residents, updated_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (unit) DO UPDATE SET intercom = excluded.intercom,"
                     " residents = excluded.residents, updated_at = excluded.updated_at",
-                    (row["unit"], row.get("intercom") or None, row.get("residents") or None, now))
+                    (row["unit"], row.get("intercom") or None, row.get("residents") or None, now),
+                )
                 if exists:
                     updated += 1
                 else:
@@ -41,7 +43,8 @@ class Directory(Family):
         rows = self.book.reader.execute(
             "SELECT unit, intercom, residents FROM units WHERE unit LIKE ? ESCAPE '\\'"
             " OR residents LIKE ? ESCAPE '\\' ORDER BY unit LIMIT ?",
-            (_like(prefix) + "%", "%" + _like(prefix) + "%", limit))
+            (_like(prefix) + "%", "%" + _like(prefix) + "%", limit),
+        )
         return [dict(r) for r in rows]
 
 

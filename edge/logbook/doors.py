@@ -38,15 +38,20 @@ class Doors(Family):
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             visit_id = body.get("visit_id") or None
-            if visit_id and conn.execute(
-                "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
-            ).fetchone() is None:
+            if (
+                visit_id
+                and conn.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone()
+                is None
+            ):
                 raise errors.UnknownVisit(f"no visit {visit_id}")
             optional = {} if duration_s is None else {"duration_s": duration_s}
             data = DoorEventData(
                 **optional,
-                door=body["door"], kind=body["kind"], reason=body.get("reason") or None,
-                visit_id=visit_id, occurred_at=occurred_at or format_time(utc_now()),
+                door=body["door"],
+                kind=body["kind"],
+                reason=body.get("reason") or None,
+                visit_id=visit_id,
+                occurred_at=occurred_at or format_time(utc_now()),
                 by=by.ref,
             )
             self.writer.append(conn, "door.event", event_id, data)
@@ -55,16 +60,26 @@ class Doors(Family):
             if severity:
                 opened = utc_now()
                 incident_id = new_id()
-                self.writer.append(conn, "incident.opened", incident_id, IncidentOpenedData(
-                    category="security", severity=Severity(severity),
-                    title=f"Door {body['door']}: {body['kind']}",
-                    description=f"door event {event_id} at {data.occurred_at}"
-                    + (f", open for {duration_s:.0f} s" if duration_s is not None else ""),
-                    location=body["door"], visit_id=visit_id, channel=Channel.other,
-                    due_at=format_time(opened + timedelta(
-                        hours=self.book.deadlines_h[severity])),
-                    by=by.ref,
-                ), at=opened)
+                self.writer.append(
+                    conn,
+                    "incident.opened",
+                    incident_id,
+                    IncidentOpenedData(
+                        category="security",
+                        severity=Severity(severity),
+                        title=f"Door {body['door']}: {body['kind']}",
+                        description=f"door event {event_id} at {data.occurred_at}"
+                        + (f", open for {duration_s:.0f} s" if duration_s is not None else ""),
+                        location=body["door"],
+                        visit_id=visit_id,
+                        channel=Channel.other,
+                        due_at=format_time(
+                            opened + timedelta(hours=self.book.deadlines_h[severity])
+                        ),
+                        by=by.ref,
+                    ),
+                    at=opened,
+                )
                 door["incident_id"] = incident_id
             return door
 
@@ -74,14 +89,16 @@ class Doors(Family):
         policy = self.book.door_policy
         if kind == "forced":
             return policy.forced_severity
-        if kind == "held_open" and (duration_s is None
-                                    or duration_s >= policy.held_open_limit_s):
+        if kind == "held_open" and (duration_s is None or duration_s >= policy.held_open_limit_s):
             return policy.held_open_severity
         return None
 
     def get(self, event_id: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
-        row = (conn or self.book.reader).execute(
-            "SELECT * FROM door_events WHERE id = ?", (event_id,)).fetchone()
+        row = (
+            (conn or self.book.reader)
+            .execute("SELECT * FROM door_events WHERE id = ?", (event_id,))
+            .fetchone()
+        )
         if row is None:
             raise errors.NotFound(f"no door event {event_id}", loc=("path", "id"))
         return {"site": self.book.site, "device": self.book.device, **dict(row)}

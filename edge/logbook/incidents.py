@@ -33,19 +33,31 @@ class Incidents(Family):
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             opened = utc_now()  # due_at is exactly opened_at + the severity's deadline
-            due_at = format_time(opened + timedelta(
-                hours=self.book.deadlines_h[body["severity"]]))
+            due_at = format_time(opened + timedelta(hours=self.book.deadlines_h[body["severity"]]))
             visit_id = body.get("visit_id") or None
-            if visit_id and conn.execute(
-                "SELECT 1 FROM visits WHERE id = ?", (visit_id,)
-            ).fetchone() is None:
+            if (
+                visit_id
+                and conn.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone()
+                is None
+            ):
                 raise errors.UnknownVisit(f"no visit {visit_id}")
-            self.writer.append(conn, "incident.opened", incident_id, IncidentOpenedData(
-                category=body["category"], severity=body["severity"],
-                title=body["title"], description=body.get("description") or None,
-                location=body.get("location") or None, visit_id=visit_id,
-                channel=body.get("channel") or None, due_at=due_at, by=by.ref,
-            ), at=opened)
+            self.writer.append(
+                conn,
+                "incident.opened",
+                incident_id,
+                IncidentOpenedData(
+                    category=body["category"],
+                    severity=body["severity"],
+                    title=body["title"],
+                    description=body.get("description") or None,
+                    location=body.get("location") or None,
+                    visit_id=visit_id,
+                    channel=body.get("channel") or None,
+                    due_at=due_at,
+                    by=by.ref,
+                ),
+                at=opened,
+            )
             return self.get(incident_id, conn=conn)
 
         return await self.writer.run(work)
@@ -54,11 +66,19 @@ class Incidents(Family):
         entry_id = new_id()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
-                    is None:
+            if (
+                conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+                is None
+            ):
                 raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
-            self.writer.append(conn, "incident.entry", entry_id, IncidentEntryData(
-                incident_id=incident_id, kind=EntryKind(kind), text=text, by=by.ref))
+            self.writer.append(
+                conn,
+                "incident.entry",
+                entry_id,
+                IncidentEntryData(
+                    incident_id=incident_id, kind=EntryKind(kind), text=text, by=by.ref
+                ),
+            )
             row = conn.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
             return _entry_out(row.fetchone())
 
@@ -76,11 +96,17 @@ class Incidents(Family):
         def work(conn: sqlite3.Connection) -> bool:
             if conn.execute("SELECT 1 FROM incident_entries WHERE id = ?", (entry_id,)).fetchone():
                 return False
-            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() \
-                    is None:
+            if (
+                conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+                is None
+            ):
                 return False
-            self.writer.append(conn, "incident.entry", entry_id, IncidentEntryData(
-                incident_id=incident_id, kind=EntryKind(kind), text=text, by=by))
+            self.writer.append(
+                conn,
+                "incident.entry",
+                entry_id,
+                IncidentEntryData(incident_id=incident_id, kind=EntryKind(kind), text=text, by=by),
+            )
             return True
 
         return self.writer.write(work)
@@ -91,8 +117,9 @@ class Incidents(Family):
         supervisor closes. The record's state is checked first (409), then the role (403)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            row = conn.execute("SELECT status, category FROM incidents WHERE id = ?",
-                               (incident_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status, category FROM incidents WHERE id = ?", (incident_id,)
+            ).fetchone()
             if row is None:
                 raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
             current = row["status"]
@@ -104,17 +131,26 @@ class Incidents(Family):
                     + (f"; next is {allowed}" if allowed else "; the incident is closed")
                 )
             if status == "closed" and row["category"] == "complaint":
-                kinds = {k for (k,) in conn.execute(
-                    "SELECT DISTINCT kind FROM incident_entries WHERE incident_id = ?",
-                    (incident_id,))}
+                kinds = {
+                    k
+                    for (k,) in conn.execute(
+                        "SELECT DISTINCT kind FROM incident_entries WHERE incident_id = ?",
+                        (incident_id,),
+                    )
+                }
                 missing = [k for k in ("follow_up", "summary") if k not in kinds]
                 if missing:
                     raise errors.TransitionForbidden(
-                        "a complaint closes only after its " + " and ".join(missing) + " entry")
+                        "a complaint closes only after its " + " and ".join(missing) + " entry"
+                    )
             if status == "closed" and by.kind == "guard" and by.role != "supervisor":
                 raise errors.Forbidden("only a supervisor may close an incident")
-            self.writer.append(conn, "incident.status", incident_id, IncidentStatusData(
-                status=IncidentStatus(status), previous=current, by=by.ref))
+            self.writer.append(
+                conn,
+                "incident.status",
+                incident_id,
+                IncidentStatusData(status=IncidentStatus(status), previous=current, by=by.ref),
+            )
             return self.get(incident_id, conn=conn)
 
         return await self.writer.run(work)
@@ -122,7 +158,10 @@ class Incidents(Family):
     # ---- reads ------------------------------------------------------------------------------
 
     def get(
-        self, incident_id: str, *, with_entries: bool = True,
+        self,
+        incident_id: str,
+        *,
+        with_entries: bool = True,
         conn: sqlite3.Connection | None = None,
     ) -> dict[str, Any]:
         conn = conn or self.book.reader
@@ -131,18 +170,26 @@ class Incidents(Family):
             raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
         incident = self._out(row)
         if with_entries:
-            incident["entries"] = [_entry_out(e) for e in conn.execute(
-                "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
-                (incident_id,))]
+            incident["entries"] = [
+                _entry_out(e)
+                for e in conn.execute(
+                    "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
+                    (incident_id,),
+                )
+            ]
         return incident
 
     def for_visit(self, visit_id: str) -> list[dict[str, Any]]:
         rows = self.book.reader.execute(
-            "SELECT * FROM incidents WHERE visit_id = ? ORDER BY opened_at", (visit_id,))
+            "SELECT * FROM incidents WHERE visit_id = ? ORDER BY opened_at", (visit_id,)
+        )
         return [self._out(row) for row in rows]
 
     def list(
-        self, *, status: str | None = None, severity: str | None = None,
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
         overdue: bool | None = None,
     ) -> builtins.list[dict[str, Any]]:
         sql, args = "SELECT * FROM incidents WHERE 1=1", []
@@ -161,7 +208,8 @@ class Incidents(Family):
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
         incident = {"site": self.book.site, "device": self.book.device, **dict(row)}
         incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
-            row["due_at"] < format_time(utc_now()))
+            row["due_at"] < format_time(utc_now())
+        )
         return incident
 
 

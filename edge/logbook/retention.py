@@ -47,16 +47,18 @@ def purge_cutoff(stamps: list[datetime], now: datetime, retention: timedelta) ->
         log_now += step
     # the events the log says are younger than retention: none of them may be purged, so the
     # cutoff is at or before the earliest stamp among them (log time only grows with seq)
-    young = [at for at, logged in zip(stamps, log_times, strict=True)
-             if logged >= log_now - retention]
+    young = [
+        at for at, logged in zip(stamps, log_times, strict=True) if logged >= log_now - retention
+    ]
     return min([wall_cutoff, *young])
 
 
 class Retention(Family):
     """`book.retention`: visitors' personal data leaves the post after the retention period."""
 
-    def purge_now(self, older_than_days: int, by: Actor = SYSTEM,
-                  trust_clock: bool = False) -> dict[str, Any]:
+    def purge_now(
+        self, older_than_days: int, by: Actor = SYSTEM, trust_clock: bool = False
+    ) -> dict[str, Any]:
         """Remove visitors' personal data past retention, append a `pii.purged` event, and
         checkpoint so the removed bytes leave the WAL as well as the database file.
 
@@ -65,38 +67,66 @@ class Retention(Family):
         `trust_clock`: the clock was checked by a person; judge age by it alone."""
         now = utc_now()
         retention = timedelta(days=older_than_days)
-        stamps = [(int(r[0]), parse_time(r[1])) for r in self.book.reader.execute(
-            "SELECT seq, at FROM events ORDER BY seq")]
+        stamps = [
+            (int(r[0]), parse_time(r[1]))
+            for r in self.book.reader.execute("SELECT seq, at FROM events ORDER BY seq")
+        ]
         if stamps and now < stamps[-1][1] - CLOCK_SLACK:
             raise errors.ClockBehind(
                 f"the clock ({format_time(now)}) is behind the newest logbook event "
                 f"(seq {stamps[-1][0]}, {format_time(stamps[-1][1])}); purge refused: set the "
-                "clock, then purge again")
-        limit = now - retention if trust_clock else \
-            purge_cutoff([at for _, at in stamps], now, retention)
+                "clock, then purge again"
+            )
+        limit = (
+            now - retention
+            if trust_clock
+            else purge_cutoff([at for _, at in stamps], now, retention)
+        )
         scanned = stamps[-1][0] if stamps else 0
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             # events appended since the scan are young whatever their stamp says
-            newer = conn.execute("SELECT MIN(at) FROM events WHERE seq > ?", (scanned,))\
-                .fetchone()[0]
+            newer = conn.execute("SELECT MIN(at) FROM events WHERE seq > ?", (scanned,)).fetchone()[
+                0
+            ]
             cutoff = format_time(min(limit, parse_time(newer)) if newer else limit)
-            visits = [r["id"] for r in conn.execute(
-                "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,))]
+            visits = [
+                r["id"]
+                for r in conn.execute(
+                    "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,)
+                )
+            ]
             # residents' pre-approvals name the visitor they expect: theirs go too
-            seqs = [r["seq"] for r in conn.execute(
-                "SELECT seq FROM events WHERE type = 'preapproval.created' AND at < ?"
-                " AND pii IS NOT NULL", (cutoff,))]
+            seqs = [
+                r["seq"]
+                for r in conn.execute(
+                    "SELECT seq FROM events WHERE type = 'preapproval.created' AND at < ?"
+                    " AND pii IS NOT NULL",
+                    (cutoff,),
+                )
+            ]
             if not visits and not seqs:
                 return {"visits": 0, "events": 0, "cutoff": cutoff}
             marks = ",".join("?" * len(visits))
-            seqs = sorted(seqs + [r["seq"] for r in conn.execute(
-                f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL",
-                visits)])
-            self.writer.append(conn, "pii.purged", new_id(), PiiPurgedData(
-                older_than=cutoff, seqs=seqs, visits=len(visits), by=by.ref))
-            conn.execute("UPDATE preapprovals SET visitor_name = NULL WHERE created_at < ?",
-                         (cutoff,))
+            seqs = sorted(
+                seqs
+                + [
+                    r["seq"]
+                    for r in conn.execute(
+                        f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL",
+                        visits,
+                    )
+                ]
+            )
+            self.writer.append(
+                conn,
+                "pii.purged",
+                new_id(),
+                PiiPurgedData(older_than=cutoff, seqs=seqs, visits=len(visits), by=by.ref),
+            )
+            conn.execute(
+                "UPDATE preapprovals SET visitor_name = NULL WHERE created_at < ?", (cutoff,)
+            )
             return {"visits": len(visits), "events": len(seqs), "cutoff": cutoff}
 
         removed = self.writer.write(work)

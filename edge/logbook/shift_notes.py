@@ -35,5 +35,7 @@ class ShiftNotes(Family):
         rows = self.book.reader.execute(
             "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
             " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
-            " ORDER BY seq LIMIT ?", (limit,))
+            " ORDER BY seq LIMIT ?",
+            (limit,),
+        )
         return [logbook_line(r, raw) for r in rows]

@@ -19,7 +19,8 @@ class SyncCursor(Family):
     def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Events with seq > `seq`, in order, as they travel (CONTRACT 4)."""
         rows = self.book.reader.execute(
-            "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+            "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
         return [event_out(row) for row in rows]
 
     def encoded_events_after(self, seq: int, limit: int = 500) -> list[tuple[int, bytes]]:
@@ -27,29 +28,60 @@ class SyncCursor(Family):
         the stored canonical `data` and `pii` texts without decoding them (a long backlog)."""
         rows = self.book.reader.execute(
             "SELECT seq, id, type, at, record_id, data, pii, pii_digest, prev_hash, hash"
-            " FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
-        return [(r[0], "".join((
-            '{"at":', encode_basestring(r[3]), ',"data":', r[5],
-            ',"hash":', encode_basestring(r[9]), ',"id":', encode_basestring(r[1]),
-            ',"pii":', "null" if r[6] is None else r[6],
-            ',"pii_digest":', "null" if r[7] is None else encode_basestring(r[7]),
-            ',"prev_hash":', encode_basestring(r[8]),
-            ',"record_id":', encode_basestring(r[4]), ',"seq":', str(r[0]),
-            ',"type":', encode_basestring(r[2]), "}")).encode("utf-8")) for r in rows]
+            " FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [
+            (
+                r[0],
+                "".join(
+                    (
+                        '{"at":',
+                        encode_basestring(r[3]),
+                        ',"data":',
+                        r[5],
+                        ',"hash":',
+                        encode_basestring(r[9]),
+                        ',"id":',
+                        encode_basestring(r[1]),
+                        ',"pii":',
+                        "null" if r[6] is None else r[6],
+                        ',"pii_digest":',
+                        "null" if r[7] is None else encode_basestring(r[7]),
+                        ',"prev_hash":',
+                        encode_basestring(r[8]),
+                        ',"record_id":',
+                        encode_basestring(r[4]),
+                        ',"seq":',
+                        str(r[0]),
+                        ',"type":',
+                        encode_basestring(r[2]),
+                        "}",
+                    )
+                ).encode("utf-8"),
+            )
+            for r in rows
+        ]
 
     def state(self, connected: bool = False) -> dict[str, Any]:
         row = self.book.reader.execute(
             "SELECT acked_seq, last_ack_at, (SELECT COALESCE(MAX(seq), 0) FROM events) AS last_seq"
-            " FROM sync_state").fetchone()
+            " FROM sync_state"
+        ).fetchone()
         return {
-            "site": self.book.site, "device": self.book.device, "last_seq": row["last_seq"],
-            "acked_seq": row["acked_seq"], "backlog": row["last_seq"] - row["acked_seq"],
-            "connected": connected, "last_ack_at": row["last_ack_at"],
+            "site": self.book.site,
+            "device": self.book.device,
+            "last_seq": row["last_seq"],
+            "acked_seq": row["acked_seq"],
+            "backlog": row["last_seq"] - row["acked_seq"],
+            "connected": connected,
+            "last_ack_at": row["last_ack_at"],
         }
 
     def last_seq(self) -> int:
-        return int(self.book.reader.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        return int(
+            self.book.reader.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        )
 
     def set_acked_now(self, acked_seq: int) -> bool:
         """Record the hub's cumulative ack; True if it moved forward."""
@@ -57,7 +89,8 @@ class SyncCursor(Family):
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE sync_state SET acked_seq = ?, last_ack_at = ? WHERE acked_seq < ?",
-                (acked_seq, format_time(utc_now()), acked_seq))
+                (acked_seq, format_time(utc_now()), acked_seq),
+            )
             return cursor.rowcount > 0
 
         return self.writer.write(work)

@@ -58,17 +58,25 @@ class Visits(Family):
             ).fetchone()
             if unit is None:
                 raise errors.UnknownUnit(f"unknown unit {body['unit']!r}")
-            confirmation = Confirmation(status=ConfirmationStatus.not_required, request_id=None,
-                                        answered_at=None)
+            confirmation = Confirmation(
+                status=ConfirmationStatus.not_required, request_id=None, answered_at=None
+            )
             expires_at = None
-            preapproval = book.preapprovals.use(conn, code_hmac, unit["unit"], visit_id, now) \
-                if code_hmac else None
+            preapproval = (
+                book.preapprovals.use(conn, code_hmac, unit["unit"], visit_id, now)
+                if code_hmac
+                else None
+            )
             if preapproval:
-                confirmation = Confirmation(status=ConfirmationStatus.approved, request_id=None,
-                                            answered_at=format_time(now))
+                confirmation = Confirmation(
+                    status=ConfirmationStatus.approved,
+                    request_id=None,
+                    answered_at=format_time(now),
+                )
             elif book.intercom_enabled and unit["intercom"]:
-                confirmation = Confirmation(status=ConfirmationStatus.pending, request_id=new_id(),
-                                            answered_at=None)
+                confirmation = Confirmation(
+                    status=ConfirmationStatus.pending, request_id=new_id(), answered_at=None
+                )
                 expires_at = format_time(now + timedelta(seconds=book.confirm_timeout_s))
             match = book.watchlist.match(conn, hmac_hex, body["visitor_name"])
             pii = VisitPii(
@@ -101,18 +109,31 @@ class Visits(Family):
                 (hmac_hex, expires_at, visit_id),
             )
             if confirmation.status == "pending":
-                conn.execute("INSERT INTO deliveries (request_id, visit_id, next_attempt_at)"
-                             " VALUES (?, ?, ?)",
-                             (confirmation.request_id, visit_id, format_time(now)))
+                conn.execute(
+                    "INSERT INTO deliveries (request_id, visit_id, next_attempt_at)"
+                    " VALUES (?, ?, ?)",
+                    (confirmation.request_id, visit_id, format_time(now)),
+                )
             if match:
-                self.writer.append(conn, "incident.opened", new_id(), IncidentOpenedData(
-                    category="watch_list", severity=match["severity"],
-                    title=f"Watch list: {unit['unit']}",
-                    description=match["reason"], location=None, visit_id=visit_id,
-                    channel=Channel.in_person, by=SYSTEM.ref,
-                    due_at=format_time(now + timedelta(
-                        hours=book.deadlines_h[match["severity"]])),
-                ), at=now)
+                self.writer.append(
+                    conn,
+                    "incident.opened",
+                    new_id(),
+                    IncidentOpenedData(
+                        category="watch_list",
+                        severity=match["severity"],
+                        title=f"Watch list: {unit['unit']}",
+                        description=match["reason"],
+                        location=None,
+                        visit_id=visit_id,
+                        channel=Channel.in_person,
+                        by=SYSTEM.ref,
+                        due_at=format_time(
+                            now + timedelta(hours=book.deadlines_h[match["severity"]])
+                        ),
+                    ),
+                    at=now,
+                )
             return self._out(self._row(conn, visit_id))
 
         return work
@@ -144,14 +165,28 @@ class Visits(Family):
                     f"confirmation is already {row['confirmation_status']}", loc=("path", "id")
                 )
             now = format_time(utc_now())
-            confirmation = Confirmation(status=ConfirmationStatus.overridden,
-                                        request_id=row["request_id"], answered_at=now)
-            self.writer.append(conn, "visit.confirmation", visit_id, VisitConfirmationData(
-                confirmation=confirmation, reason=reason, by=by.ref))
-            self.writer.append(conn, "door.event", new_id(), DoorEventData(
-                door=door, kind=DoorKind.guard_override, reason=reason, visit_id=visit_id,
-                occurred_at=now, by=by.ref,
-            ))
+            confirmation = Confirmation(
+                status=ConfirmationStatus.overridden, request_id=row["request_id"], answered_at=now
+            )
+            self.writer.append(
+                conn,
+                "visit.confirmation",
+                visit_id,
+                VisitConfirmationData(confirmation=confirmation, reason=reason, by=by.ref),
+            )
+            self.writer.append(
+                conn,
+                "door.event",
+                new_id(),
+                DoorEventData(
+                    door=door,
+                    kind=DoorKind.guard_override,
+                    reason=reason,
+                    visit_id=visit_id,
+                    occurred_at=now,
+                    by=by.ref,
+                ),
+            )
             return self._out(self._row(conn, visit_id))
 
         return await self.writer.run(work)
@@ -163,26 +198,45 @@ class Visits(Family):
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             row = conn.execute(
-                "SELECT * FROM visits WHERE request_id = ?", (request_id,)).fetchone()
+                "SELECT * FROM visits WHERE request_id = ?", (request_id,)
+            ).fetchone()
             if row is None:
-                raise errors.NotFound(f"no confirmation request {request_id}",
-                                      loc=("body", "request_id"))
+                raise errors.NotFound(
+                    f"no confirmation request {request_id}", loc=("body", "request_id")
+                )
             now = utc_now()
             if row["confirmation_status"] != "pending":
                 raise errors.ConfirmationClosed(
-                    f"request is already {row['confirmation_status']}", loc=("body", "request_id"))
+                    f"request is already {row['confirmation_status']}", loc=("body", "request_id")
+                )
             if row["confirmation_expires_at"] and parse_time(row["confirmation_expires_at"]) <= now:
                 raise errors.ConfirmationClosed("request has expired", loc=("body", "request_id"))
             status = "approved" if decision == "approve" else "denied"
-            confirmation = Confirmation(status=ConfirmationStatus(status), request_id=request_id,
-                                        answered_at=format_time(now))
-            self.writer.append(conn, "visit.confirmation", row["id"], VisitConfirmationData(
-                confirmation=confirmation, by=by.ref))
+            confirmation = Confirmation(
+                status=ConfirmationStatus(status),
+                request_id=request_id,
+                answered_at=format_time(now),
+            )
+            self.writer.append(
+                conn,
+                "visit.confirmation",
+                row["id"],
+                VisitConfirmationData(confirmation=confirmation, by=by.ref),
+            )
             if status == "approved":
-                self.writer.append(conn, "door.event", new_id(), DoorEventData(
-                    door="lobby", kind=DoorKind.intercom_release, reason=None,
-                    visit_id=row["id"], occurred_at=format_time(now), by=by.ref,
-                ))
+                self.writer.append(
+                    conn,
+                    "door.event",
+                    new_id(),
+                    DoorEventData(
+                        door="lobby",
+                        kind=DoorKind.intercom_release,
+                        reason=None,
+                        visit_id=row["id"],
+                        occurred_at=format_time(now),
+                        by=by.ref,
+                    ),
+                )
             return self._out(self._row(conn, row["id"]))
 
         return await self.writer.run(work)
@@ -195,12 +249,22 @@ class Visits(Family):
             rows = conn.execute(
                 "SELECT id, request_id FROM visits WHERE confirmation_status = 'pending'"
                 " AND confirmation_expires_at <= ? ORDER BY confirmation_expires_at",
-                (format_time(utc_now()),)).fetchall()
+                (format_time(utc_now()),),
+            ).fetchall()
             for row in rows:
-                self.writer.append(conn, "visit.confirmation", row["id"], VisitConfirmationData(
-                    confirmation=Confirmation(status=ConfirmationStatus.no_answer,
-                                              request_id=row["request_id"], answered_at=None),
-                    by=SYSTEM.ref))
+                self.writer.append(
+                    conn,
+                    "visit.confirmation",
+                    row["id"],
+                    VisitConfirmationData(
+                        confirmation=Confirmation(
+                            status=ConfirmationStatus.no_answer,
+                            request_id=row["request_id"],
+                            answered_at=None,
+                        ),
+                        by=SYSTEM.ref,
+                    ),
+                )
             return len(rows)
 
         return self.writer.write(work)
@@ -236,7 +300,8 @@ class Visits(Family):
         row = self.book.reader.execute(
             "SELECT visitor_name, company FROM visits WHERE id_hmac = ?"
             " AND visitor_name IS NOT NULL ORDER BY checked_in_at DESC LIMIT 1",
-            (id_hmac(self.book.id_key, id_number),)).fetchone()
+            (id_hmac(self.book.id_key, id_number),),
+        ).fetchone()
         return dict(row) if row else None
 
     def _row(self, conn: sqlite3.Connection, visit_id: str) -> sqlite3.Row:
@@ -247,14 +312,26 @@ class Visits(Family):
 
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
         return {
-            "id": row["id"], "site": self.book.site, "device": self.book.device,
-            "visitor_name": row["visitor_name"], "id_number_masked": row["id_number_masked"],
-            "unit": row["unit"], "category": row["category"], "phone": row["phone"],
-            "company": row["company"], "purpose": row["purpose"],
-            "party_size": row["party_size"], "vehicle_plate": row["vehicle_plate"],
-            "notes": row["notes"], "checked_in_at": row["checked_in_at"],
-            "checked_out_at": row["checked_out_at"], "guard": row["guard"],
-            "confirmation": {"status": row["confirmation_status"],
-                             "request_id": row["request_id"], "answered_at": row["answered_at"]},
+            "id": row["id"],
+            "site": self.book.site,
+            "device": self.book.device,
+            "visitor_name": row["visitor_name"],
+            "id_number_masked": row["id_number_masked"],
+            "unit": row["unit"],
+            "category": row["category"],
+            "phone": row["phone"],
+            "company": row["company"],
+            "purpose": row["purpose"],
+            "party_size": row["party_size"],
+            "vehicle_plate": row["vehicle_plate"],
+            "notes": row["notes"],
+            "checked_in_at": row["checked_in_at"],
+            "checked_out_at": row["checked_out_at"],
+            "guard": row["guard"],
+            "confirmation": {
+                "status": row["confirmation_status"],
+                "request_id": row["request_id"],
+                "answered_at": row["answered_at"],
+            },
             "flag": row["flag"],
         }

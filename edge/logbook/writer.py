@@ -84,14 +84,14 @@ class Writer:
         self._disk_full = False
         self._closed = False
         self._submit_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._write_loop, name="logbook-writer",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
         self._thread.start()
         # checkpoints run beside the writer, not inside a commit, so a guard never waits for one
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._stopping = threading.Event()
-        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="checkpoint",
-                                              daemon=True)
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="checkpoint", daemon=True
+        )
         self._checkpointer.start()
 
     def close(self) -> None:
@@ -193,10 +193,12 @@ class Writer:
             if not self._disk_full:
                 log.error("the disk is full: writes fail until space is freed")
             self._disk_full = True
-            return errors.DiskFull("the post's disk is full; nothing was saved. Free some "
-                                   "space, then try again")
-        return errors.StorageFailed(f"the database could not save this "
-                                    f"({exc.__class__.__name__}); nothing was saved")
+            return errors.DiskFull(
+                "the post's disk is full; nothing was saved. Free some space, then try again"
+            )
+        return errors.StorageFailed(
+            f"the database could not save this ({exc.__class__.__name__}); nothing was saved"
+        )
 
     def _commit_group(self, group: list[_Job]) -> None:
         conn = self._conn
@@ -234,9 +236,14 @@ class Writer:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("group commit failed", extra={"events": len(self._committed),
-                                                    "error": exc.__class__.__name__,
-                                                    "disk_full": is_disk_full(exc)})
+            log.error(
+                "group commit failed",
+                extra={
+                    "events": len(self._committed),
+                    "error": exc.__class__.__name__,
+                    "disk_full": is_disk_full(exc),
+                },
+            )
             self._abandon(group, exc)
             return
         self._disk_full = False
@@ -268,8 +275,10 @@ class Writer:
         `data` is the event type's model from `EVENT_DATA`; its fields set by the caller are
         written (an optional field left out stays out of the JSON, as the schema allows)."""
         if type(data) is not EVENT_DATA.get(event_type):
-            raise TypeError(f"{event_type} data must be {EVENT_DATA[event_type].__name__}, "
-                            f"not {type(data).__name__}")
+            raise TypeError(
+                f"{event_type} data must be {EVENT_DATA[event_type].__name__}, "
+                f"not {type(data).__name__}"
+            )
         data_json = data.model_dump(mode="json", exclude_unset=True)
         pii_json = None if pii is None else pii.model_dump(mode="json")
         data_text = canonical_text(data_json)
@@ -339,19 +348,28 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
     """Apply one event's changes (`schemas.projection`) inside the event's transaction."""
     for change in changes(event):
         if isinstance(change, Insert):
-            row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ \
-                else change.row
-            conn.execute(f"INSERT INTO {change.table} ({', '.join(row)})"
-                         f" VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ else change.row
+            conn.execute(
+                f"INSERT INTO {change.table} ({', '.join(row)})"
+                f" VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
         elif isinstance(change, Update):
-            conn.execute(f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
-                         " WHERE id = ?", (*change.values.values(), change.id))
+            conn.execute(
+                f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
+                " WHERE id = ?",
+                (*change.values.values(), change.id),
+            )
         else:
             for start in range(0, len(change.seqs), 500):
-                chunk = change.seqs[start:start + 500]
-                conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN"
-                             f" ({','.join('?' * len(chunk))})", chunk)
+                chunk = change.seqs[start : start + 500]
+                conn.execute(
+                    f"UPDATE events SET pii = NULL WHERE seq IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
             cleared = ", ".join(f"{f} = NULL" for f in (*PURGED_VISIT_FIELDS, "id_hmac"))
-            conn.execute(f"UPDATE visits SET {cleared}, purged_at = ?"
-                         " WHERE checked_in_at < ? AND purged_at IS NULL",
-                         (change.at, change.older_than))
+            conn.execute(
+                f"UPDATE visits SET {cleared}, purged_at = ?"
+                " WHERE checked_in_at < ? AND purged_at IS NULL",
+                (change.at, change.older_than),
+            )

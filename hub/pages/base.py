@@ -67,8 +67,9 @@ class HubPage:
         """The page of a logged-in manager; a 403 page (PageAnswer) for anyone else."""
         page = cls.of_user(request)
         if page.me.role != "manager":
-            raise PageAnswer(page.render("message.html", 403, message=page._(
-                "Only a manager may change this.")))
+            raise PageAnswer(
+                page.render("message.html", 403, message=page._("Only a manager may change this."))
+            )
         return page
 
     @property
@@ -92,8 +93,11 @@ class HubPage:
         return form
 
     def refuse(self) -> HTMLResponse:
-        return self.render("message.html", 403, message=self._(
-            "This form has expired. Go back, reload the page and try again."))
+        return self.render(
+            "message.html",
+            403,
+            message=self._("This form has expired. Go back, reload the page and try again."),
+        )
 
     def not_found(self) -> HTMLResponse:
         return self.render("message.html", 404, message=self._("There is nothing here."))
@@ -101,42 +105,58 @@ class HubPage:
     @property
     def labels(self) -> dict[str, dict[str, str]]:
         _ = self._
-        return {**labels_for(_), "roles": {"manager": _("Manager"), "supervisor": _("Supervisor"),
-                                           "auditor": _("Auditor")}}
+        return {
+            **labels_for(_),
+            "roles": {
+                "manager": _("Manager"),
+                "supervisor": _("Supervisor"),
+                "auditor": _("Auditor"),
+            },
+        }
 
     def render_text(self, template: str, **context: Any) -> str:
         env = environment(self.lang, HERE / "templates")
         zone, locale = self.store.zone, BABEL_LOCALES[self.lang]
-        env.filters["localtime"] = lambda text: local_time(
-            parse_time(text).astimezone(zone), locale) if text else "—"
+        env.filters["localtime"] = lambda text: (
+            local_time(parse_time(text).astimezone(zone), locale) if text else "—"
+        )
         return env.get_template(template).render(
-            lang=self.lang, languages=language_links(self.request), user=self.user,
+            lang=self.lang,
+            languages=language_links(self.request),
+            user=self.user,
             csrf=self.csrf,
-            **{"live_version": self.store.live_version(self.user.sites) if self.user else "",
-               **self.labels, **context})
+            **{
+                "live_version": self.store.live_version(self.user.sites) if self.user else "",
+                **self.labels,
+                **context,
+            },
+        )
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         if status_code >= 400:  # not live: a refresh would wipe the message and what was typed
             context["live_version"] = ""
         response = HTMLResponse(self.render_text(template, **context), status_code=status_code)
         if self.request.query_params.get("lang") in LANG_CODES:
-            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax",
-                                httponly=True)
+            response.set_cookie(
+                LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax", httponly=True
+            )
         return response
 
 
 def by_urgency(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Overdue first, then severe, medium, minor, then the oldest."""
-    return sorted(incidents, key=lambda i: (not i["overdue"], SEVERITY_ORDER[i["severity"]],
-                                            i["opened_at"]))
+    return sorted(
+        incidents, key=lambda i: (not i["overdue"], SEVERITY_ORDER[i["severity"]], i["opened_at"])
+    )
 
 
 def open_incidents(store: Store, sites: list[str] | None) -> list[dict[str, Any]]:
     return by_urgency([i for i in store.list_incidents(sites) if i["status"] != "closed"])
 
 
-def form_errors(page: HubPage, exc: ValidationError | errors.GuardpostError,
-                 known: dict[str, str]) -> dict[str, str]:
+def form_errors(
+    page: HubPage, exc: ValidationError | errors.GuardpostError, known: dict[str, str]
+) -> dict[str, str]:
     """Messages next to the fields, in the page's language: a model's errors, or one of ours
     (`known` words those by the field they name)."""
     if isinstance(exc, ValidationError):

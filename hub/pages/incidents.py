@@ -24,22 +24,44 @@ def incidents_page(request: Request) -> Response:
     site = query.get("site") or None
     if site and not page.me.may_see(site):
         return page.not_found()
-    status = query.get("status") if query.get("status") in (
-        "open", "acknowledged", "in_progress", "resolved", "closed") else None
+    status = (
+        query.get("status")
+        if query.get("status") in ("open", "acknowledged", "in_progress", "resolved", "closed")
+        else None
+    )
     severity = query.get("severity") if query.get("severity") in SEVERITY_ORDER else None
     overdue = True if query.get("overdue") == "true" else None
-    incidents = by_urgency(page.store.list_incidents(
-        [site] if site else page.me.sites, status=status, severity=severity, overdue=overdue))
-    audit_read(page.store, page.me, "incidents page", site=site, status=status,
-               severity=severity, overdue=overdue)
+    incidents = by_urgency(
+        page.store.list_incidents(
+            [site] if site else page.me.sites, status=status, severity=severity, overdue=overdue
+        )
+    )
+    audit_read(
+        page.store,
+        page.me,
+        "incidents page",
+        site=site,
+        status=status,
+        severity=severity,
+        overdue=overdue,
+    )
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
-    return page.render("incidents.html", incidents=incidents, sites=sites,
-                       chosen={"site": site or "", "status": status or "",
-                               "severity": severity or "", "overdue": bool(overdue)})
+    return page.render(
+        "incidents.html",
+        incidents=incidents,
+        sites=sites,
+        chosen={
+            "site": site or "",
+            "status": status or "",
+            "severity": severity or "",
+            "overdue": bool(overdue),
+        },
+    )
 
 
-def _incident_page(page: HubPage, incident_id: str, status_code: int = 200,
-                   **context: Any) -> Response:
+def _incident_page(
+    page: HubPage, incident_id: str, status_code: int = 200, **context: Any
+) -> Response:
     try:
         incident = visible_incident(page.store, page.me, incident_id)
     except errors.NotFound:
@@ -68,11 +90,17 @@ async def add_entry(incident_id: str, request: Request) -> Response:
     try:
         entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
     except ValidationError:
-        return _incident_page(page, incident_id, 422, text=form.get("text", ""),
-                              text_error=page._("Please fill this in."))
+        return _incident_page(
+            page,
+            incident_id,
+            422,
+            text=form.get("text", ""),
+            text_error=page._("Please fill this in."),
+        )
     try:
         add_supervisor_entry(request, incident, page.me, entry.kind.value, entry.text)
     except errors.Forbidden:
-        return _incident_page(page, incident_id, 403,
-                              text_error=page._("An auditor may read but not write."))
+        return _incident_page(
+            page, incident_id, 403, text_error=page._("An auditor may read but not write.")
+        )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

@@ -28,24 +28,37 @@ async def login(request: Request) -> Response:
     username = form.get("username", "").strip()[:64]  # what is kept in the form: never more
     try:
         login_in = HubLoginIn.model_validate(
-            {k: v for k, v in form.items() if k in ("username", "password") and v.strip()})
+            {k: v for k, v in form.items() if k in ("username", "password") and v.strip()}
+        )
     except ValidationError as exc:
         problems = form_errors(page, exc, {})
-        return page.render("login.html", 422, username=username,
-                           error=next(iter(problems.values())))
+        return page.render(
+            "login.html", 422, username=username, error=next(iter(problems.values()))
+        )
     try:  # argon2 and the write: in a thread, so the dashboard's other requests go on
-        result = await anyio.to_thread.run_sync(request.app.state.auth.login,
-                                                login_in.username, login_in.password)
+        result = await anyio.to_thread.run_sync(
+            request.app.state.auth.login, login_in.username, login_in.password
+        )
     except errors.TooManyAttempts:
-        return page.render("login.html", 429, username=username,
-                           error=page._("Too many wrong passwords. Wait 5 minutes."))
+        return page.render(
+            "login.html",
+            429,
+            username=username,
+            error=page._("Too many wrong passwords. Wait 5 minutes."),
+        )
     except errors.Unauthorized:
-        return page.render("login.html", 401, username=username,
-                           error=page._("Wrong username or password."))
+        return page.render(
+            "login.html", 401, username=username, error=page._("Wrong username or password.")
+        )
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, result["token"], httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https",
-                        max_age=int(request.app.state.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        result["token"],
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=int(request.app.state.settings.session_hours * 3600),
+    )
     return response
 
 
@@ -62,7 +75,9 @@ async def logout(request: Request) -> Response:
 @router.get("/live")
 def live(request: Request) -> Response:
     """The dashboard's version, as server-sent events or once as JSON (`live_answer`)."""
+
     def version() -> str | None:
         user = HubPage(request).user  # each time: a revoked session ends the stream
         return request.app.state.store.live_version(user.sites) if user else None
+
     return live_answer(request, version)

@@ -29,8 +29,13 @@ router = APIRouter(include_in_schema=False)
 
 def _rules_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
     sites = sorted({d["site"] for d in page.store.list_devices(None)})
-    return page.render("rules.html", status_code, rules=page.store.rules(), sites=sites,
-                       **{"form": {"events": ["opened", "overdue"]}, "problems": {}, **context})
+    return page.render(
+        "rules.html",
+        status_code,
+        rules=page.store.rules(),
+        sites=sites,
+        **{"form": {"events": ["opened", "overdue"]}, "problems": {}, **context},
+    )
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -45,15 +50,25 @@ async def add_rule(request: Request) -> Response:
     form = await page.checked_form()
     body = (await request.body()).decode("utf-8", errors="replace")
     events = parse_qs(body).get("events", [])  # checkboxes: one value each
-    typed = {"severity": form.get("severity", ""), "site": form.get("site", ""),
-             "url": form.get("url", "").strip(), "events": events}
+    typed = {
+        "severity": form.get("severity", ""),
+        "site": form.get("site", ""),
+        "url": form.get("url", "").strip(),
+        "events": events,
+    }
     try:
-        notify_rule(page.store, page.me, RuleIn.model_validate(
-            {**typed, "site": typed["site"] or None}))
+        notify_rule(
+            page.store, page.me, RuleIn.model_validate({**typed, "site": typed["site"] or None})
+        )
     except (ValidationError, errors.GuardpostError) as exc:
-        problems = form_errors(page, exc, {
-            "url": page._("Not an address Apprise knows, e.g. mailto://user:pw@example.com"),
-            "events": page._("Choose when: when it opens, when it is overdue, or both.")})
+        problems = form_errors(
+            page,
+            exc,
+            {
+                "url": page._("Not an address Apprise knows, e.g. mailto://user:pw@example.com"),
+                "events": page._("Choose when: when it opens, when it is overdue, or both."),
+            },
+        )
         return _rules_page(page, 422, form=typed, problems=problems)
     return RedirectResponse("/rules", status_code=303)
 
@@ -68,9 +83,12 @@ async def remove_rule(rule_id: str, request: Request) -> Response:
 
 
 def _watchlist_page(page: HubPage, status_code: int = 200, **context: Any) -> Response:
-    return page.render("watchlist.html", status_code,
-                       watchlist=read_watchlist(page.store, page.me),
-                       **{"form": {"severity": "severe"}, "problems": {}, **context})
+    return page.render(
+        "watchlist.html",
+        status_code,
+        watchlist=read_watchlist(page.store, page.me),
+        **{"form": {"severity": "severe"}, "problems": {}, **context},
+    )
 
 
 def _watchlist_user(request: Request) -> HubPage:
@@ -80,8 +98,9 @@ def _watchlist_user(request: Request) -> HubPage:
     try:
         check_watchlist_access(page.me)
     except errors.Forbidden:
-        raise PageAnswer(page.render("message.html", 403, message=page._(
-            "Only a manager may change this."))) from None
+        raise PageAnswer(
+            page.render("message.html", 403, message=page._("Only a manager may change this."))
+        ) from None
     return page
 
 
@@ -97,11 +116,16 @@ async def add_watch_entry(request: Request) -> Response:
     form = await page.checked_form()
     typed = {k: form.get(k, "").strip() for k in ("id_number", "name", "reason", "severity")}
     try:
-        watch_for(request, page.store, page.me, m.WatchlistEntryIn.model_validate(
-            {k: v for k, v in typed.items() if v}))
+        watch_for(
+            request,
+            page.store,
+            page.me,
+            m.WatchlistEntryIn.model_validate({k: v for k, v in typed.items() if v}),
+        )
     except (ValidationError, errors.GuardpostError) as exc:
-        problems = form_errors(page, exc, {
-            "id_number": page._("Give an ID number, a name, or both.")})
+        problems = form_errors(
+            page, exc, {"id_number": page._("Give an ID number, a name, or both.")}
+        )
         typed["id_number"] = ""  # an ID number is never sent back to the browser
         return _watchlist_page(page, 422, form=typed, problems=problems)
     return RedirectResponse("/watchlist", status_code=303)

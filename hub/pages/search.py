@@ -36,15 +36,24 @@ def search_page(request: Request) -> Response:
         end = page.store.day_bounds(last)[1] if until else None
         results = page.store.search([site] if site else page.me.sites, text, start, end)
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
-    return page.render("search.html", 422 if problems else 200, q=text, site=site or "",
-                       since=since, until=until, problems=problems, sites=sites,
-                       results=results)
+    return page.render(
+        "search.html",
+        422 if problems else 200,
+        q=text,
+        site=site or "",
+        since=since,
+        until=until,
+        problems=problems,
+        sites=sites,
+        results=results,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request) -> Response:
     page = HubPage.of_user(request)
     if page.me.role != "manager":
-        return page.render("message.html", 403,
-                           message=page._("Only a manager may read the audit log."))
+        return page.render(
+            "message.html", 403, message=page._("Only a manager may read the audit log.")
+        )
     return page.render("audit.html", entries=page.store.audit_log())

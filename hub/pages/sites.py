@@ -26,18 +26,27 @@ def overview(request: Request) -> Response:
     on_site = page.store.list_visits(sites, on_site=True)
     incidents = open_incidents(page.store, sites)
     names = sorted({d["site"] for d in devices} | set(sites or []))
-    overview: list[dict[str, Any]] = [{
-        "site": name,
-        "devices": [d for d in devices if d["site"] == name],
-        "on_site": sum(1 for v in on_site if v["site"] == name),
-        "open": sum(1 for i in incidents if i["site"] == name),
-        "urgent": sum(1 for i in incidents if i["site"] == name
-                      and (i["overdue"] or i["severity"] == "severe")),
-        "tampered": any(d["tampered"] for d in devices if d["site"] == name),
-    } for name in names]
+    overview: list[dict[str, Any]] = [
+        {
+            "site": name,
+            "devices": [d for d in devices if d["site"] == name],
+            "on_site": sum(1 for v in on_site if v["site"] == name),
+            "open": sum(1 for i in incidents if i["site"] == name),
+            "urgent": sum(
+                1
+                for i in incidents
+                if i["site"] == name and (i["overdue"] or i["severity"] == "severe")
+            ),
+            "tampered": any(d["tampered"] for d in devices if d["site"] == name),
+        }
+        for name in names
+    ]
     overview.sort(key=lambda s: (not s["tampered"], -int(s["urgent"]), str(s["site"])))
-    return page.render("overview.html", sites=overview,
-                       urgent=[i for i in incidents if i["overdue"] or i["severity"] == "severe"])
+    return page.render(
+        "overview.html",
+        sites=overview,
+        urgent=[i for i in incidents if i["overdue"] or i["severity"] == "severe"],
+    )
 
 
 @router.get("/sites/{site}", response_class=HTMLResponse)
@@ -51,11 +60,18 @@ def site_page(site: str, request: Request) -> Response:
     day, date_error = asked_day(page._, typed, today)
     audit_read(page.store, page.me, "site page", site=site, date=day)
     return page.render(
-        "site.html", 422 if date_error else 200, site=site, day=day.isoformat(),
-        typed_date=typed if date_error else day.isoformat(), date_error=date_error,
+        "site.html",
+        422 if date_error else 200,
+        site=site,
+        day=day.isoformat(),
+        typed_date=typed if date_error else day.isoformat(),
+        date_error=date_error,
         devices=page.store.list_devices([site]),
         on_site=page.store.list_visits([site], on_site=True),
         register=page.store.list_visits([site], day=day),
         incidents=open_incidents(page.store, [site]),
-        logbook=[{**line, "summary": line_text(page._, page.labels, line)}
-                 for line in page.store.logbook(site, day, raw=True)])
+        logbook=[
+            {**line, "summary": line_text(page._, page.labels, line)}
+            for line in page.store.logbook(site, day, raw=True)
+        ],
+    )

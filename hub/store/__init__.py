@@ -10,5 +10,12 @@ from .batches import is_database_failure
 from .facade import Store
 from .schema import DB_FILE, connect, create_schema, init_store, is_initialised
 
-__all__ = ["DB_FILE", "Store", "connect", "create_schema", "init_store", "is_database_failure",
-           "is_initialised"]
+__all__ = [
+    "DB_FILE",
+    "Store",
+    "connect",
+    "create_schema",
+    "init_store",
+    "is_database_failure",
+    "is_initialised",
+]

@@ -20,7 +20,8 @@ class Accounts(StoreBase):
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
                 " password_hash = excluded.password_hash, role = excluded.role,"
                 " sites = excluded.sites",
-                (username, password_hash, role, sites, format_time(utc_now())))
+                (username, password_hash, role, sites, format_time(utc_now())),
+            )
         return exists is None
 
     def get_user(self, username: str) -> dict[str, Any] | None:
@@ -28,9 +29,12 @@ class Accounts(StoreBase):
         return dict(row) if row else None
 
     def recent_failures(self, username: str, since: str) -> int:
-        return int(self._read.execute(
-            "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
-            (username, since)).fetchone()[0])
+        return int(
+            self._read.execute(
+                "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
+                (username, since),
+            ).fetchone()[0]
+        )
 
     def reserve_login_attempt(self, username: str, since: str, limit: int) -> bool:
         """Count a login as failed before its password is checked, in one write transaction
@@ -42,39 +46,51 @@ class Accounts(StoreBase):
             conn.execute("DELETE FROM login_failures WHERE at < ?", (since,))
             (failures,) = conn.execute(
                 "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at >= ?",
-                (username, since)).fetchone()
+                (username, since),
+            ).fetchone()
             if failures >= limit:
                 return False
-            conn.execute("INSERT INTO login_failures VALUES (?, ?)",
-                         (username, format_time(utc_now())))
+            conn.execute(
+                "INSERT INTO login_failures VALUES (?, ?)", (username, format_time(utc_now()))
+            )
             return True
 
     def login_succeeded(self, username: str, token_hash: str, expires_at: str) -> None:
         """The password was right: the user's failures go and the session starts, at once."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
-            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
-                         (token_hash, username, format_time(utc_now()), expires_at))
+            conn.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
+                (token_hash, username, format_time(utc_now()), expires_at),
+            )
 
     def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
-                         (token_hash, username, format_time(utc_now()), expires_at))
+            conn.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, NULL)",
+                (token_hash, username, format_time(utc_now()), expires_at),
+            )
 
     def find_session(self, token_hash: str) -> dict[str, Any] | None:
         row = self._read.execute(
             "SELECT u.username, u.role, u.sites FROM sessions s JOIN users u"
             " ON u.username = s.username WHERE s.token_hash = ? AND s.revoked_at IS NULL"
-            " AND s.expires_at > ?", (token_hash, format_time(utc_now()))).fetchone()
+            " AND s.expires_at > ?",
+            (token_hash, format_time(utc_now())),
+        ).fetchone()
         return dict(row) if row else None
 
     def revoke_session(self, token_hash: str) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ?",
-                         (format_time(utc_now()), token_hash))
+            conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_hash = ?",
+                (format_time(utc_now()), token_hash),
+            )
 
     def revoke_user_sessions(self, username: str) -> int:
         with self.transaction() as conn:
-            cursor = conn.execute("UPDATE sessions SET revoked_at = ? WHERE username = ? AND"
-                                  " revoked_at IS NULL", (format_time(utc_now()), username))
+            cursor = conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+                (format_time(utc_now()), username),
+            )
             return cursor.rowcount

@@ -37,8 +37,10 @@ class StoreBase:
 
     def _backfill_search(self) -> None:
         """A hub made before logbook search: index what it holds, once."""
-        if self._writer.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone() or \
-                not self._writer.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+        if (
+            self._writer.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone()
+            or not self._writer.execute("SELECT 1 FROM events LIMIT 1").fetchone()
+        ):
             return
         with self.transaction() as conn:
             rows = conn.execute("SELECT site, device, seq, at, type, data, pii FROM events")
@@ -46,9 +48,22 @@ class StoreBase:
                 conn.executemany(
                     "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r["site"], r["device"], r["seq"], r["at"], r["type"],
-                      summarise(r["type"], json.loads(r["data"]),
-                                json.loads(r["pii"]) if r["pii"] else None)) for r in batch])
+                    [
+                        (
+                            r["site"],
+                            r["device"],
+                            r["seq"],
+                            r["at"],
+                            r["type"],
+                            summarise(
+                                r["type"],
+                                json.loads(r["data"]),
+                                json.loads(r["pii"]) if r["pii"] else None,
+                            ),
+                        )
+                        for r in batch
+                    ],
+                )
 
     def close(self) -> None:
         for conn in self._all:

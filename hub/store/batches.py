@@ -43,8 +43,9 @@ class BatchResult:
 class Batches(Devices):
     """The `events`, `search_lines` and `pending_purges` tables, written by ingest."""
 
-    def ingest(self, batches: list[tuple[str, str, Any]], *,
-               purge_before: str | None = None) -> list[BatchResult]:
+    def ingest(
+        self, batches: list[tuple[str, str, Any]], *, purge_before: str | None = None
+    ) -> list[BatchResult]:
         """Ingest several `(site, device, payload)` batches in one transaction; the results say
         what to ack. Acks must be sent only after this returns (the commit).
 
@@ -80,34 +81,46 @@ class Batches(Devices):
         with self.transaction() as conn:
             pending = conn.execute(
                 "SELECT p.site, p.device, p.seq, e.at, e.data FROM pending_purges p JOIN events e"
-                " USING (site, device, seq)").fetchall()
+                " USING (site, device, seq)"
+            ).fetchall()
             done = 0
             for row in pending:
                 data = json.loads(row["data"])
                 change = Purge(list(data["seqs"]), data["older_than"], row["at"])
                 if apply_purge(conn, row["site"], row["device"], change, purge_before):
-                    conn.execute("DELETE FROM pending_purges WHERE site = ? AND device = ? AND"
-                                 " seq = ?", (row["site"], row["device"], row["seq"]))
+                    conn.execute(
+                        "DELETE FROM pending_purges WHERE site = ? AND device = ? AND seq = ?",
+                        (row["site"], row["device"], row["seq"]),
+                    )
                     done += 1
         return done
 
-    def _reject(self, conn: sqlite3.Connection, site: str, device: str, now: str,
-                reason: str) -> BatchResult:
+    def _reject(
+        self, conn: sqlite3.Connection, site: str, device: str, now: str, reason: str
+    ) -> BatchResult:
         """Store nothing of a batch, log why (never its content), and flag its device."""
         acked = self._device_row(conn, site, device)["acked_seq"]
-        log.warning("batch rejected", extra={"site": site, "device": device,
-                                             "reason": reason, "acked_seq": acked})
+        log.warning(
+            "batch rejected",
+            extra={"site": site, "device": device, "reason": reason, "acked_seq": acked},
+        )
         self._flag(conn, site, device, now, reason)
         return BatchResult(site, device, acked, 0, reason)
 
     def _ingest_one(
-        self, conn: sqlite3.Connection, site: str, device: str, payload: Any, now: str,
+        self,
+        conn: sqlite3.Connection,
+        site: str,
+        device: str,
+        payload: Any,
+        now: str,
         purge_before: str | None = None,
     ) -> BatchResult:
         row = self._device_row(conn, site, device)
         acked, last_hash = row["acked_seq"], row["last_hash"]
-        conn.execute("UPDATE devices SET last_seen = ? WHERE site = ? AND device = ?",
-                     (now, site, device))
+        conn.execute(
+            "UPDATE devices SET last_seen = ? WHERE site = ? AND device = ?", (now, site, device)
+        )
 
         def reject(reason: str) -> BatchResult:
             return self._reject(conn, site, device, now, reason)
@@ -127,10 +140,13 @@ class Batches(Devices):
             return reject("events out of seq order")
         old = [e for e in events if e["seq"] <= acked]
         if old:
-            stored = dict(conn.execute(
-                f"SELECT seq, hash FROM events WHERE site = ? AND device = ? AND seq IN"
-                f" ({','.join('?' * len(old))})", (site, device, *[e["seq"] for e in old])
-            ).fetchall())
+            stored = dict(
+                conn.execute(
+                    f"SELECT seq, hash FROM events WHERE site = ? AND device = ? AND seq IN"
+                    f" ({','.join('?' * len(old))})",
+                    (site, device, *[e["seq"] for e in old]),
+                ).fetchall()
+            )
             for event in old:
                 if stored.get(event["seq"]) not in (None, event["hash"]):
                     return reject(f"seq {event['seq']} differs from the stored event")
@@ -149,31 +165,78 @@ class Batches(Devices):
             "INSERT INTO events (site, device, seq, id, type, at, record_id, data, pii,"
             " pii_digest, prev_hash, hash, received_at) VALUES"
             " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(site, device, e["seq"], e["id"], e["type"], e["at"], e["record_id"],
-              data_text, pii_text, e.get("pii_digest"), e["prev_hash"], e["hash"], now)
-             for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)])
+            [
+                (
+                    site,
+                    device,
+                    e["seq"],
+                    e["id"],
+                    e["type"],
+                    e["at"],
+                    e["record_id"],
+                    data_text,
+                    pii_text,
+                    e.get("pii_digest"),
+                    e["prev_hash"],
+                    e["hash"],
+                    now,
+                )
+                for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)
+            ],
+        )
         for event in new:
             if apply_projection(conn, site, device, event, purge_before) == "deferred":
-                conn.execute("INSERT OR IGNORE INTO pending_purges VALUES (?, ?, ?)",
-                             (site, device, event["seq"]))
-                log.warning("purge of records younger than the hub's retention deferred",
-                            extra={"site": site, "device": device, "seq": event["seq"]})
-                self._flag(conn, site, device, now, "purge of records younger than retention:"
-                           f" applied to records before {purge_before} only")
+                conn.execute(
+                    "INSERT OR IGNORE INTO pending_purges VALUES (?, ?, ?)",
+                    (site, device, event["seq"]),
+                )
+                log.warning(
+                    "purge of records younger than the hub's retention deferred",
+                    extra={"site": site, "device": device, "seq": event["seq"]},
+                )
+                self._flag(
+                    conn,
+                    site,
+                    device,
+                    now,
+                    "purge of records younger than retention:"
+                    f" applied to records before {purge_before} only",
+                )
         conn.executemany(  # the lines logbook search finds (FTS5 trigram: Chinese too)
             "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(site, device, e["seq"], e["at"], e["type"],
-              summarise(e["type"], e["data"], e.get("pii"))) for e in new])
+            [
+                (
+                    site,
+                    device,
+                    e["seq"],
+                    e["at"],
+                    e["type"],
+                    summarise(e["type"], e["data"], e.get("pii")),
+                )
+                for e in new
+            ],
+        )
         acked, last_hash = new[-1]["seq"], new[-1]["hash"]
-        conn.execute("UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND"
-                     " device = ?", (acked, last_hash, site, device))
-        return BatchResult(site, device, acked, len(new),
-                           purged=any(e["type"] == "pii.purged" for e in new))
+        conn.execute(
+            "UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND device = ?",
+            (acked, last_hash, site, device),
+        )
+        return BatchResult(
+            site, device, acked, len(new), purged=any(e["type"] == "pii.purged" for e in new)
+        )
 
 
-_EVENT_FIELDS = {"seq": int, "id": str, "type": str, "at": str, "record_id": str, "data": dict,
-                 "prev_hash": str, "hash": str}
+_EVENT_FIELDS = {
+    "seq": int,
+    "id": str,
+    "type": str,
+    "at": str,
+    "record_id": str,
+    "data": dict,
+    "prev_hash": str,
+    "hash": str,
+}
 
 
 def _malformed(event: Any) -> str | None:
@@ -182,8 +245,9 @@ def _malformed(event: Any) -> str | None:
     if not isinstance(event, dict):
         return "not an object"
     for name, kind in _EVENT_FIELDS.items():
-        if not isinstance(event.get(name), kind) or (kind is int and isinstance(
-                event.get(name), bool)):
+        if not isinstance(event.get(name), kind) or (
+            kind is int and isinstance(event.get(name), bool)
+        ):
             return f"{name} missing or not {kind.__name__}"
     if event["type"] not in EVENT_DATA:
         return f"unknown type {event['type']}"

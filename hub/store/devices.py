@@ -16,21 +16,26 @@ class Devices(StoreBase):
     """The `devices` and `device_status_log` tables."""
 
     def _device_row(self, conn: sqlite3.Connection, site: str, device: str) -> sqlite3.Row:
-        row = conn.execute("SELECT * FROM devices WHERE site = ? AND device = ?",
-                           (site, device)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM devices WHERE site = ? AND device = ?", (site, device)
+        ).fetchone()
         if row is None:
             conn.execute("INSERT INTO devices (site, device) VALUES (?, ?)", (site, device))
-            row = conn.execute("SELECT * FROM devices WHERE site = ? AND device = ?",
-                               (site, device)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM devices WHERE site = ? AND device = ?", (site, device)
+            ).fetchone()
         return row  # type: ignore[no-any-return]
 
-    def _flag(self, conn: sqlite3.Connection, site: str, device: str, now: str,
-              reason: str) -> None:
+    def _flag(
+        self, conn: sqlite3.Connection, site: str, device: str, now: str, reason: str
+    ) -> None:
         """Mark a device `tampered` (shown on `/devices` and the overview) with the reason."""
         self._device_row(conn, site, device)
         conn.execute(
             "UPDATE devices SET tampered = 1, tampered_at = ?, tampered_reason = ?"
-            " WHERE site = ? AND device = ?", (now, reason[:300], site, device))
+            " WHERE site = ? AND device = ?",
+            (now, reason[:300], site, device),
+        )
 
     def flag_device(self, site: str, device: str, reason: str) -> None:
         """Flag a device outside ingest (an unreadable status message)."""
@@ -47,16 +52,22 @@ class Devices(StoreBase):
         with self.transaction() as conn:
             self._device_row(conn, site, device)
             online = 1 if status.online else 0
-            last = conn.execute("SELECT online FROM device_status_log WHERE site = ? AND"
-                                " device = ? ORDER BY at DESC LIMIT 1", (site, device)).fetchone()
+            last = conn.execute(
+                "SELECT online FROM device_status_log WHERE site = ? AND"
+                " device = ? ORDER BY at DESC LIMIT 1",
+                (site, device),
+            ).fetchone()
             if last is None or last["online"] != online:  # the history uptime is counted from
-                conn.execute("INSERT INTO device_status_log VALUES (?, ?, ?, ?)",
-                             (site, device, format_time(now), online))
+                conn.execute(
+                    "INSERT INTO device_status_log VALUES (?, ?, ?, ?)",
+                    (site, device, format_time(now), online),
+                )
             conn.execute(
                 "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
                 " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
                 " WHERE site = ? AND device = ?",
-                (online, status.last_seq, offset, status.version, format_time(now), site, device))
+                (online, status.last_seq, offset, status.version, format_time(now), site, device),
+            )
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
 
@@ -66,23 +77,32 @@ class Devices(StoreBase):
             conn.execute(
                 "UPDATE devices SET mqtt_username = ?, mqtt_hash = ?, provisioned_at = ?"
                 " WHERE site = ? AND device = ?",
-                (username, mqtt_hash, format_time(utc_now()), site, device))
+                (username, mqtt_hash, format_time(utc_now()), site, device),
+            )
 
     def mqtt_accounts(self) -> list[dict[str, Any]]:
         rows = self._read.execute(
             "SELECT site, device, mqtt_username, mqtt_hash FROM devices"
-            " WHERE mqtt_username IS NOT NULL ORDER BY site, device")
+            " WHERE mqtt_username IS NOT NULL ORDER BY site, device"
+        )
         return [dict(r) for r in rows]
 
     def list_devices(self, sites: list[str] | None) -> list[dict[str, Any]]:
         rows = self._read.execute("SELECT * FROM devices ORDER BY site, device").fetchall()
         return [
-            {"site": r["site"], "device": r["device"], "online": bool(r["online"]),
-             "last_seen": r["last_seen"], "acked_seq": r["acked_seq"],
-             "backlog": max(0, r["reported_last_seq"] - r["acked_seq"]),
-             "clock_offset_s": r["clock_offset_s"], "tampered": bool(r["tampered"]),
-             "tampered_reason": r["tampered_reason"]}
-            for r in rows if sites is None or r["site"] in sites
+            {
+                "site": r["site"],
+                "device": r["device"],
+                "online": bool(r["online"]),
+                "last_seen": r["last_seen"],
+                "acked_seq": r["acked_seq"],
+                "backlog": max(0, r["reported_last_seq"] - r["acked_seq"]),
+                "clock_offset_s": r["clock_offset_s"],
+                "tampered": bool(r["tampered"]),
+                "tampered_reason": r["tampered_reason"],
+            }
+            for r in rows
+            if sites is None or r["site"] in sites
         ]
 
     # ---- reads for the API ------------------------------------------------------------------
@@ -90,9 +110,12 @@ class Devices(StoreBase):
     def live_version(self, sites: list[str] | None) -> str:
         """Changes whenever something a dashboard shows does: events, acks, a device going
         on- or offline or being marked tampered, an entry made at the hub."""
-        sql, args = ("SELECT COUNT(*), COALESCE(SUM(acked_seq), 0), COALESCE(SUM(online), 0),"
-                     " COALESCE(SUM(tampered), 0), COALESCE(SUM(reported_last_seq), 0)"
-                     " FROM devices WHERE 1=1", list[Any]())
+        sql, args = (
+            "SELECT COUNT(*), COALESCE(SUM(acked_seq), 0), COALESCE(SUM(online), 0),"
+            " COALESCE(SUM(tampered), 0), COALESCE(SUM(reported_last_seq), 0)"
+            " FROM devices WHERE 1=1",
+            list[Any](),
+        )
         sql, args = site_filter(sql, args, sites)
         row = self._read.execute(sql, args).fetchone()
         entries = self._read.execute("SELECT COUNT(*) FROM incident_entries").fetchone()[0]

@@ -19,26 +19,48 @@ from .schema import ID_KEY_FILE
 class Outbox(StoreBase):
     """The `outbox`, `watchlist` and `watchlist_sent` tables."""
 
-    def add_hub_entry(self, incident: dict[str, Any], entry: dict[str, Any],
-                      payload: dict[str, Any]) -> None:
+    def add_hub_entry(
+        self, incident: dict[str, Any], entry: dict[str, Any], payload: dict[str, Any]
+    ) -> None:
         """A supervisor's entry: shown at once at the hub, queued for the incident's edge."""
         with self.transaction() as conn:
             self._insert_hub_entry(conn, incident, entry, payload)
 
-    def _insert_hub_entry(self, conn: sqlite3.Connection, incident: dict[str, Any],
-                          entry: dict[str, Any], payload: dict[str, Any]) -> None:
+    def _insert_hub_entry(
+        self,
+        conn: sqlite3.Connection,
+        incident: dict[str, Any],
+        entry: dict[str, Any],
+        payload: dict[str, Any],
+    ) -> None:
         conn.execute(
             "INSERT INTO incident_entries (id, incident_id, site, device, kind, text, at,"
             " guard, author) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            (entry["id"], incident["id"], incident["site"], incident["device"],
-             entry["kind"], entry["text"], entry["at"], entry["author"]))
+            (
+                entry["id"],
+                incident["id"],
+                incident["site"],
+                incident["device"],
+                entry["kind"],
+                entry["text"],
+                entry["at"],
+                entry["author"],
+            ),
+        )
         conn.execute(
             "INSERT INTO outbox (id, site, device, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            (entry["id"], incident["site"], incident["device"],
-             canonical_json(payload).decode(), entry["at"]))
+            (
+                entry["id"],
+                incident["site"],
+                incident["device"],
+                canonical_json(payload).decode(),
+                entry["at"],
+            ),
+        )
 
-    def pending_down(self, site: str | None = None, device: str | None = None
-                     ) -> list[dict[str, Any]]:
+    def pending_down(
+        self, site: str | None = None, device: str | None = None
+    ) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM outbox WHERE delivered_at IS NULL", []
         if site:
             sql += " AND site = ?"
@@ -47,8 +69,15 @@ class Outbox(StoreBase):
             sql += " AND device = ?"
             args.append(device)
         rows = self._read.execute(sql + " ORDER BY created_at, id", args)
-        return [{"id": r["id"], "site": r["site"], "device": r["device"],
-                 "payload": json.loads(r["payload"])} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "site": r["site"],
+                "device": r["device"],
+                "payload": json.loads(r["payload"]),
+            }
+            for r in rows
+        ]
 
     # ---- the watch list ----------------------------------------------------------------------
 
@@ -68,32 +97,43 @@ class Outbox(StoreBase):
             conn.execute(
                 "INSERT INTO watchlist (id, id_hmac, id_number_masked, name, reason, severity,"
                 " created_at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry["id"], entry["id_hmac"], entry["id_number_masked"], entry["name"],
-                 entry["reason"], entry["severity"], entry["created_at"], entry["by"]))
+                (
+                    entry["id"],
+                    entry["id_hmac"],
+                    entry["id_number_masked"],
+                    entry["name"],
+                    entry["reason"],
+                    entry["severity"],
+                    entry["created_at"],
+                    entry["by"],
+                ),
+            )
             self._bump_watchlist(conn)
         return entry
 
     def remove_watch_entry(self, entry_id: str) -> bool:
         with self.transaction() as conn:
-            cursor = conn.execute("UPDATE watchlist SET removed_at = ? WHERE id = ? AND"
-                                  " removed_at IS NULL", (format_time(utc_now()), entry_id))
+            cursor = conn.execute(
+                "UPDATE watchlist SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                (format_time(utc_now()), entry_id),
+            )
             if cursor.rowcount:
                 self._bump_watchlist(conn)
             return cursor.rowcount > 0
 
     def watchlist(self, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
         conn = conn or self._read
-        version = conn.execute("SELECT value FROM meta WHERE key = 'watchlist_version'") \
-            .fetchone()
-        rows = conn.execute("SELECT id, id_hmac, id_number_masked, name, reason, severity,"
-                            " created_at, by FROM watchlist WHERE removed_at IS NULL"
-                            " ORDER BY created_at, id")
+        version = conn.execute("SELECT value FROM meta WHERE key = 'watchlist_version'").fetchone()
+        rows = conn.execute(
+            "SELECT id, id_hmac, id_number_masked, name, reason, severity,"
+            " created_at, by FROM watchlist WHERE removed_at IS NULL"
+            " ORDER BY created_at, id"
+        )
         return {"version": int(version[0]) if version else 0, "entries": [dict(r) for r in rows]}
 
     def _bump_watchlist(self, conn: sqlite3.Connection) -> None:
         version = self.watchlist(conn)["version"] + 1
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)",
-                     (str(version),))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)", (str(version),))
         for row in conn.execute("SELECT site, device FROM devices").fetchall():
             self._queue_watchlist(conn, row["site"], row["device"])
 
@@ -105,33 +145,63 @@ class Outbox(StoreBase):
 
     def _queue_watchlist(self, conn: sqlite3.Connection, site: str, device: str) -> None:
         current = self.watchlist(conn)
-        sent = conn.execute("SELECT version FROM watchlist_sent WHERE site = ? AND device = ?",
-                            (site, device)).fetchone()
+        sent = conn.execute(
+            "SELECT version FROM watchlist_sent WHERE site = ? AND device = ?", (site, device)
+        ).fetchone()
         if current["version"] == 0 or (sent and sent["version"] >= current["version"]):
             return
         now = format_time(utc_now())
         # an older version still on its way is of no use any more
-        conn.execute("UPDATE outbox SET delivered_at = ? WHERE site = ? AND device = ? AND"
-                     " delivered_at IS NULL AND json_extract(payload, '$.type') = 'watchlist'",
-                     (now, site, device))
+        conn.execute(
+            "UPDATE outbox SET delivered_at = ? WHERE site = ? AND device = ? AND"
+            " delivered_at IS NULL AND json_extract(payload, '$.type') = 'watchlist'",
+            (now, site, device),
+        )
         message_id = new_id()
-        payload = {"type": "watchlist", "id": message_id, "site": site, "device": device,
-                   "version": current["version"], "key_id": key_id(self.id_key),
-                   "entries": [{k: e[k] for k in ("id", "id_hmac", "name", "reason", "severity")}
-                               for e in current["entries"]]}
-        conn.execute("INSERT INTO outbox (id, site, device, payload, created_at) VALUES"
-                     " (?, ?, ?, ?, ?)", (message_id, site, device,
-                                          canonical_json(payload).decode(), now))
-        conn.execute("INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES"
-                     " (?, ?, ?)", (site, device, current["version"]))
+        payload = {
+            "type": "watchlist",
+            "id": message_id,
+            "site": site,
+            "device": device,
+            "version": current["version"],
+            "key_id": key_id(self.id_key),
+            "entries": [
+                {k: e[k] for k in ("id", "id_hmac", "name", "reason", "severity")}
+                for e in current["entries"]
+            ],
+        }
+        conn.execute(
+            "INSERT INTO outbox (id, site, device, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            (message_id, site, device, canonical_json(payload).decode(), now),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES (?, ?, ?)",
+            (site, device, current["version"]),
+        )
 
 
-def new_hub_entry(incident: dict[str, Any], kind: str, text: str,
-                  author: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def new_hub_entry(
+    incident: dict[str, Any], kind: str, text: str, author: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """An entry made at the hub, and the down message that takes it to the incident's post."""
-    entry = {"id": new_id(), "incident_id": incident["id"], "kind": kind, "text": text,
-             "at": format_time(utc_now()), "guard": None, "author": author}
-    payload = {"type": "incident.entry", "id": entry["id"], "incident_id": incident["id"],
-               "site": incident["site"], "device": incident["device"], "kind": kind,
-               "text": text, "by": author, "at": entry["at"]}
+    entry = {
+        "id": new_id(),
+        "incident_id": incident["id"],
+        "kind": kind,
+        "text": text,
+        "at": format_time(utc_now()),
+        "guard": None,
+        "author": author,
+    }
+    payload = {
+        "type": "incident.entry",
+        "id": entry["id"],
+        "incident_id": incident["id"],
+        "site": incident["site"],
+        "device": incident["device"],
+        "kind": kind,
+        "text": text,
+        "by": author,
+        "at": entry["at"],
+    }
     return entry, payload

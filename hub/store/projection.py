@@ -13,8 +13,13 @@ from schemas.projection import PURGED_VISIT_FIELDS, Insert, Purge, Update, chang
 from .schema import MILESTONES
 
 
-def apply_projection(conn: sqlite3.Connection, site: str, device: str,
-                     event: dict[str, Any], purge_before: str | None = None) -> str | None:
+def apply_projection(
+    conn: sqlite3.Connection,
+    site: str,
+    device: str,
+    event: dict[str, Any],
+    purge_before: str | None = None,
+) -> str | None:
     """Apply one event's changes (`schemas.projection`) per site and device. Inserts ignore a
     row that is there: a supervisor's entry made here comes back from the edge with its id.
     Returns "deferred" for a purge that reaches records younger than `purge_before`: those keep
@@ -23,27 +28,38 @@ def apply_projection(conn: sqlite3.Connection, site: str, device: str,
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "site": site, "device": device}
-            conn.execute(f"INSERT OR IGNORE INTO {change.table} ({', '.join(row)})"
-                         f" VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            conn.execute(
+                f"INSERT OR IGNORE INTO {change.table} ({', '.join(row)})"
+                f" VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
         elif isinstance(change, Update):
-            conn.execute(f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
-                         " WHERE id = ? AND site = ?", (*change.values.values(), change.id, site))
+            conn.execute(
+                f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
+                " WHERE id = ? AND site = ?",
+                (*change.values.values(), change.id, site),
+            )
         elif not apply_purge(conn, site, device, change, purge_before):
             outcome = "deferred"
     if event["type"] == "incident.status" and event["data"]["status"] in MILESTONES:
         column = f"{event['data']['status']}_at"  # the first time, whatever order they came in
-        conn.execute(f"UPDATE incidents SET {column} = MIN(COALESCE({column}, ?), ?)"
-                     " WHERE id = ? AND site = ?", (event["at"], event["at"],
-                                                     event["record_id"], site))
+        conn.execute(
+            f"UPDATE incidents SET {column} = MIN(COALESCE({column}, ?), ?)"
+            " WHERE id = ? AND site = ?",
+            (event["at"], event["at"], event["record_id"], site),
+        )
     # the edge has applied a supervisor's entry, or a watch list: its event names the message
     if event["type"] in ("incident.entry", "watchlist.applied"):
-        conn.execute("UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
-                     (event["at"], event["record_id"]))
+        conn.execute(
+            "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+            (event["at"], event["record_id"]),
+        )
     return outcome
 
 
-def apply_purge(conn: sqlite3.Connection, site: str, device: str, change: Purge,
-                 purge_before: str | None) -> bool:
+def apply_purge(
+    conn: sqlite3.Connection, site: str, device: str, change: Purge, purge_before: str | None
+) -> bool:
     """Clear what a post's purge names; True if all of it, False if records at or after
     `purge_before` (the hub's clock minus its minimum retention) were spared.
 
@@ -56,48 +72,64 @@ def apply_purge(conn: sqlite3.Connection, site: str, device: str, change: Purge,
     cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
     if purge_before is None or cutoff <= purge_before:  # nothing it names is young: all of it
         _clear_events(conn, site, device, change.seqs, None)
-        conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
-                     " device = ? AND checked_in_at < ? AND purged_at IS NULL",
-                     (change.at, site, device, cutoff))
+        conn.execute(
+            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
+            " device = ? AND checked_in_at < ? AND purged_at IS NULL",
+            (change.at, site, device, cutoff),
+        )
         return True
     left = _clear_events(conn, site, device, change.seqs, purge_before)
     for start in range(0, len(change.seqs), 500):
-        chunk = change.seqs[start:start + 500]
-        named = (f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
-                 f" type = 'visit.registered' AND seq IN ({','.join('?' * len(chunk))}))")
+        chunk = change.seqs[start : start + 500]
+        named = (
+            f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
+            f" type = 'visit.registered' AND seq IN ({','.join('?' * len(chunk))}))"
+        )
         args = (site, device, site, device, *chunk)
-        conn.execute(f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
-                     f" AND {named} AND checked_in_at < ? AND purged_at IS NULL",
-                     (change.at, *args, purge_before))
-        left += conn.execute(f"SELECT COUNT(*) FROM visits WHERE site = ? AND device = ? AND"
-                             f" {named} AND purged_at IS NULL", args).fetchone()[0]
+        conn.execute(
+            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
+            f" AND {named} AND checked_in_at < ? AND purged_at IS NULL",
+            (change.at, *args, purge_before),
+        )
+        left += conn.execute(
+            f"SELECT COUNT(*) FROM visits WHERE site = ? AND device = ? AND"
+            f" {named} AND purged_at IS NULL",
+            args,
+        ).fetchone()[0]
     return left == 0
 
 
-def _clear_events(conn: sqlite3.Connection, site: str, device: str, seqs: list[int],
-                  before: str | None) -> int:
+def _clear_events(
+    conn: sqlite3.Connection, site: str, device: str, seqs: list[int], before: str | None
+) -> int:
     """Set `pii` of these seqs to null (only of those made before `before`, if given), and
     summarise their logbook search lines again without it; returns how many keep their pii."""
     cleared_events, left = 0, 0
     for start in range(0, len(seqs), 500):
-        chunk = seqs[start:start + 500]
+        chunk = seqs[start : start + 500]
         rows = conn.execute(
             f"SELECT seq, type, data, at FROM events WHERE site = ? AND device = ? AND seq"
             f" IN ({','.join('?' * len(chunk))}) AND pii IS NOT NULL",
-            (site, device, *chunk)).fetchall()
+            (site, device, *chunk),
+        ).fetchall()
         old = [r for r in rows if before is None or r["at"] < before]
         left += len(rows) - len(old)
         if not old:
             continue
-        conn.execute(f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
-                     f" IN ({','.join('?' * len(old))})", (site, device, *[r["seq"] for r in old]))
+        conn.execute(
+            f"UPDATE events SET pii = NULL WHERE site = ? AND device = ? AND seq"
+            f" IN ({','.join('?' * len(old))})",
+            (site, device, *[r["seq"] for r in old]),
+        )
         # the search index forgets the names too
         conn.executemany(
             "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
-            [(summarise(r["type"], json.loads(r["data"]), None), site, device, r["seq"])
-             for r in old])
+            [
+                (summarise(r["type"], json.loads(r["data"]), None), site, device, r["seq"])
+                for r in old
+            ],
+        )
         cleared_events += len(old)
     if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
         conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return left
-

@@ -17,8 +17,9 @@ from .schema import MILESTONES
 class Reads(StoreBase):
     """Reads of the projections: `visits`, `incidents`, `incident_entries`, `events`."""
 
-    def list_visits(self, sites: list[str] | None, *, on_site: bool | None = None,
-                    day: date | None = None) -> list[dict[str, Any]]:
+    def list_visits(
+        self, sites: list[str] | None, *, on_site: bool | None = None, day: date | None = None
+    ) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM visits WHERE 1=1", list[Any]()
         sql, args = site_filter(sql, args, sites)
         if on_site is True:
@@ -31,9 +32,14 @@ class Reads(StoreBase):
         rows = self._read.execute(sql + " ORDER BY checked_in_at DESC, id DESC", args)
         return [visit_out(r) for r in rows]
 
-    def list_incidents(self, sites: list[str] | None, *, status: str | None = None,
-                       severity: str | None = None, overdue: bool | None = None
-                       ) -> list[dict[str, Any]]:
+    def list_incidents(
+        self,
+        sites: list[str] | None,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        overdue: bool | None = None,
+    ) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM incidents WHERE 1=1", list[Any]()
         sql, args = site_filter(sql, args, sites)
         if status:
@@ -54,9 +60,12 @@ class Reads(StoreBase):
             return None
         incident = incident_out(row)
         incident["entries"] = [
-            entry_out(e) for e in self._read.execute(
+            entry_out(e)
+            for e in self._read.execute(
                 "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY at, id",
-                (incident_id,))]
+                (incident_id,),
+            )
+        ]
         return incident
 
     def logbook(self, site: str, day: date, raw: bool = False) -> list[dict[str, Any]]:
@@ -64,21 +73,35 @@ class Reads(StoreBase):
         start, end = self.day_bounds(day)
         rows = self._read.execute(
             "SELECT device, seq, at, type, record_id, data, pii FROM events"
-            " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq", (site, start, end))
+            " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq",
+            (site, start, end),
+        )
         return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
 
 
 def visit_out(row: Any) -> dict[str, Any]:
     return {
-        "id": row["id"], "site": row["site"], "device": row["device"],
-        "visitor_name": row["visitor_name"], "id_number_masked": row["id_number_masked"],
-        "unit": row["unit"], "category": row["category"], "phone": row["phone"],
-        "company": row["company"], "purpose": row["purpose"], "party_size": row["party_size"],
-        "vehicle_plate": row["vehicle_plate"], "notes": row["notes"],
-        "checked_in_at": row["checked_in_at"], "checked_out_at": row["checked_out_at"],
+        "id": row["id"],
+        "site": row["site"],
+        "device": row["device"],
+        "visitor_name": row["visitor_name"],
+        "id_number_masked": row["id_number_masked"],
+        "unit": row["unit"],
+        "category": row["category"],
+        "phone": row["phone"],
+        "company": row["company"],
+        "purpose": row["purpose"],
+        "party_size": row["party_size"],
+        "vehicle_plate": row["vehicle_plate"],
+        "notes": row["notes"],
+        "checked_in_at": row["checked_in_at"],
+        "checked_out_at": row["checked_out_at"],
         "guard": row["guard"],
-        "confirmation": {"status": row["confirmation_status"], "request_id": row["request_id"],
-                         "answered_at": row["answered_at"]},
+        "confirmation": {
+            "status": row["confirmation_status"],
+            "request_id": row["request_id"],
+            "answered_at": row["answered_at"],
+        },
         "flag": row["flag"],
     }
 
@@ -89,7 +112,8 @@ def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
     if milestones:
         incident["milestones"] = {status: at for status, at in marks.items() if at}
     incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
-        row["due_at"] < format_time(utc_now()))
+        row["due_at"] < format_time(utc_now())
+    )
     return incident
 
 

@@ -14,8 +14,9 @@ from .reads import incident_out, visit_out
 class Reports(StoreBase):
     """Counting queries over `visits`, `door_events`, `incidents` and `device_status_log`."""
 
-    def report_rows(self, sites: list[str] | None, start: str, end: str, *,
-                    visits: bool = True) -> dict[str, Any]:
+    def report_rows(
+        self, sites: list[str] | None, start: str, end: str, *, visits: bool = True
+    ) -> dict[str, Any]:
         """What the daily and monthly reports count, for [start, end): visits by category
         (and each visit, if `visits`), door events by kind and the guard's overrides, and the
         incidents opened, each with when it was first acknowledged and resolved and the kinds
@@ -24,29 +25,60 @@ class Reports(StoreBase):
         where, args = site_filter("WHERE 1=1", [], sites)
 
         def rows(sql: str, column: str, tail: str = "") -> list[sqlite3.Row]:
-            return self._read.execute(f"{sql} {where} AND {column} >= ? AND {column} < ? {tail}",
-                                      (*args, start, end)).fetchall()
+            return self._read.execute(
+                f"{sql} {where} AND {column} >= ? AND {column} < ? {tail}", (*args, start, end)
+            ).fetchall()
 
-        by_category = {r["category"]: r["n"] for r in rows(
-            "SELECT category, COUNT(*) AS n FROM visits", "checked_in_at", "GROUP BY category")}
-        door_counts = {r["kind"]: r["n"] for r in rows(
-            "SELECT kind, COUNT(*) AS n FROM door_events", "occurred_at", "GROUP BY kind")}
-        overrides = [dict(r) for r in rows(
-            "SELECT * FROM door_events", "occurred_at",
-            "AND kind = 'guard_override' ORDER BY occurred_at")] if visits else []
-        incidents = [incident_out(r, milestones=True) for r in rows(
-            "SELECT * FROM incidents", "opened_at", "ORDER BY opened_at")]
+        by_category = {
+            r["category"]: r["n"]
+            for r in rows(
+                "SELECT category, COUNT(*) AS n FROM visits", "checked_in_at", "GROUP BY category"
+            )
+        }
+        door_counts = {
+            r["kind"]: r["n"]
+            for r in rows(
+                "SELECT kind, COUNT(*) AS n FROM door_events", "occurred_at", "GROUP BY kind"
+            )
+        }
+        overrides = (
+            [
+                dict(r)
+                for r in rows(
+                    "SELECT * FROM door_events",
+                    "occurred_at",
+                    "AND kind = 'guard_override' ORDER BY occurred_at",
+                )
+            ]
+            if visits
+            else []
+        )
+        incidents = [
+            incident_out(r, milestones=True)
+            for r in rows("SELECT * FROM incidents", "opened_at", "ORDER BY opened_at")
+        ]
         kinds: dict[str, set[str]] = {}
-        for row in rows("SELECT DISTINCT incident_id, kind FROM incident_entries WHERE"
-                        " incident_id IN (SELECT id FROM incidents", "opened_at", ")"):
+        for row in rows(
+            "SELECT DISTINCT incident_id, kind FROM incident_entries WHERE"
+            " incident_id IN (SELECT id FROM incidents",
+            "opened_at",
+            ")",
+        ):
             kinds.setdefault(row["incident_id"], set()).add(row["kind"])
         for incident in incidents:
             incident["entry_kinds"] = sorted(kinds.get(incident["id"], set()))
         return {
-            "visits": [visit_out(v) for v in rows("SELECT * FROM visits", "checked_in_at",
-                                                   "ORDER BY checked_in_at")] if visits else [],
-            "visit_total": sum(by_category.values()), "visits_by_category": by_category,
-            "door_counts": door_counts, "overrides": overrides, "incidents": incidents,
+            "visits": [
+                visit_out(v)
+                for v in rows("SELECT * FROM visits", "checked_in_at", "ORDER BY checked_in_at")
+            ]
+            if visits
+            else [],
+            "visit_total": sum(by_category.values()),
+            "visits_by_category": by_category,
+            "door_counts": door_counts,
+            "overrides": overrides,
+            "incidents": incidents,
         }
 
     def uptime(self, site: str, device: str, start: str, end: str) -> float | None:
@@ -56,7 +88,9 @@ class Reports(StoreBase):
         end = min(end, now)
         rows = self._read.execute(
             "SELECT at, online FROM device_status_log WHERE site = ? AND device = ? AND at < ?"
-            " ORDER BY at", (site, device, end)).fetchall()
+            " ORDER BY at",
+            (site, device, end),
+        ).fetchall()
         before = [r for r in rows if r["at"] < start]
         inside = [r for r in rows if r["at"] >= start]
         state = before[-1]["online"] if before else None

@@ -15,16 +15,29 @@ class Rules(Outbox):
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO notify_rules (id, severity, site, events, url, shown_url,"
-                         " created_at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (rule["id"], rule["severity"], rule["site"], ",".join(rule["events"]),
-                          rule["url"], rule["shown_url"], rule["created_at"], rule["by"]))
+            conn.execute(
+                "INSERT INTO notify_rules (id, severity, site, events, url, shown_url,"
+                " created_at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rule["id"],
+                    rule["severity"],
+                    rule["site"],
+                    ",".join(rule["events"]),
+                    rule["url"],
+                    rule["shown_url"],
+                    rule["created_at"],
+                    rule["by"],
+                ),
+            )
         return self.rules(rule["id"])[0]
 
     def rules(self, rule_id: str | None = None) -> list[dict[str, Any]]:
         """The rules in force (the URL only as shown: its secrets masked)."""
-        sql, args = ("SELECT id, severity, site, events, shown_url AS url, created_at, by"
-                     " FROM notify_rules WHERE removed_at IS NULL", list[Any]())
+        sql, args = (
+            "SELECT id, severity, site, events, shown_url AS url, created_at, by"
+            " FROM notify_rules WHERE removed_at IS NULL",
+            list[Any](),
+        )
         if rule_id:
             sql += " AND id = ?"
             args.append(rule_id)
@@ -33,8 +46,10 @@ class Rules(Outbox):
 
     def remove_rule(self, rule_id: str) -> bool:
         with self.transaction() as conn:
-            cursor = conn.execute("UPDATE notify_rules SET removed_at = ? WHERE id = ? AND"
-                                  " removed_at IS NULL", (format_time(utc_now()), rule_id))
+            cursor = conn.execute(
+                "UPDATE notify_rules SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                (format_time(utc_now()), rule_id),
+            )
             return cursor.rowcount > 0
 
     def due_notifications(self) -> list[dict[str, Any]]:
@@ -54,17 +69,21 @@ class Rules(Outbox):
             "      AND i.status IN ('open', 'acknowledged', 'in_progress')))"
             " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.incident_id = i.id"
             "  AND n.rule_id = r.id AND n.kind = k.kind)"
-            " ORDER BY i.opened_at", (now,))
+            " ORDER BY i.opened_at",
+            (now,),
+        )
         return [dict(r) for r in rows]
 
-    def record_notification(self, due: dict[str, Any], entry: dict[str, Any],
-                            payload: dict[str, Any]) -> None:
+    def record_notification(
+        self, due: dict[str, Any], entry: dict[str, Any], payload: dict[str, Any]
+    ) -> None:
         """A notification went out: remember it (never twice) and put it on the incident's
         timeline, which the post receives like a supervisor's entry."""
         incident = {"id": due["incident_id"], "site": due["site"], "device": due["device"]}
         with self.transaction() as conn:
-            conn.execute("INSERT INTO notifications (incident_id, rule_id, kind, sent_at,"
-                         " entry_id) VALUES (?, ?, ?, ?, ?)",
-                         (due["incident_id"], due["rule_id"], due["kind"], entry["at"],
-                          entry["id"]))
+            conn.execute(
+                "INSERT INTO notifications (incident_id, rule_id, kind, sent_at,"
+                " entry_id) VALUES (?, ?, ?, ?, ?)",
+                (due["incident_id"], due["rule_id"], due["kind"], entry["at"], entry["id"]),
+            )
             self._insert_hub_entry(conn, incident, entry, payload)

@@ -238,7 +238,8 @@ CREATE TABLE IF NOT EXISTS watchlist_sent (
 _FIRST_STATUS = (
     "UPDATE incidents SET {status}_at = first.at FROM (SELECT record_id, MIN(at) AS at"
     " FROM events WHERE type = 'incident.status' AND json_extract(data, '$.status') ="
-    " '{status}' GROUP BY record_id) AS first WHERE incidents.id = first.record_id")
+    " '{status}' GROUP BY record_id) AS first WHERE incidents.id = first.record_id"
+)
 ADDED_COLUMNS = [
     ("visits", "flag", "TEXT", None),
     ("incidents", "acknowledged_at", "TEXT", _FIRST_STATUS.format(status="acknowledged")),
@@ -292,4 +293,3 @@ def create_schema(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if fill:
                 conn.execute(fill)
-

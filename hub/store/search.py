@@ -14,8 +14,14 @@ from .base import StoreBase
 class SearchAudit(StoreBase):
     """Reads of `search_lines`; the `audit` table."""
 
-    def search(self, sites: list[str] | None, text: str, since: str | None = None,
-               until: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def search(
+        self,
+        sites: list[str] | None,
+        text: str,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
         """Logbook lines containing `text`, newest first. Three characters or more use the
         trigram index; one or two (a two-character Chinese word) scan the lines instead."""
         sql = "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary FROM search_lines l"
@@ -28,8 +34,9 @@ class SearchAudit(StoreBase):
             args.append('"' + text.replace('"', '""') + '"')
         else:
             sql += " WHERE l.summary LIKE ? ESCAPE '\\'"
-            args.append("%" + text.replace("\\", "\\\\").replace("%", "\\%")
-                        .replace("_", "\\_") + "%")
+            args.append(
+                "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
         if sites is not None:
             sql += f" AND l.site IN ({','.join('?' * len(sites)) or 'NULL'})"
             args += sites
@@ -47,11 +54,13 @@ class SearchAudit(StoreBase):
         for, a search's words too) is kept with whatever looks like an ID number masked: the
         audit log must not become a list of the numbers people looked for."""
         with self.transaction() as conn:
-            conn.execute("INSERT INTO audit (at, username, action, target) VALUES (?, ?, ?, ?)",
-                         (format_time(utc_now()), username, action,
-                          mask_id_numbers(target)[:500]))
+            conn.execute(
+                "INSERT INTO audit (at, username, action, target) VALUES (?, ?, ?, ?)",
+                (format_time(utc_now()), username, action, mask_id_numbers(target)[:500]),
+            )
 
     def audit_log(self, limit: int = 500) -> list[dict[str, Any]]:
-        rows = self._read.execute("SELECT at, username, action, target FROM audit"
-                                  " ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self._read.execute(
+            "SELECT at, username, action, target FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        )
         return [dict(r) for r in rows]
