@@ -1,3 +1,5 @@
 """The lobby service: logbook, API, pages and sync for one guard post."""
 
-__version__ = "0.1.0"
+from service import __version__
+
+__all__ = ["__version__"]

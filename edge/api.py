@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schemas import models as m
+from service import errors
 
-from . import errors
 from .auth import Auth
 from .logbook import Actor, Logbook
 

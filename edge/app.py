@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
+from service import __version__, errors
+from service.http_limits import install_http_limits
 
-from . import __version__, errors
 from .api import BearerAuth, error_body, router
 from .auth import Auth
-from .http_limits import install_http_limits
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
 from .pages import install_page_handlers

@@ -15,8 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from schemas.ids import format_time, new_id, parse_time, utc_now
+from service import errors
 
-from . import errors
 from .logbook import Actor, Logbook
 
 LOCKOUT_FAILURES = 5

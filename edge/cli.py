@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings
 
 from schemas.models import Text, control_character, is_blank
 from schemas.topics import NAME_RULE, is_safe_name
+from service import errors
 
-from . import errors
 from .auth import SCOPES, Auth, check_secret, hash_secret, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened, verify_logbook
 
@@ -236,8 +236,9 @@ def serve(data: Path, **flags: Any) -> None:
     """Run the post's service (API and pages)."""
     import uvicorn
 
+    from service.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+
     from .app import create_app
-    from .logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
     from .settings import EdgeSettings
 
     _initialised(data)

@@ -10,17 +10,14 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 import anyio
 import anyio.to_thread
-from babel.dates import format_skeleton
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from fastapi import APIRouter, Request
 from fastapi.responses import (
     HTMLResponse,
@@ -34,46 +31,27 @@ from pydantic import BaseModel, ValidationError
 
 from schemas import models as m
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month, parse_time
+from service import errors
+from service.i18n import (
+    BABEL_LOCALES,
+    LANG_CODES,
+    LANG_COOKIE,
+    choose_language,
+    gettext_for,
+    language_links,
+    local_time,
+    translations,
+)
 
-from . import errors
 from .logbook import Actor, Logbook
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-LANGUAGES = (("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "English"))
-LANG_CODES = tuple(code for code, _ in LANGUAGES)
-
-
-def language_links(request: Request) -> list[tuple[str, str, str]]:
-    """(code, name, link) for each language: the same page, with what it was asked for kept
-    (a search, a report's month), in that language."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return [(code, label, "?" + urlencode([*query, ("lang", code)])) for code, label in LANGUAGES]
-
-
 SESSION_COOKIE = "gp_session"
 SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' procedure
-LANG_COOKIE = "gp_lang"
 
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
-
-
-@cache
-def translations(lang: str) -> Any:
-    """The Babel catalogue of a language, compiled in memory from `locales/LANG/messages.po`."""
-    import gettext
-    from io import BytesIO
-
-    po = HERE / "locales" / lang / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang.replace("-", "_"))
-    buffer = BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
 
 
 @cache
@@ -87,39 +65,6 @@ def environment(lang: str, templates: Path = HERE / "templates") -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
-
-
-BABEL_LOCALES = {"en": "en_GB", "zh-Hant": "zh_Hant_HK", "zh-Hans": "zh_Hans_CN"}
-
-
-def local_time(moment: datetime, locale: str) -> str:
-    """A time in the site's zone as the page's language writes it, on a 24-hour clock:
-    `25 Nov 2026 10:31`, `2026年11月25日 10:31`."""
-    return (
-        f"{format_skeleton('yMMMd', moment, locale=locale)} "
-        f"{format_skeleton('Hm', moment, locale=locale)}"
-    )
-
-
-def gettext_for(lang: str) -> Any:
-    return translations(lang).gettext
-
-
-def choose_language(request: Request, default: str) -> str:
-    """?lang= beats the cookie, which beats Accept-Language, which beats the site's default."""
-    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    if asked in LANG_CODES:
-        return str(asked)
-    accept = request.headers.get("accept-language", "").lower()
-    for part in accept.split(","):
-        tag = part.split(";")[0].strip()
-        if tag in ("zh-hant", "zh-tw", "zh-hk", "zh-mo"):
-            return "zh-Hant"
-        if tag in ("zh-hans", "zh-cn", "zh-sg", "zh"):
-            return "zh-Hans"
-        if tag.startswith("en"):
-            return "en"
-    return default
 
 
 def csrf_token(session_token: str) -> str:

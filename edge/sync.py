@@ -30,8 +30,8 @@ from schemas.ids import now_text
 from schemas.messages import MAX_BATCH_BYTES as CONTRACT_BATCH_BYTES
 from schemas.messages import MAX_DOWN_BYTES, UnreadableMessage, read_ack, read_json
 from schemas.topics import ack_topic, down_topic, events_topic, status_topic
+from service import __version__
 
-from . import __version__
 from .logbook import Logbook
 
 log = logging.getLogger(__name__)

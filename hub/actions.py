@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from fastapi import Request
 
-from edge import errors
 from schemas import models as m
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
+from service import errors
 
 from .auth import User
 from .escalation import shown_url

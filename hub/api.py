@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from edge import errors
 from edge.api import COMMON_ERRORS
 from schemas import models as m
 from schemas.ids import utc_now
+from service import errors
 
 from .actions import (
     HubLoginIn,

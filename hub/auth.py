@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from edge import errors
 from edge.auth import (
     LOCKOUT_FAILURES,
     LOCKOUT_WINDOW,
@@ -18,6 +17,7 @@ from edge.auth import (
     token_digest,
 )
 from schemas.ids import format_time, utc_now
+from service import errors
 
 from .store import Store
 

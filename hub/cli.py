@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from edge import errors
 from edge.cli import CliError, build_settings, check_name, run
+from service import errors
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -164,7 +164,7 @@ def serve(data: Path, **flags: Any) -> None:
     """Run the hub: MQTT ingest, API."""
     import uvicorn
 
-    from edge.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+    from service.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
 
     from .app import create_app
     from .settings import HubSettings

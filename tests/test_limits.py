@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.http_limits import MAX_BODY_BYTES
+from service.http_limits import MAX_BODY_BYTES
 from tests.helpers import (
     GUARD,
     MANAGER,

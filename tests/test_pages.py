@@ -139,7 +139,7 @@ def test_every_string_on_the_pages_is_translated() -> None:
         wanted |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)+)"', text))
     assert len(wanted) > 50
     for lang in ("zh-Hant", "zh-Hans"):
-        po = ROOT / "edge" / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        po = ROOT / "service" / "locales" / lang / "LC_MESSAGES" / "messages.po"
         with po.open("rb") as f:
             catalog = read_po(f)
         translated = {m.id for m in catalog if m.id and m.string}

@@ -140,8 +140,8 @@ def test_a_group_whose_transaction_is_lost_fails_its_callers_and_the_writer_goes
     under the writer) must not kill the writer: every caller is answered, none waits."""
     from concurrent.futures import Future, wait
 
-    from edge import errors
     from edge.logbook import Actor, Logbook, init_data_dir
+    from service import errors
 
     init_data_dir(tmp_path, "harbour-view", "lobby-1")
     book = Logbook(tmp_path)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time, utc_now
 from schemas.projection import logbook_line
+from service import errors
 
-from .. import errors
 from .accounts import Accounts
 from .database import DB_FILE, ID_KEY_FILE, check_database, connect, is_initialised, verify_chain
 from .deliveries import Deliveries

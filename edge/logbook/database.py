@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from schemas.canonical import GENESIS_HASH, chain_break
+from service import errors
 
-from .. import errors
 from .migrations import APPLICATION_ID, MIGRATIONS, migrate
 
 log = logging.getLogger(__name__)

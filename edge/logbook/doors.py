@@ -10,8 +10,8 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import Channel, DoorEventData, IncidentOpenedData, Severity
+from service import errors
 
-from .. import errors
 from .actors import Actor
 from .family import Family
 

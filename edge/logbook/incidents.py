@@ -16,8 +16,8 @@ from schemas.models import (
     IncidentStatus,
     IncidentStatusData,
 )
+from service import errors
 
-from .. import errors
 from .actors import Actor
 from .family import Family
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import PreapprovalCreatedData, PreapprovalPii
+from service import errors
 
-from .. import errors
 from ..privacy import new_salt
 from .actors import Actor
 from .family import Family

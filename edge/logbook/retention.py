@@ -9,8 +9,8 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import PiiPurgedData
+from service import errors
 
-from .. import errors
 from .actors import SYSTEM, Actor
 from .family import Family
 

@@ -21,8 +21,8 @@ from schemas.models import (
     VisitPii,
     VisitRegisteredData,
 )
+from service import errors
 
-from .. import errors
 from ..privacy import id_hmac, mask_id, new_salt
 from .actors import SYSTEM, Actor
 from .family import Family

@@ -41,8 +41,8 @@ from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_dige
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
+from service import errors
 
-from .. import errors
 from .database import connect
 
 log = logging.getLogger(__name__)

@@ -12,24 +12,26 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from edge import errors
 from edge.pages import (
-    BABEL_LOCALES,
-    LANG_CODES,
-    LANG_COOKIE,
     CsrfRefused,
     LoginRequired,
     PageAnswer,
-    choose_language,
     csrf_token,
     environment,
     field_message,
-    gettext_for,
     labels_for,
+)
+from schemas.ids import parse_time
+from service import errors
+from service.i18n import (
+    BABEL_LOCALES,
+    LANG_CODES,
+    LANG_COOKIE,
+    choose_language,
+    gettext_for,
     language_links,
     local_time,
 )
-from schemas.ids import parse_time
 
 from ..auth import User
 from ..store import Store

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from edge import errors
 from schemas import models as m
+from service import errors
 
 from ..actions import add_supervisor_entry, audit_read, visible_incident
 from .base import SEVERITY_ORDER, HubPage, by_urgency

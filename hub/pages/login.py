@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from edge import errors
 from edge.pages import live_answer, to_login
+from service import errors
 
 from ..actions import HubLoginIn
 from .base import SESSION_COOKIE, HubPage, form_errors

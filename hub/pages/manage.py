@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from edge import errors
 from edge.pages import PageAnswer
 from schemas import models as m
+from service import errors
 
 from ..actions import (
     RuleIn,

@@ -42,7 +42,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 UVICORN_LOG_CONFIG = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "edge.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
     "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "json"}},
     "loggers": {
         "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},

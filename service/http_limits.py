@@ -144,7 +144,7 @@ async def too_large(scope: Scope, send: Send, cap: int) -> None:
 
 
 def _too_large_page(scope: Scope) -> str:
-    from .pages import choose_language, gettext_for  # the pages' language rules and catalogue
+    from .i18n import choose_language, gettext_for
 
     request = Request(scope)
     default = (
