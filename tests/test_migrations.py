@@ -4,6 +4,7 @@ one line, and a migration that fails leaves the database at the version before i
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from service import errors, sqlite
 
 from .helpers import run_edge, run_hub
 
-HUB_SCHEMA_V0 = Path(__file__).parent / "data" / "hub_schema_v0.sql"
+# a hub database made by the code before numbered migrations (commit 191442c: its connect and
+# create_schema, CREATE ... IF NOT EXISTS, user_version 0) with a device and a visit in it, then
+# checkpointed and vacuumed to 512-byte pages; `sqlite3 tests/data/hub_v0.db .schema` shows it
+HUB_V0 = Path(__file__).parent / "data" / "hub_v0.db"
 
 
 def columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -25,11 +29,11 @@ def columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def old_hub(data: Path, *, drop: tuple[tuple[str, str], ...] = ()) -> Path:
-    """A hub database as the code before numbered migrations made it (CREATE ... IF NOT EXISTS,
-    user_version 0), with one visit in it; `drop`: columns its tables did not have yet."""
+    """A copy of the hub database made before numbered migrations (user_version 0, one visit);
+    `drop`: columns its tables did not have yet, as in a hub older still."""
     data.mkdir(parents=True)
+    shutil.copyfile(HUB_V0, data / DB_FILE)
     conn = sqlite3.connect(data / DB_FILE)
-    conn.executescript(HUB_SCHEMA_V0.read_text())
     for table, column in drop:
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
