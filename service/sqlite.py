@@ -86,6 +86,28 @@ class ThreadConnections:
             self._open.clear()
 
 
+def insert_row(
+    conn: sqlite3.Connection, table: str, row: dict[str, Any], *, or_ignore: bool = False
+) -> None:
+    """INSERT one row given as {column: value} (table and column names are ours, never input)."""
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    conn.execute(
+        f"{verb} INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        tuple(row.values()),
+    )
+
+
+def update_row(
+    conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]
+) -> None:
+    """UPDATE `table` SET `values` WHERE every column of `where` equals its value."""
+    conn.execute(
+        f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in values)}"
+        f" WHERE {' AND '.join(f'{c} = ?' for c in where)}",
+        (*values.values(), *where.values()),
+    )
+
+
 def and_where(sql: str, args: list[Any], conditions: dict[str, Any]) -> str:
     """`sql` with ` AND <condition>` for each condition whose value is given (not None, not
     empty), the value appended to `args`: `{"status = ?": status, "at >= ?": since}`."""
