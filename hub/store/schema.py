@@ -69,12 +69,12 @@ def init_store(data: Path) -> bool:
 def create_schema(conn: sqlite3.Connection) -> None:
     """Bring the schema up to date: adopt a database made before numbered migrations, then
     apply the migrations it lacks."""
-    sqlite.refuse_newer(conn, MIGRATIONS)
     if sqlite.schema_version(conn) == 0 and _has_table(conn, "events"):
         with sqlite.transaction(conn):
-            sqlite.run_script(conn, MIGRATIONS[0])
-            _add_missing_columns(conn)
-            sqlite.set_schema_version(conn, 1)
+            if sqlite.schema_version(conn) == 0:  # not adopted by another process meanwhile
+                sqlite.run_script(conn, MIGRATIONS[0])
+                _add_missing_columns(conn)
+                sqlite.set_schema_version(conn, 1)
     sqlite.migrate(conn, MIGRATIONS)
 
 
