@@ -28,28 +28,39 @@ def columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def old_hub(data: Path, *, drop: tuple[tuple[str, str], ...] = ()) -> Path:
-    """A copy of the hub database made before numbered migrations (user_version 0, one visit);
-    `drop`: columns its tables did not have yet, as in a hub older still."""
+def old_hub(data: Path, changes: tuple[str, ...]) -> Path:
+    """A copy of the hub database made before numbered migrations (user_version 0, one visit),
+    with `changes` making it older still."""
     data.mkdir(parents=True)
     shutil.copyfile(HUB_V0, data / DB_FILE)
     conn = sqlite3.connect(data / DB_FILE)
-    for table, column in drop:
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for statement in changes:
+        conn.execute(statement)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
     conn.close()
     return data
 
 
-@pytest.mark.parametrize(
-    "drop",
-    [(), (("visits", "flag"), ("incidents", "acknowledged_at"), ("incidents", "resolved_at"))],
-    ids=["as-today", "before-added-columns"],
-)
+OLDER_HUBS = {
+    "as-last-made": (),
+    "before-added-columns": (
+        "ALTER TABLE visits DROP COLUMN flag",
+        "ALTER TABLE incidents DROP COLUMN acknowledged_at",
+        "ALTER TABLE incidents DROP COLUMN resolved_at",
+    ),
+    "before-search": (
+        "DROP TABLE search_fts",
+        "DROP TABLE search_lines",  # and its triggers
+        "DROP TABLE watchlist_sent",
+    ),
+}
+
+
+@pytest.mark.parametrize("changes", OLDER_HUBS.values(), ids=OLDER_HUBS.keys())
 def test_a_hub_database_from_before_numbered_migrations_opens_with_its_rows(
-    tmp_path: Path, drop: tuple[tuple[str, str], ...]
+    tmp_path: Path, changes: tuple[str, ...]
 ) -> None:
-    data = old_hub(tmp_path / "hub", drop=drop)
+    data = old_hub(tmp_path / "hub", changes)
     store = Store(data)
     try:
         [visit] = store.list_visits(None)
@@ -65,6 +76,8 @@ def test_a_hub_database_from_before_numbered_migrations_opens_with_its_rows(
     assert sqlite.schema_version(conn) == len(HUB_MIGRATIONS)
     assert {"acknowledged_at", "resolved_at"} <= columns(conn, "incidents")
     assert "flag" in columns(conn, "visits")
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"search_fts", "search_lines_ai", "search_lines_au", "watchlist_sent"} <= names
     conn.close()
     Store(data).close()  # and opens again, as it is now
 

@@ -1,6 +1,6 @@
--- The hub's tables as the hub made them before numbered migrations. IF NOT EXISTS: a hub
--- database from that time (user_version 0) is adopted by running this over it, adding the
--- columns it may lack (hub/store/schema.py ADDED_COLUMNS) and stamping version 1.
+-- The hub's tables as the hub made them before numbered migrations (logbook search is 0002).
+-- IF NOT EXISTS: a hub database from that time (user_version 0) is adopted by running this over
+-- it, adding the columns it may lack (hub/store/schema.py ADDED_COLUMNS), stamping version 1.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
@@ -178,26 +178,6 @@ CREATE TABLE IF NOT EXISTS notifications (
     entry_id TEXT NOT NULL,
     PRIMARY KEY (incident_id, rule_id, kind)
 );
-CREATE TABLE IF NOT EXISTS search_lines (
-    id INTEGER PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    UNIQUE (site, device, seq)
-);
-CREATE INDEX IF NOT EXISTS search_lines_at ON search_lines (site, at);
-CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-    summary, content='search_lines', content_rowid='id', tokenize='trigram');
-CREATE TRIGGER IF NOT EXISTS search_lines_ai AFTER INSERT ON search_lines BEGIN
-    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
-END;
-CREATE TRIGGER IF NOT EXISTS search_lines_au AFTER UPDATE OF summary ON search_lines BEGIN
-    INSERT INTO search_fts (search_fts, rowid, summary) VALUES ('delete', old.id, old.summary);
-    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
-END;
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
