@@ -1,5 +1,6 @@
 """SQLite for the edge and the hub: a connection with the pragmas both need, a write
-transaction, a connection per reading thread, and the one migration runner.
+transaction, a connection per reading thread, the plumbing of a row (insert, update, optional
+filters), and the one migration runner.
 
 Migrations are numbered `.sql` files shipped as package data (`0001_logbook.sql`, ...): the
 runner applies the missing ones in order, each in its own transaction together with its number
