@@ -128,7 +128,7 @@ class MqttClient:
     def publish(
         self, topic: str, payload: str | bytes, retain: bool = False
     ) -> mqtt.MQTTMessageInfo:
-        """Publish at QoS 1; paho keeps it until the broker has it, or the connection drops."""
+        """Publish at QoS 1 (the `retain`ed message is what a new subscriber gets first)."""
         return self._client.publish(topic, payload, qos=1, retain=retain)
 
     @property
@@ -160,15 +160,8 @@ class MqttClient:
             client.subscribe(self.subscriptions)
         self._on_connected()
 
-    @never_raises
-    def _disconnected(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: Any,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
+    @never_raises  # paho passes (client, userdata, flags, reason_code, properties)
+    def _disconnected(self, _c: Any, _u: Any, _f: Any, reason_code: ReasonCode, _p: Any) -> None:
         self._on_disconnected(str(reason_code))
 
     @never_raises
