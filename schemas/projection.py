@@ -12,10 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# edge and hub have imported these from here; `schemas.lines` owns them
-from .lines import logbook_line as logbook_line
-from .lines import summarise as summarise
-
 # the visit fields a retention purge clears (the event's whole `pii` goes too)
 PURGED_VISIT_FIELDS = ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
 

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time, utc_now
-from schemas.projection import logbook_line
+from schemas.lines import logbook_line
 from service import errors, sqlite
 
 from .accounts import Accounts

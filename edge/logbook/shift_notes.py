@@ -6,8 +6,8 @@ import sqlite3
 from typing import Any
 
 from schemas.ids import new_id
+from schemas.lines import logbook_line
 from schemas.models import ShiftNoteData
-from schemas.projection import logbook_line
 
 from .actors import Actor
 from .family import Family

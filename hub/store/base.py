@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time
-from schemas.projection import summarise
+from schemas.lines import summarise
 from service import sqlite
 
 from .schema import DB_FILE, SYNCHRONOUS, connect, create_schema, is_initialised

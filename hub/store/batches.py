@@ -18,9 +18,10 @@ from typing import Any
 
 from schemas.canonical import canonical_text, chain_break
 from schemas.ids import format_time, utc_now
+from schemas.lines import summarise
 from schemas.messages import UnreadableMessage
 from schemas.models import EVENT_DATA
-from schemas.projection import Purge, summarise
+from schemas.projection import Purge
 
 from .devices import Devices
 from .projection import apply_projection, apply_purge

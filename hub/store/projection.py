@@ -8,7 +8,8 @@ import sqlite3
 from typing import Any
 
 from schemas.ids import format_time, parse_time
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Purge, Update, changes, summarise
+from schemas.lines import summarise
+from schemas.projection import PURGED_VISIT_FIELDS, Insert, Purge, Update, changes
 from service import sqlite
 
 from .schema import MILESTONES

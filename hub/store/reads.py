@@ -7,7 +7,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from schemas.projection import logbook_line
+from schemas.lines import logbook_line
 from schemas.rows import is_overdue, only_overdue, visit_record
 from service.sqlite import and_where
 
