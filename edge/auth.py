@@ -1,58 +1,32 @@
 """Who is asking: guards log in with badge + PIN (argon2, lockout), integrations use scoped API
-keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbook/accounts.py`."""
+keys. Tokens and keys are stored only as SHA-256 hashes (`service.passwords`); the rows live in
+`logbook/accounts.py`."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 import secrets
 import time
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from service import errors
+from service.passwords import (
+    LOCKOUT_FAILURES,
+    LOCKOUT_WINDOW,
+    check_secret,
+    dummy_hash,
+    token_digest,
+)
 
 from .logbook import Actor, Logbook
 
-LOCKOUT_FAILURES = 5
-LOCKOUT_WINDOW = timedelta(minutes=5)
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 MAX_BADGE = 64  # characters, as the login body allows (schemas.models.LoginIn)
 SCOPES = ("door", "intercom")
-
-# argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-
-
-@functools.cache
-def dummy_hash() -> str:
-    """A hash to check unknown badges against, so timing does not tell which exist; made at
-    the first login, not at import (every CLI command imports this module)."""
-    return _hasher.hash("0000")
-
-
-def hash_secret(value: str) -> str:
-    """An argon2id hash of a PIN or password."""
-    return _hasher.hash(value)
-
-
-def check_secret(stored_hash: str, value: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, value)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def token_digest(token: str) -> str:
-    """Tokens and keys are random and long, so a plain SHA-256 is enough to store them."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def is_valid_pin(pin: str) -> bool:

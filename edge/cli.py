@@ -5,59 +5,33 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings
 
 from schemas.models import Text, control_character, is_blank
-from schemas.topics import NAME_RULE, is_safe_name
 from service import errors
+from service.cli import (
+    CliError,
+    build_settings,
+    check_name,
+    data_option,
+    require_initialised,
+    run,
+)
+from service.passwords import check_secret, hash_secret
 
-from .auth import SCOPES, Auth, check_secret, hash_secret, is_valid_pin
+from .auth import SCOPES, Auth, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened, verify_logbook
 
-
-class CliError(click.ClickException):
-    exit_code = 2
-
-
-DATA = click.option(
-    "--data",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GUARDPOST_DATA",
-    required=True,
-    help="the post's data directory (env GUARDPOST_DATA)",
-)
-
-
-S = TypeVar("S", bound=BaseSettings)
-
-
-def build_settings(cls: type[S], **flags: Any) -> S:
-    """The service's settings: a flag given beats the environment, which beats the default;
-    a bad value is one line naming the setting."""
-    try:
-        return cls(**{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+DATA = data_option("GUARDPOST_DATA", "the post's")
 
 
 def _initialised(data: Path) -> Path:
-    if not is_initialised(data):
-        raise CliError(f"{data} is not initialised; run guardpost-edge init --data {data} first")
-    return data
-
-
-def check_name(option: str, value: str) -> None:
-    """A site or device id must be safe in MQTT topics and file names (`schemas.topics`)."""
-    if not is_safe_name(value):
-        raise CliError(f"{option} must be {NAME_RULE}, e.g. harbour-view or lobby-1")
+    return require_initialised(data, is_initialised, "guardpost-edge")
 
 
 @click.group()
@@ -68,33 +42,6 @@ def cli() -> None:
 
 def main() -> None:
     run(cli)
-
-
-def run(group: click.Group) -> None:
-    """Run a command group: every error, usage errors included, is one line and exit 2."""
-    try:
-        group.main(standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except errors.GuardpostError as exc:  # a damaged database, a clock behind the log, ...
-        click.echo(f"Error: {exc.msg}", err=True)
-        sys.exit(2)
-    except sqlite3.DatabaseError as exc:
-        click.echo(
-            f"Error: the database cannot be read ({exc}); is DIR a Guardpost data directory?",
-            err=True,
-        )
-        sys.exit(2)
-    except PermissionError as exc:
-        click.echo(f"Error: permission denied: {exc.filename}", err=True)
-        sys.exit(2)
 
 
 @cli.command()

@@ -1,5 +1,5 @@
 """Hub users: argon2 passwords, sessions, lockout; roles manager / supervisor / auditor with site
-scopes. The crypto is the edge's (`edge.auth`); the rows live in `store.py`."""
+scopes. The crypto is `service.passwords`; the rows live in `store/`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from edge.auth import (
+from schemas.ids import format_time, utc_now
+from service import errors
+from service.passwords import (
     LOCKOUT_FAILURES,
     LOCKOUT_WINDOW,
     check_secret,
@@ -16,8 +18,6 @@ from edge.auth import (
     hash_secret,
     token_digest,
 )
-from schemas.ids import format_time, utc_now
-from service import errors
 
 from .store import Store
 

@@ -11,8 +11,15 @@ from typing import Any
 
 import click
 
-from edge.cli import CliError, build_settings, check_name, run
 from service import errors
+from service.cli import (
+    CliError,
+    build_settings,
+    check_name,
+    data_option,
+    require_initialised,
+    run,
+)
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -21,19 +28,11 @@ from .store import Store, init_store, is_initialised
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
 
-DATA = click.option(
-    "--data",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GUARDPOST_HUB_DATA",
-    required=True,
-    help="the hub's data directory (env GUARDPOST_HUB_DATA)",
-)
+DATA = data_option("GUARDPOST_HUB_DATA", "the hub's")
 
 
 def _store(data: Path) -> Store:
-    if not is_initialised(data):
-        raise CliError(f"{data} is not initialised; run guardpost-hub init --data {data} first")
-    return Store(data)
+    return Store(require_initialised(data, is_initialised, "guardpost-hub"))
 
 
 def _name_ok(value: str) -> bool:
