@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from edge.api import COMMON_ERRORS
 from schemas import models as m
 from schemas.ids import utc_now
 from service import errors
+from service.http import COMMON_ERRORS, actor_of, app_state
 
 from .actions import (
     HubLoginIn,
@@ -67,15 +67,15 @@ class HubLogbook(BaseModel):
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return app_state(request, "store", Store)
 
 
 async def get_auth(request: Request) -> HubAuth:
-    return request.app.state.auth  # type: ignore[no-any-return]
+    return app_state(request, "auth", HubAuth)
 
 
 async def current_user(request: Request) -> User:
-    return request.state.actor  # type: ignore[no-any-return]
+    return actor_of(request, User)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

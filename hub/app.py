@@ -12,11 +12,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from edge.api import BearerAuth
-from edge.app import install_error_handlers
 from edge.pages import install_page_handlers
 from schemas import models as m
 from service import __version__
+from service.http import BearerAuth, install_error_handlers
 from service.http_limits import install_http_limits
 
 from .api import router
