@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from schemas import models as m
 from service import errors
-from service.http import COMMON_ERRORS, actor_of, app_state
+from service.http import COMMON_ERRORS, actor_dependency, state_dependency
 
 from .auth import Auth
 from .logbook import Actor, Logbook
@@ -26,16 +26,9 @@ def reply(record: dict[str, Any], status_code: int = 200) -> JSONResponse:
 # ---- dependencies (async: they only read request state, so no threadpool hop) --------------
 
 
-async def get_book(request: Request) -> Logbook:
-    return app_state(request, "book", Logbook)
-
-
-async def get_auth(request: Request) -> Auth:
-    return app_state(request, "auth", Auth)
-
-
-async def current_actor(request: Request) -> Actor:
-    return actor_of(request, Actor)
+LogbookDep = Annotated[Logbook, Depends(state_dependency("book", Logbook))]
+AuthDep = Annotated[Auth, Depends(state_dependency("auth", Auth))]
+current_actor = actor_dependency(Actor)
 
 
 async def current_guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
@@ -62,8 +55,6 @@ async def intercom_key(actor: Annotated[Actor, Depends(current_actor)]) -> Actor
     raise errors.Forbidden("only an intercom key may answer confirmations")
 
 
-LogbookDep = Annotated[Logbook, Depends(get_book)]
-AuthDep = Annotated[Auth, Depends(get_auth)]
 CurrentGuard = Annotated[Actor, Depends(current_guard)]
 CurrentSupervisor = Annotated[Actor, Depends(current_supervisor)]
 DoorWriter = Annotated[Actor, Depends(door_writer)]

@@ -14,30 +14,16 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.models import Text, control_character, is_blank
 from service import errors
-from service.cli import (
-    CliError,
-    build_settings,
-    check_name,
-    data_option,
-    require_initialised,
-    run,
-)
+from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
 from service.passwords import check_secret, hash_secret
 
 from .auth import SCOPES, Auth, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened, verify_logbook
 
-DATA = data_option("GUARDPOST_DATA", "the post's")
+DATA = DataDir("GUARDPOST_DATA", "the post's", "guardpost-edge", is_initialised)
 
 
-def _initialised(data: Path) -> Path:
-    return require_initialised(data, is_initialised, "guardpost-edge")
-
-
-@click.group()
-@click.version_option(package_name="guardpost")
-def cli() -> None:
-    """Guardpost edge: the lobby post's logbook service."""
+cli = command_group("Guardpost edge: the lobby post's logbook service.")
 
 
 def main() -> None:
@@ -89,7 +75,7 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
         who = GuardIn.model_validate({"badge": badge, "name": name})
     except ValidationError as exc:
         raise CliError(_option_problem(exc)) from None
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         before = book.accounts.get_guard(who.badge)
         changed = before is not None and (
             before["role"] != role or not check_secret(before["pin_hash"], pin)
@@ -124,7 +110,7 @@ def _option_problem(exc: ValidationError) -> str:
 @click.option("--name", required=True, help="what uses the key, e.g. 'front door controller'")
 def add_key(data: Path, scope: str, name: str) -> None:
     """Create an API key; printed once, as the last line, and stored only hashed."""
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         key = Auth(book).create_key(scope, name)
     click.echo(f"created {scope} key {name!r}; keep it now, it is not shown again:")
     click.echo(key)
@@ -135,7 +121,7 @@ def add_key(data: Path, scope: str, name: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_units(data: Path, file: Path) -> None:
     """Upsert units from a CSV with header unit,intercom,residents."""
-    _initialised(data)
+    DATA.initialised(data)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -188,7 +174,7 @@ def serve(data: Path, **flags: Any) -> None:
     from .app import create_app
     from .settings import EdgeSettings
 
-    _initialised(data)
+    DATA.initialised(data)
     settings = build_settings(EdgeSettings, data=data, **flags)
     setup_logging()
     app = create_app(settings)
@@ -215,7 +201,7 @@ def serve(data: Path, **flags: Any) -> None:
 @DATA
 def verify(data: Path) -> None:
     """Check the logbook's hash chain: exit 0 if intact, 1 naming the first bad seq."""
-    count, bad = verify_logbook(_initialised(data))  # read-only: never writes to what it checks
+    count, bad = verify_logbook(DATA.initialised(data))  # read-only: never writes to what it checks
     if bad is None:
         click.echo(f"ok {count} events")
         return
@@ -241,7 +227,7 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     from .settings import EdgeSettings
 
     days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
     click.echo(
         f"purged personal data of {removed['visits']} visits "

@@ -12,14 +12,7 @@ from typing import Any
 import click
 
 from service import errors
-from service.cli import (
-    CliError,
-    build_settings,
-    check_name,
-    data_option,
-    require_initialised,
-    run,
-)
+from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -28,21 +21,18 @@ from .store import Store, init_store, is_initialised
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
 
-DATA = data_option("GUARDPOST_HUB_DATA", "the hub's")
+DATA = DataDir("GUARDPOST_HUB_DATA", "the hub's", "guardpost-hub", is_initialised)
 
 
 def _store(data: Path) -> Store:
-    return Store(require_initialised(data, is_initialised, "guardpost-hub"))
+    return Store(DATA.initialised(data))
 
 
 def _name_ok(value: str) -> bool:
     return bool(value) and all(c.isalnum() or c in "-_" for c in value)
 
 
-@click.group()
-@click.version_option(package_name="guardpost")
-def cli() -> None:
-    """Guardpost hub: every post's logbook in one place."""
+cli = command_group("Guardpost hub: every post's logbook in one place.")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,22 +26,37 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
-def data_option(envvar: str, whose: str) -> Callable[[F], F]:
-    """The `--data DIR` option every command takes (`whose`: "the post's", "the hub's")."""
-    return click.option(
-        "--data",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar=envvar,
-        required=True,
-        help=f"{whose} data directory (env {envvar})",
-    )
+def command_group(help: str) -> click.Group:
+    """A service's command group, with `--version` and `--help`."""
+    group = click.Group("cli", help=help)
+    return click.version_option(package_name="guardpost")(group)
 
 
-def require_initialised(data: Path, is_initialised: Callable[[Path], bool], program: str) -> Path:
-    """`data`, or one line saying which `init` to run first."""
-    if not is_initialised(data):
-        raise CliError(f"{data} is not initialised; run {program} init --data {data} first")
-    return data
+@dataclass(frozen=True)
+class DataDir:
+    """The `--data DIR` option every command takes (`@DATA`), and the check that `init` made it."""
+
+    envvar: str
+    whose: str  # "the post's", "the hub's"
+    program: str  # the command to run `init` with
+    is_initialised: Callable[[Path], bool]
+
+    def __call__(self, command: F) -> F:
+        return click.option(
+            "--data",
+            type=click.Path(path_type=Path, file_okay=False),
+            envvar=self.envvar,
+            required=True,
+            help=f"{self.whose} data directory (env {self.envvar})",
+        )(command)
+
+    def initialised(self, data: Path) -> Path:
+        """`data`, or one line saying which `init` to run first."""
+        if not self.is_initialised(data):
+            raise CliError(
+                f"{data} is not initialised; run {self.program} init --data {data} first"
+            )
+        return data
 
 
 def build_settings(cls: type[S], **flags: Any) -> S:

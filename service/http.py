@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
 from fastapi import FastAPI, Request
@@ -109,11 +110,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
 
-def app_state(request: Request, name: str, kind: type[T]) -> T:
-    """What `create_app` put in `app.state` under `name` (the store, the logbook, auth)."""
-    return cast(T, getattr(request.app.state, name))
+def state_dependency(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A FastAPI dependency: what `create_app` put in `app.state` under `name` (the logbook, the
+    store, auth). Async: it only reads request state, so no threadpool hop."""
+
+    async def dependency(request: Request) -> T:
+        return cast(T, getattr(request.app.state, name))
+
+    return dependency
 
 
-def actor_of(request: Request, kind: type[T]) -> T:
-    """Who is asking, as `BearerAuth` settled it (a guard or key at a post, a user at the hub)."""
-    return cast(T, request.state.actor)
+def actor_dependency(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A FastAPI dependency: who is asking, as `BearerAuth` settled it (a guard or key at a post,
+    a user at the hub)."""
+
+    async def dependency(request: Request) -> T:
+        return cast(T, request.state.actor)
+
+    return dependency
