@@ -13,8 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
 from service import __version__, errors
-from service.http import BearerAuth, install_error_handlers
-from service.http_limits import install_http_limits
+from service.http import install_api
 
 from .api import router
 from .auth import Auth
@@ -96,13 +95,8 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    app.include_router(router)
-    app.include_router(pages_router)
+    install_api(app, auth, router, pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.add_middleware(BearerAuth, auth=auth)
-    install_http_limits(app)  # outermost: body caps and security headers on every answer
-
-    install_error_handlers(app)
     install_page_handlers(app)
 
     @app.get("/healthz", tags=["health"])

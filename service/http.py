@@ -1,6 +1,6 @@
 """The HTTP both services share: bearer-token auth for `/api/v1`, the one error shape
-(FastAPI's, naming the field, never echoing input) and its handlers, and the errors any
-operation may answer."""
+(FastAPI's, naming the field, never echoing input) and its handlers, the errors any operation
+may answer, and the dependencies that read what `create_app` put in `app.state`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .http_limits import install_http_limits
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +80,16 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "The body is larger than the service accepts."},
     507: {"description": "The disk is full: nothing was written; try again once space is freed."},
 }
+
+
+def install_api(app: FastAPI, auth: TokenResolver, *routers: APIRouter) -> None:
+    """Serve `routers` behind bearer auth, with the body caps and security headers outermost
+    (on every answer, a 401 from `BearerAuth` too) and the one error shape."""
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(BearerAuth, auth=auth)
+    install_http_limits(app)
+    install_error_handlers(app)
 
 
 def install_error_handlers(app: FastAPI) -> None:
