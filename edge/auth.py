@@ -1,6 +1,6 @@
-"""Who is asking: guards log in with badge + PIN (argon2, lockout), integrations use scoped API
-keys. Tokens and keys are stored only as SHA-256 hashes (`service.passwords`); the rows live in
-`logbook/accounts.py`."""
+"""Who is asking: guards log in with badge + PIN (the login flow of `service.logins`: argon2,
+lockout), integrations use scoped API keys. Tokens and keys are stored only as SHA-256 hashes
+(`service.passwords`); the rows live in `logbook/accounts.py`."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from schemas.ids import format_time, new_id, parse_time, utc_now
+from schemas.ids import new_id, parse_time
 from service import errors
-from service.passwords import (
-    LOCKOUT_FAILURES,
-    LOCKOUT_WINDOW,
-    check_secret,
-    dummy_hash,
-    token_digest,
-)
+from service.logins import Login, new_session
+from service.passwords import token_digest
 
 from .logbook import Actor, Logbook
 
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
-MAX_BADGE = 64  # characters, as the login body allows (schemas.models.LoginIn)
+PIN_LOGIN = Login(
+    "badge",
+    "pin",
+    too_many="too many wrong PINs for this badge; wait 5 minutes",
+    wrong="wrong badge or PIN",
+)
 SCOPES = ("door", "intercom")
 
 
@@ -48,25 +48,19 @@ class Auth:
         self._version = -1
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
-        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts.
-
-        The attempt is counted as a failure before the PIN is checked (and uncounted when it
-        is right), in one transaction with the count: 60 logins at once still check at most
-        LOCKOUT_FAILURES PINs per window."""
-        if len(badge) > MAX_BADGE:  # no guard has one; never stored
-            raise errors.InvalidValue("badge is too long", loc=("body", "badge"))
-        since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.book.accounts.reserve_login_attempt_now(badge, since, LOCKOUT_FAILURES) is None:
-            raise errors.TooManyAttempts(
-                "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge")
-            )
-        guard = self.book.accounts.get_guard(badge)
-        # verify against a dummy hash for unknown badges so timing does not tell which exist
-        if not check_secret(guard["pin_hash"] if guard else dummy_hash(), pin) or guard is None:
-            raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
-        token = secrets.token_urlsafe(32)
-        expires_at = format_time(utc_now() + self.session)
-        self.book.accounts.login_succeeded_now(badge, token_digest(token), expires_at)
+        """Check badge + PIN (`service.logins`); a new session token, or Unauthorized /
+        TooManyAttempts."""
+        guard = PIN_LOGIN.check(
+            badge,
+            pin,
+            reserve=lambda *attempt: (
+                self.book.accounts.reserve_login_attempt_now(*attempt) is not None
+            ),
+            find=self.book.accounts.get_guard,
+            hash_of=lambda guard: str(guard["pin_hash"]),
+        )
+        token, digest, expires_at = new_session(self.session)
+        self.book.accounts.login_succeeded_now(badge, digest, expires_at)
         return {
             "token": token,
             "expires_at": expires_at,
