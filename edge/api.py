@@ -1,68 +1,20 @@
 """The edge's HTTP API (`/api/v1`, CONTRACT section 2). Each route parses, calls one method of the
 logbook or auth, and returns a model. Who is asking is settled before the body is read
-(`BearerAuth`), so a request without a valid token is 401 whatever its body."""
+(`service.http.BearerAuth`), so a request without a valid token is 401 whatever its body."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schemas import models as m
 from service import errors
+from service.http import COMMON_ERRORS, actor_dependency, state_dependency
 
 from .auth import Auth
 from .logbook import Actor, Logbook
-
-OPEN_PATHS = {"/api/v1/auth/login"}
-
-
-class TokenResolver(Protocol):
-    """Edge `Auth` and hub `HubAuth`: a bearer token to who is asking, or Unauthorized."""
-
-    def resolve(self, token: str) -> Any: ...
-
-
-class BearerAuth:
-    """ASGI middleware: resolves `Authorization: Bearer TOKEN` for every `/api/v1` path but login,
-    puts the guard or key in `request.state.actor`, and answers 401 itself when there is none."""
-
-    def __init__(self, app: ASGIApp, auth: TokenResolver) -> None:
-        self.app = app
-        self.auth = auth
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and path.startswith("/api/v1/") and path not in OPEN_PATHS:
-            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = header.partition(" ")
-            try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise errors.Unauthorized(
-                        "missing bearer token", loc=("header", "Authorization")
-                    )
-                actor = self.auth.resolve(token.strip())
-            except errors.Unauthorized as exc:
-                body = json.dumps(error_body(exc)).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"www-authenticate", b"Bearer"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-            scope.setdefault("state", {})["actor"] = actor
-            scope["state"]["token"] = token.strip()
-        await self.app(scope, receive, send)
 
 
 def reply(record: dict[str, Any], status_code: int = 200) -> JSONResponse:
@@ -71,24 +23,12 @@ def reply(record: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(record, status_code=status_code)
 
 
-def error_body(exc: errors.GuardpostError) -> dict[str, Any]:
-    """The one error shape: FastAPI's, naming the field."""
-    return {"detail": [{"loc": list(exc.loc), "msg": exc.msg, "type": exc.type}]}
-
-
 # ---- dependencies (async: they only read request state, so no threadpool hop) --------------
 
 
-async def get_book(request: Request) -> Logbook:
-    return request.app.state.book  # type: ignore[no-any-return]
-
-
-async def get_auth(request: Request) -> Auth:
-    return request.app.state.auth  # type: ignore[no-any-return]
-
-
-async def current_actor(request: Request) -> Actor:
-    return request.state.actor  # type: ignore[no-any-return]
+LogbookDep = Annotated[Logbook, Depends(state_dependency("book", Logbook))]
+AuthDep = Annotated[Auth, Depends(state_dependency("auth", Auth))]
+current_actor = actor_dependency(Actor)
 
 
 async def current_guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
@@ -115,21 +55,11 @@ async def intercom_key(actor: Annotated[Actor, Depends(current_actor)]) -> Actor
     raise errors.Forbidden("only an intercom key may answer confirmations")
 
 
-LogbookDep = Annotated[Logbook, Depends(get_book)]
-AuthDep = Annotated[Auth, Depends(get_auth)]
 CurrentGuard = Annotated[Actor, Depends(current_guard)]
 CurrentSupervisor = Annotated[Actor, Depends(current_supervisor)]
 DoorWriter = Annotated[Actor, Depends(door_writer)]
 IntercomKey = Annotated[Actor, Depends(intercom_key)]
 
-# What any `/api/v1` operation may answer besides its own: the same FastAPI-shaped errors.
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The body is not JSON (not UTF-8, or cut short)."},
-    401: {"description": "No valid `Authorization: Bearer TOKEN`."},
-    403: {"description": "The token's role or the key's scope may not do this."},
-    413: {"description": "The body is larger than the service accepts."},
-    507: {"description": "The disk is full: nothing was written; try again once space is freed."},
-}
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 
 

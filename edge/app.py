@@ -7,18 +7,15 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
 from service import __version__, errors
-from service.http_limits import install_http_limits
+from service.http import install_api
 
-from .api import BearerAuth, error_body, router
+from .api import router
 from .auth import Auth
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
@@ -56,35 +53,6 @@ def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> N
         except Exception:
             log.exception("retention purge failed")
         stop.wait(PURGE_EVERY_S)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """One error shape for edge and hub: FastAPI's, naming the field, never echoing input."""
-
-    @app.exception_handler(errors.GuardpostError)
-    async def guardpost_error(request: Request, exc: errors.GuardpostError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # never echo the input back: it may hold an ID number
-        detail = [
-            {
-                "loc": list(e.get("loc", ())),
-                "msg": e.get("msg", "invalid"),
-                "type": e.get("type", "value_error"),
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
-        body: dict[str, Any] = {
-            "detail": [{"loc": [], "msg": "internal error", "type": "internal"}]
-        }
-        return JSONResponse(body, status_code=500)
 
 
 def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
@@ -127,13 +95,8 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    app.include_router(router)
-    app.include_router(pages_router)
+    install_api(app, auth, router, pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.add_middleware(BearerAuth, auth=auth)
-    install_http_limits(app)  # outermost: body caps and security headers on every answer
-
-    install_error_handlers(app)
     install_page_handlers(app)
 
     @app.get("/healthz", tags=["health"])

@@ -1,58 +1,32 @@
-"""Who is asking: guards log in with badge + PIN (argon2, lockout), integrations use scoped API
-keys. Tokens and keys are stored only as SHA-256 hashes; the rows live in `logbook/accounts.py`."""
+"""Who is asking: guards log in with badge + PIN (the login flow of `service.logins`: argon2,
+lockout), integrations use scoped API keys. Tokens and keys are stored only as SHA-256 hashes
+(`service.passwords`); the rows live in `logbook/accounts.py`."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 import secrets
 import time
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from schemas.ids import format_time, new_id, parse_time, utc_now
+from schemas.ids import new_id, parse_time
 from service import errors
+from service.logins import Login, new_session
+from service.passwords import token_digest
 
 from .logbook import Actor, Logbook
 
-LOCKOUT_FAILURES = 5
-LOCKOUT_WINDOW = timedelta(minutes=5)
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
-MAX_BADGE = 64  # characters, as the login body allows (schemas.models.LoginIn)
+PIN_LOGIN = Login(
+    "badge",
+    "pin",
+    too_many="too many wrong PINs for this badge; wait 5 minutes",
+    wrong="wrong badge or PIN",
+)
 SCOPES = ("door", "intercom")
-
-# argon2id at OWASP's lower bound: a login on a Raspberry Pi stays well under a second
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-
-
-@functools.cache
-def dummy_hash() -> str:
-    """A hash to check unknown badges against, so timing does not tell which exist; made at
-    the first login, not at import (every CLI command imports this module)."""
-    return _hasher.hash("0000")
-
-
-def hash_secret(value: str) -> str:
-    """An argon2id hash of a PIN or password."""
-    return _hasher.hash(value)
-
-
-def check_secret(stored_hash: str, value: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, value)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def token_digest(token: str) -> str:
-    """Tokens and keys are random and long, so a plain SHA-256 is enough to store them."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def is_valid_pin(pin: str) -> bool:
@@ -74,25 +48,19 @@ class Auth:
         self._version = -1
 
     def login(self, badge: str, pin: str) -> dict[str, Any]:
-        """Check badge + PIN; a new session token, or Unauthorized / TooManyAttempts.
-
-        The attempt is counted as a failure before the PIN is checked (and uncounted when it
-        is right), in one transaction with the count: 60 logins at once still check at most
-        LOCKOUT_FAILURES PINs per window."""
-        if len(badge) > MAX_BADGE:  # no guard has one; never stored
-            raise errors.InvalidValue("badge is too long", loc=("body", "badge"))
-        since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if self.book.accounts.reserve_login_attempt_now(badge, since, LOCKOUT_FAILURES) is None:
-            raise errors.TooManyAttempts(
-                "too many wrong PINs for this badge; wait 5 minutes", loc=("body", "badge")
-            )
-        guard = self.book.accounts.get_guard(badge)
-        # verify against a dummy hash for unknown badges so timing does not tell which exist
-        if not check_secret(guard["pin_hash"] if guard else dummy_hash(), pin) or guard is None:
-            raise errors.Unauthorized("wrong badge or PIN", loc=("body", "pin"))
-        token = secrets.token_urlsafe(32)
-        expires_at = format_time(utc_now() + self.session)
-        self.book.accounts.login_succeeded_now(badge, token_digest(token), expires_at)
+        """Check badge + PIN (`service.logins`); a new session token, or Unauthorized /
+        TooManyAttempts."""
+        guard = PIN_LOGIN.check(
+            badge,
+            pin,
+            reserve=lambda *attempt: (
+                self.book.accounts.reserve_login_attempt_now(*attempt) is not None
+            ),
+            find=self.book.accounts.get_guard,
+            hash_of=lambda guard: str(guard["pin_hash"]),
+        )
+        token, digest, expires_at = new_session(self.session)
+        self.book.accounts.login_succeeded_now(badge, digest, expires_at)
         return {
             "token": token,
             "expires_at": expires_at,

@@ -5,96 +5,29 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings
 
 from schemas.models import Text, control_character, is_blank
-from schemas.topics import NAME_RULE, is_safe_name
 from service import errors
+from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
+from service.passwords import check_secret, hash_secret
 
-from .auth import SCOPES, Auth, check_secret, hash_secret, is_valid_pin
+from .auth import SCOPES, Auth, is_valid_pin
 from .logbook import init_data_dir, is_initialised, opened, verify_logbook
 
-
-class CliError(click.ClickException):
-    exit_code = 2
+DATA = DataDir("GUARDPOST_DATA", "the post's", "guardpost-edge", is_initialised)
 
 
-DATA = click.option(
-    "--data",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GUARDPOST_DATA",
-    required=True,
-    help="the post's data directory (env GUARDPOST_DATA)",
-)
-
-
-S = TypeVar("S", bound=BaseSettings)
-
-
-def build_settings(cls: type[S], **flags: Any) -> S:
-    """The service's settings: a flag given beats the environment, which beats the default;
-    a bad value is one line naming the setting."""
-    try:
-        return cls(**{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-
-
-def _initialised(data: Path) -> Path:
-    if not is_initialised(data):
-        raise CliError(f"{data} is not initialised; run guardpost-edge init --data {data} first")
-    return data
-
-
-def check_name(option: str, value: str) -> None:
-    """A site or device id must be safe in MQTT topics and file names (`schemas.topics`)."""
-    if not is_safe_name(value):
-        raise CliError(f"{option} must be {NAME_RULE}, e.g. harbour-view or lobby-1")
-
-
-@click.group()
-@click.version_option(package_name="guardpost")
-def cli() -> None:
-    """Guardpost edge: the lobby post's logbook service."""
+cli = command_group("Guardpost edge: the lobby post's logbook service.")
 
 
 def main() -> None:
     run(cli)
-
-
-def run(group: click.Group) -> None:
-    """Run a command group: every error, usage errors included, is one line and exit 2."""
-    try:
-        group.main(standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except errors.GuardpostError as exc:  # a damaged database, a clock behind the log, ...
-        click.echo(f"Error: {exc.msg}", err=True)
-        sys.exit(2)
-    except sqlite3.DatabaseError as exc:
-        click.echo(
-            f"Error: the database cannot be read ({exc}); is DIR a Guardpost data directory?",
-            err=True,
-        )
-        sys.exit(2)
-    except PermissionError as exc:
-        click.echo(f"Error: permission denied: {exc.filename}", err=True)
-        sys.exit(2)
 
 
 @cli.command()
@@ -142,7 +75,7 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
         who = GuardIn.model_validate({"badge": badge, "name": name})
     except ValidationError as exc:
         raise CliError(_option_problem(exc)) from None
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         before = book.accounts.get_guard(who.badge)
         changed = before is not None and (
             before["role"] != role or not check_secret(before["pin_hash"], pin)
@@ -177,7 +110,7 @@ def _option_problem(exc: ValidationError) -> str:
 @click.option("--name", required=True, help="what uses the key, e.g. 'front door controller'")
 def add_key(data: Path, scope: str, name: str) -> None:
     """Create an API key; printed once, as the last line, and stored only hashed."""
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         key = Auth(book).create_key(scope, name)
     click.echo(f"created {scope} key {name!r}; keep it now, it is not shown again:")
     click.echo(key)
@@ -188,7 +121,7 @@ def add_key(data: Path, scope: str, name: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_units(data: Path, file: Path) -> None:
     """Upsert units from a CSV with header unit,intercom,residents."""
-    _initialised(data)
+    DATA.initialised(data)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -241,7 +174,7 @@ def serve(data: Path, **flags: Any) -> None:
     from .app import create_app
     from .settings import EdgeSettings
 
-    _initialised(data)
+    DATA.initialised(data)
     settings = build_settings(EdgeSettings, data=data, **flags)
     setup_logging()
     app = create_app(settings)
@@ -268,7 +201,7 @@ def serve(data: Path, **flags: Any) -> None:
 @DATA
 def verify(data: Path) -> None:
     """Check the logbook's hash chain: exit 0 if intact, 1 naming the first bad seq."""
-    count, bad = verify_logbook(_initialised(data))  # read-only: never writes to what it checks
+    count, bad = verify_logbook(DATA.initialised(data))  # read-only: never writes to what it checks
     if bad is None:
         click.echo(f"ok {count} events")
         return
@@ -294,7 +227,7 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     from .settings import EdgeSettings
 
     days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
-    with opened(_initialised(data)) as book:
+    with opened(DATA.initialised(data)) as book:
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
     click.echo(
         f"purged personal data of {removed['visits']} visits "

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from edge.api import COMMON_ERRORS
 from schemas import models as m
 from schemas.ids import utc_now
 from service import errors
+from service.http import COMMON_ERRORS, actor_dependency, state_dependency
 
 from .actions import (
     HubLoginIn,
@@ -66,21 +66,9 @@ class HubLogbook(BaseModel):
     entries: list[HubLogbookEntry]
 
 
-async def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
-
-
-async def get_auth(request: Request) -> HubAuth:
-    return request.app.state.auth  # type: ignore[no-any-return]
-
-
-async def current_user(request: Request) -> User:
-    return request.state.actor  # type: ignore[no-any-return]
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-AuthDep = Annotated[HubAuth, Depends(get_auth)]
-CurrentUser = Annotated[User, Depends(current_user)]
+StoreDep = Annotated[Store, Depends(state_dependency("store", Store))]
+AuthDep = Annotated[HubAuth, Depends(state_dependency("auth", HubAuth))]
+CurrentUser = Annotated[User, Depends(actor_dependency(User))]
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 

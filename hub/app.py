@@ -12,12 +12,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from edge.api import BearerAuth
-from edge.app import install_error_handlers
 from edge.pages import install_page_handlers
 from schemas import models as m
 from service import __version__
-from service.http_limits import install_http_limits
+from service.http import install_api
 
 from .api import router
 from .auth import HubAuth
@@ -76,17 +74,13 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.auth = auth
     app.state.ingest = ingest
-    app.include_router(router)
-    app.include_router(pages_router)
+    install_api(app, auth, router, pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
     app.mount(
         "/static",
         StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
         name="static",
     )
-    app.add_middleware(BearerAuth, auth=auth)
-    install_http_limits(app)  # outermost: body caps and security headers on every answer
-    install_error_handlers(app)
     install_page_handlers(app, HubPage)
 
     @app.get(

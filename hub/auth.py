@@ -1,28 +1,25 @@
 """Hub users: argon2 passwords, sessions, lockout; roles manager / supervisor / auditor with site
-scopes. The crypto is the edge's (`edge.auth`); the rows live in `store.py`."""
+scopes. The login flow and the crypto are `service.logins`; the rows live in `store/`."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from edge.auth import (
-    LOCKOUT_FAILURES,
-    LOCKOUT_WINDOW,
-    check_secret,
-    dummy_hash,
-    hash_secret,
-    token_digest,
-)
-from schemas.ids import format_time, utc_now
 from service import errors
+from service.logins import Login, new_session
+from service.passwords import hash_secret, token_digest
 
 from .store import Store
 
 ROLES = ("manager", "supervisor", "auditor")
-MAX_USERNAME = 64  # characters, as the login body allows (hub.api.HubLoginIn)
+PASSWORD_LOGIN = Login(
+    "username",
+    "password",
+    too_many="too many wrong passwords; wait 5 minutes",
+    wrong="wrong username or password",
+)
 
 
 @dataclass
@@ -56,21 +53,17 @@ class HubAuth:
         self.session = timedelta(hours=session_hours)
 
     def login(self, username: str, password: str) -> dict[str, Any]:
-        """Check username + password; counted as a failure before the check (and uncounted
-        when right), so concurrent logins check at most LOCKOUT_FAILURES per window."""
-        if len(username) > MAX_USERNAME:  # no user has one; never stored
-            raise errors.InvalidValue("username is too long", loc=("body", "username"))
-        since = format_time(utc_now() - LOCKOUT_WINDOW)
-        if not self.store.reserve_login_attempt(username, since, LOCKOUT_FAILURES):
-            raise errors.TooManyAttempts(
-                "too many wrong passwords; wait 5 minutes", loc=("body", "username")
-            )
-        row = self.store.get_user(username)
-        if not check_secret(row["password_hash"] if row else dummy_hash(), password) or not row:
-            raise errors.Unauthorized("wrong username or password", loc=("body", "password"))
-        token = secrets.token_urlsafe(32)
-        expires_at = format_time(utc_now() + self.session)
-        self.store.login_succeeded(username, token_digest(token), expires_at)
+        """Check username + password (`service.logins`); a new session token, or
+        Unauthorized / TooManyAttempts."""
+        row = PASSWORD_LOGIN.check(
+            username,
+            password,
+            reserve=self.store.reserve_login_attempt,
+            find=self.store.get_user,
+            hash_of=lambda row: str(row["password_hash"]),
+        )
+        token, digest, expires_at = new_session(self.session)
+        self.store.login_succeeded(username, digest, expires_at)
         user = _user(row)
         return {
             "token": token,

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from edge.cli import CliError, build_settings, check_name, run
 from service import errors
+from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -21,29 +21,18 @@ from .store import Store, init_store, is_initialised
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
 
-DATA = click.option(
-    "--data",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GUARDPOST_HUB_DATA",
-    required=True,
-    help="the hub's data directory (env GUARDPOST_HUB_DATA)",
-)
+DATA = DataDir("GUARDPOST_HUB_DATA", "the hub's", "guardpost-hub", is_initialised)
 
 
 def _store(data: Path) -> Store:
-    if not is_initialised(data):
-        raise CliError(f"{data} is not initialised; run guardpost-hub init --data {data} first")
-    return Store(data)
+    return Store(DATA.initialised(data))
 
 
 def _name_ok(value: str) -> bool:
     return bool(value) and all(c.isalnum() or c in "-_" for c in value)
 
 
-@click.group()
-@click.version_option(package_name="guardpost")
-def cli() -> None:
-    """Guardpost hub: every post's logbook in one place."""
+cli = command_group("Guardpost hub: every post's logbook in one place.")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from edge.settings import ServiceSettings
+from service.settings import ServiceSettings
 
 
 class HubSettings(ServiceSettings):

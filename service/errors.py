@@ -1,5 +1,6 @@
-"""Named errors of the edge. Each carries its HTTP status, a machine `type` and the field it is
-about; `edge.app` turns them into FastAPI-shaped JSON and `edge.cli` into one line and exit 2."""
+"""Named errors of both services. Each carries its HTTP status, a machine `type` and the field it
+is about; `service.http` turns them into FastAPI-shaped JSON and `service.cli` into one line and
+exit 2."""
 
 from __future__ import annotations
 
