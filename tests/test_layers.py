@@ -21,7 +21,6 @@ MAY_NOT_IMPORT = {
 # empty once they are merged.
 NOT_MOVED_YET = {
     "hub.app imports edge.pages",
-    "hub.ingest imports edge.sync",
     *(f"hub.pages.{m} imports edge.pages" for m in ("base", "login", "manage", "reports")),
     *(f"hub.pages.{m} imports edge.pages" for m in ("search", "sites")),
 }
