@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,13 +15,15 @@ from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
 from service import __version__, errors
+from service.error_pages import install_page_handlers
 from service.http_limits import install_http_limits
+from service.pages import STATIC
 
 from .api import BearerAuth, error_body, router
 from .auth import Auth
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
-from .pages import install_page_handlers
+from .pages import Page
 from .pages import router as pages_router
 from .settings import EdgeSettings
 from .sync import Sync
@@ -129,12 +130,12 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.sync = sync
     app.include_router(router)
     app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BearerAuth, auth=auth)
     install_http_limits(app)  # outermost: body caps and security headers on every answer
 
     install_error_handlers(app)
-    install_page_handlers(app)
+    install_page_handlers(app, Page)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,10 +13,11 @@ from fastapi.staticfiles import StaticFiles
 
 from edge.api import BearerAuth
 from edge.app import install_error_handlers
-from edge.pages import install_page_handlers
 from schemas import models as m
 from service import __version__
+from service.error_pages import install_page_handlers
 from service.http_limits import install_http_limits
+from service.pages import STATIC
 
 from .api import router
 from .auth import HubAuth
@@ -79,11 +79,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
-    app.mount(
-        "/static",
-        StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
-        name="static",
-    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BearerAuth, auth=auth)
     install_http_limits(app)  # outermost: body caps and security headers on every answer
     install_error_handlers(app)

@@ -1,8 +1,9 @@
 """The supervisors' dashboard (CONTRACT section 7, hub): every site on one screen, a site's
 people, register, incidents and logbook, and one incident's timeline with the supervisor's
-entry form. Server-rendered Jinja2 in zh-Hant, zh-Hans and en with the edge's catalogue;
-cookie sessions with CSRF tokens; a site the user may not see is 404, as in the API. Live:
-the pages follow `/live` like the tablet's (edge/static/live.js). One module per area."""
+entry form. Server-rendered Jinja2 in zh-Hant, zh-Hans and en with the shared catalogue, on
+the page base of `service.pages`; cookie sessions with CSRF tokens; a site the user may not
+see is 404, as in the API. Live: the pages follow `/live` like the tablet's
+(service/static/live.js). One module per area."""
 
 from fastapi import APIRouter
 
