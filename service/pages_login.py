@@ -1,7 +1,7 @@
 """Logging in and out of the pages, one flow for the tablet and the dashboard: a service says
 which form model its login takes (badge and PIN, username and password), how the page words
 its two refusals, and its auth's `login(name, secret)` and `logout(token)` do the rest; the
-session goes in the page class's cookie."""
+session goes in the page class's cookie. `pages_router` puts a service's pages together."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from service import errors
+from service.live import live_router
 from service.pages import BasePage, to_login
 
 Words = Callable[[Callable[[str], str]], str]  # a message, given the page's gettext
@@ -81,4 +82,15 @@ def login_router(page_class: type[BasePage[Any]], login_form: LoginForm) -> APIR
         response.delete_cookie(page.session_cookie)
         return response
 
+    return router
+
+
+def pages_router(page_class: type[BasePage[Any]], login_form: LoginForm, *areas: Any) -> APIRouter:
+    """A service's pages: logging in and out, `/live` for its live pages, and the routes of
+    each of its `areas` (modules with a `router`)."""
+    router = APIRouter(include_in_schema=False)
+    router.include_router(login_router(page_class, login_form))
+    router.include_router(live_router(page_class))
+    for area in areas:
+        router.include_router(area.router)
     return router

@@ -5,6 +5,7 @@ language's gettext."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -86,13 +87,17 @@ def line_text(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
 
 def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     kind, data, pii = line["type"], line["data"], line.get("pii") or {}
+
+    def word(family: str, field: str) -> Any:  # a code in `data[field]`, as the page says it
+        return labels[family].get(data[field], data[field])
+
     name = pii.get("visitor_name") or _("(name removed)")
     if kind == "visit.registered":
         text = _("Visitor %(name)s registered for %(unit)s (%(category)s, party of %(n)s)") % {
             "name": name,
             "unit": data["unit"],
             "n": data["party_size"],
-            "category": labels["categories"].get(data["category"], data["category"]),
+            "category": word("categories", "category"),
         }
         if data.get("preapproval_id"):
             text += " · " + _("Pre-approved by the resident")
@@ -110,30 +115,25 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     if kind == "door.event":
         text = _("Door %(door)s: %(kind)s") % {
             "door": data["door"],
-            "kind": labels["door_kinds"].get(data["kind"], data["kind"]),
+            "kind": word("door_kinds", "kind"),
         }
         return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
     if kind == "incident.opened":
         return str(
             _("Incident opened [%(severity)s] %(category)s: %(title)s")
             % {
-                "severity": labels["severities"].get(data["severity"], data["severity"]),
-                "category": labels["incident_categories"].get(data["category"], data["category"]),
+                "severity": word("severities", "severity"),
+                "category": word("incident_categories", "category"),
                 "title": data["title"],
             }
         )
     if kind == "incident.entry":
-        return str(
-            _("Incident %(kind)s: %(text)s")
-            % {"kind": labels["entry_kinds"].get(data["kind"], data["kind"]), "text": data["text"]}
-        )
+        text = _("Incident %(kind)s: %(text)s")
+        return str(text % {"kind": word("entry_kinds", "kind"), "text": data["text"]})
     if kind == "incident.status":
         return str(
             _("Incident status: %(before)s → %(after)s")
-            % {
-                "before": labels["statuses"].get(data["previous"], data["previous"]),
-                "after": labels["statuses"].get(data["status"], data["status"]),
-            }
+            % {"before": word("statuses", "previous"), "after": word("statuses", "status")}
         )
     if kind == "shift.note":
         return str(_("Shift note: %(text)s") % {"text": data["text"]})
@@ -183,28 +183,27 @@ def asked_day(_: Any, text: str | None, default: date) -> tuple[date, str | None
     """The date a page was asked for (`?date=`, empty: `default`), or `default` and the
     message to show next to the date field when it is not a date from 2000-01-01 to
     2100-12-31."""
-    if not text:
-        return default, None
-    try:
-        return parse_day(text), None
-    except ValueError:
-        return default, str(
-            _("Enter a date from %(first)s to %(last)s.")
-            % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
-        )
+    first, last = FIRST_DAY.isoformat(), LAST_DAY.isoformat()
+    problem = _("Enter a date from %(first)s to %(last)s.") % {"first": first, "last": last}
+    return _asked(parse_day, text, default, str(problem))
 
 
 def asked_month(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
     """As `asked_day`, for `?month=YYYY-MM` (the first day of the month)."""
+    first, last = f"{FIRST_DAY:%Y-%m}", f"{LAST_DAY:%Y-%m}"
+    problem = _("Enter a month from %(first)s to %(last)s.") % {"first": first, "last": last}
+    return _asked(parse_month, text, default, str(problem))
+
+
+def _asked(
+    parse: Callable[[str], date], text: str | None, default: date, problem: str
+) -> tuple[date, str | None]:
     if not text:
         return default, None
     try:
-        return parse_month(text), None
+        return parse(text), None
     except ValueError:
-        return default, str(
-            _("Enter a month from %(first)s to %(last)s.")
-            % {"first": f"{FIRST_DAY:%Y-%m}", "last": f"{LAST_DAY:%Y-%m}"}
-        )
+        return default, problem
 
 
 def day_field(_: Any, text: str | None, default: date) -> tuple[date, dict[str, Any]]:

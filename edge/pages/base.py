@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 
 from service.pages import BasePage
 from service.pages_text import line_text
@@ -66,6 +67,11 @@ class Page(BasePage[Actor]):
             "sync": self.sync if self.user else None,
             "idle_s": int(self.request.app.state.settings.idle_minutes * 60),
         }
+
+    @classmethod
+    def blank_form(cls, request: Request, template: str) -> HTMLResponse:
+        """A form page of a logged-in guard, nothing typed yet."""
+        return cls.of_user(request).render(template, values={}, errors={})
 
     def worded(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Logbook lines in the page's language."""

@@ -23,8 +23,7 @@ def no_such_incident(page: Page) -> Response:
 
 @router.get("/incidents/new", response_class=HTMLResponse)
 def new_incident_page(request: Request) -> Response:
-    page = Page.of_user(request)
-    return page.render("incident_new.html", values={}, errors={})
+    return Page.blank_form(request, "incident_new.html")
 
 
 @router.post("/incidents/new", response_class=HTMLResponse)

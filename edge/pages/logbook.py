@@ -15,12 +15,6 @@ from .base import Page
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/door-events/new", response_class=HTMLResponse)
-def new_door_event_page(request: Request) -> Response:
-    page = Page.of_user(request)
-    return page.render("door_new.html", values={}, errors={})
-
-
 @router.post("/door-events/new", response_class=HTMLResponse)
 async def record_door_event(request: Request) -> Response:
     page = Page.of_user(request)
@@ -36,6 +30,11 @@ async def record_door_event(request: Request) -> Response:
     if door is None or field_errors:
         return page.render("door_new.html", 422, values=form, errors=field_errors)
     return RedirectResponse("/logbook", status_code=303)
+
+
+@router.get("/door-events/new", response_class=HTMLResponse)
+def new_door_event_page(request: Request) -> Response:
+    return Page.blank_form(request, "door_new.html")
 
 
 @router.get("/logbook", response_class=HTMLResponse)
