@@ -205,6 +205,7 @@ class BasePage(Generic[U]):
             lang=self.lang,
             languages=language_links(self.request),
             csrf=self.csrf,
+            me=self.user,  # the shared layout's logout form and menu
             **{
                 "live_version": self.live_version() if self.user is not None else "",
                 **self.context(),
