@@ -14,6 +14,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from service.pages import BasePage
+
 LIVE_CHECK_S = 1.0  # how often a stream looks for a change
 LIVE_HEARTBEAT_S = 15.0  # a comment line, so proxies and Wi-Fi keep the stream open
 LIVE_STREAM_S = 120.0  # then the browser reconnects by itself: no stream outlives a shutdown
@@ -53,16 +55,16 @@ def live_answer(request: Request, version: Callable[[], str | None]) -> Response
     )
 
 
-def live_router(page_of: Callable[[Request], Any]) -> APIRouter:
-    """`/live` of a service whose pages are `page_of`: the version of the logged-in user's
+def live_router(page_class: type[BasePage[Any]]) -> APIRouter:
+    """`/live` of a service whose pages are `page_class`: the version of the logged-in user's
     pages (`live_version()`), None once the session has ended."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/live")
     def live(request: Request) -> Response:
         def version() -> str | None:
-            page = page_of(request)  # each time: a revoked session ends the stream
-            return str(page.live_version()) if page.user is not None else None
+            page = page_class(request)  # each time: a revoked session ends the stream
+            return page.live_version() if page.user is not None else None
 
         return live_answer(request, version)
 

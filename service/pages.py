@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -107,7 +108,7 @@ class BasePage(Generic[U]):
         """The user of a session token (None when it may not use these pages)."""
         raise NotImplementedError
 
-    def zone(self) -> Any:
+    def zone(self) -> tzinfo:
         """The time zone the pages show times in."""
         raise NotImplementedError
 
