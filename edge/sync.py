@@ -1,4 +1,4 @@
-"""The edge's link to the hub: all of the edge's MQTT.
+"""The edge's link to the hub: all of the edge's MQTT, over the one paho wrapper (`service.mqtt`).
 
 The logbook is the queue. The publisher sends every event after `acked_seq`, in seq order, in
 batches of at most 256 KiB at QoS 1, with a window of batches in flight. The hub answers with a
@@ -10,27 +10,19 @@ by record id.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlparse
+from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-
-from schemas.canonical import canonical_json
+from schemas.canonical import batch_frame
 from schemas.ids import now_text
 from schemas.messages import MAX_BATCH_BYTES as CONTRACT_BATCH_BYTES
 from schemas.messages import MAX_DOWN_BYTES, UnreadableMessage, read_ack, read_json
 from schemas.topics import ack_topic, down_topic, events_topic, status_topic
 from service import __version__
+from service.mqtt import MqttClient
 
 from .logbook import Logbook
 
@@ -41,43 +33,6 @@ WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to res
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
 STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
 STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
-RETRY_MIN_S, RETRY_MAX_S = 1, 30
-F = TypeVar("F", bound=Callable[..., None])
-
-
-def never_raises(callback: F) -> F:
-    """A paho callback that logs what it raises: an exception escaping a callback ends paho's
-    network thread, and with it everything the service hears (hub and post alike)."""
-
-    @functools.wraps(callback)
-    def safe(*args: Any, **kwargs: Any) -> None:
-        try:
-            callback(*args, **kwargs)
-        except Exception:
-            log.exception("MQTT callback failed", extra={"callback": callback.__name__})
-
-    return safe  # type: ignore[return-value]
-
-
-@dataclass
-class BrokerUrl:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls: bool
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerUrl:
-        parts = urlparse(url)
-        tls = parts.scheme == "mqtts"
-        return cls(
-            parts.hostname or "127.0.0.1",
-            parts.port or (8883 if tls else 1883),
-            unquote(parts.username) if parts.username else None,
-            unquote(parts.password) if parts.password else None,
-            tls,
-        )
 
 
 class Sync:
@@ -93,7 +48,6 @@ class Sync:
         max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.book = book
-        self.broker = BrokerUrl.parse(broker_url)
         self.ack_timeout_s = ack_timeout_s
         self.window = window
         self.max_batch_bytes = max_batch_bytes
@@ -105,34 +59,22 @@ class Sync:
         self._next_seq = 1  # the next seq to send; rewound to acked_seq + 1 on resend
         self._inflight: list[tuple[int, float]] = []  # (last seq of a batch, when it was sent)
         self._last_progress = time.monotonic()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"guardpost-{self.site}-{self.device}",
-            protocol=mqtt.MQTTv311,
-            clean_session=True,
+        self._client = MqttClient(
+            broker_url,
+            f"guardpost-{self.site}-{self.device}",
+            subscriptions=[(ack_topic(self.site, self.device), 1), (down_topic(self.site), 1)],
+            on_connected=self._on_connect,
+            on_disconnected=self._on_disconnect,
+            on_message=self._on_message,
+            will=(status_topic(self.site, self.device), json.dumps(self._status(online=False))),
         )
-        if self.broker.username:
-            self._client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            self._client.tls_set()
-        self._client.will_set(
-            status_topic(self.site, self.device),
-            json.dumps(self._status(online=False)),
-            qos=1,
-            retain=True,
-        )
-        self._client.reconnect_delay_set(RETRY_MIN_S, RETRY_MAX_S)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
         self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
         book.on_commit(lambda events: self._wake.set())
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self._client.loop_start()
+        self._client.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -142,31 +84,15 @@ class Sync:
             info = self._client.publish(
                 status_topic(self.site, self.device),
                 json.dumps(self._status(online=False)),
-                qos=1,
                 retain=True,
             )
             info.wait_for_publish(timeout=2)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.stop()
         self._thread.join(timeout=5)
 
-    # ---- paho callbacks (network thread) ----------------------------------------------------
+    # ---- MQTT callbacks (paho's network thread) ---------------------------------------------
 
-    @never_raises
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: Any,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the connection", extra={"reason": str(reason_code)})
-            if reason_code.value in (0x86, 0x87, 4, 5):  # bad credentials / not authorised
-                client.disconnect()  # retrying with the same credentials will not help
-            return
-        client.subscribe([(ack_topic(self.site, self.device), 1), (down_topic(self.site), 1)])
+    def _on_connect(self) -> None:
         with self._lock:
             self.is_connected = True
             self._rewind()
@@ -174,32 +100,22 @@ class Sync:
         log.info("connected to broker", extra={"site": self.site, "device": self.device})
         self._wake.set()
 
-    @never_raises
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: Any,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
+    def _on_disconnect(self, reason: str) -> None:
         with self._lock:
             self.is_connected = False
             self._inflight.clear()
-        log.warning("disconnected from broker", extra={"reason": str(reason_code)})
+        log.warning("disconnected from broker", extra={"reason": reason})
 
-    @never_raises
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # an exception escaping a callback would end paho's thread, and with it the sync
+    def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            if message.topic == ack_topic(self.site, self.device):
-                self._on_ack(read_ack(bytes(message.payload)).acked_seq)
-            elif message.topic == down_topic(self.site):
-                self._on_down(read_json(bytes(message.payload), MAX_DOWN_BYTES))
+            if topic == ack_topic(self.site, self.device):
+                self._on_ack(read_ack(payload).acked_seq)
+            elif topic == down_topic(self.site):
+                self._on_down(read_json(payload, MAX_DOWN_BYTES))
         except UnreadableMessage as exc:
-            log.warning("message refused", extra={"topic": message.topic, "reason": str(exc)})
+            log.warning("message refused", extra={"topic": topic, "reason": str(exc)})
         except Exception:
-            log.exception("could not handle a message", extra={"topic": message.topic})
+            log.exception("could not handle a message", extra={"topic": topic})
 
     def _on_ack(self, acked: int) -> None:
         last_seq = self.book.sync.last_seq()
@@ -279,7 +195,7 @@ class Sync:
                 if batch is None:
                     return
                 last = batch["last_seq"]
-                self._client.publish(events_topic(self.site, self.device), batch["payload"], qos=1)
+                self._client.publish(events_topic(self.site, self.device), batch["payload"])
                 if not self._inflight:
                     self._last_progress = time.monotonic()
                 self._inflight.append((last, time.monotonic()))
@@ -291,17 +207,15 @@ class Sync:
         events = self.book.sync.encoded_events_after(from_seq - 1, limit=500)
         if not events:
             return None
-        head = canonical_json({"device": self.device})[:-1] + b',"events":['
-        tail = b'],"site":' + canonical_json(self.site) + b"}"
         encoded: list[bytes] = []
-        size, last = len(head) + len(tail), from_seq - 1
+        size, last = len(batch_frame(self.site, self.device, ())), from_seq - 1
         for seq, body in events:
             if encoded and size + len(body) + 1 > self.max_batch_bytes:
                 break
             encoded.append(body)
             size += len(body) + 1
             last = seq
-        return {"last_seq": last, "payload": head + b",".join(encoded) + tail}
+        return {"last_seq": last, "payload": batch_frame(self.site, self.device, encoded)}
 
     def _status(self, online: bool) -> dict[str, Any]:
         state = self.book.sync.state()
@@ -318,6 +232,5 @@ class Sync:
         self._client.publish(
             status_topic(self.site, self.device),
             json.dumps(self._status(online=True)),
-            qos=1,
             retain=True,
         )

@@ -31,7 +31,7 @@ def shown_url(url: str) -> str | None:
         return None
     if not plugin:
         return None
-    return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+    return apprise.Apprise(plugin).urls(privacy=True)[0]  # the typed way to `plugin.url()`
 
 
 def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""The hub's MQTT: all of the hub's paho.
+"""The hub's MQTT, over the one paho wrapper (`service.mqtt`).
 
 Receives every post's event batches and status, ingests the batches in groups (one transaction
 for all batches waiting), acks each device only after the commit, and sends hub-to-edge messages
@@ -20,15 +20,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-
-from edge.sync import BrokerUrl, never_raises
 from schemas.ids import format_time, utc_now
 from schemas.messages import UnreadableMessage, read_batch, read_status
 from schemas.topics import PREFIX, ack_topic, down_topic
+from service.mqtt import MqttClient
 
 from .store import Store, is_database_failure
 
@@ -51,7 +46,6 @@ class Ingest:
         min_retention_days: float = 1.0,
     ) -> None:
         self.store = store
-        self.broker = BrokerUrl.parse(broker_url)
         self.shared = shared
         self.resend_down_s = resend_down_s
         self.min_retention_days = min_retention_days
@@ -59,26 +53,24 @@ class Ingest:
         self.is_started = False
         self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        events = f"{PREFIX}/+/+/events"
+        if shared:
+            events = f"$share/hub/{events}"
+        self._client = MqttClient(
+            broker_url,
+            client_id,
+            subscriptions=[(events, 1), (f"{PREFIX}/+/+/status", 1)],
+            on_connected=self._on_connect,
+            on_disconnected=self._on_disconnect,
+            on_message=self._on_message,
+            mqtt5=True,
+            max_inflight=100,
         )
-        if self.broker.username:
-            self._client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            self._client.tls_set()
-        self._client.reconnect_delay_set(1, 30)
-        self._client.max_inflight_messages_set(100)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
         self._worker = threading.Thread(target=self._run, name="ingest", daemon=True)
         self._resender = threading.Thread(target=self._resend_loop, name="down", daemon=True)
 
     def start(self) -> None:
-        self._client.connect_async(
-            self.broker.host, self.broker.port, keepalive=30, clean_start=True
-        )
-        self._client.loop_start()
+        self._client.start()
         self._worker.start()
         self._resender.start()
         self.is_started = True
@@ -88,8 +80,11 @@ class Ingest:
         loop, which ends when the broker refuses the hub's credentials)."""
         if not self.is_started or self._stop.is_set():
             return []
-        network: threading.Thread | None = getattr(self._client, "_thread", None)
-        threads = {"ingest": self._worker, "down": self._resender, "mqtt": network}
+        threads = {
+            "ingest": self._worker,
+            "down": self._resender,
+            "mqtt": self._client.network_thread,
+        }
         return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
 
     def purge_before(self) -> str:
@@ -100,55 +95,28 @@ class Ingest:
     def stop(self) -> None:
         self._stop.set()
         self._queue.put(None)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.stop()
         self._worker.join(timeout=10)
 
-    # ---- paho callbacks ---------------------------------------------------------------------
+    # ---- MQTT callbacks (paho's network thread) ---------------------------------------------
 
-    @never_raises
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: Any,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the hub", extra={"reason": str(reason_code)})
-            if reason_code.value in (0x86, 0x87):
-                client.disconnect()
-            return
-        events = f"{PREFIX}/+/+/events"
-        if self.shared:
-            events = f"$share/hub/{events}"
-        client.subscribe([(events, 1), (f"{PREFIX}/+/+/status", 1)])
+    def _on_connect(self) -> None:
         self.is_connected = True
         log.info("hub connected to broker", extra={"shared": self.shared})
 
-    @never_raises
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: Any,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
+    def _on_disconnect(self, reason: str) -> None:
         self.is_connected = False
-        log.warning("hub disconnected from broker", extra={"reason": str(reason_code)})
+        log.warning("hub disconnected from broker", extra={"reason": reason})
 
-    @never_raises
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        parts = message.topic.split("/")
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
         if len(parts) != 5 or "/".join(parts[:2]) != PREFIX:
             return
         site, device, kind = parts[2], parts[3], parts[4]
         if kind == "events":
-            self._queue.put((site, device, bytes(message.payload)))
+            self._queue.put((site, device, payload))
         elif kind == "status":
-            self._on_status(site, device, bytes(message.payload))
+            self._on_status(site, device, payload)
 
     def _on_status(self, site: str, device: str, raw: bytes) -> None:
         if not raw:
@@ -229,7 +197,7 @@ class Ingest:
             except Exception:
                 log.exception("WAL checkpoint after a purge failed; the next one will do")
         for (site, device), acked in acks.items():  # only now: the batch is committed
-            self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}), qos=1)
+            self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}))
         log.debug(
             "ingested",
             extra={
@@ -247,7 +215,7 @@ class Ingest:
             return 0
         pending = self.store.pending_down(site, device)
         for message in pending:
-            self._client.publish(down_topic(message["site"]), json.dumps(message["payload"]), qos=1)
+            self._client.publish(down_topic(message["site"]), json.dumps(message["payload"]))
         return len(pending)
 
     def _resend_loop(self) -> None:

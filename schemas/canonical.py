@@ -54,6 +54,76 @@ HASHED_FIELDS = frozenset(
 )
 
 
+def canonical_event_text(
+    at: str,
+    data_text: str,
+    event_id: str,
+    pii_digest: str | None,
+    prev_hash: str,
+    record_id: str,
+    seq: int,
+    event_type: str,
+    hash_hex: str | None = None,
+    pii_text: str | None = None,
+) -> str:
+    """An event's canonical JSON, assembled around the canonical text of its `data` (and
+    `pii`), already made to store it, without encoding them again: a long backlog is hashed and
+    sent without decoding a stored event. The arguments come in the keys' canonical order.
+
+    Without `hash_hex`: the body the event's hash covers (no `hash`, no `pii`). With it: the
+    event as it travels, `hash` and `pii` (`pii_text`, null when None) included."""
+    if hash_hex is None:
+        middle = ',"id":' + encode_basestring(event_id)
+    else:
+        middle = "".join(
+            (
+                ',"hash":',
+                encode_basestring(hash_hex),
+                ',"id":',
+                encode_basestring(event_id),
+                ',"pii":',
+                "null" if pii_text is None else pii_text,
+            )
+        )
+    return "".join(
+        (
+            '{"at":',
+            encode_basestring(at),
+            ',"data":',
+            data_text,
+            middle,
+            ',"pii_digest":',
+            "null" if pii_digest is None else encode_basestring(pii_digest),
+            ',"prev_hash":',
+            encode_basestring(prev_hash),
+            ',"record_id":',
+            encode_basestring(record_id),
+            ',"seq":',
+            str(seq),
+            ',"type":',
+            encode_basestring(event_type),
+            "}",
+        )
+    )
+
+
+def batch_frame(site: str, device: str, encoded_events: Sequence[bytes]) -> bytes:
+    """An events message: the canonical JSON of `{"device", "events", "site"}` framed around
+    events already encoded (by `canonical_event_text`), the same bytes as `canonical_json` of
+    the decoded batch. `len(batch_frame(site, device, ()))` is what the frame adds."""
+    return b"".join(
+        (
+            b'{"device":',
+            json_string(device).encode("utf-8"),
+            b',"events":[',
+            b",".join(encoded_events),
+            b'],"site":',
+            json_string(site).encode("utf-8"),
+            b"}",
+        )
+    )
+
+
 def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
     """The `hash` of an event: SHA-256 of its canonical JSON without `hash` and `pii`.
 
@@ -67,27 +137,15 @@ def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
         and all(isinstance(event[k], str) for k in ("at", "id", "prev_hash", "record_id", "type"))
         and (event["pii_digest"] is None or isinstance(event["pii_digest"], str))
     ):
-        digest = event["pii_digest"]
-        text = "".join(
-            (
-                '{"at":',
-                encode_basestring(event["at"]),
-                ',"data":',
-                data_text,
-                ',"id":',
-                encode_basestring(event["id"]),
-                ',"pii_digest":',
-                "null" if digest is None else encode_basestring(digest),
-                ',"prev_hash":',
-                encode_basestring(event["prev_hash"]),
-                ',"record_id":',
-                encode_basestring(event["record_id"]),
-                ',"seq":',
-                str(event["seq"]),
-                ',"type":',
-                encode_basestring(event["type"]),
-                "}",
-            )
+        text = canonical_event_text(
+            event["at"],
+            data_text,
+            event["id"],
+            event["pii_digest"],
+            event["prev_hash"],
+            event["record_id"],
+            event["seq"],
+            event["type"],
         )
         return sha256_hex(text.encode("utf-8"))
     body = {k: v for k, v in event.items() if k not in UNHASHED_FIELDS}

@@ -7,7 +7,25 @@ import json
 import sys
 from pathlib import Path
 
-from .models import EVENT_DATA, RECORDS
+from pydantic import BaseModel
+
+from . import models as m
+
+# the records an integrator reads, by file name; events' `data` come from `m.EVENT_DATA`
+RECORDS: dict[str, type[BaseModel]] = {
+    "event": m.Event,
+    "visit": m.Visit,
+    "visit_pii": m.VisitPii,
+    "confirmation": m.Confirmation,
+    "door_event": m.DoorEvent,
+    "incident": m.Incident,
+    "incident_entry": m.IncidentEntry,
+    "shift_note": m.ShiftNote,
+    "logbook_entry": m.LogbookEntry,
+    "sync_state": m.SyncState,
+    "preapproval": m.Preapproval,
+    "watchlist": m.Watchlist,
+}
 
 OUT = Path(__file__).resolve().parent / "json"
 
@@ -17,7 +35,7 @@ def rendered() -> dict[str, str]:
     files: dict[str, str] = {}
     for name, model in RECORDS.items():
         files[f"{name}.schema.json"] = _dump(model.model_json_schema())
-    for event_type, model in EVENT_DATA.items():
+    for event_type, model in m.EVENT_DATA.items():
         schema = model.model_json_schema()
         schema["description"] = f"`data` of a `{event_type}` event. " + schema.get(
             "description", ""

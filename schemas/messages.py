@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
-from .models import EVENT_DATA, PreapprovalPii, VisitPii
+from .events import EVENT_DATA, PreapprovalPii, VisitPii
 
 MAX_BATCH_BYTES = 256 * 1024  # CONTRACT 4: one events message is at most 256 KiB
 MAX_STATUS_BYTES = 16 * 1024  # a status is about 150 bytes
@@ -168,6 +168,7 @@ class AckIn(BaseModel):
 _BATCH = TypeAdapter(BatchIn)
 _STATUS = TypeAdapter(StatusIn)
 _ACK = TypeAdapter(AckIn)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _reason(exc: ValidationError) -> str:
@@ -191,21 +192,22 @@ def read_batch(raw: bytes) -> dict[str, Any]:
         _BATCH.validate_python(payload, strict=True)
     except ValidationError as exc:
         raise UnreadableMessage(_reason(exc)) from None
-    return payload  # type: ignore[no-any-return]
+    batch: dict[str, Any] = payload  # BatchIn passed: a JSON object
+    return batch
 
 
 def read_status(raw: bytes) -> StatusIn:
-    _check_size(raw, MAX_STATUS_BYTES)
-    try:
-        return _STATUS.validate_json(raw, strict=True)
-    except ValidationError as exc:
-        raise UnreadableMessage(_reason(exc)) from None
+    return _read(_STATUS, raw, MAX_STATUS_BYTES)
 
 
 def read_ack(raw: bytes) -> AckIn:
-    _check_size(raw, MAX_ACK_BYTES)
+    return _read(_ACK, raw, MAX_ACK_BYTES)
+
+
+def _read(adapter: TypeAdapter[M], raw: bytes, limit: int) -> M:
+    _check_size(raw, limit)
     try:
-        return _ACK.validate_json(raw, strict=True)
+        return adapter.validate_json(raw, strict=True)
     except ValidationError as exc:
         raise UnreadableMessage(_reason(exc)) from None
 

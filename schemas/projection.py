@@ -4,15 +4,17 @@
 (visits, door_events, incidents, incident_entries, shift_notes) and, for a `pii.purged` event,
 a purge. The edge's logbook and the hub's store each apply the changes with their own SQL (the
 hub adds `site` and `device` to every row), so what a record looks like is decided here once.
-`summarise` is the one line a logbook shows for an event.
+The line a logbook shows for an event is `schemas.lines`'.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+# edge and hub have imported these from here; `schemas.lines` owns them
+from .lines import logbook_line as logbook_line
+from .lines import summarise as summarise
 
 # the visit fields a retention purge clears (the event's whole `pii` goes too)
 PURGED_VISIT_FIELDS = ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
@@ -159,57 +161,3 @@ def changes(event: dict[str, Any]) -> list[Change]:
     if kind in ("preapproval.created", "watchlist.applied"):
         return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")
-
-
-def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
-    """One logbook line (CONTRACT 2's `GET /logbook` entry) from a stored event row, at the
-    edge or the hub; with the event's `data` and `pii` if `raw` (for pages that word the line
-    in their own language)."""
-    data = json.loads(row["data"])
-    pii = json.loads(row["pii"]) if row["pii"] else None
-    line = {
-        "seq": row["seq"],
-        "at": row["at"],
-        "type": row["type"],
-        "record_id": row["record_id"],
-        "summary": summarise(row["type"], data, pii),
-    }
-    if raw:
-        line.update(data=data, pii=pii)
-    return line
-
-
-def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
-    """One line a guard reads in the logbook (never the ID number)."""
-    name = (pii or {}).get("visitor_name") or "(name removed)"
-    if event_type == "visit.registered":
-        text = (
-            f"Visitor {name} registered for {data['unit']} ({data['category']},"
-            f" party of {data['party_size']})"
-        )
-        if data.get("preapproval_id"):
-            text += ", pre-approved by the resident"
-        return text + (", ON THE WATCH LIST" if data.get("flag") == "watch_list" else "")
-    if event_type == "visit.confirmation":
-        text = f"Resident confirmation: {data['confirmation']['status']}"
-        return text + (f" ({data['reason']})" if data.get("reason") else "")
-    if event_type == "visit.checked_out":
-        return "Visitor checked out"
-    if event_type == "door.event":
-        text = f"Door {data['door']}: {data['kind']}"
-        return text + (f" ({data['reason']})" if data.get("reason") else "")
-    if event_type == "incident.opened":
-        return f"Incident opened [{data['severity']}] {data['category']}: {data['title']}"
-    if event_type == "incident.entry":
-        return f"Incident {data['kind']}: {data['text']}"
-    if event_type == "incident.status":
-        return f"Incident status: {data['previous']} -> {data['status']}"
-    if event_type == "shift.note":
-        return f"Shift note: {data['text']}"
-    if event_type == "pii.purged":
-        return f"Personal data of {data['visits']} visits removed after retention"
-    if event_type == "preapproval.created":
-        return f"Resident pre-approved a visitor for {data['unit']} until {data['valid_until']}"
-    if event_type == "watchlist.applied":
-        return f"Watch list version {data['version']} in force ({data['entries']} entries)"
-    return event_type

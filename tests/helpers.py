@@ -4,6 +4,7 @@ by a real uvicorn child process."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,8 +42,8 @@ def free_port() -> int:
     not bound yet cannot be given the same port as a post (a bind(0) port can come back at once)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     first = 20000 + (int(worker) % 6 if worker.isdigit() else 0) * _PORTS_PER_WORKER
-    if not _next_port:
-        _next_port.append(0)
+    if not _next_port:  # a random start, so two test runs side by side rarely meet
+        _next_port.append(random.SystemRandom().randrange(_PORTS_PER_WORKER))
     while True:
         port = first + _next_port[0]
         _next_port[0] = (_next_port[0] + 1) % _PORTS_PER_WORKER

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.canonical import GENESIS_HASH, canonical_json, chain_break, event_hash, pii_digest
+from schemas.canonical import (
+    GENESIS_HASH,
+    batch_frame,
+    canonical_event_text,
+    canonical_json,
+    chain_break,
+    event_hash,
+    pii_digest,
+)
 from schemas.export import drift
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -79,3 +87,28 @@ def test_events_sent_from_the_logbook_are_canonical_bytes(tmp_path: Path) -> Non
         book.close()
     assert [seq for seq, _ in sent] == [1, 2]
     assert [body for _, body in sent] == [canonical_json(event) for event in stored]
+
+
+def test_a_batch_framed_around_encoded_events_is_the_canonical_json_of_the_batch() -> None:
+    event = json.loads((DOCS / "test-vector.json").read_text(encoding="utf-8"))["event"]
+    odd = {**event, "at": 'quote " and 中文 and \u2028', "pii": None, "pii_digest": None}
+    events = [event, odd]
+    encoded = [
+        canonical_event_text(
+            e["at"],
+            canonical_json(e["data"]).decode(),
+            e["id"],
+            e["pii_digest"],
+            e["prev_hash"],
+            e["record_id"],
+            e["seq"],
+            e["type"],
+            e["hash"],
+            None if e["pii"] is None else canonical_json(e["pii"]).decode(),
+        ).encode()
+        for e in events
+    ]
+    assert encoded == [canonical_json(e) for e in events]
+    for site, device, sent in (('大廈 "A"', "post\n1", encoded), ("s", "d", [])):
+        batch = {"site": site, "device": device, "events": [json.loads(b) for b in sent]}
+        assert batch_frame(site, device, sent) == canonical_json(batch)

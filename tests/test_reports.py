@@ -216,6 +216,7 @@ def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
     conn = sqlite3.connect(data / DB_FILE)  # as a hub made before the columns were there
     for column in ("acknowledged_at", "resolved_at"):
         conn.execute(f"ALTER TABLE incidents DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version = 0")  # and before numbered migrations
     conn.close()
     conn = connect(data / DB_FILE)
     create_schema(conn)

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.ids import format_time, utc_now
 
-from .database import connect
 from .family import Family
+
+if TYPE_CHECKING:
+    from .book import Logbook
 
 
 class Accounts(Family):
     """`book.accounts`: who may use the post, and who is logged in."""
+
+    def __init__(self, book: Logbook) -> None:
+        super().__init__(book)
+        self._version_lock = threading.Lock()
+        self._version_conn: sqlite3.Connection | None = None
+        self._seen_data_version = -1
+        self._sessions_ended = 0
 
     def add_guard_now(
         self, badge: str, name: str, role: str, pin_hash: str, end_sessions: bool = False
@@ -138,22 +147,15 @@ class Accounts(Family):
         process (a new PIN): `Auth` drops its cache then. Cheap: `PRAGMA data_version` (no
         table read) tells whether anyone committed at all; only then is the count re-read, so
         the guards' own registrations do not empty the cache."""
-        conn: sqlite3.Connection | None = getattr(self, "_version_conn", None)
-        if conn is None:
-            with self.book.readers_lock:
-                conn = getattr(self, "_version_conn", None)
-                if conn is None:
-                    conn = connect(self.book.path)
-                    self.book.open_readers.append(conn)  # closed with the readers
-                    self._version_lock = threading.Lock()
-                    self._seen_data_version = -1
-                    self._sessions_ended = 0
-                    self._version_conn = conn
         with self._version_lock:
-            data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            if self._version_conn is None:
+                self._version_conn = self.book.readers.open()  # closed with the readers
+            data_version = int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
             if data_version != self._seen_data_version:
                 self._seen_data_version = data_version
-                row = conn.execute("SELECT value FROM meta WHERE key = 'sessions_ended'").fetchone()
+                row = self._version_conn.execute(
+                    "SELECT value FROM meta WHERE key = 'sessions_ended'"
+                ).fetchone()
                 self._sessions_ended = int(row[0]) if row else 0
             return self._sessions_ended
 

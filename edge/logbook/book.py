@@ -4,7 +4,6 @@ families (`book.visits`, `book.incidents`, ...) with the reads that span them (t
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -14,15 +13,22 @@ from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time, utc_now
 from schemas.projection import logbook_line
-from service import errors
+from service import errors, sqlite
 
 from .accounts import Accounts
-from .database import DB_FILE, ID_KEY_FILE, check_database, connect, is_initialised, verify_chain
+from .database import (
+    DB_FILE,
+    ID_KEY_FILE,
+    check_database,
+    connect,
+    is_initialised,
+    migrate,
+    verify_chain,
+)
 from .deliveries import Deliveries
 from .directory import Directory
 from .doors import DoorPolicy, Doors
 from .incidents import Incidents
-from .migrations import migrate
 from .preapprovals import Preapprovals
 from .retention import Retention
 from .shift_notes import ShiftNotes
@@ -57,9 +63,7 @@ class Logbook:
         self.intercom_enabled = intercom_enabled
         self.door_policy = doors or DoorPolicy()
         self.id_key = (data / ID_KEY_FILE).read_bytes()
-        self._local = threading.local()
-        self.open_readers: list[sqlite3.Connection] = []
-        self.readers_lock = threading.Lock()
+        self.readers = sqlite.ThreadConnections(self.path, synchronous="FULL")
         check_database(self.path, "quick_check")  # before anything writes to it
         conn = connect(self.path)
         migrate(conn)
@@ -81,10 +85,7 @@ class Logbook:
 
     def close(self) -> None:
         self.writer.close()
-        with self.readers_lock:
-            for conn in self.open_readers:
-                conn.close()
-            self.open_readers.clear()
+        self.readers.close()
 
     def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
         """Call `callback(events)` after each commit that appended events (sync, live pages)."""
@@ -98,13 +99,7 @@ class Logbook:
     @property
     def reader(self) -> sqlite3.Connection:
         """This thread's read connection (WAL: reads never wait for the writer)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self.readers_lock:
-                self.open_readers.append(conn)
-        return conn
+        return self.readers.get()
 
     # ---- the logbook itself -----------------------------------------------------------------
 

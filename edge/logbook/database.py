@@ -1,5 +1,6 @@
-"""The edge's data directory and database file: connections and their pragmas, set-up of a new
-post, the checks that refuse an empty, foreign or damaged file, and `verify` of the hash chain."""
+"""The edge's data directory and database file: connections and their pragmas, the schema's
+numbered migrations (`migrations/NNNN_*.sql`), set-up of a new post, the checks that refuse an
+empty, foreign, newer or damaged file, and `verify` of the hash chain."""
 
 from __future__ import annotations
 
@@ -7,31 +8,34 @@ import json
 import logging
 import secrets
 import sqlite3
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from schemas.canonical import GENESIS_HASH, chain_break
-from service import errors
-
-from .migrations import APPLICATION_ID, MIGRATIONS, migrate
+from service import errors, sqlite
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "guardpost.db"
 ID_KEY_FILE = "id-hmac.key"
 SQLITE_HEADER = b"SQLite format 3\x00"
+APPLICATION_ID = 0x47504544  # "GPED" in the file's header: a Guardpost edge database
+# numbered as they always were: a post's database at version N upgrades from N + 1
+MIGRATIONS = sqlite.load_migrations(files("edge.logbook") / "migrations")
 
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the pragmas every edge connection needs."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # a Pi loses power without warning; a 2xx must survive
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA secure_delete=ON")  # a purge must really remove the bytes
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
+    # a Pi loses power without warning; a 2xx must survive it
+    return sqlite.connect(path, synchronous="FULL")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to date and mark the file as a Guardpost edge database."""
+    sqlite.migrate(conn, MIGRATIONS)
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
 
 def check_database(path: Path, check: str = "quick_check") -> None:
@@ -84,11 +88,7 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         raise errors.DamagedDatabase(
             f"{path} is not a Guardpost edge database (application_id {application_id:#x})"
         )
-    if version > len(MIGRATIONS):
-        raise errors.DamagedDatabase(
-            f"{path} was written by a newer Guardpost (schema "
-            f"version {version}); upgrade guardpost to open it"
-        )
+    sqlite.refuse_newer(conn, MIGRATIONS, path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     meta: dict[str, str] = {}
     if version >= 1 and {"meta", "events"} <= tables:

@@ -14,6 +14,7 @@ from service import errors
 
 from .actors import Actor
 from .family import Family
+from .visits import linked_visit
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,7 @@ class Doors(Family):
         duration_s = body.get("duration_s")
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            visit_id = body.get("visit_id") or None
-            if (
-                visit_id
-                and conn.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone()
-                is None
-            ):
-                raise errors.UnknownVisit(f"no visit {visit_id}")
+            visit_id = linked_visit(conn, body.get("visit_id"))
             optional = {} if duration_s is None else {"duration_s": duration_s}
             data = DoorEventData(
                 **optional,

@@ -16,10 +16,13 @@ from schemas.models import (
     IncidentStatus,
     IncidentStatusData,
 )
+from schemas.rows import is_overdue, only_overdue
 from service import errors
+from service.sqlite import and_where
 
 from .actors import Actor
 from .family import Family
+from .visits import linked_visit
 
 INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
 HUB_ENTRY_KINDS = {"note", "action", "escalation", "follow_up", "summary", "police_called"}
@@ -34,13 +37,7 @@ class Incidents(Family):
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             opened = utc_now()  # due_at is exactly opened_at + the severity's deadline
             due_at = format_time(opened + timedelta(hours=self.book.deadlines_h[body["severity"]]))
-            visit_id = body.get("visit_id") or None
-            if (
-                visit_id
-                and conn.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone()
-                is None
-            ):
-                raise errors.UnknownVisit(f"no visit {visit_id}")
+            visit_id = linked_visit(conn, body.get("visit_id"))
             self.writer.append(
                 conn,
                 "incident.opened",
@@ -192,24 +189,18 @@ class Incidents(Family):
         severity: str | None = None,
         overdue: bool | None = None,
     ) -> builtins.list[dict[str, Any]]:
-        sql, args = "SELECT * FROM incidents WHERE 1=1", []
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if severity:
-            sql += " AND severity = ?"
-            args.append(severity)
+        args: builtins.list[Any] = []
+        sql = and_where(
+            "SELECT * FROM incidents WHERE 1=1",
+            args,
+            {"status = ?": status, "severity = ?": severity},
+        )
         rows = self.book.reader.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
-        incidents = [self._out(row) for row in rows]
-        if overdue is not None:
-            incidents = [i for i in incidents if i["overdue"] is overdue]
-        return incidents
+        return only_overdue([self._out(row) for row in rows], overdue)
 
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
         incident = {"site": self.book.site, "device": self.book.device, **dict(row)}
-        incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
-            row["due_at"] < format_time(utc_now())
-        )
+        incident["overdue"] = is_overdue(row["status"], row["due_at"])
         return incident
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import PreapprovalCreatedData, PreapprovalPii
-from service import errors
+from service import errors, sqlite
 
 from ..privacy import new_salt
 from .actors import Actor
@@ -63,10 +63,7 @@ class Preapprovals(Family):
                 "created_at": format_time(now),
                 "api_key": by.id,
             }
-            conn.execute(
-                f"INSERT INTO preapprovals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
+            sqlite.insert_row(conn, "preapprovals", row)
             self.writer.append(
                 conn,
                 "preapproval.created",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from schemas.canonical import json_string as encode_basestring
+from schemas.canonical import canonical_event_text
 from schemas.ids import format_time, utc_now
 
 from .database import event_out
@@ -27,41 +27,12 @@ class SyncCursor(Family):
         """Events with seq > `seq` as their canonical JSON bytes, ready to send: assembled from
         the stored canonical `data` and `pii` texts without decoding them (a long backlog)."""
         rows = self.book.reader.execute(
-            "SELECT seq, id, type, at, record_id, data, pii, pii_digest, prev_hash, hash"
+            # the columns in `canonical_event_text`'s order
+            "SELECT at, data, id, pii_digest, prev_hash, record_id, seq, type, hash, pii"
             " FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
         )
-        return [
-            (
-                r[0],
-                "".join(
-                    (
-                        '{"at":',
-                        encode_basestring(r[3]),
-                        ',"data":',
-                        r[5],
-                        ',"hash":',
-                        encode_basestring(r[9]),
-                        ',"id":',
-                        encode_basestring(r[1]),
-                        ',"pii":',
-                        "null" if r[6] is None else r[6],
-                        ',"pii_digest":',
-                        "null" if r[7] is None else encode_basestring(r[7]),
-                        ',"prev_hash":',
-                        encode_basestring(r[8]),
-                        ',"record_id":',
-                        encode_basestring(r[4]),
-                        ',"seq":',
-                        str(r[0]),
-                        ',"type":',
-                        encode_basestring(r[2]),
-                        "}",
-                    )
-                ).encode("utf-8"),
-            )
-            for r in rows
-        ]
+        return [(r[6], canonical_event_text(*r).encode("utf-8")) for r in rows]
 
     def state(self, connected: bool = False) -> dict[str, Any]:
         row = self.book.reader.execute(

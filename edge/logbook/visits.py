@@ -21,6 +21,7 @@ from schemas.models import (
     VisitPii,
     VisitRegisteredData,
 )
+from schemas.rows import visit_record
 from service import errors
 
 from ..privacy import id_hmac, mask_id, new_salt
@@ -305,33 +306,24 @@ class Visits(Family):
         return dict(row) if row else None
 
     def _row(self, conn: sqlite3.Connection, visit_id: str) -> sqlite3.Row:
-        row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM visits WHERE id = ?", (visit_id,)
+        ).fetchone()
         if row is None:
             raise errors.NotFound(f"no visit {visit_id}", loc=("path", "id"))
-        return row  # type: ignore[no-any-return]
+        return row
 
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
-        return {
-            "id": row["id"],
-            "site": self.book.site,
-            "device": self.book.device,
-            "visitor_name": row["visitor_name"],
-            "id_number_masked": row["id_number_masked"],
-            "unit": row["unit"],
-            "category": row["category"],
-            "phone": row["phone"],
-            "company": row["company"],
-            "purpose": row["purpose"],
-            "party_size": row["party_size"],
-            "vehicle_plate": row["vehicle_plate"],
-            "notes": row["notes"],
-            "checked_in_at": row["checked_in_at"],
-            "checked_out_at": row["checked_out_at"],
-            "guard": row["guard"],
-            "confirmation": {
-                "status": row["confirmation_status"],
-                "request_id": row["request_id"],
-                "answered_at": row["answered_at"],
-            },
-            "flag": row["flag"],
-        }
+        return visit_record(row, self.book.site, self.book.device)
+
+
+def linked_visit(conn: sqlite3.Connection, visit_id: str | None) -> str | None:
+    """The visit a door event or an incident names (None for none), refused as UnknownVisit
+    when the post has no such visit."""
+    visit_id = visit_id or None
+    if (
+        visit_id
+        and conn.execute("SELECT 1 FROM visits WHERE id = ?", (visit_id,)).fetchone() is None
+    ):
+        raise errors.UnknownVisit(f"no visit {visit_id}")
+    return visit_id

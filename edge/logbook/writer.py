@@ -41,7 +41,7 @@ from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_dige
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
-from service import errors
+from service import errors, sqlite
 
 from .database import connect
 
@@ -349,17 +349,9 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ else change.row
-            conn.execute(
-                f"INSERT INTO {change.table} ({', '.join(row)})"
-                f" VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
+            sqlite.insert_row(conn, change.table, row)
         elif isinstance(change, Update):
-            conn.execute(
-                f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
-                " WHERE id = ?",
-                (*change.values.values(), change.id),
-            )
+            sqlite.update_row(conn, change.table, change.values, {"id": change.id})
         else:
             for start in range(0, len(change.seqs), 500):
                 chunk = change.seqs[start : start + 500]

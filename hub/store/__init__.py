@@ -1,9 +1,10 @@
 """The hub's store: all of the hub's SQL, one module per group of tables.
 
 Keep SQL in this package and nowhere else, so that moving the hub to PostgreSQL is a change of
-this package: `schema` (tables, connection), `base` (connections, transactions), `batches`
-(ingest), `projection`, `devices`, `reads`, `outbox` (down messages, watch list), `rules`
-(escalation), `accounts`, `search` (and audit), `reports`; `facade` puts them together.
+this package: `schema` (connection, numbered `migrations/*.sql`), `base` (connections,
+transactions), `batches` (ingest), `projection`, `devices`, `reads`, `outbox` (down messages,
+watch list), `rules` (escalation), `accounts`, `search` (and audit), `reports`; `facade` puts
+them together.
 """
 
 from .batches import is_database_failure

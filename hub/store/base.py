@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time
 from schemas.projection import summarise
+from service import sqlite
 
-from .schema import DB_FILE, connect, create_schema, is_initialised
+from .schema import DB_FILE, SYNCHRONOUS, connect, create_schema, is_initialised
 
 
 class StoreBase:
@@ -28,12 +29,11 @@ class StoreBase:
             raise FileNotFoundError(f"{data} is not initialised")
         self.path = data / DB_FILE
         self.zone = zone or ZoneInfo("Asia/Hong_Kong")
-        self._local = threading.local()
+        self._readers = sqlite.ThreadConnections(self.path, synchronous=SYNCHRONOUS)
         self._write_lock = threading.Lock()
         self._writer = connect(self.path)
         create_schema(self._writer)
         self._backfill_search()
-        self._all: list[sqlite3.Connection] = [self._writer]
 
     def _backfill_search(self) -> None:
         """A hub made before logbook search: index what it holds, once."""
@@ -66,31 +66,17 @@ class StoreBase:
                 )
 
     def close(self) -> None:
-        for conn in self._all:
-            conn.close()
+        self._writer.close()
+        self._readers.close()
 
     @property
     def _read(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            self._all.append(conn)
-        return conn
+        return self._readers.get()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-                self._writer.execute("COMMIT")
-            except BaseException:
-                # a full disk or an I/O error may have rolled back already: then ROLLBACK would
-                # raise "no transaction is active" over the error that matters
-                if self._writer.in_transaction:
-                    self._writer.execute("ROLLBACK")
-                raise
+        with self._write_lock, sqlite.transaction(self._writer) as conn:
+            yield conn
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it, so purged bytes leave the WAL too."""
@@ -114,7 +100,10 @@ class StoreBase:
         return format_time(start), format_time(start + timedelta(days=1))
 
 
-def site_filter(sql: str, args: list[Any], sites: list[str] | None) -> tuple[str, list[Any]]:
+def site_filter(
+    sql: str, args: list[Any], sites: list[str] | None, column: str = "site"
+) -> tuple[str, list[Any]]:
+    """`sql` limited to `sites` (None: every site; an empty list: none)."""
     if sites is None:
         return sql, args
-    return sql + f" AND site IN ({','.join('?' * len(sites)) or 'NULL'})", args + list(sites)
+    return sql + f" AND {column} IN ({','.join('?' * len(sites)) or 'NULL'})", args + list(sites)

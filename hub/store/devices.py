@@ -16,15 +16,12 @@ class Devices(StoreBase):
     """The `devices` and `device_status_log` tables."""
 
     def _device_row(self, conn: sqlite3.Connection, site: str, device: str) -> sqlite3.Row:
-        row = conn.execute(
-            "SELECT * FROM devices WHERE site = ? AND device = ?", (site, device)
-        ).fetchone()
+        sql = "SELECT * FROM devices WHERE site = ? AND device = ?"
+        row: sqlite3.Row | None = conn.execute(sql, (site, device)).fetchone()
         if row is None:
             conn.execute("INSERT INTO devices (site, device) VALUES (?, ?)", (site, device))
-            row = conn.execute(
-                "SELECT * FROM devices WHERE site = ? AND device = ?", (site, device)
-            ).fetchone()
-        return row  # type: ignore[no-any-return]
+            row = conn.execute(sql, (site, device)).fetchone()
+        return row
 
     def _flag(
         self, conn: sqlite3.Connection, site: str, device: str, now: str, reason: str

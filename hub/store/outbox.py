@@ -11,6 +11,7 @@ from typing import Any
 from schemas.canonical import canonical_json
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import key_id
+from service.sqlite import and_where
 
 from .base import StoreBase
 from .schema import ID_KEY_FILE
@@ -61,13 +62,12 @@ class Outbox(StoreBase):
     def pending_down(
         self, site: str | None = None, device: str | None = None
     ) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM outbox WHERE delivered_at IS NULL", []
-        if site:
-            sql += " AND site = ?"
-            args.append(site)
-        if device:
-            sql += " AND device = ?"
-            args.append(device)
+        args: list[Any] = []
+        sql = and_where(
+            "SELECT * FROM outbox WHERE delivered_at IS NULL",
+            args,
+            {"site = ?": site, "device = ?": device},
+        )
         rows = self._read.execute(sql + " ORDER BY created_at, id", args)
         return [
             {

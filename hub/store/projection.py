@@ -9,6 +9,7 @@ from typing import Any
 
 from schemas.ids import format_time, parse_time
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Purge, Update, changes, summarise
+from service import sqlite
 
 from .schema import MILESTONES
 
@@ -28,17 +29,9 @@ def apply_projection(
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "site": site, "device": device}
-            conn.execute(
-                f"INSERT OR IGNORE INTO {change.table} ({', '.join(row)})"
-                f" VALUES ({', '.join('?' * len(row))})",
-                tuple(row.values()),
-            )
+            sqlite.insert_row(conn, change.table, row, or_ignore=True)
         elif isinstance(change, Update):
-            conn.execute(
-                f"UPDATE {change.table} SET {', '.join(f'{c} = ?' for c in change.values)}"
-                " WHERE id = ? AND site = ?",
-                (*change.values.values(), change.id, site),
-            )
+            sqlite.update_row(conn, change.table, change.values, {"id": change.id, "site": site})
         elif not apply_purge(conn, site, device, change, purge_before):
             outcome = "deferred"
     if event["type"] == "incident.status" and event["data"]["status"] in MILESTONES:

@@ -7,8 +7,9 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from schemas.ids import format_time, utc_now
 from schemas.projection import logbook_line
+from schemas.rows import is_overdue, only_overdue, visit_record
+from service.sqlite import and_where
 
 from .base import StoreBase, site_filter
 from .schema import MILESTONES
@@ -40,19 +41,10 @@ class Reads(StoreBase):
         severity: str | None = None,
         overdue: bool | None = None,
     ) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM incidents WHERE 1=1", list[Any]()
-        sql, args = site_filter(sql, args, sites)
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if severity:
-            sql += " AND severity = ?"
-            args.append(severity)
+        sql, args = site_filter("SELECT * FROM incidents WHERE 1=1", [], sites)
+        sql = and_where(sql, args, {"status = ?": status, "severity = ?": severity})
         rows = self._read.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
-        incidents = [incident_out(r) for r in rows]
-        if overdue is not None:
-            incidents = [i for i in incidents if i["overdue"] is overdue]
-        return incidents
+        return only_overdue([incident_out(r) for r in rows], overdue)
 
     def get_incident(self, incident_id: str) -> dict[str, Any] | None:
         row = self._read.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
@@ -79,31 +71,8 @@ class Reads(StoreBase):
         return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
 
 
-def visit_out(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "site": row["site"],
-        "device": row["device"],
-        "visitor_name": row["visitor_name"],
-        "id_number_masked": row["id_number_masked"],
-        "unit": row["unit"],
-        "category": row["category"],
-        "phone": row["phone"],
-        "company": row["company"],
-        "purpose": row["purpose"],
-        "party_size": row["party_size"],
-        "vehicle_plate": row["vehicle_plate"],
-        "notes": row["notes"],
-        "checked_in_at": row["checked_in_at"],
-        "checked_out_at": row["checked_out_at"],
-        "guard": row["guard"],
-        "confirmation": {
-            "status": row["confirmation_status"],
-            "request_id": row["request_id"],
-            "answered_at": row["answered_at"],
-        },
-        "flag": row["flag"],
-    }
+def visit_out(row: sqlite3.Row) -> dict[str, Any]:
+    return visit_record(row, row["site"], row["device"])
 
 
 def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
@@ -111,9 +80,7 @@ def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
     marks = {status: incident.pop(f"{status}_at", None) for status in MILESTONES}
     if milestones:
         incident["milestones"] = {status: at for status, at in marks.items() if at}
-    incident["overdue"] = row["status"] in ("open", "acknowledged", "in_progress") and (
-        row["due_at"] < format_time(utc_now())
-    )
+    incident["overdue"] = is_overdue(row["status"], row["due_at"])
     return incident
 
 

@@ -1,240 +1,28 @@
-"""The hub's tables: the schema, the columns added since, the connection's settings, and
-setting up a new hub's data directory.
+"""The hub's tables: the numbered migrations (`migrations/NNNN_*.sql`), the connection's
+settings, and setting up a new hub's data directory.
 
-The hub creates what is missing at every start (`CREATE ... IF NOT EXISTS`, then
-`ADDED_COLUMNS`), so an older hub's database gains the new tables and columns in place.
+A hub database made before numbered migrations (its tables there, user_version 0) is adopted:
+migration 0001 runs over it (every statement `IF NOT EXISTS`), the columns added since its
+tables were made (`ADDED_COLUMNS`) are added and filled in, and it is stamped version 1, in one
+transaction; from there it migrates like any other.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
+from importlib.resources import files
 from pathlib import Path
+from typing import Final
 
-from schemas.canonical import GENESIS_HASH
+from service import sqlite
 
 DB_FILE = "hub.db"
+MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
 
-SCHEMA_TEMPLATE = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    sites TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    username TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at);
-CREATE TABLE IF NOT EXISTS devices (
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    mqtt_username TEXT UNIQUE,
-    mqtt_hash TEXT,
-    provisioned_at TEXT,
-    acked_seq INTEGER NOT NULL DEFAULT 0,
-    last_hash TEXT NOT NULL DEFAULT '{GENESIS}',
-    last_seen TEXT,
-    online INTEGER NOT NULL DEFAULT 0,
-    reported_last_seq INTEGER NOT NULL DEFAULT 0,
-    clock_offset_s REAL,
-    version TEXT,
-    tampered INTEGER NOT NULL DEFAULT 0,
-    tampered_at TEXT,
-    tampered_reason TEXT,
-    PRIMARY KEY (site, device)
-);
-CREATE TABLE IF NOT EXISTS events (
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    at TEXT NOT NULL,
-    record_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    pii TEXT,
-    pii_digest TEXT,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (site, device, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_site_at ON events (site, at);
-CREATE TABLE IF NOT EXISTS pending_purges (
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (site, device, seq)
-);
-CREATE TABLE IF NOT EXISTS visits (
-    id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    visitor_name TEXT,
-    id_number_masked TEXT,
-    unit TEXT NOT NULL,
-    category TEXT NOT NULL,
-    phone TEXT,
-    company TEXT,
-    purpose TEXT,
-    party_size INTEGER NOT NULL,
-    vehicle_plate TEXT,
-    notes TEXT,
-    checked_in_at TEXT NOT NULL,
-    checked_out_at TEXT,
-    guard TEXT,
-    confirmation_status TEXT NOT NULL,
-    request_id TEXT,
-    answered_at TEXT,
-    purged_at TEXT,
-    flag TEXT
-);
-CREATE INDEX IF NOT EXISTS visits_site_in ON visits (site, checked_in_at);
-CREATE TABLE IF NOT EXISTS door_events (
-    id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    door TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    reason TEXT,
-    visit_id TEXT,
-    occurred_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    guard TEXT,
-    api_key TEXT
-);
-CREATE INDEX IF NOT EXISTS door_events_site_at ON door_events (site, occurred_at);
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    category TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    title TEXT NOT NULL,
-    description TEXT,
-    location TEXT,
-    visit_id TEXT,
-    channel TEXT,
-    status TEXT NOT NULL,
-    opened_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    guard TEXT,
-    acknowledged_at TEXT,
-    resolved_at TEXT
-);
-CREATE INDEX IF NOT EXISTS incidents_site ON incidents (site, status);
-CREATE INDEX IF NOT EXISTS incidents_opened ON incidents (site, opened_at);
-CREATE TABLE IF NOT EXISTS incident_entries (
-    id TEXT PRIMARY KEY,
-    incident_id TEXT NOT NULL,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    text TEXT NOT NULL,
-    at TEXT NOT NULL,
-    guard TEXT,
-    author TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_incident ON incident_entries (incident_id, at);
-CREATE TABLE IF NOT EXISTS shift_notes (
-    id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    text TEXT NOT NULL,
-    at TEXT NOT NULL,
-    guard TEXT
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    delivered_at TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, site, device);
-CREATE TABLE IF NOT EXISTS watchlist (
-    id TEXT PRIMARY KEY,
-    id_hmac TEXT,
-    id_number_masked TEXT,
-    name TEXT,
-    reason TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    by TEXT NOT NULL,
-    removed_at TEXT
-);
-CREATE TABLE IF NOT EXISTS notify_rules (
-    id TEXT PRIMARY KEY,
-    severity TEXT NOT NULL,
-    site TEXT,
-    events TEXT NOT NULL,
-    url TEXT NOT NULL,
-    shown_url TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    by TEXT NOT NULL,
-    removed_at TEXT
-);
-CREATE TABLE IF NOT EXISTS notifications (
-    incident_id TEXT NOT NULL,
-    rule_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    entry_id TEXT NOT NULL,
-    PRIMARY KEY (incident_id, rule_id, kind)
-);
-CREATE TABLE IF NOT EXISTS search_lines (
-    id INTEGER PRIMARY KEY,
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    UNIQUE (site, device, seq)
-);
-CREATE INDEX IF NOT EXISTS search_lines_at ON search_lines (site, at);
-CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
-    summary, content='search_lines', content_rowid='id', tokenize='trigram');
-CREATE TRIGGER IF NOT EXISTS search_lines_ai AFTER INSERT ON search_lines BEGIN
-    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
-END;
-CREATE TRIGGER IF NOT EXISTS search_lines_au AFTER UPDATE OF summary ON search_lines BEGIN
-    INSERT INTO search_fts (search_fts, rowid, summary) VALUES ('delete', old.id, old.summary);
-    INSERT INTO search_fts (rowid, summary) VALUES (new.id, new.summary);
-END;
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    username TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS device_status_log (
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    at TEXT NOT NULL,
-    online INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS device_status_log_at ON device_status_log (site, device, at);
-CREATE TABLE IF NOT EXISTS watchlist_sent (
-    site TEXT NOT NULL,
-    device TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    PRIMARY KEY (site, device)
-);
-"""
-# columns added after a table was first created: (table, column, type, and the statement that
-# fills it in for the rows already there, one pass over the events, not one per row)
+# columns added after a table was first created, before numbered migrations: (table, column,
+# type, and the statement that fills it in for the rows already there, one pass over the events,
+# not one per row); what an adopted database lacks of them is added
 _FIRST_STATUS = (
     "UPDATE incidents SET {status}_at = first.at FROM (SELECT record_id, MIN(at) AS at"
     " FROM events WHERE type = 'incident.status' AND json_extract(data, '$.status') ="
@@ -248,19 +36,13 @@ ADDED_COLUMNS = [
 # the statuses whose first time the hub keeps on the incident (the reports' response times)
 MILESTONES = ("acknowledged", "resolved")
 ID_KEY_FILE = "id-hmac.key"
-SCHEMA = SCHEMA_TEMPLATE.replace("{GENESIS}", GENESIS_HASH)
+# the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a hub
+# crash can lose nothing the edge does not still hold; NORMAL is enough here
+SYNCHRONOUS: Final = "NORMAL"
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    # the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a
-    # hub crash can lose nothing the edge does not still hold; NORMAL is enough here
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA secure_delete=ON")
-    return conn
+    return sqlite.connect(path, synchronous=SYNCHRONOUS)
 
 
 def is_initialised(data: Path) -> bool:
@@ -285,8 +67,23 @@ def init_store(data: Path) -> bool:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Create what is missing: tables, indexes, and columns added since a table was made."""
-    conn.executescript(SCHEMA)
+    """Bring the schema up to date: adopt a database made before numbered migrations, then
+    apply the migrations it lacks."""
+    if sqlite.schema_version(conn) == 0 and _has_table(conn, "events"):
+        with sqlite.transaction(conn):
+            if sqlite.schema_version(conn) == 0:  # not adopted by another process meanwhile
+                sqlite.run_script(conn, MIGRATIONS[0])
+                _add_missing_columns(conn)
+                sqlite.set_schema_version(conn, 1)
+    sqlite.migrate(conn, MIGRATIONS)
+
+
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (table,)).fetchone() is not None
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
     for table, column, kind, fill in ADDED_COLUMNS:
         have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:

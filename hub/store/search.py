@@ -7,8 +7,9 @@ from typing import Any
 
 from schemas.ids import format_time, utc_now
 from schemas.privacy import mask_id_numbers
+from service.sqlite import and_where
 
-from .base import StoreBase
+from .base import StoreBase, site_filter
 
 
 class SearchAudit(StoreBase):
@@ -37,15 +38,8 @@ class SearchAudit(StoreBase):
             args.append(
                 "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             )
-        if sites is not None:
-            sql += f" AND l.site IN ({','.join('?' * len(sites)) or 'NULL'})"
-            args += sites
-        if since:
-            sql += " AND l.at >= ?"
-            args.append(since)
-        if until:
-            sql += " AND l.at < ?"
-            args.append(until)
+        sql, args = site_filter(sql, args, sites, "l.site")
+        sql = and_where(sql, args, {"l.at >= ?": since, "l.at < ?": until})
         rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 

@@ -1,0 +1,133 @@
+"""Request bodies: what the edge's and the hub's APIs accept (CONTRACT.md sections 2 and 3).
+
+A body ignores fields it does not know; each text field follows `TextRules`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .fields import (
+    Category,
+    Channel,
+    Decision,
+    DoorKind,
+    EntryKind,
+    IdNumber,
+    IncidentStatus,
+    Moment,
+    Severity,
+    TextRules,
+)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LoginIn(Body):
+    badge: Annotated[str, TextRules(64)]
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class VisitIn(Body):
+    visitor_name: Annotated[str, TextRules(200)]
+    unit: Annotated[str, TextRules(32)]
+    category: Category
+    id_number: Annotated[
+        IdNumber,
+        Field(description="Government ID number. Never stored or returned: masked + keyed HMAC."),
+    ] = None
+    phone: Annotated[str, TextRules(40, may_be_empty=True)] | None = None
+    company: Annotated[str, TextRules(200, may_be_empty=True)] | None = None
+    purpose: Annotated[str, TextRules(500, multiline=True, may_be_empty=True)] | None = None
+    party_size: Annotated[int, Field(ge=1, le=50, strict=True)] = 1
+    vehicle_plate: Annotated[str, TextRules(20, may_be_empty=True)] | None = None
+    notes: Annotated[str, TextRules(2000, multiline=True, may_be_empty=True)] | None = None
+    preapproval_code: Annotated[
+        str | None,
+        TextRules(16, may_be_empty=True),
+        Field(
+            description="A resident's pre-approval code for this unit: the visit is approved "
+            "at once, without ringing the flat. 422 if unknown, expired, used or "
+            "for another unit."
+        ),
+    ] = None
+
+
+class OverrideIn(Body):
+    reason: Annotated[str, TextRules(500, multiline=True)]
+
+
+class DoorEventIn(Body):
+    door: Annotated[str, TextRules(64)]
+    kind: DoorKind
+    reason: Annotated[str, TextRules(500, multiline=True, may_be_empty=True)] | None = None
+    visit_id: Annotated[str, TextRules(64, may_be_empty=True)] | None = None
+    occurred_at: Moment | None = Field(
+        default=None, description="When the door controller saw it; defaults to now."
+    )
+    duration_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 86400,
+        description="held_open: how long the door has been open. An incident opens when this "
+        "reaches the post's held-open limit, or when it is left out.",
+    )
+
+
+class IncidentIn(Body):
+    category: Annotated[
+        str,
+        TextRules(64),
+        Field(description="complaint, emergency, dispute, equipment, security, ... (free)"),
+    ]
+    severity: Severity
+    title: Annotated[str, TextRules(200)]
+    description: Annotated[str, TextRules(5000, multiline=True, may_be_empty=True)] | None = None
+    location: Annotated[str, TextRules(200, may_be_empty=True)] | None = None
+    visit_id: Annotated[str, TextRules(64, may_be_empty=True)] | None = None
+    channel: Channel | None = None
+
+
+class EntryIn(Body):
+    kind: EntryKind
+    text: Annotated[str, TextRules(5000, multiline=True)]
+
+
+class StatusIn(Body):
+    status: IncidentStatus
+
+
+class ShiftNoteIn(Body):
+    text: Annotated[str, TextRules(5000, multiline=True)]
+
+
+class AnswerIn(Body):
+    request_id: Annotated[str, TextRules(64)]
+    decision: Decision
+
+
+class PreapprovalIn(Body):
+    unit: Annotated[str, TextRules(32)]
+    valid_until: Moment = Field(description="the code stops working at this time")
+    valid_from: Moment | None = Field(default=None, description="default: now")
+    visitor_name: Annotated[str, TextRules(200, may_be_empty=True)] | None = Field(
+        default=None, description="who the resident expects (shown to the guard)"
+    )
+    code: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{4,12}$"),
+        Field(description="4-12 digits chosen by the resident; default: 6 random digits"),
+    ] = None
+
+
+class WatchlistEntryIn(Body):
+    id_number: Annotated[
+        IdNumber, Field(description="Kept only as the company's keyed HMAC, never in clear.")
+    ] = None
+    name: Annotated[str, TextRules(200, may_be_empty=True)] | None = None
+    reason: Annotated[str, TextRules(500, multiline=True)]
+    severity: Severity = Severity.severe

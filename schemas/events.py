@@ -1,0 +1,165 @@
+"""Events (CONTRACT.md section 4): the logbook event, the personal data it may carry, and the
+model of each type's `data` (`EVENT_DATA`), which the edge builds events from and the hub
+checks them against.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .fields import Category, Channel, DoorKind, EntryKind, IncidentStatus, Severity
+from .records import Confirmation, Record
+
+EventType = Literal[
+    "visit.registered",
+    "visit.confirmation",
+    "visit.checked_out",
+    "door.event",
+    "incident.opened",
+    "incident.entry",
+    "incident.status",
+    "shift.note",
+    "pii.purged",
+    "preapproval.created",
+    "watchlist.applied",
+]
+
+
+class Event(Record):
+    """One logbook event. `hash` covers every field but `hash` and `pii`."""
+
+    seq: int = Field(ge=1, description="1, 2, 3, ... per device, no gaps")
+    id: str
+    type: EventType
+    at: str = Field(description="the device's clock when the event was appended")
+    record_id: str
+    data: dict[str, Any]
+    pii: dict[str, Any] | None = Field(
+        description="personal fields with a random salt, or null (none, or purged)"
+    )
+    pii_digest: str | None
+    prev_hash: str
+    hash: str
+
+
+class VisitPii(Record):
+    """`pii` of `visit.registered`: everything about the person; null after purge."""
+
+    salt: str
+    visitor_name: str
+    id_number_masked: str | None
+    phone: str | None
+    vehicle_plate: str | None
+    notes: str | None
+
+
+class VisitRegisteredData(Record):
+    unit: str
+    category: Category
+    company: str | None
+    purpose: str | None
+    party_size: int
+    checked_in_at: str
+    confirmation: Confirmation
+    by: str
+    preapproval_id: str | None = Field(default=None, description="the code that approved it")
+    flag: str | None = Field(default=None, description="watch_list: matched the watch list")
+
+
+class VisitConfirmationData(Record):
+    confirmation: Confirmation
+    reason: str | None = None
+    by: str
+
+
+class VisitCheckedOutData(Record):
+    checked_out_at: str
+    by: str
+
+
+class DoorEventData(Record):
+    door: str
+    kind: DoorKind
+    reason: str | None
+    visit_id: str | None
+    occurred_at: str
+    by: str
+    duration_s: float | None = None
+
+
+class IncidentOpenedData(Record):
+    category: str
+    severity: Severity
+    title: str
+    description: str | None
+    location: str | None
+    visit_id: str | None
+    channel: Channel | None
+    due_at: str
+    by: str
+
+
+class IncidentEntryData(Record):
+    incident_id: str
+    kind: EntryKind
+    text: str
+    by: str
+
+
+class IncidentStatusData(Record):
+    status: IncidentStatus
+    previous: IncidentStatus
+    by: str
+
+
+class ShiftNoteData(Record):
+    text: str
+    by: str
+
+
+class PiiPurgedData(Record):
+    """A purge: the `pii` of the listed seqs became null, and the visits' personal fields too."""
+
+    older_than: str = Field(description="visits checked in before this time were purged")
+    seqs: list[int]
+    visits: int
+    by: str
+
+
+class PreapprovalCreatedData(Record):
+    """A resident expects a visitor: the code itself stays on the post (only its HMAC)."""
+
+    unit: str
+    valid_from: str
+    valid_until: str
+    by: str
+
+
+class PreapprovalPii(Record):
+    salt: str
+    visitor_name: str | None
+
+
+class WatchlistAppliedData(Record):
+    """The post now matches registrations against this version of the hub's watch list."""
+
+    version: int
+    entries: int
+    by: str
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "visit.registered": VisitRegisteredData,
+    "visit.confirmation": VisitConfirmationData,
+    "visit.checked_out": VisitCheckedOutData,
+    "door.event": DoorEventData,
+    "incident.opened": IncidentOpenedData,
+    "incident.entry": IncidentEntryData,
+    "incident.status": IncidentStatusData,
+    "shift.note": ShiftNoteData,
+    "pii.purged": PiiPurgedData,
+    "preapproval.created": PreapprovalCreatedData,
+    "watchlist.applied": WatchlistAppliedData,
+}

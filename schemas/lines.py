@@ -1,0 +1,63 @@
+"""The wording of logbook lines: the one line a logbook shows for an event, at the edge and the
+hub alike (CONTRACT 2's `GET /logbook` entry). Pages that speak another language word the line
+themselves from the event's `data` and `pii`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# the line of each event type but `visit.registered`, filled in from the event's `data`
+_WORDING = {
+    "visit.confirmation": "Resident confirmation: {confirmation[status]}",
+    "visit.checked_out": "Visitor checked out",
+    "door.event": "Door {door}: {kind}",
+    "incident.opened": "Incident opened [{severity}] {category}: {title}",
+    "incident.entry": "Incident {kind}: {text}",
+    "incident.status": "Incident status: {previous} -> {status}",
+    "shift.note": "Shift note: {text}",
+    "pii.purged": "Personal data of {visits} visits removed after retention",
+    "preapproval.created": "Resident pre-approved a visitor for {unit} until {valid_until}",
+    "watchlist.applied": "Watch list version {version} in force ({entries} entries)",
+}
+# the types whose line ends with the reason given, when there is one
+_WITH_REASON = frozenset({"visit.confirmation", "door.event"})
+
+
+def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
+    """One logbook line (CONTRACT 2's `GET /logbook` entry) from a stored event row, at the
+    edge or the hub; with the event's `data` and `pii` if `raw` (for pages that word the line
+    in their own language)."""
+    data = json.loads(row["data"])
+    pii = json.loads(row["pii"]) if row["pii"] else None
+    line = {
+        "seq": row["seq"],
+        "at": row["at"],
+        "type": row["type"],
+        "record_id": row["record_id"],
+        "summary": summarise(row["type"], data, pii),
+    }
+    if raw:
+        line.update(data=data, pii=pii)
+    return line
+
+
+def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
+    """One line a guard reads in the logbook (never the ID number)."""
+    name = (pii or {}).get("visitor_name") or "(name removed)"
+    if event_type == "visit.registered":
+        text = (
+            f"Visitor {name} registered for {data['unit']} ({data['category']},"
+            f" party of {data['party_size']})"
+        )
+        if data.get("preapproval_id"):
+            text += ", pre-approved by the resident"
+        return text + (", ON THE WATCH LIST" if data.get("flag") == "watch_list" else "")
+    wording = _WORDING.get(event_type)
+    if wording is None:
+        return event_type
+    text = wording.format_map(data)  # the template is ours; values go in as they are
+    if event_type in _WITH_REASON and data.get("reason"):
+        text += f" ({data['reason']})"
+    return text

@@ -1,0 +1,182 @@
+"""Records: what the edge's and the hub's APIs answer (CONTRACT.md sections 2 and 3).
+
+A record refuses fields it does not know, so an answer holds exactly what is written here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .fields import (
+    Category,
+    Channel,
+    ConfirmationStatus,
+    DoorKind,
+    EntryKind,
+    IncidentStatus,
+    Role,
+    Severity,
+)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GuardOut(Record):
+    badge: str
+    name: str
+    role: Role
+
+
+class LoginOut(Record):
+    token: str
+    expires_at: str
+    guard: GuardOut
+
+
+class Confirmation(Record):
+    status: ConfirmationStatus
+    request_id: str | None = None
+    answered_at: str | None = None
+
+
+class Visit(Record):
+    id: str
+    site: str
+    device: str
+    visitor_name: str | None = Field(description="null once purged after retention")
+    id_number_masked: str | None = Field(description="first character and last 4, e.g. A****567(8)")
+    unit: str
+    category: Category
+    phone: str | None
+    company: str | None
+    purpose: str | None
+    party_size: int
+    vehicle_plate: str | None
+    notes: str | None
+    checked_in_at: str
+    checked_out_at: str | None
+    guard: str | None = Field(description="badge of the guard who registered the visit")
+    confirmation: Confirmation
+    flag: str | None = Field(
+        default=None, description="watch_list when the visitor matched the watch list"
+    )
+
+
+class VisitList(Record):
+    visits: list[Visit]
+
+
+class DoorEvent(Record):
+    id: str
+    site: str
+    device: str
+    door: str
+    kind: DoorKind
+    reason: str | None
+    visit_id: str | None
+    occurred_at: str
+    recorded_at: str
+    guard: str | None = Field(description="badge, when a guard logged it")
+    api_key: str | None = Field(description="key name, when a door controller logged it")
+    incident_id: str | None = Field(
+        default=None, description="the incident this event opened (forced, long held_open)"
+    )
+
+
+class IncidentEntry(Record):
+    id: str
+    incident_id: str
+    kind: EntryKind
+    text: str
+    at: str
+    guard: str | None
+    author: str = Field(description="who wrote it: guard:BADGE, key:NAME or hub:USERNAME")
+
+
+class Incident(Record):
+    id: str
+    site: str
+    device: str
+    category: str
+    severity: Severity
+    title: str
+    description: str | None
+    location: str | None
+    visit_id: str | None
+    channel: Channel | None
+    status: IncidentStatus
+    opened_at: str
+    due_at: str
+    updated_at: str
+    overdue: bool = Field(description="not yet resolved and past due_at")
+    guard: str | None
+    entries: list[IncidentEntry] | None = None
+
+
+class IncidentList(Record):
+    incidents: list[Incident]
+
+
+class ShiftNote(Record):
+    id: str
+    site: str
+    device: str
+    text: str
+    at: str
+    guard: str | None
+
+
+class LogbookEntry(Record):
+    seq: int
+    at: str
+    type: str
+    record_id: str
+    summary: str
+
+
+class Logbook(Record):
+    entries: list[LogbookEntry]
+
+
+class SyncState(Record):
+    site: str
+    device: str
+    last_seq: int
+    acked_seq: int
+    backlog: int
+    connected: bool
+    last_ack_at: str | None
+
+
+class Health(Record):
+    ok: bool
+
+
+class Preapproval(Record):
+    id: str
+    unit: str
+    code: str | None = Field(description="given once, in the answer that creates it")
+    visitor_name: str | None
+    valid_from: str
+    valid_until: str
+    created_at: str
+    used_at: str | None
+    visit_id: str | None
+
+
+class WatchlistEntry(Record):
+    id: str
+    id_hmac: str | None = Field(description="keyed HMAC of the ID number; never the number")
+    id_number_masked: str | None
+    name: str | None
+    reason: str
+    severity: Severity
+    created_at: str
+    by: str
+
+
+class Watchlist(Record):
+    version: int
+    entries: list[WatchlistEntry]
