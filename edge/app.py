@@ -6,20 +6,21 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schemas import models as m
 from service import __version__, errors
+from service.error_pages import install_page_handlers
 from service.http import install_api
+from service.pages import STATIC
 
 from .api import router
 from .auth import Auth
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
-from .pages import install_page_handlers
+from .pages import Page
 from .pages import router as pages_router
 from .settings import EdgeSettings
 from .sync import Sync
@@ -96,8 +97,8 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.sync = sync
     install_api(app, auth, router, pages_router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    install_page_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_page_handlers(app, Page)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> m.Health:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from edge.pages import install_page_handlers
 from schemas import models as m
 from service import __version__
+from service.error_pages import install_page_handlers
 from service.http import install_api
+from service.pages import STATIC
 
 from .api import router
 from .auth import HubAuth
@@ -76,11 +76,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.state.ingest = ingest
     install_api(app, auth, router, pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
-    app.mount(
-        "/static",
-        StaticFiles(directory=Path(__file__).parent.parent / "edge" / "static"),
-        name="static",
-    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, HubPage)
 
     @app.get(

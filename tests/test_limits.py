@@ -169,7 +169,7 @@ def test_the_largest_form_the_models_allow_still_fits(edge: EdgeServer) -> None:
     """An incident with every field at its limit in 4-byte characters: under the cap."""
     with httpx.Client(base_url=edge.url, follow_redirects=False, timeout=30) as browser:
         browser.post("/login", data={"badge": GUARD["badge"], "pin": GUARD["pin"]})
-        from edge.pages import csrf_token
+        from service.pages import csrf_token
 
         csrf = csrf_token(browser.cookies["gp_session"])
         form = {

@@ -117,6 +117,7 @@ def test_a_form_without_its_csrf_token_is_refused(edge: EdgeServer) -> None:
 
 def test_pages_use_only_local_assets() -> None:
     for template in [
+        *(ROOT / "service" / "templates").glob("*.html"),
         *(ROOT / "edge" / "templates").glob("*.html"),
         *(ROOT / "hub" / "templates").glob("*.html"),
     ]:
@@ -126,8 +127,11 @@ def test_pages_use_only_local_assets() -> None:
 def test_every_string_on_the_pages_is_translated() -> None:
     from babel.messages.pofile import read_po
 
-    # every template and every module of both services (the pages are split into modules)
+    # every template and every module of both services and the layer below them (the pages
+    # are split into modules; their base, words and shared templates are in service/)
     sources = [
+        *(ROOT / "service" / "templates").glob("*.html"),
+        *(ROOT / "service").rglob("*.py"),
         *(ROOT / "edge" / "templates").glob("*.html"),
         *(ROOT / "edge").rglob("*.py"),
         *(ROOT / "hub" / "templates").glob("*.html"),
@@ -325,7 +329,8 @@ def test_registration_takes_at_most_six_taps_plus_typing(page: Page, edge: EdgeS
 def test_a_logbook_line_this_version_cannot_word_keeps_its_summary() -> None:
     """A newer post may send an event with fields this hub does not know: the page shows the
     line's summary instead of failing."""
-    from edge.pages import gettext_for, labels_for, line_text
+    from service.i18n import gettext_for
+    from service.pages_text import labels_for, line_text
 
     _ = gettext_for("zh-Hant")
     labels = labels_for(_)

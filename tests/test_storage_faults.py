@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.pages import csrf_token
+from service.pages import csrf_token
 
 from .helpers import EDGE, EdgeServer, init_post, run_edge, tmpfs
 

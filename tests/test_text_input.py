@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.pages import csrf_token
+from service.pages import csrf_token
 from tests.helpers import GUARD, EdgeServer, init_post, run_edge
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from schemas import models as m
 from service import errors
@@ -87,16 +86,9 @@ async def add_entry(incident_id: str, request: Request) -> Response:
         incident = visible_incident(page.store, page.me, incident_id)
     except errors.NotFound:
         return page.not_found()
-    try:
-        entry = m.EntryIn.model_validate({"kind": form.get("kind"), "text": form.get("text")})
-    except ValidationError:
-        return _incident_page(
-            page,
-            incident_id,
-            422,
-            text=form.get("text", ""),
-            text_error=page._("Please fill this in."),
-        )
+    entry, retry = page.text_entry(m.EntryIn, form, "kind", "text")
+    if entry is None:
+        return _incident_page(page, incident_id, 422, **retry)
     try:
         add_supervisor_entry(request, incident, page.me, entry.kind.value, entry.text)
     except errors.Forbidden:

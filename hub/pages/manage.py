@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from edge.pages import PageAnswer
 from schemas import models as m
 from service import errors
+from service.pages import PageAnswer
 
 from ..actions import (
     RuleIn,

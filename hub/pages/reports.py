@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from edge.pages import asked_day, asked_month
 from schemas.ids import utc_now
+from service.pages_text import asked_day, asked_month
 
 from .. import reports
 from ..actions import audit_read
@@ -90,7 +90,7 @@ def _report_answer(
         )
     charts = {
         "by_category": reports.bar_chart(
-            [(page.labels["categories"][k], v) for k, v in report["by_category"]],
+            [(page.labels()["categories"][k], v) for k, v in report["by_category"]],
             page._("Visitors by category"),
         ),
     }
@@ -98,7 +98,7 @@ def _report_answer(
         charts["by_hour"] = reports.bar_chart(report["by_hour"], page._("Visitors by hour"))
     else:
         charts["by_severity"] = reports.bar_chart(
-            [(page.labels["severities"][k], v) for k, v in report["by_severity"]],
+            [(page.labels()["severities"][k], v) for k, v in report["by_severity"]],
             page._("Incidents by severity"),
         )
     if format == "pdf":

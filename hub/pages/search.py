@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from edge.pages import asked_day
 from schemas.ids import FIRST_DAY, LAST_DAY
+from service.pages_text import asked_day
 
 from ..actions import audit_read
 from .base import HubPage

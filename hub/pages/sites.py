@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from edge.pages import asked_day, line_text
 from schemas.ids import utc_now
+from service.pages_text import day_field, line_text
 
 from ..actions import audit_read
 from .base import HubPage, open_incidents
@@ -56,22 +56,19 @@ def site_page(site: str, request: Request) -> Response:
     if not page.me.may_see(site) or site not in known:
         return page.not_found()
     today = utc_now().astimezone(page.store.zone).date()
-    typed = request.query_params.get("date")
-    day, date_error = asked_day(page._, typed, today)
+    day, date_field = day_field(page._, request.query_params.get("date"), today)
     audit_read(page.store, page.me, "site page", site=site, date=day)
+    labels = page.labels()
     return page.render(
         "site.html",
-        422 if date_error else 200,
         site=site,
-        day=day.isoformat(),
-        typed_date=typed if date_error else day.isoformat(),
-        date_error=date_error,
+        **date_field,
         devices=page.store.list_devices([site]),
         on_site=page.store.list_visits([site], on_site=True),
         register=page.store.list_visits([site], day=day),
         incidents=open_incidents(page.store, [site]),
         logbook=[
-            {**line, "summary": line_text(page._, page.labels, line)}
+            {**line, "summary": line_text(page._, labels, line)}
             for line in page.store.logbook(site, day, raw=True)
         ],
     )

@@ -1,0 +1,79 @@
+"""The tablet's page base: `Page` (the page base of `service.pages` with the guard, the
+logbook, the sync status bar and the edge's templates), and what several of its pages share."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from service.pages import BasePage
+from service.pages_text import line_text
+
+from ..logbook import Actor, Logbook
+
+SESSION_COOKIE = "gp_session"
+SUSPICIOUS = "suspicious_visitor"  # the incident category of the manuals' procedure
+
+
+class Page(BasePage[Actor]):
+    """What every tablet page needs: the language, the guard (if logged in), the CSRF token,
+    the logbook and the sync status."""
+
+    session_cookie = SESSION_COOKIE
+    templates = Path(__file__).resolve().parent.parent / "templates"
+
+    def __init__(self, request: Request) -> None:
+        self.book: Logbook = request.app.state.book
+        super().__init__(request)
+
+    def resolve(self, token: str) -> Actor | None:
+        actor: Actor = self.request.app.state.auth.resolve(token)
+        return actor if actor.kind == "guard" else None
+
+    @property
+    def guard(self) -> Actor | None:
+        return self.user
+
+    def zone(self) -> ZoneInfo:
+        return self.book.zone
+
+    @cached_property
+    def sync(self) -> dict[str, Any]:
+        """The status bar: the sync state, and whether nothing can be saved, or the clock
+        looks wrong."""
+        sync = self.request.app.state.sync
+        return {
+            **self.book.sync.state(connected=bool(sync and sync.is_connected)),
+            "disk_full": self.book.disk_full,
+            "clock": self.book.retention.clock_problem(),
+        }
+
+    def live_version(self) -> str:
+        """What a live page compares to know it is out of date: a new event, an ack, a
+        reconnect."""
+        state = self.sync
+        return f"{state['last_seq']}:{state['acked_seq']}:{int(state['connected'])}"
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "site": self.book.site,
+            "device": self.book.device,
+            "guard": self.user,
+            "sync": self.sync if self.user else None,
+            "idle_s": int(self.request.app.state.settings.idle_minutes * 60),
+        }
+
+    @classmethod
+    def blank_form(cls, request: Request, template: str) -> HTMLResponse:
+        """A form page of a logged-in guard, nothing typed yet."""
+        return cls.of_user(request).render(template, values={}, errors={})
+
+    def worded(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Logbook lines in the page's language."""
+        labels = self.labels()
+        return [{**line, "summary": line_text(self._, labels, line)} for line in lines]

@@ -1,0 +1,112 @@
+"""Reporting an incident, the incidents list, and one incident's page: its timeline, the
+next status, and the steps of the suspicious-visitor procedure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from schemas import models as m
+from service import errors
+
+from .base import SUSPICIOUS, Page
+
+router = APIRouter(include_in_schema=False)
+FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+
+
+def no_such_incident(page: Page) -> Response:
+    return page.render("message.html", 404, message=page._("There is no such incident."))
+
+
+@router.get("/incidents/new", response_class=HTMLResponse)
+def new_incident_page(request: Request) -> Response:
+    return Page.blank_form(request, "incident_new.html")
+
+
+@router.post("/incidents/new", response_class=HTMLResponse)
+async def open_incident(request: Request) -> Response:
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    incident_in, field_errors = page.validate(m.IncidentIn, form)
+    if incident_in is not None:
+        try:
+            incident = await page.book.incidents.open(incident_in.model_dump(), by=page.me)
+        except errors.UnknownVisit:
+            field_errors["visit_id"] = page._("There is no such visit.")
+    if field_errors:
+        return page.render("incident_new.html", 422, values=form, errors=field_errors)
+    return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents_page(request: Request, status: str | None = None) -> Response:
+    page = Page.of_user(request)
+    wanted = status if status in FLOW else None
+    return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
+
+
+def _incident_page(
+    page: Page, incident_id: str, status_code: int = 200, **context: Any
+) -> Response:
+    try:
+        incident = page.book.incidents.get(incident_id)
+    except errors.NotFound:
+        return no_such_incident(page)
+    if incident["category"] == SUSPICIOUS:
+        kinds = {e["kind"] for e in incident["entries"]}
+        context["steps"] = [  # the manuals: call the flat, call for backup
+            ("call_flat", "action", page._("Call the flat on the intercom"), "action" in kinds),
+            (
+                "call_backup",
+                "escalation",
+                page._("Call the supervisor for backup"),
+                "escalation" in kinds,
+            ),
+        ]
+    position = FLOW.index(incident["status"])
+    next_status = FLOW[position + 1] if position + 1 < len(FLOW) else None
+    if next_status == "closed" and page.me.role != "supervisor":
+        next_status = None  # only a supervisor closes
+    return page.render(
+        "incident.html", status_code, incident=incident, next_status=next_status, **context
+    )
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(incident_id: str, request: Request) -> Response:
+    return _incident_page(Page.of_user(request), incident_id)
+
+
+@router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
+async def add_entry(incident_id: str, request: Request) -> Response:
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    entry, retry = page.text_entry(m.EntryIn, form, "kind", "text")
+    if entry is None:
+        return _incident_page(page, incident_id, 422, **retry)
+    try:
+        await page.book.incidents.add_entry(incident_id, entry.kind, entry.text, page.me)
+    except errors.NotFound:
+        return no_such_incident(page)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/status", response_class=HTMLResponse)
+async def set_status(incident_id: str, request: Request) -> Response:
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    try:
+        await page.book.incidents.set_status(incident_id, form.get("status", ""), page.me)
+    except errors.Forbidden:
+        return _incident_page(
+            page, incident_id, 403, status_error=page._("Only a supervisor may close an incident.")
+        )
+    except errors.TransitionForbidden:
+        message = page._("Not now: a complaint closes after a follow-up visit and a summary.")
+        return _incident_page(page, incident_id, 409, status_error=message)
+    except errors.NotFound:
+        return no_such_incident(page)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

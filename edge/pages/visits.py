@@ -1,0 +1,208 @@
+"""The post at a glance, the visitors' register, registering a visitor, and one visit's page
+with what a guard does there: check out, let in without the resident, hold as suspicious."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from schemas import models as m
+from service import errors
+from service.pages_text import day_field, field_message
+
+from ..logbook import Logbook
+from .base import SUSPICIOUS, Page
+
+router = APIRouter(include_in_schema=False)
+
+
+def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
+    """The open suspicious-visitor incident that holds this visitor in the lobby, if any."""
+    held = [
+        i
+        for i in book.incidents.for_visit(visit_id)
+        if i["category"] == SUSPICIOUS and i["status"] != "closed"
+    ]
+    return held[0] if held else None
+
+
+def visit_context(book: Logbook, visit: dict[str, Any]) -> dict[str, Any]:
+    """What the visit page shows besides the visit: the hold, the watch-list incident, how
+    ringing the flat goes, and the resident's pre-approval."""
+    incidents = book.incidents.for_visit(visit["id"])
+    return {
+        "visit": visit,
+        "held": held_incident(book, visit["id"]),
+        "watch": next((i for i in incidents if i["category"] == "watch_list"), None),
+        "delivery": book.deliveries.state(visit["id"]),
+        "preapproval": book.preapprovals.for_visit(visit["id"]),
+    }
+
+
+def no_such_visit(page: Page) -> Response:
+    return page.render("message.html", 404, message=page._("There is no such visit."))
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    page = Page.of_user(request)
+    incidents = [i for i in page.book.incidents.list() if i["status"] != "closed"]
+    order = {"severe": 0, "medium": 1, "minor": 2}
+    incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
+    on_site = page.book.visits.list(on_site=True)
+    waiting = [v for v in on_site if v["confirmation"]["status"] in ("pending", "no_answer")]
+    return page.render("home.html", on_site=on_site, waiting=waiting, incidents=incidents)
+
+
+@router.get("/visits", response_class=HTMLResponse)
+def register_page(
+    request: Request, date: str | None = None, unit: str | None = None, on_site: str | None = None
+) -> Response:
+    """The visitors' register of a day (today by default), filtered by unit or on site."""
+    page = Page.of_user(request)
+    day, date_field = day_field(page._, date, page.book.today())
+    unit = (unit or "").strip()[:32]
+    visits = page.book.visits.list(
+        day=day, unit=unit or None, on_site=True if on_site == "true" else None
+    )
+    return page.render(
+        "visits.html",
+        **date_field,
+        visits=visits,
+        unit=unit,
+        on_site=on_site == "true",
+        units=page.book.directory.list(limit=500),
+    )
+
+
+@router.get("/visits/new", response_class=HTMLResponse)
+def new_visit_page(request: Request) -> Response:
+    page = Page.of_user(request)
+    return page.render(
+        "visit_new.html",
+        values={"party_size": "1"},
+        errors={},
+        units=page.book.directory.list(limit=500),
+    )
+
+
+@router.post("/visits/new", response_class=HTMLResponse)
+async def register_visit(request: Request) -> Response:
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    # party_size is strict on the API (no "3"); a form only has text, so it is read here
+    party_size = form.get("party_size", "").strip()
+    is_number = party_size.isascii() and party_size.isdigit() and len(party_size) <= 6  # not ³
+    visit_in, field_errors = page.validate(
+        m.VisitIn, {**form, "party_size": int(party_size) if is_number else party_size}
+    )
+    if visit_in is not None:
+        try:
+            visit = await page.book.visits.register(visit_in.model_dump(), by=page.me)
+        except errors.UnknownUnit:
+            field_errors["unit"] = field_message(page._, {"type": "unknown_unit"})
+        except errors.PreapprovalRefused as exc:
+            field_errors["preapproval_code"] = field_message(
+                page._, {"type": exc.type, "msg": exc.msg}
+            )
+    if field_errors:
+        kept = {k: v for k, v in form.items() if k not in ("csrf", "id_number")}
+        return page.render(
+            "visit_new.html",
+            422,
+            values=kept,
+            errors=field_errors,
+            units=page.book.directory.list(limit=500),
+        )
+    return RedirectResponse(f"/visits/{visit['id']}", status_code=303)
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(visit_id: str, request: Request) -> Response:
+    page = Page.of_user(request)
+    try:
+        visit = page.book.visits.get(visit_id)
+    except errors.NotFound:
+        return no_such_visit(page)
+    return page.render("visit.html", **visit_context(page.book, visit))
+
+
+@router.post("/visits/{visit_id}/checkout")
+async def check_out(visit_id: str, request: Request) -> Response:
+    page = Page.of_user(request)
+    await page.checked_form()
+    try:
+        await page.book.visits.check_out(visit_id, by=page.me)
+    except (errors.AlreadyCheckedOut, errors.NotFound):
+        pass  # already out (another tablet, a double tap): the page shows it as it is
+    back = request.headers.get("referer", "/")
+    return RedirectResponse(
+        "/" if f"/visits/{visit_id}" not in back else f"/visits/{visit_id}", status_code=303
+    )
+
+
+@router.post("/visits/{visit_id}/override", response_class=HTMLResponse)
+async def override(visit_id: str, request: Request) -> Response:
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    try:
+        visit = page.book.visits.get(visit_id)
+    except errors.NotFound:
+        return no_such_visit(page)
+    body, field_errors = page.validate(m.OverrideIn, {"reason": form.get("reason", "")})
+    if body is None:
+        return page.render(
+            "visit.html",
+            422,
+            reason=form.get("reason", ""),
+            reason_error=field_errors.get("reason", page._("Please check this.")),
+            **visit_context(page.book, visit),
+        )
+    try:
+        await page.book.visits.override(visit_id, body.reason, by=page.me)
+    except errors.ConfirmationClosed:
+        pass
+    return RedirectResponse(f"/visits/{visit_id}", status_code=303)
+
+
+@router.post("/visits/{visit_id}/suspicious")
+async def mark_suspicious(visit_id: str, request: Request) -> Response:
+    """The manuals' procedure: hold the visitor in the lobby, open a linked incident whose
+    page lists the steps (call the flat, call the supervisor for backup) to tick off."""
+    page = Page.of_user(request)
+    await page.checked_form()
+    try:
+        visit = page.book.visits.get(visit_id)
+    except errors.NotFound:
+        return no_such_visit(page)
+    held = held_incident(page.book, visit_id)
+    if held:
+        return RedirectResponse(f"/incidents/{held['id']}", status_code=303)
+    incident = await page.book.incidents.open(
+        {
+            "category": SUSPICIOUS,
+            "severity": "medium",
+            "title": f"{page._('Suspicious visitor')} · {visit['unit']}",
+            "location": page._("Lobby"),
+            "visit_id": visit_id,
+            "channel": "in_person",
+        },
+        by=page.me,
+    )
+    return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
+
+
+@router.post("/visits/lookup")
+async def repeat_visitor(request: Request) -> Response:
+    """For the registration form: the name and company of an earlier visitor with the same ID
+    number, so the guard can fill them in with one tap. The number is not echoed or logged."""
+    page = Page(request)
+    if page.guard is None:
+        return JSONResponse({"found": False}, status_code=401)
+    form = await page.form()
+    if not page.csrf_ok(form):
+        return JSONResponse({"found": False}, status_code=403)
+    found = page.book.visits.repeat_visitor(form.get("id_number", "")[:40])
+    return JSONResponse({"found": found is not None, **(found or {})})

@@ -1,0 +1,219 @@
+"""The words of the pages, the same at the tablet and at the hub: the codes a page shows
+(categories, statuses, kinds), a logbook line in the page's language, a validation error in
+plain words, and the dates and months a page is asked for. Each takes `_`, the page
+language's gettext."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month
+
+
+def labels_for(_: Any) -> dict[str, Any]:
+    """Every code a page shows (categories, statuses, kinds) in the language of `_`."""
+    return {
+        "categories": {
+            "guest": _("Guest"),
+            "contractor": _("Contractor"),
+            "delivery": _("Delivery"),
+            "repair": _("Repair"),
+            "other": _("Other"),
+        },
+        "severities": {"minor": _("Minor"), "medium": _("Medium"), "severe": _("Severe")},
+        "confirmations": {
+            "not_required": _("Not needed"),
+            "pending": _("Waiting"),
+            "approved": _("Approved"),
+            "denied": _("Denied"),
+            "no_answer": _("No answer"),
+            "overridden": _("Let in by guard"),
+        },
+        "statuses": {
+            "open": _("Open"),
+            "acknowledged": _("Acknowledged"),
+            "in_progress": _("In progress"),
+            "resolved": _("Resolved"),
+            "closed": _("Closed"),
+        },
+        "incident_categories": {
+            "complaint": _("Complaint"),
+            "emergency": _("Emergency"),
+            "suspicious_visitor": _("Suspicious visitor"),
+            "watch_list": _("Watch list"),
+            "security": _("Security"),
+            "dispute": _("Dispute between neighbours"),
+            "equipment": _("Equipment and facilities"),
+            "other": _("Other"),
+        },
+        "channels": {
+            "in_person": _("In person"),
+            "phone": _("Phone"),
+            "letter": _("Letter"),
+            "intercom": _("Intercom"),
+            "patrol": _("Patrol"),
+            "other": _("Other"),
+        },
+        "entry_kinds": {
+            "note": _("Note"),
+            "action": _("Action taken"),
+            "escalation": _("Escalated"),
+            "follow_up": _("Follow-up visit"),
+            "summary": _("Summary"),
+            "police_called": _("Police called"),
+        },
+        "door_kinds": {
+            "guard_override": _("Opened by the guard"),
+            "forced": _("Door forced"),
+            "held_open": _("Door held open"),
+            "pin": _("Opened with PIN"),
+            "intercom_release": _("Opened by intercom"),
+            "closed": _("Closed"),
+        },
+    }
+
+
+def line_text(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
+    """A logbook line in the page's language (the API's `summary` is English); what people
+    typed (titles, notes, reasons) stays as they typed it. A line this version cannot word
+    (an event from a newer post) keeps its summary."""
+    try:
+        return _worded_line(_, labels, line)
+    except (KeyError, TypeError):
+        return str(line["summary"])
+
+
+def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
+    kind, data, pii = line["type"], line["data"], line.get("pii") or {}
+
+    def word(family: str, field: str) -> Any:  # a code in `data[field]`, as the page says it
+        return labels[family].get(data[field], data[field])
+
+    name = pii.get("visitor_name") or _("(name removed)")
+    if kind == "visit.registered":
+        text = _("Visitor %(name)s registered for %(unit)s (%(category)s, party of %(n)s)") % {
+            "name": name,
+            "unit": data["unit"],
+            "n": data["party_size"],
+            "category": word("categories", "category"),
+        }
+        if data.get("preapproval_id"):
+            text += " · " + _("Pre-approved by the resident")
+        if data.get("flag") == "watch_list":
+            text += " · " + _("Watch list")
+        return str(text)
+    if kind == "visit.confirmation":
+        status = data["confirmation"]["status"]
+        text = _("Resident confirmation: %(status)s") % {
+            "status": labels["confirmations"].get(status, status)
+        }
+        return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
+    if kind == "visit.checked_out":
+        return str(_("Visitor checked out"))
+    if kind == "door.event":
+        text = _("Door %(door)s: %(kind)s") % {
+            "door": data["door"],
+            "kind": word("door_kinds", "kind"),
+        }
+        return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
+    if kind == "incident.opened":
+        return str(
+            _("Incident opened [%(severity)s] %(category)s: %(title)s")
+            % {
+                "severity": word("severities", "severity"),
+                "category": word("incident_categories", "category"),
+                "title": data["title"],
+            }
+        )
+    if kind == "incident.entry":
+        text = _("Incident %(kind)s: %(text)s")
+        return str(text % {"kind": word("entry_kinds", "kind"), "text": data["text"]})
+    if kind == "incident.status":
+        return str(
+            _("Incident status: %(before)s → %(after)s")
+            % {"before": word("statuses", "previous"), "after": word("statuses", "status")}
+        )
+    if kind == "shift.note":
+        return str(_("Shift note: %(text)s") % {"text": data["text"]})
+    if kind == "pii.purged":
+        return str(
+            _("Personal data of %(n)s visits removed after retention") % {"n": data["visits"]}
+        )
+    if kind == "preapproval.created":
+        return str(_("Resident pre-approved a visitor for %(unit)s") % {"unit": data["unit"]})
+    if kind == "watchlist.applied":
+        return str(
+            _("Watch list version %(version)s in force (%(n)s entries)")
+            % {"version": data["version"], "n": data["entries"]}
+        )
+    return str(line["summary"])
+
+
+PREAPPROVAL_PROBLEMS: dict[str, Any] = {  # the logbook's reasons, in the page's language
+    "unknown code": lambda _: _("There is no such code."),
+    "the code is for another unit": lambda _: _("This code is for another unit."),
+    "the code was already used": lambda _: _("This code was already used."),
+    "the code has expired": lambda _: _("This code has expired."),
+    "the code is not valid yet": lambda _: _("This code is not valid yet."),
+}
+
+
+def field_message(_: Any, error: dict[str, Any]) -> str:
+    """A validation error in plain words, in the page's language."""
+    kind = error.get("type", "")
+    if kind in ("missing", "string_too_short", "blank"):
+        return str(_("Please fill this in."))
+    if kind == "string_too_long":
+        return str(_("This is too long."))
+    if kind in ("enum", "literal_error"):
+        return str(_("Please choose one of the options."))
+    if kind.startswith("int") or kind.startswith("greater") or kind.startswith("less"):
+        return str(_("Please enter a number from 1 to 50."))
+    if kind == "unknown_unit":
+        return str(_("There is no such unit."))
+    if kind == "preapproval_refused":
+        problem = PREAPPROVAL_PROBLEMS.get(error.get("msg", ""))
+        return str(problem(_)) if problem else str(_("Please check this."))
+    return str(_("Please check this."))
+
+
+def asked_day(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
+    """The date a page was asked for (`?date=`, empty: `default`), or `default` and the
+    message to show next to the date field when it is not a date from 2000-01-01 to
+    2100-12-31."""
+    first, last = FIRST_DAY.isoformat(), LAST_DAY.isoformat()
+    problem = _("Enter a date from %(first)s to %(last)s.") % {"first": first, "last": last}
+    return _asked(parse_day, text, default, str(problem))
+
+
+def asked_month(_: Any, text: str | None, default: date) -> tuple[date, str | None]:
+    """As `asked_day`, for `?month=YYYY-MM` (the first day of the month)."""
+    first, last = f"{FIRST_DAY:%Y-%m}", f"{LAST_DAY:%Y-%m}"
+    problem = _("Enter a month from %(first)s to %(last)s.") % {"first": first, "last": last}
+    return _asked(parse_month, text, default, str(problem))
+
+
+def _asked(
+    parse: Callable[[str], date], text: str | None, default: date, problem: str
+) -> tuple[date, str | None]:
+    if not text:
+        return default, None
+    try:
+        return parse(text), None
+    except ValueError:
+        return default, problem
+
+
+def day_field(_: Any, text: str | None, default: date) -> tuple[date, dict[str, Any]]:
+    """The day of a page with a date field (`asked_day`), and what the page shows for it: the
+    `day`, the field's `typed_date` (what was typed, when it is not a date), its
+    `date_error`, and the answer's `status_code` (422 for a date that is not one)."""
+    day, error = asked_day(_, text, default)
+    return day, {
+        "status_code": 422 if error else 200,
+        "day": day.isoformat(),
+        "typed_date": text if error else day.isoformat(),
+        "date_error": error,
+    }
