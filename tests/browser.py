@@ -106,3 +106,19 @@ def too_wide(page: Page) -> int | None:
     """The page's width if it scrolls sideways (wider than the window), else None."""
     wide = int(page.evaluate("document.documentElement.scrollWidth"))
     return wide if wide > int(page.evaluate("window.innerWidth")) else None
+
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+PHONE = {"width": 390, "height": 844}
+
+
+def every_language_and_screen(
+    browser: Browser, url: str, desk: dict[str, int]
+) -> Iterator[tuple[Page, str, dict[str, int], str]]:
+    """For each language, on a screen of `desk` size and on a phone, a fresh tab at the login
+    page of `url` in that language: (page, lang, viewport, label: "" or "-phone")."""
+    for lang in LANGUAGES:
+        for viewport, label in ((desk, ""), (PHONE, "-phone")):
+            for page in tab(browser, viewport=viewport):
+                page.goto(f"{url}/login?lang={lang}")
+                yield page, lang, viewport, label
