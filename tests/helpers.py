@@ -4,7 +4,6 @@ by a real uvicorn child process."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -465,23 +464,6 @@ class Tap:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-
-
-def signed_in(url: str, login: dict[str, str], timeout: float = 30) -> httpx.Client:
-    """A browser signed in to the pages at `url` (`/login` answers 303 and a session cookie)."""
-    answer = httpx.post(f"{url}/login", data=login)
-    assert answer.status_code == 303, answer.text
-    return httpx.Client(base_url=url, timeout=timeout, cookies=answer.cookies)
-
-
-def csrf_on(client: httpx.Client, path: str) -> str:
-    """The CSRF token the forms of the page at `path` carry."""
-    found = CSRF.search(client.get(path).text)
-    assert found, path
-    return found.group(1)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

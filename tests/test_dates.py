@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests import bodies
-from tests.helpers import MANAGER, EdgeServer, HubServer, error_fields, signed_in
+from tests.browser import signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, error_fields
 
 BAD_DAYS = [*bodies.BAD_DAYS, "2026-W47-1", "yesterday"]
 BAD_MONTHS = ["9999-12", "0001-01", "2026-13", "2026-00", "1999-12", "2026-1", "2026-11-01"]

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, cases_as_requests, csrf_on, signed_in
+from tests.browser import csrf_on, signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, cases_as_requests
 
 # per service: about 20 forms each, so 10-20 cases per form; more (and another seed) for a soak:
 # FUZZ_EXAMPLES=5000 FUZZ_SEED=7 pytest tests/test_fuzz_forms.py

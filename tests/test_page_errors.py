@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.bodies import new_incident, new_visit
-from tests.helpers import MANAGER, EdgeServer, HubServer, csrf_on, init_post, signed_in
+from tests.browser import csrf_on, signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_post
 
 TABLET_LOGIN = {"badge": "1001", "pin": "2468"}
 Tablet = tuple[httpx.Client, str]  # a guard's browser, and the CSRF token its forms carry
