@@ -17,25 +17,23 @@ turns what the resident does into the answer the post expects, on the request's 
 
 Each request is answered once, never after its `expires_at` (then the call is hung up). The
 2N user needs the Call Control, Call Monitoring, Switch Control and Switch Monitoring
-privileges. GET /status lists the calls the adapter follows. Standard library only.
+privileges. GET /status lists the calls the adapter follows. Standard library only (and
+scripts/webhook_peer.py beside it).
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import hmac
 import json
 import logging
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from webhook_peer import handler_for, parser_for, send_decision, serve, signature_ok
 
 log = logging.getLogger("adapter_2n")
 EVENTS = "CallStateChanged,SwitchStateChanged,DtmfEntered"
@@ -90,8 +88,7 @@ class Adapter:
     # ---- from the post ------------------------------------------------------------------------
 
     def webhook(self, body: bytes, signature: str) -> int:
-        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        if not signature_ok(self.secret, body, signature):
             log.warning("webhook with a bad signature refused")
             return 401
         try:
@@ -132,20 +129,8 @@ class Adapter:
             if call.answered or time.time() >= call.expires_at:
                 return
             call.answered = decision
-        body = json.dumps({"request_id": call.request_id, "decision": decision}).encode()
-        request = urllib.request.Request(
-            call.callback,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code  # 409: the guard decided, or it expired; either way we stop
-        except OSError:
-            status = None
+        # 409: the guard decided, or it expired; either way we stop
+        status = send_decision(call.callback, self.key, call.request_id, decision)
         with self.lock:
             call.answer_status = status
         log.info(
@@ -237,47 +222,14 @@ class Adapter:
             live = [c for c in self.calls.values() if c.state == "connected"]
         return live[-1] if live else None
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> dict[str, Any]:
+        """GET /status: the calls the adapter follows (without their callbacks)."""
         with self.lock:
-            return [asdict(c) | {"callback": None} for c in self.calls.values()]
-
-
-def handler_for(adapter: Adapter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            if self.path == "/status":
-                self._reply(200, {"calls": adapter.status()})
-            else:
-                self._reply(404, {"error": "not found"})
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path in ("/", "/webhook"):
-                status = adapter.webhook(body, self.headers.get("X-Guardpost-Signature", ""))
-                self._reply(status, {"ok": status == 200})
-            else:
-                self._reply(404, {"error": "not found"})
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    return Handler
+            return {"calls": [asdict(c) | {"callback": None} for c in self.calls.values()]}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8098)
-    parser.add_argument("--secret", required=True, help="the post's --intercom-secret")
-    parser.add_argument("--key", required=True, help="an intercom key of the post")
+    parser = parser_for(__doc__.split("\n\n")[0], 8098)
     parser.add_argument("--intercom", required=True, help="the 2N's base URL")
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
@@ -288,12 +240,11 @@ def main() -> None:
         args.secret, args.key, TwoN(args.intercom, args.user, args.password), args.switch
     )
     threading.Thread(target=adapter.follow_events, daemon=True).start()
-    server = ThreadingHTTPServer((args.host, args.port), handler_for(adapter))
-    print(f"2N adapter on http://{args.host}:{args.port}/webhook -> {args.intercom}", flush=True)
+    banner = f"2N adapter on http://{args.host}:{args.port}/webhook -> {args.intercom}"
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        serve(
+            args.host, args.port, handler_for(adapter.webhook, {"/status": adapter.status}), banner
+        )
     finally:
         adapter.stop.set()
 

@@ -14,7 +14,6 @@ Run: .venv/bin/python scripts/bench_edge.py [--seconds 15] [--clients 20] [--rat
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import re
@@ -30,6 +29,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_args import parse_counts  # noqa: E402
 
 from tests.helpers import GUARD, EdgeServer, free_port, init_post, wait_until  # noqa: E402
 
@@ -123,14 +124,7 @@ async def steady(url: str, token: str, rate: int, seconds: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--rate", type=int, default=50)
-    parser.add_argument("--steady-seconds", type=int, default=10)
-    args = parser.parse_args()
+    args = parse_counts(__doc__, raw=True, seconds=15, clients=20, rate=50, steady_seconds=10)
     if shutil.which("wrk") is None:
         subprocess.run([str(ROOT / "scripts" / "setup"), "wrk"], check=True)
     root = Path(tempfile.mkdtemp(prefix="guardpost-bench-edge-"))

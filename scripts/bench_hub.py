@@ -12,7 +12,6 @@ overview and monthly report under 1 s, search under 300 ms.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -23,14 +22,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_args import parse_counts  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from hub.app import create_app  # noqa: E402
 from hub.auth import HubAuth  # noqa: E402
 from hub.settings import HubSettings  # noqa: E402
 from hub.store import Store, init_store  # noqa: E402
-from schemas.canonical import GENESIS_HASH, event_hash, pii_digest  # noqa: E402
+from schemas.canonical import GENESIS_HASH  # noqa: E402
 from schemas.ids import format_time, new_id  # noqa: E402
+from tests.bodies import chained_event  # noqa: E402
 
 TITLES = ["樓上裝修噪音", "升降機故障", "Lift B light flickering", "垃圾房異味", "車位被佔用"]
 
@@ -48,18 +49,8 @@ def history(site: str, days: int, per_day: int, end: datetime) -> list[dict[str,
         pii: dict[str, Any] | None = None,
     ) -> None:
         nonlocal head
-        event = {
-            "seq": len(events) + 1,
-            "id": new_id(),
-            "type": kind,
-            "at": format_time(at),
-            "record_id": record_id,
-            "data": data,
-            "pii_digest": pii_digest(pii),
-            "prev_hash": head,
-        }
-        event["hash"] = head = event_hash(event)
-        event["pii"] = pii
+        event = chained_event(len(events) + 1, kind, format_time(at), record_id, data, pii, head)
+        head = event["hash"]
         events.append(event)
 
     for day in range(days):
@@ -169,11 +160,7 @@ def timed(client: TestClient, path: str, runs: int = 5) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sites", type=int, default=200)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--per-day", type=int, default=170)
-    args = parser.parse_args()
+    args = parse_counts(__doc__.split("\n\n")[0], sites=200, days=30, per_day=170)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "hub"
         init_store(data)

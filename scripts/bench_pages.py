@@ -10,7 +10,6 @@ in through the login page, and times each page's full answer over HTTP (median a
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench_args import parse_counts  # noqa: E402
+
 from tests.helpers import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -32,10 +33,7 @@ def edge(*args: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visits", type=int, default=500)
-    parser.add_argument("--requests", type=int, default=50)
-    args = parser.parse_args()
+    args = parse_counts(__doc__.split("\n\n")[0], visits=500, requests=50)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "post"
         edge("init", "--data", str(data), "--site", "bench", "--device", "lobby-1")

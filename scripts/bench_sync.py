@@ -14,7 +14,6 @@ Everything runs on loopback and stops when the run ends.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_args import parse_counts  # noqa: E402
 
 from edge.logbook import SYSTEM, Logbook, init_data_dir  # noqa: E402
 from edge.sync import Sync  # noqa: E402
@@ -277,13 +278,7 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--posts", type=int, default=50)
-    parser.add_argument("--per-post", type=int, default=2000)
-    args = parser.parse_args()
+    args = parse_counts(__doc__, raw=True, events=100_000, posts=50, per_post=2000)
     if shutil.which("mosquitto") is None:
         raise SystemExit("mosquitto is not installed (scripts/setup mosquitto)")
     root = Path(tempfile.mkdtemp(prefix="guardpost-bench-sync-"))

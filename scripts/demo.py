@@ -82,32 +82,13 @@ def main() -> None:
     hub_data = root / "hub"
     broker_port, hub_port, smtp_port = port(1883), port(8000), port(8025)
     run(HUB, "init", "--data", str(hub_data))
-    run(
-        HUB,
-        "add-user",
-        "--data",
-        str(hub_data),
-        "--username",
-        MANAGER[0],
-        "--password",
-        MANAGER[1],
-        "--role",
-        "manager",
-    )
-    run(
-        HUB,
-        "add-user",
-        "--data",
-        str(hub_data),
-        "--username",
-        SUPERVISOR[0],
-        "--password",
-        SUPERVISOR[1],
-        "--role",
-        "supervisor",
-        "--sites",
-        ",".join(UNITS),
-    )
+    sites = ["--sites", ",".join(UNITS)]
+    for (username, password), role, more in (
+        (MANAGER, "manager", []),
+        (SUPERVISOR, "supervisor", sites),
+    ):
+        who = ("--username", username, "--password", password)
+        run(HUB, "add-user", "--data", str(hub_data), *who, "--role", role, *more)
     hub_account = values(
         run(HUB, "broker-config", "--data", str(hub_data), "--port", str(broker_port))
     )
@@ -329,37 +310,28 @@ def wait_mail(mail: Path) -> str:
     return "demo: no mail yet; see the hub's log"
 
 
-def notify(hub_url: str, smtp_port: int) -> None:
-    """The demo's escalation rule: severe incidents mail the supervisor, opened and overdue."""
+def as_manager(hub_url: str, path: str, body: dict[str, Any]) -> None:
+    """POST `body` to the hub's API at `path`, logged in as the demo's manager."""
     token = httpx.post(
         f"{hub_url}/api/v1/auth/login", json={"username": MANAGER[0], "password": MANAGER[1]}
     ).json()["token"]
-    httpx.post(
-        f"{hub_url}/api/v1/notify-rules",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "severity": "severe",
-            "events": ["opened", "overdue"],
-            "url": f"mailto://127.0.0.1:{smtp_port}?from=hub@example.com"
-            f"&to={SUPERVISOR_MAIL}&mode=insecure",
-        },
+    httpx.post(f"{hub_url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, json=body)
+
+
+def notify(hub_url: str, smtp_port: int) -> None:
+    """The demo's escalation rule: severe incidents mail the supervisor, opened and overdue."""
+    mail = f"mailto://127.0.0.1:{smtp_port}?from=hub@example.com&to={SUPERVISOR_MAIL}&mode=insecure"
+    as_manager(
+        hub_url,
+        "/notify-rules",
+        {"severity": "severe", "events": ["opened", "overdue"], "url": mail},
     )
 
 
 def watch(hub_url: str) -> None:
     """One demo entry on the company's watch list (by name: no ID number in the demo)."""
-    token = httpx.post(
-        f"{hub_url}/api/v1/auth/login", json={"username": MANAGER[0], "password": MANAGER[1]}
-    ).json()["token"]
-    httpx.post(
-        f"{hub_url}/api/v1/watchlist",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "name": WATCHED,
-            "reason": "Banned from the estates (demo entry)",
-            "severity": "medium",
-        },
-    )
+    reason = "Banned from the estates (demo entry)"
+    as_manager(hub_url, "/watchlist", {"name": WATCHED, "reason": reason, "severity": "medium"})
 
 
 def wait_synced(hub_url: str, posts: list[dict[str, Any]]) -> str:

@@ -13,21 +13,18 @@ GET  /received        every request it got: request_id, body, signature_ok, stat
                       and the edge's answer to its decision (for tests and curious integrators).
 POST /mode            change mode/after/fail while running: {"mode": "deny", "after": 0}.
 
-Only the standard library, so it runs anywhere Python does.
+Only the standard library (and scripts/webhook_peer.py beside it), so it runs anywhere Python
+does.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import hmac
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from webhook_peer import handler_for, parser_for, send_decision, serve, signature_ok
 
 MODES = ("approve", "deny", "never")
 
@@ -42,13 +39,9 @@ class Gateway:
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    def signature_ok(self, body: bytes, header: str) -> bool:
-        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, header)
-
     def webhook(self, body: bytes, signature: str) -> int:
         """Take one request; the HTTP status to return."""
-        ok = self.signature_ok(body, signature)
+        ok = signature_ok(self.secret, body, signature)
         try:
             request = json.loads(body)
         except ValueError:
@@ -77,91 +70,42 @@ class Gateway:
     def answer(self, record: dict[str, Any], mode: str, after_s: float) -> None:
         """The resident picks up after `after_s` and presses approve or deny."""
         time.sleep(after_s)
-        body = json.dumps(
-            {
-                "request_id": record["request_id"],
-                "decision": "approve" if mode == "approve" else "deny",
-            }
-        ).encode()
-        request = urllib.request.Request(
-            record["body"]["callback"],
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = None
+        decision = "approve" if mode == "approve" else "deny"
+        status = send_decision(record["body"]["callback"], self.key, record["request_id"], decision)
         with self.lock:
             record["answer"] = status
 
+    def seen(self) -> dict[str, Any]:
+        """GET /received: every request so far."""
+        with self.lock:
+            return {"received": [dict(record) for record in self.received]}
 
-def handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: Any) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            if self.path == "/received":
-                with gateway.lock:
-                    self._reply(200, {"received": list(gateway.received)})
-            else:
-                self._reply(404, {"error": "not found"})
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path == "/mode":
-                change = json.loads(body or b"{}")
-                with gateway.lock:
-                    if change.get("mode") in MODES:
-                        gateway.mode = change["mode"]
-                    gateway.after_s = float(change.get("after", gateway.after_s))
-                    gateway.fail = int(change.get("fail", gateway.fail))
-                self._reply(
-                    200, {"mode": gateway.mode, "after": gateway.after_s, "fail": gateway.fail}
-                )
-            elif self.path in ("/", "/webhook"):
-                status = gateway.webhook(body, self.headers.get("X-Guardpost-Signature", ""))
-                self._reply(status, {"ok": status == 200})
-            else:
-                self._reply(404, {"error": "not found"})
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass  # quiet: the tests read /received
-
-    return Handler
+    def change(self, body: bytes) -> dict[str, Any]:
+        """POST /mode: a new mode, delay or number of failures; the settings now."""
+        change = json.loads(body or b"{}")
+        with self.lock:
+            if change.get("mode") in MODES:
+                self.mode = change["mode"]
+            self.after_s = float(change.get("after", self.after_s))
+            self.fail = int(change.get("fail", self.fail))
+            return {"mode": self.mode, "after": self.after_s, "fail": self.fail}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--secret", required=True, help="the edge's --intercom-secret")
-    parser.add_argument("--key", required=True, help="an intercom key of the edge (add-key)")
+    parser = parser_for(__doc__.split("\n\n")[0], 8099)
     parser.add_argument("--mode", choices=MODES, default="approve")
     parser.add_argument("--after", type=float, default=3.0, help="seconds before the answer")
     parser.add_argument("--fail", type=int, default=0, help="answer 503 to the first N requests")
     args = parser.parse_args()
     gateway = Gateway(args.secret, args.key, args.mode, args.after, args.fail)
-    server = ThreadingHTTPServer((args.host, args.port), handler_for(gateway))
-    print(
+    handler = handler_for(gateway.webhook, {"/received": gateway.seen}, {"/mode": gateway.change})
+    serve(
+        args.host,
+        args.port,
+        handler,
         f"intercom gateway simulator on http://{args.host}:{args.port}/webhook "
         f"({args.mode} after {args.after:g} s)",
-        flush=True,
     )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

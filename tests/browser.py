@@ -1,12 +1,15 @@
 """Debian's Chromium driven by Playwright: how the page tests launch it, log in, and save
-screenshots (set GUARDPOST_SCREENSHOTS=DIR to keep them)."""
+screenshots (set GUARDPOST_SCREENSHOTS=DIR to keep them); and a browser's session without
+Chromium, for the tests that only send forms (`signed_in`, `csrf_on`)."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.helpers import GUARD, EdgeServer
@@ -106,3 +109,36 @@ def too_wide(page: Page) -> int | None:
     """The page's width if it scrolls sideways (wider than the window), else None."""
     wide = int(page.evaluate("document.documentElement.scrollWidth"))
     return wide if wide > int(page.evaluate("window.innerWidth")) else None
+
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+PHONE = {"width": 390, "height": 844}
+
+
+def every_language_and_screen(
+    browser: Browser, url: str, desk: dict[str, int]
+) -> Iterator[tuple[Page, str, dict[str, int], str]]:
+    """For each language, on a screen of `desk` size and on a phone, a fresh tab at the login
+    page of `url` in that language: (page, lang, viewport, label: "" or "-phone")."""
+    for lang in LANGUAGES:
+        for viewport, label in ((desk, ""), (PHONE, "-phone")):
+            for page in tab(browser, viewport=viewport):
+                page.goto(f"{url}/login?lang={lang}")
+                yield page, lang, viewport, label
+
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def signed_in(url: str, login: dict[str, str], timeout: float = 30) -> httpx.Client:
+    """A browser signed in to the pages at `url` (`/login` answers 303 and a session cookie)."""
+    answer = httpx.post(f"{url}/login", data=login)
+    assert answer.status_code == 303, answer.text
+    return httpx.Client(base_url=url, timeout=timeout, cookies=answer.cookies)
+
+
+def csrf_on(client: httpx.Client, path: str) -> str:
+    """The CSRF token the forms of the page at `path` carry."""
+    found = CSRF.search(client.get(path).text)
+    assert found, path
+    return found.group(1)

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser import launch, tab
-from tests.helpers import Company, EdgeServer, init_post
+from tests.helpers import Company, EdgeServer, HubServer, init_hub, init_post, running
 
 
 @pytest.fixture
@@ -30,13 +30,22 @@ def edge(post: tuple[Path, dict[str, str]]) -> Iterator[EdgeServer]:
 
 
 @pytest.fixture
+def hub(tmp_path: Path) -> Iterator[HubServer]:
+    """A real hub with the manager's account on a free port, stopped afterwards."""
+    data = tmp_path / "hub"
+    init_hub(data)
+    with running(HubServer(data)) as server:
+        yield server
+
+
+@pytest.fixture
 def company(tmp_path: Path) -> Iterator[Company]:
     """A hub with its broker config; posts are added by the test; everything stops after."""
     world = Company(tmp_path)
     try:
         yield world
     finally:
-        world.stop_all(*getattr(world, "extra", []))
+        world.stop_all(*world.extra)
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +58,23 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh 1024x768 tab (the lobby tablet) with its own cookies."""
     yield from tab(browser)
+
+
+@pytest.fixture(scope="module")
+def shared_post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
+    """One running post (with its keys) for a whole module whose requests are refused or read."""
+    data = tmp_path_factory.mktemp("shared") / "post"
+    server = EdgeServer(data)
+    server.keys = init_post(data)  # type: ignore[attr-defined]
+    with running(server):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    """One running hub for a whole module: the manager, and the post harbour-view/lobby-1
+    provisioned (no broker: nothing to ingest)."""
+    data = tmp_path_factory.mktemp("shared") / "hub"
+    init_hub(data, ("harbour-view", "lobby-1"))
+    with running(HubServer(data)) as server:
+        yield server

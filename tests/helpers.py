@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+from hypothesis import HealthCheck, Phase, seed, settings
 from paho.mqtt.enums import CallbackAPIVersion
 
 T = TypeVar("T")
@@ -71,6 +72,18 @@ def run_edge(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def add_guard(data: Path, person: dict[str, str], *more: str) -> subprocess.CompletedProcess[str]:
+    """`guardpost-edge add-guard` of `person` (its badge, name and PIN), with `more` options."""
+    who = ("--badge", person["badge"], "--name", person["name"], "--pin", person["pin"])
+    return run_edge("add-guard", "--data", str(data), *who, *more)
+
+
+def import_units(data: Path, csv: Path, content: str) -> subprocess.CompletedProcess[str]:
+    """`guardpost-edge import-units` of a CSV file `csv` written with `content`."""
+    csv.write_text(content, encoding="utf-8")
+    return run_edge("import-units", "--data", str(data), str(csv))
+
+
 def init_post(
     data: Path, site: str = "harbour-view", device: str = "lobby-1", id_key: str | None = None
 ) -> dict[str, str]:
@@ -81,23 +94,9 @@ def init_post(
         == 0
     )
     for person, role in ((GUARD, "guard"), (SUPERVISOR, "supervisor")):
-        result = run_edge(
-            "add-guard",
-            "--data",
-            str(data),
-            "--badge",
-            person["badge"],
-            "--name",
-            person["name"],
-            "--pin",
-            person["pin"],
-            "--role",
-            role,
-        )
+        result = add_guard(data, person, "--role", role)
         assert result.returncode == 0, result.stderr
-    units = data / "units.csv"
-    units.write_text(UNITS_CSV, encoding="utf-8")
-    assert run_edge("import-units", "--data", str(data), str(units)).returncode == 0
+    assert import_units(data, data / "units.csv", UNITS_CSV).returncode == 0
     keys = {}
     for scope in ("door", "intercom"):
         result = run_edge("add-key", "--data", str(data), "--scope", scope, "--name", scope)
@@ -107,12 +106,44 @@ def init_post(
 
 
 @dataclass
-class Service:
+class Child:
+    """A child process of the test (`proc`) on a free `port`: stopped politely, killed if it will
+    not go."""
+
+    port: int = field(default_factory=free_port, kw_only=True)
+    proc: subprocess.Popen[bytes] | None = field(default=None, kw_only=True)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def start_script(script: str, port: int, *args: str) -> subprocess.Popen[bytes]:
+    """`scripts/SCRIPT --port PORT ARGS` as a quiet child process, once it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / script), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: port_accepts(port), 10, f"{script} to listen")
+    return proc
+
+
+@dataclass
+class Service(Child):
     """A real server child process (`guardpost-edge serve` or `guardpost-hub serve`)."""
 
     data: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -145,20 +176,6 @@ class Service:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
 
 @dataclass
 class EdgeServer(Service):
@@ -183,6 +200,13 @@ class EdgeServer(Service):
         return str(answer.json()["token"])
 
 
+def intercom_args(webhook: str, secret: str, confirm_timeout_s: float | None = None) -> list[str]:
+    """`serve` options of a post whose confirmation requests go to `webhook`, signed with
+    `secret`, answered within `confirm_timeout_s` (the post's default if None)."""
+    timeout = [] if confirm_timeout_s is None else ["--confirm-timeout", str(confirm_timeout_s)]
+    return ["--intercom-webhook", webhook, "--intercom-secret", secret, *timeout]
+
+
 def error_fields(answer: httpx.Response) -> list[Any]:
     """The field names a 4xx names: the last part of each `loc` in the shared error shape."""
     body = answer.json()
@@ -200,23 +224,22 @@ def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def add_user(data: Path, user: dict[str, str], role: str, sites: str | None = None) -> None:
+    """`guardpost-hub add-user` of `user` (its username and password) with `role`, over `sites`
+    where given (a user who exists gets the new password and role)."""
+    where = ["--sites", sites] if sites else []
+    result = run_hub(
+        "add-user",
+        *("--data", str(data), "--username", user["username"], "--password", user["password"]),
+        *("--role", role, *where),
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def init_hub(data: Path, *posts: tuple[str, str]) -> None:
     """An initialised hub with the manager account and the posts `(site, device)` provisioned."""
     assert run_hub("init", "--data", str(data)).returncode == 0
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(data),
-            "--username",
-            MANAGER["username"],
-            "--password",
-            MANAGER["password"],
-            "--role",
-            "manager",
-        ).returncode
-        == 0
-    )
+    add_user(data, MANAGER, "manager")
     for site, device in posts:
         assert (
             run_hub(
@@ -273,12 +296,10 @@ def port_accepts(port: int) -> bool:
 
 
 @dataclass
-class Broker:
+class Broker(Child):
     """A real Mosquitto with the hub's generated config (auth + ACL) on a free port."""
 
     hub_data: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
 
     def configure(self) -> dict[str, str]:
         result = run_hub("broker-config", "--data", str(self.hub_data), "--port", str(self.port))
@@ -298,16 +319,6 @@ class Broker:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGHUP)
         time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
 
     def url(self, username: str, password: str) -> str:
         return f"mqtt://{username}:{password}@127.0.0.1:{self.port}"
@@ -342,24 +353,11 @@ class Company:
     broker: Broker = field(init=False)
     hub_account: dict[str, str] = field(init=False)
     posts: dict[tuple[str, str], EdgeServer] = field(default_factory=dict)
+    extra: list[Any] = field(default_factory=list)  # more servers that `stop_all` stops
 
     def __post_init__(self) -> None:
         self.hub_data = self.root / "hub"
-        assert run_hub("init", "--data", str(self.hub_data)).returncode == 0
-        assert (
-            run_hub(
-                "add-user",
-                "--data",
-                str(self.hub_data),
-                "--username",
-                MANAGER["username"],
-                "--password",
-                MANAGER["password"],
-                "--role",
-                "manager",
-            ).returncode
-            == 0
-        )
+        init_hub(self.hub_data)
         self.broker = Broker(self.hub_data)
         self.hub_account = self.broker.configure()
 
@@ -387,6 +385,20 @@ class Company:
             broker_url=self.broker.url(self.hub_account["username"], self.hub_account["password"]),
         )
 
+    def start_hub(self) -> HubServer:
+        """The broker and the hub, running (`stop_all` stops them)."""
+        self.broker.start()
+        hub = self.hub().start()
+        self.extra = [hub]
+        return hub
+
+    def start_with_post(self, site: str, device: str = "lobby-1") -> tuple[EdgeServer, HubServer]:
+        """A new post of `site`, the broker and the hub, all running (`stop_all` stops them)."""
+        post = self.add_post(site, device)
+        hub = self.start_hub()
+        post.start()
+        return post, hub
+
     def stop_all(self, *servers: Any) -> None:
         for server in [*servers, *self.posts.values()]:
             server.stop()
@@ -394,7 +406,7 @@ class Company:
 
 
 @dataclass
-class GatewaySim:
+class GatewaySim(Child):
     """`scripts/intercom_gateway.py` as a child process: a fake intercom gateway over HTTP."""
 
     secret: str
@@ -402,35 +414,18 @@ class GatewaySim:
     mode: str = "approve"
     after_s: float = 0.2
     fail: int = 0
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def webhook(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhook"
 
     def start(self) -> Self:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "scripts" / "intercom_gateway.py"),
-                "--port",
-                str(self.port),
-                "--secret",
-                self.secret,
-                "--key",
-                self.key,
-                "--mode",
-                self.mode,
-                "--after",
-                str(self.after_s),
-                "--fail",
-                str(self.fail),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.proc = start_script(
+            "intercom_gateway.py",
+            self.port,
+            *("--secret", self.secret, "--key", self.key, "--mode", self.mode),
+            *("--after", str(self.after_s), "--fail", str(self.fail)),
         )
-        wait_until(lambda: port_accepts(self.port), 10, "the gateway simulator to listen")
         return self
 
     def received(self) -> list[dict[str, Any]]:
@@ -439,11 +434,6 @@ class GatewaySim:
 
     def set_mode(self, **change: Any) -> None:
         httpx.post(f"http://127.0.0.1:{self.port}/mode", json=change, timeout=5)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 class Tap:
@@ -475,3 +465,23 @@ class Tap:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cases_as_requests(examples: int, seed_value: int) -> Callable[[F], F]:
+    """Hypothesis for tests whose every case is a request to a real server: `examples` cases from
+    `seed_value`, no example database, no deadline, no health checks, and no shrinking."""
+
+    def decorate(test: F) -> F:
+        configured = settings(
+            max_examples=examples,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )(test)
+        return seed(seed_value)(configured)  # type: ignore[no-any-return]
+
+    return decorate

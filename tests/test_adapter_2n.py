@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from tests.fake_2n import Fake2N
-from tests.helpers import ROOT, EdgeServer, free_port, init_post, port_accepts, wait_until
+from tests.helpers import EdgeServer, free_port, init_post, intercom_args, start_script, wait_until
 
 SECRET = "adapter-secret"
 
@@ -29,37 +27,17 @@ class Building:
     def __init__(self, data: Path, keys: dict[str, str], confirm_timeout_s: float) -> None:
         self.intercom = Fake2N().start()
         self.adapter_port = free_port()
-        self.adapter = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "scripts" / "adapter_2n.py"),
-                "--port",
-                str(self.adapter_port),
-                "--secret",
-                SECRET,
-                "--key",
-                keys["intercom"],
-                "--intercom",
-                self.intercom.url,
-                "--user",
-                "guardpost",
-                "--password",
-                "2n-pass",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.adapter = start_script(
+            "adapter_2n.py",
+            self.adapter_port,
+            *("--secret", SECRET, "--key", keys["intercom"], "--intercom", self.intercom.url),
+            *("--user", "guardpost", "--password", "2n-pass"),
         )
-        wait_until(lambda: port_accepts(self.adapter_port), 10, "the adapter to listen")
         self.edge = EdgeServer(
             data,
-            extra_args=[
-                "--intercom-webhook",
-                f"http://127.0.0.1:{self.adapter_port}/webhook",
-                "--intercom-secret",
-                SECRET,
-                "--confirm-timeout",
-                str(confirm_timeout_s),
-            ],
+            extra_args=intercom_args(
+                f"http://127.0.0.1:{self.adapter_port}/webhook", SECRET, confirm_timeout_s
+            ),
         ).start()
         self.api = self.edge.client(self.edge.login())
 

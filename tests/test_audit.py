@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.privacy import mask_id_numbers
-from tests.helpers import Company, HubServer, run_hub, wait_until
+from tests.bodies import new_incident
+from tests.helpers import Company, HubServer, add_user, wait_until
 from tests.test_reports_safety import page_session
 
 SUPERVISOR = {"username": "wong", "password": "wong-pass-123"}
@@ -24,41 +25,15 @@ def audit_lines(hub: HubServer) -> list[tuple[str, str, str]]:
 
 def add_users(company: Company) -> None:
     for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
-        assert (
-            run_hub(
-                "add-user",
-                "--data",
-                str(company.hub_data),
-                "--username",
-                user["username"],
-                "--password",
-                user["password"],
-                "--role",
-                role,
-                "--sites",
-                "harbour-view",
-            ).returncode
-            == 0
-        )
+        add_user(company.hub_data, user, role, "harbour-view")
 
 
 def test_only_a_manager_reads_the_watch_list_and_every_read_is_audited(company: Company) -> None:
     add_users(company)
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post("harbour-view")
     with post.client(post.login()) as api:
-        incident = api.post(
-            "/incidents",
-            json={
-                "category": "complaint",
-                "severity": "minor",
-                "title": "Noise from 12A",
-                "complainant_name": "陳太太",
-            },
-        ).json()
+        noise = new_incident("complaint", "minor", "Noise from 12A", complainant_name="陳太太")
+        incident = api.post("/incidents", json=noise).json()
 
     def arrived() -> Any:
         with hub.client() as manager:
@@ -115,7 +90,7 @@ def test_a_search_for_an_id_number_leaves_only_its_mask(company: Company) -> Non
     hub = company.hub()
     hub.broker_url = ""
     hub.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    company.extra = [hub]
     with hub.client() as manager:
         assert manager.get("/search", params={"q": CLEAR}).status_code == 200
         assert (
@@ -137,33 +112,20 @@ def test_a_search_for_an_id_number_leaves_only_its_mask(company: Company) -> Non
 
 
 def test_what_looks_like_an_id_number_is_masked_and_nothing_else() -> None:
-    typed = [
-        "A1234567",
-        "a123456(7)",
-        "110101199003071234",
-        "9123 4567",
-        "9123-4567",
-        "Ａ１２３４５６７",
-        "陳小明",
-        "lift 2024",
-        "12A",
-        "site=harbour-view date=2026-05-01",
-        "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9",
-        "daily-site-007-2026-05 format=csv",
-        "report=daily-tower-2-2026-05-01",
+    typed_and_masked = [
+        ("A1234567", "A***4567"),
+        ("a123456(7)", "A***456(7)"),
+        ("110101199003071234", "1*************1234"),
+        ("9123 4567", "9***4567"),
+        ("9123-4567", "9***-4567"),
+        ("Ａ１２３４５６７", "A***4567"),
+        ("陳小明", "陳小明"),
+        ("lift 2024", "lift 2024"),
+        ("12A", "12A"),
+        ("site=harbour-view date=2026-05-01", "site=harbour-view date=2026-05-01"),
+        ("id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9", "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9"),
+        ("daily-site-007-2026-05 format=csv", "daily-site-007-2026-05 format=csv"),
+        ("report=daily-tower-2-2026-05-01", "report=daily-tower-2-2026-05-01"),
     ]
-    assert [mask_id_numbers(t) for t in typed] == [
-        "A***4567",
-        "A***456(7)",
-        "1*************1234",
-        "9***4567",
-        "9***-4567",
-        "A***4567",
-        "陳小明",
-        "lift 2024",
-        "12A",
-        "site=harbour-view date=2026-05-01",
-        "id=01a22b7c-6cc1-7000-a3f2-95c6bc2b4df9",
-        "daily-site-007-2026-05 format=csv",
-        "report=daily-tower-2-2026-05-01",
-    ]
+    typed = [t for t, _ in typed_and_masked]
+    assert [mask_id_numbers(t) for t in typed] == [m for _, m in typed_and_masked]

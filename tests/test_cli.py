@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_edge
+from tests.helpers import import_units, run_edge
 
 
 def fails_with(result: object, message: str) -> None:
@@ -109,14 +109,10 @@ def test_usage_errors_are_one_line_too(tmp_path: Path) -> None:
 
 def test_import_units_adds_then_updates(data: Path, tmp_path: Path) -> None:
     csv = tmp_path / "units.csv"
-    csv.write_text("unit,intercom,residents\n12A,1201,陳太太\n12B,,\n", encoding="utf-8")
-    assert run_edge("import-units", "--data", str(data), str(csv)).stdout.strip() == (
-        "2 added, 0 updated"
-    )
-    csv.write_text("unit,intercom,residents\n12A,1202,陳太太\n13C,,\n", encoding="utf-8")
-    assert run_edge("import-units", "--data", str(data), str(csv)).stdout.strip() == (
-        "1 added, 1 updated"
-    )
+    first = import_units(data, csv, "unit,intercom,residents\n12A,1201,陳太太\n12B,,\n")
+    assert first.stdout.strip() == "2 added, 0 updated"
+    again = import_units(data, csv, "unit,intercom,residents\n12A,1202,陳太太\n13C,,\n")
+    assert again.stdout.strip() == "1 added, 1 updated"
 
 
 @pytest.mark.parametrize(
@@ -132,14 +128,10 @@ def test_import_units_names_the_bad_line(
     data: Path, tmp_path: Path, content: str, message: str
 ) -> None:
     csv = tmp_path / "units.csv"
-    csv.write_text(content, encoding="utf-8")
-    fails_with(run_edge("import-units", "--data", str(data), str(csv)), f"{csv}: {message}")
+    fails_with(import_units(data, csv, content), f"{csv}: {message}")
     # nothing half-imported
-    ok = tmp_path / "ok.csv"
-    ok.write_text("unit,intercom,residents\n12A,,\n", encoding="utf-8")
-    assert run_edge("import-units", "--data", str(data), str(ok)).stdout.strip() == (
-        "1 added, 0 updated"
-    )
+    ok = import_units(data, tmp_path / "ok.csv", "unit,intercom,residents\n12A,,\n")
+    assert ok.stdout.strip() == "1 added, 0 updated"
 
 
 def test_import_units_missing_or_binary_file(data: Path, tmp_path: Path) -> None:

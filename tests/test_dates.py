@@ -5,31 +5,15 @@ the page again with the message next to the field (pages), at post and hub; neve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.helpers import (
-    MANAGER,
-    EdgeServer,
-    HubServer,
-    error_fields,
-    init_hub,
-    init_post,
-    running,
-)
+from tests import bodies
+from tests.browser import signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, error_fields
 
-BAD_DAYS = [
-    "0001-01-01",
-    "9999-12-31",
-    "1999-12-31",
-    "2101-01-01",
-    "2026-02-30",
-    "20261122",
-    "2026-W47-1",
-    "yesterday",
-]
+BAD_DAYS = [*bodies.BAD_DAYS, "2026-W47-1", "yesterday"]
 BAD_MONTHS = ["9999-12", "0001-01", "2026-13", "2026-00", "1999-12", "2026-1", "2026-11-01"]
 
 
@@ -50,13 +34,9 @@ def error_texts(answer: httpx.Response) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
+def edge(shared_post: EdgeServer) -> EdgeServer:
     """One post for the module: every request here is refused or reads nothing."""
-    data = tmp_path_factory.mktemp("dates") / "post"
-    server = EdgeServer(data)
-    server.keys = init_post(data)  # type: ignore[attr-defined]
-    with running(server):
-        yield server
+    return shared_post
 
 
 @pytest.mark.parametrize("day", BAD_DAYS)
@@ -115,9 +95,7 @@ def test_a_preapproval_needs_offsets_on_its_times(edge: EdgeServer) -> None:
 
 def edge_session(edge: EdgeServer) -> httpx.Client:
     """A tablet's browser: the session cookie of a guard's login."""
-    answer = httpx.post(f"{edge.url}/login", data={"badge": "1001", "pin": "2468"})
-    assert answer.status_code == 303, answer.text
-    return httpx.Client(base_url=edge.url, timeout=30, cookies=answer.cookies)
+    return signed_in(edge.url, {"badge": "1001", "pin": "2468"})
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "2026-02-30", "yesterday"])
@@ -136,12 +114,9 @@ def test_the_tablet_shows_a_bad_date_next_to_its_field(edge: EdgeServer, day: st
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+def hub(shared_hub: HubServer) -> HubServer:
     """A hub with a manager and one provisioned post (no broker: nothing to ingest)."""
-    data = tmp_path_factory.mktemp("dates") / "hub"
-    init_hub(data, ("harbour-view", "lobby-1"))
-    with running(HubServer(data)) as server:
-        yield server
+    return shared_hub
 
 
 @pytest.mark.parametrize("day", BAD_DAYS)
@@ -159,9 +134,7 @@ def test_the_hub_api_refuses_a_date_out_of_range_naming_it(hub: HubServer, day: 
 
 def hub_session(hub: HubServer) -> httpx.Client:
     """A supervisor's browser: the session cookie of a manager's login."""
-    answer = httpx.post(f"{hub.url}/login", data=MANAGER)
-    assert answer.status_code == 303, answer.text
-    return httpx.Client(base_url=hub.url, timeout=60, cookies=answer.cookies)
+    return signed_in(hub.url, MANAGER, timeout=60)
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "2026-02-30", "yesterday"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 
@@ -84,60 +84,47 @@ def test_200_concurrent_registrations_then_kill_9_loses_nothing_confirmed(edge: 
     assert (result.returncode, result.stdout.strip()) == (0, f"ok {len(seqs)} events")
 
 
-def _tamper(db: Path, sql: str) -> None:
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute(sql)
-    conn.close()
-
-
-def _ten_events(edge: EdgeServer) -> None:
+def _ten_events_then_tamper(edge: EdgeServer, sql: str) -> subprocess.CompletedProcess[str]:
+    """Ten events, the stopped post's logbook edited by `sql`, and what `verify` says then."""
     token = edge.login()
     for n in range(10):
         assert register(edge.url, token, n)
     edge.stop()
     assert run_edge("verify", "--data", str(edge.data)).stdout.strip() == "ok 10 events"
+    conn = sqlite3.connect(edge.data / "guardpost.db")
+    with conn:
+        conn.execute(sql)
+    conn.close()
+    return run_edge("verify", "--data", str(edge.data))
+
+
+def _broken_at(seq: int) -> tuple[int, str]:
+    """What `verify` says (exit status, stdout) when `seq` is the first event to break the chain."""
+    return 1, f"broken at seq {seq}: the chain is intact only up to seq {seq - 1}"
+
+
+def _said(result: subprocess.CompletedProcess[str]) -> tuple[int, str]:
+    return result.returncode, result.stdout.strip()
 
 
 def test_verify_names_the_seq_whose_data_was_edited(edge: EdgeServer) -> None:
-    _ten_events(edge)
     # one byte of a kept field: the unit 12A becomes 12B in seq 4's data
-    _tamper(
-        edge.data / "guardpost.db",
-        "UPDATE events SET data = replace(data, '\"12A\"', '\"12B\"') WHERE seq = 4",
-    )
-    result = run_edge("verify", "--data", str(edge.data))
-    assert result.returncode == 1
-    assert result.stdout.strip() == "broken at seq 4: the chain is intact only up to seq 3"
+    sql = "UPDATE events SET data = replace(data, '\"12A\"', '\"12B\"') WHERE seq = 4"
+    assert _said(_ten_events_then_tamper(edge, sql)) == _broken_at(4)
 
 
 def test_verify_names_a_deleted_seq(edge: EdgeServer) -> None:
-    _ten_events(edge)
-    _tamper(edge.data / "guardpost.db", "DELETE FROM events WHERE seq = 7")
-    result = run_edge("verify", "--data", str(edge.data))
-    assert result.returncode == 1
-    assert result.stdout.strip() == "broken at seq 7: the chain is intact only up to seq 6"
+    sql = "DELETE FROM events WHERE seq = 7"
+    assert _said(_ten_events_then_tamper(edge, sql)) == _broken_at(7)
 
 
 def test_verify_catches_an_edited_name_before_purge(edge: EdgeServer) -> None:
-    _ten_events(edge)
-    _tamper(
-        edge.data / "guardpost.db",
-        "UPDATE events SET pii = replace(pii, '訪客 2', '訪客 9') WHERE seq = 3",
-    )
-    result = run_edge("verify", "--data", str(edge.data))
-    assert result.returncode == 1
-    assert result.stdout.strip() == "broken at seq 3: the chain is intact only up to seq 2"
+    sql = "UPDATE events SET pii = replace(pii, '訪客 2', '訪客 9') WHERE seq = 3"
+    assert _said(_ten_events_then_tamper(edge, sql)) == _broken_at(3)
 
 
 def test_verify_names_a_seq_whose_json_no_longer_parses(edge: EdgeServer) -> None:
-    _ten_events(edge)
-    _tamper(
-        edge.data / "guardpost.db", "UPDATE events SET data = substr(data, 2) WHERE seq = 5"
-    )  # drops the opening brace
-    result = run_edge("verify", "--data", str(edge.data))
-    assert (result.returncode, result.stdout.strip()) == (
-        1,
-        "broken at seq 5: the chain is intact only up to seq 4",
-    )
+    sql = "UPDATE events SET data = substr(data, 2) WHERE seq = 5"  # drops the opening brace
+    result = _ten_events_then_tamper(edge, sql)
+    assert _said(result) == _broken_at(5)
     assert "Traceback" not in result.stderr

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.helpers import Company, free_port, run_hub, wait_until
+from tests.bodies import new_incident
+from tests.helpers import Company, add_user, free_port, wait_until
 
 
 class Sink:
@@ -49,21 +50,11 @@ def sink() -> Iterator[Sink]:
 
 
 def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(company.hub_data),
-            "--username",
-            "wong",
-            "--password",
-            "wong-pass-1",
-            "--role",
-            "supervisor",
-            "--sites",
-            "harbour-view",
-        ).returncode
-        == 0
+    add_user(
+        company.hub_data,
+        {"username": "wong", "password": "wong-pass-1"},
+        "supervisor",
+        "harbour-view",
     )
     post = company.add_post("harbour-view", "lobby-1")
     post.env = {"GUARDPOST_DEADLINE_SEVERE_H": "0.001"}  # severe is due 3.6 s after it opens
@@ -74,7 +65,7 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
         "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
     }
     hub.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    company.extra = [hub]
     post.start()
     with hub.client() as manager:
         rules = [
@@ -109,14 +100,8 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
         )
 
     with post.client(post.login()) as api:
-        incident = api.post(
-            "/incidents",
-            json={
-                "category": "emergency",
-                "severity": "severe",
-                "title": "Lift B entrapment 升降機困人",
-            },
-        ).json()
+        lift = new_incident("emergency", "severe", "Lift B entrapment 升降機困人")
+        incident = api.post("/incidents", json=lift).json()
         api.post(
             "/incidents", json={"category": "equipment", "severity": "minor", "title": "Light out"}
         )

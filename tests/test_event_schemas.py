@@ -15,7 +15,16 @@ from pydantic import BaseModel
 from edge.logbook import Logbook
 from schemas.ids import new_id
 from schemas.models import EVENT_DATA, PreapprovalPii, VisitPii
-from tests.helpers import SUPERVISOR, EdgeServer, free_port, init_post, run_edge, wait_until
+from tests.bodies import watchlist_message
+from tests.helpers import (
+    SUPERVISOR,
+    EdgeServer,
+    free_port,
+    init_post,
+    intercom_args,
+    run_edge,
+    wait_until,
+)
 
 PII: dict[str, type[BaseModel]] = {
     "visit.registered": VisitPii,
@@ -140,29 +149,14 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
     keys = init_post(data)
     book = Logbook(data)  # the hub's watch list arrives first (as sync applies it)
     try:
-        assert book.watchlist.apply_now(
-            {
-                "id": "wl-1",
-                "version": 1,
-                "key_id": "another key",
-                "entries": [
-                    {"id": "e1", "name": "Banned Person", "reason": "theft", "severity": "medium"}
-                ],
-            }
-        )
+        banned = {"id": "e1", "name": "Banned Person", "reason": "theft", "severity": "medium"}
+        assert book.watchlist.apply_now(watchlist_message("wl-1", banned))
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway
     edge = EdgeServer(
         data,
-        extra_args=[
-            "--intercom-webhook",
-            nowhere,
-            "--intercom-secret",
-            "webhook-secret-1",
-            "--confirm-timeout",
-            "3",
-        ],
+        extra_args=intercom_args(nowhere, "webhook-secret-1", 3),
     ).start()
     try:
         incident_id = drive_a_shift(edge, keys)

@@ -13,25 +13,18 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.helpers import (
-    MANAGER,
-    SUPERVISOR,
-    EdgeServer,
-    HubServer,
-    init_hub,
-    init_post,
-    running,
-)
+from tests.bodies import BAD_DAYS
+from tests.helpers import MANAGER, SUPERVISOR, EdgeServer, HubServer, cases_as_requests
 
 # x 21 operations at the post, 18 at the hub: a few hundred each; more for a soak, e.g.
 # FUZZ_EXAMPLES=200 FUZZ_SEED=7 pytest tests/test_fuzz_api.py
@@ -54,17 +47,7 @@ CHECKS = {
 # Values that broke the services before (issue 12), mixed into what is generated (each named
 # field gets one of them a third of the time, any other string a tenth), so that each run
 # tries dates and times at the edges and text with a NUL or in other digits.
-DAYS = [
-    "0001-01-01",
-    "9999-12-31",
-    "1999-12-31",
-    "2101-01-01",
-    "2026-02-30",
-    "20261122",
-    "-8.5e-271",
-    "2000-01-01",
-    "2100-12-31",
-]
+DAYS = [*BAD_DAYS, "-8.5e-271", "2000-01-01", "2100-12-31"]
 TIMES = [
     "2026-11-22T15:04:05",
     "2026-11-22 15:04:05",
@@ -132,14 +115,7 @@ def sender(
         operation.as_strategy(GenerationMode.NEGATIVE),
     )
 
-    @seed(SEED)
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )  # no shrinking: each step is a request
+    @cases_as_requests(EXAMPLES_PER_OPERATION, SEED)
     @given(case=strategy)
     def send(case: Any) -> None:
         counts[operation.label] += 1
@@ -152,12 +128,8 @@ def sender(
 
 
 @pytest.fixture(scope="module")
-def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    data = tmp_path_factory.mktemp("fuzz") / "post"
-    server = EdgeServer(data)
-    server.keys = init_post(data)  # type: ignore[attr-defined]
-    with running(server):
-        yield server
+def post(shared_post: EdgeServer) -> EdgeServer:
+    return shared_post
 
 
 def test_no_input_gets_a_5xx_at_the_post(
@@ -181,11 +153,8 @@ def test_no_input_gets_a_5xx_at_the_post(
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    data = tmp_path_factory.mktemp("fuzz") / "hub"
-    init_hub(data, ("harbour-view", "lobby-1"))
-    with running(HubServer(data)) as server:
-        yield server
+def hub(shared_hub: HubServer) -> HubServer:
+    return shared_hub
 
 
 def hub_login(hub: HubServer) -> str:

@@ -10,22 +10,21 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, init_post, running
+from tests.browser import csrf_on, signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, cases_as_requests
 
 # per service: about 20 forms each, so 10-20 cases per form; more (and another seed) for a soak:
 # FUZZ_EXAMPLES=5000 FUZZ_SEED=7 pytest tests/test_fuzz_forms.py
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 SEED = int(os.environ.get("FUZZ_SEED", "1212"))
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 # ---- what people type ------------------------------------------------------------------------
 
@@ -182,14 +181,7 @@ def run(
 ) -> None:
     """EXAMPLES asks, seeded, each sent and checked; no shrinking (each step is a request)."""
 
-    @seed(SEED)
-    @settings(
-        max_examples=EXAMPLES,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
+    @cases_as_requests(EXAMPLES, SEED)
     @given(ask=asks)
     def ask_and_check(ask: Ask) -> None:
         counts[ask.label] += 1
@@ -211,24 +203,16 @@ def report(capsys: pytest.CaptureFixture[str], name: str, counts: Counter[str]) 
 
 
 def logged_in(url: str, login: dict[str, str], csrf_page: str) -> tuple[httpx.Client, str]:
-    answer = httpx.post(f"{url}/login", data=login)
-    assert answer.status_code == 303, answer.text
-    client = httpx.Client(base_url=url, cookies=answer.cookies, timeout=60)
-    found = CSRF.search(client.get(csrf_page).text)
-    assert found
-    return client, found.group(1)
+    client = signed_in(url, login, timeout=60)
+    return client, csrf_on(client, csrf_page)
 
 
 # ---- the tablet ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def post_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    data = tmp_path_factory.mktemp("fuzz-forms") / "post"
-    server = EdgeServer(data)
-    server.keys = init_post(data)  # type: ignore[attr-defined]
-    with running(server):
-        yield server
+def post_server(shared_post: EdgeServer) -> EdgeServer:
+    return shared_post
 
 
 def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrategy[Ask]:
@@ -345,11 +329,8 @@ def test_no_tablet_form_gets_a_5xx_or_json(
 
 
 @pytest.fixture(scope="module")
-def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    data = tmp_path_factory.mktemp("fuzz-forms") / "hub"
-    init_hub(data, ("harbour-view", "lobby-1"))
-    with running(HubServer(data)) as server:
-        yield server
+def hub_server(shared_hub: HubServer) -> HubServer:
+    return shared_hub
 
 
 def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrategy[Ask]:

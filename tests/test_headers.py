@@ -4,15 +4,11 @@ scripts and stylesheet (tests/browser.py fails a browser test on any CSP violati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from playwright.sync_api import Browser
 
 from tests.browser import csp_violations, log_in, tab
-from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, running
+from tests.helpers import MANAGER, EdgeServer, HubServer
 
 
 def assert_protected(answer: httpx.Response) -> None:
@@ -23,14 +19,6 @@ def assert_protected(answer: httpx.Response) -> None:
     assert directives.get("style-src") == "style-src 'self'", (answer.url, csp)
     assert answer.headers.get("x-content-type-options") == "nosniff", answer.url
     assert answer.headers.get("x-frame-options") == "DENY", answer.url
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
-    data = tmp_path / "hub"
-    init_hub(data)
-    with running(HubServer(data)) as server:
-        yield server
 
 
 def test_every_kind_of_answer_at_the_post_has_the_headers(edge: EdgeServer) -> None:

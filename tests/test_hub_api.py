@@ -7,27 +7,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import MANAGER, HubServer, run_hub
+from tests.helpers import MANAGER, HubServer, add_user, init_hub, run_hub
 
 
 @pytest.fixture
 def hub(tmp_path: Path) -> HubServer:
     data = tmp_path / "hub"
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(data),
-            "--username",
-            MANAGER["username"],
-            "--password",
-            MANAGER["password"],
-            "--role",
-            "manager",
-        ).returncode
-        == 0
-    )
+    init_hub(data)
     return HubServer(data)
 
 
@@ -111,22 +97,7 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
 
 def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(hub: HubServer) -> None:
     sup = {"username": "wong", "password": "wong-pass-1"}
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(hub.data),
-            "--username",
-            "wong",
-            "--password",
-            sup["password"],
-            "--role",
-            "supervisor",
-            "--sites",
-            "a",
-        ).returncode
-        == 0
-    )
+    add_user(hub.data, sup, "supervisor", "a")
     hub.start()
     try:
         url = f"{hub.url}/api/v1"
@@ -143,22 +114,7 @@ def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(hub: H
         assert done.json() == {"revoked": 1}
         assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
         wong = token(sup)
-        assert (
-            run_hub(
-                "add-user",
-                "--data",
-                str(hub.data),
-                "--username",
-                "wong",
-                "--password",
-                "a-new-pass-2",
-                "--role",
-                "supervisor",
-                "--sites",
-                "a",
-            ).returncode
-            == 0
-        )
+        add_user(hub.data, {"username": "wong", "password": "a-new-pass-2"}, "supervisor", "a")
         assert httpx.get(f"{url}/devices", headers=wong).status_code == 401
         assert httpx.get(f"{url}/devices", headers=boss).status_code == 200
     finally:

@@ -15,8 +15,9 @@ from playwright.sync_api import Browser, Page, expect
 from schemas.canonical import canonical_json, event_hash
 from schemas.ids import format_time, utc_now
 from schemas.topics import events_topic
-from tests.browser import shot, small_targets, tab, too_wide
-from tests.helpers import MANAGER, Company, EdgeServer, HubServer, Tap, run_hub, wait_until
+from tests.bodies import new_visit
+from tests.browser import every_language_and_screen, shot, small_targets, tab, too_wide
+from tests.helpers import MANAGER, Company, EdgeServer, HubServer, Tap, add_user, wait_until
 
 SUPERVISOR = {"username": "wong", "password": "wong-pass-1"}
 AUDITOR = {"username": "audit", "password": "audit-pass-1"}
@@ -26,40 +27,17 @@ class World:
     def __init__(self, company: Company) -> None:
         self.company = company
         for user, role in ((SUPERVISOR, "supervisor"), (AUDITOR, "auditor")):
-            assert (
-                run_hub(
-                    "add-user",
-                    "--data",
-                    str(company.hub_data),
-                    "--username",
-                    user["username"],
-                    "--password",
-                    user["password"],
-                    "--role",
-                    role,
-                    "--sites",
-                    "harbour-view",
-                ).returncode
-                == 0
-            )
+            add_user(company.hub_data, user, role, "harbour-view")
         self.harbour = company.add_post("harbour-view", "lobby-1")
         self.sunrise = company.add_post("sunrise-court", "lobby-1")
         company.broker.start()
         self.hub: HubServer = company.hub().start()
-        company.extra = [self.hub]  # type: ignore[attr-defined]
+        company.extra = [self.hub]
         self.incidents: dict[str, dict[str, Any]] = {}
         for post in (self.harbour, self.sunrise):
             post.start()
             with post.client(post.login()) as api:
-                api.post(
-                    "/visits",
-                    json={
-                        "visitor_name": "陳小明",
-                        "unit": "12A",
-                        "category": "guest",
-                        "id_number": "A1234567(8)",
-                    },
-                )
+                api.post("/visits", json=new_visit(id_number="A1234567(8)"))
                 self.incidents[post.data.name] = api.post(
                     "/incidents",
                     json={
@@ -251,23 +229,18 @@ def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(
     control at least 44 px, nothing wider than the screen (wide tables scroll in place)."""
     incident = world.incidents["harbour-view-lobby-1"]["id"]
     paths = [p.format(incident=incident) for p in HUB_PAGES]
-    for lang in ("zh-Hant", "zh-Hans", "en"):
-        for viewport, label in (
-            ({"width": 1280, "height": 800}, ""),
-            ({"width": 390, "height": 844}, "-phone"),
-        ):
-            for page in tab(browser, viewport=viewport):
-                page.goto(f"{world.hub.url}/login?lang={lang}")
-                assert small_targets(page) == [] and too_wide(page) is None, (lang, "/login")
-                log_in(page, world.hub, MANAGER, lang)
-                for path in paths:
-                    assert page.goto(f"{world.hub.url}{path}").status == 200, path
-                    expect(page.locator("html")).to_have_attribute("lang", lang)
-                    assert small_targets(page) == [], (lang, label, path)
-                    assert too_wide(page) is None, (lang, label, path)
-                if label and lang == "zh-Hant":
-                    page.goto(f"{world.hub.url}/")
-                    shot(page, "hub-overview-zh-Hant-phone")
+    desk = {"width": 1280, "height": 800}
+    for page, lang, _, label in every_language_and_screen(browser, world.hub.url, desk):
+        assert small_targets(page) == [] and too_wide(page) is None, (lang, "/login")
+        log_in(page, world.hub, MANAGER, lang)
+        for path in paths:
+            assert page.goto(f"{world.hub.url}{path}").status == 200, path
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            assert small_targets(page) == [], (lang, label, path)
+            assert too_wide(page) is None, (lang, label, path)
+        if label and lang == "zh-Hant":
+            page.goto(f"{world.hub.url}/")
+            shot(page, "hub-overview-zh-Hant-phone")
 
 
 def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
@@ -313,16 +286,8 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
 
     wait_until(applied, 30, "the post to get the watch list")
     with post.client(post.login()) as api:
-        visit = api.post(
-            "/visits",
-            json={
-                "visitor_name": "Someone",
-                "unit": "12A",
-                "category": "guest",
-                "id_number": "Z987654(3)",
-            },
-        )
-        assert visit.json()["flag"] == "watch_list"
+        flagged = api.post("/visits", json=new_visit("Someone", id_number="Z987654(3)"))
+        assert flagged.json()["flag"] == "watch_list"
 
     for page in tab(browser):
         log_in(page, hub, SUPERVISOR)

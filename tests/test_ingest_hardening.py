@@ -23,9 +23,10 @@ import uvicorn
 from hub.app import create_app
 from hub.settings import HubSettings
 from hub.store import Store
-from schemas.canonical import GENESIS_HASH, canonical_json, event_hash, pii_digest
+from schemas.canonical import GENESIS_HASH, canonical_json, event_hash
 from schemas.ids import format_time, new_id
 from schemas.topics import ack_topic, down_topic, events_topic, status_topic
+from tests.bodies import chained_event
 from tests.helpers import (
     HUB,
     Company,
@@ -72,6 +73,16 @@ def visit_pii(name: str = "Rogue Visitor") -> dict[str, Any]:
     }
 
 
+# JSON nested deeper than any parser should follow, and JSON that is not an object: junk for any
+# topic
+NESTED_OR_NOT_AN_OBJECT = [
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    b"[]",
+    b"null",
+]
+
+
 def chain(
     *specs: tuple[str, dict[str, Any], dict[str, Any] | None],
     start: int = 1,
@@ -81,18 +92,8 @@ def chain(
     """Events with a valid hash chain (anyone can compute one: it proves order, not origin)."""
     events = []
     for n, (kind, data, pii) in enumerate(specs):
-        event: dict[str, Any] = {
-            "seq": start + n,
-            "id": new_id(),
-            "type": kind,
-            "at": at or format_time(NOW),
-            "record_id": new_id(),
-            "data": data,
-            "pii_digest": pii_digest(pii),
-            "prev_hash": prev,
-        }
-        event["hash"] = prev = event_hash(event)
-        event["pii"] = pii
+        event = chained_event(start + n, kind, at or format_time(NOW), new_id(), data, pii, prev)
+        prev = event["hash"]
         events.append(event)
     return events
 
@@ -235,10 +236,7 @@ def status_cases() -> list[bytes]:
         b"{",
         b"\xff\xfe",
         random.Random(5).randbytes(2048),
-        b"[" * 5000 + b"]" * 5000,
-        b'{"a":' * 5000 + b"1" + b"}" * 5000,
-        b"[]",
-        b"null",
+        *NESTED_OR_NOT_AN_OBJECT,
         b'"online"',
         b"1",
         json.dumps({**base, "pad": "x" * 20_000}).encode(),
@@ -361,11 +359,7 @@ def test_one_bad_batch_in_a_group_does_not_sink_the_others(company: Company) -> 
 
 def test_fuzzed_messages_from_a_rogue_post_stop_nobody(company: Company) -> None:
     rogue = provision(company, "rogue")
-    post = company.add_post(SITE, "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post(SITE)
     wait_until(lambda: sync_state(post)["connected"], 30, "the post to connect")
     tap = Tap(company, rogue["username"], rogue["password"])
     try:
@@ -402,21 +396,14 @@ def test_fuzzed_messages_from_a_rogue_post_stop_nobody(company: Company) -> None
 
 
 def test_junk_on_a_posts_ack_and_down_topics_does_not_stop_its_sync(company: Company) -> None:
-    post = company.add_post(SITE, "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post(SITE)
     register(post, "First Visitor")
     wait_until(lambda: all_acked(post), 30, "the first visit to be acked")
     tap = Tap(company, company.hub_account["username"], company.hub_account["password"])
     junk = [
         b"{",
         b"\xff",
-        b"[" * 5000 + b"]" * 5000,
-        b'{"a":' * 5000 + b"1" + b"}" * 5000,
-        b"[]",
-        b"null",
+        *NESTED_OR_NOT_AN_OBJECT,
         b'{"acked_seq": "9"}',
         b'{"acked_seq": true}',
         b'{"acked_seq": -1}',
@@ -486,9 +473,7 @@ def test_a_purge_of_records_younger_than_retention_is_stored_but_spares_them(
     event (the chain stays whole), clears only what is older than its retention floor (1 day
     by default), flags the post, and clears the rest once it is old enough."""
     account = provision(company, "lobby-9")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    hub = company.start_hub()
     old_at = format_time(NOW - timedelta(days=40))
     events = chain(
         ("visit.registered", visit_data(checked_in_at=old_at), visit_pii("Old One")), at=old_at
@@ -539,11 +524,7 @@ def test_a_purge_of_records_younger_than_retention_is_stored_but_spares_them(
 
 
 def test_a_posts_purge_older_than_0_days_leaves_todays_names_at_the_hub(company: Company) -> None:
-    post = company.add_post(SITE, "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post(SITE)
     register(post, "Fresh Visitor")
     wait_until(lambda: all_acked(post), 30, "the visit to reach the hub")
     assert run_edge("purge", "--data", str(post.data), "--older-than", "0").returncode == 0

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import EdgeServer, GatewaySim, error_fields, init_post, wait_until
+from tests.helpers import EdgeServer, GatewaySim, error_fields, init_post, intercom_args, wait_until
 
 SECRET = "webhook-secret-1"
 ID_NUMBER = "A1234567(8)"
@@ -40,14 +40,7 @@ class Lobby:
         self.data, self.keys, self.gateway = data, keys, gateway
         self.edge = EdgeServer(
             data,
-            extra_args=[
-                "--intercom-webhook",
-                gateway.webhook,
-                "--intercom-secret",
-                secret,
-                "--confirm-timeout",
-                str(timeout_s),
-            ],
+            extra_args=intercom_args(gateway.webhook, secret, timeout_s),
         )
 
     def start(self) -> Lobby:

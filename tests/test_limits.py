@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,19 +18,18 @@ from tests.helpers import (
     EdgeServer,
     HubServer,
     error_fields,
-    init_hub,
-    running,
 )
 
 HUGE = 30 * 1024 * 1024
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
-    data = tmp_path / "hub"
-    init_hub(data)
-    with running(HubServer(data)) as server:
-        yield server
+def running_service(
+    service: str, request: pytest.FixtureRequest
+) -> tuple[EdgeServer | HubServer, Path, tuple[str, str]]:
+    """The `edge` or `hub` fixture, its database, and the names of its login fields."""
+    server: EdgeServer | HubServer = request.getfixturevalue(service)
+    db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
+    return server, db, (("badge", "pin") if service == "edge" else ("username", "password"))
 
 
 def failures(db: Path) -> list[tuple[str, int]]:
@@ -97,9 +95,7 @@ JSON = {"Content-Type": "application/json"}
 def test_a_huge_login_is_refused_before_it_is_read(
     service: str, request: pytest.FixtureRequest
 ) -> None:
-    server: EdgeServer | HubServer = request.getfixturevalue(service)
-    db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
-    name = "badge" if service == "edge" else "username"
+    server, db, (name, _) = running_service(service, request)
     # a 30 MB field, declared: 413 after only its first KiB was sent
     status, kind, body = raw_post(
         server.port,
@@ -189,9 +185,7 @@ def test_the_largest_form_the_models_allow_still_fits(edge: EdgeServer) -> None:
 def test_login_fields_have_the_apis_limits_on_the_page(
     service: str, request: pytest.FixtureRequest
 ) -> None:
-    server: EdgeServer | HubServer = request.getfixturevalue(service)
-    db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
-    name, secret = ("badge", "pin") if service == "edge" else ("username", "password")
+    server, db, (name, secret) = running_service(service, request)
     long_name = "7" * 1000
     page = httpx.post(f"{server.url}/login?lang=en", data={name: long_name, secret: "1234"})
     assert page.status_code == 422
@@ -210,9 +204,7 @@ def test_login_fields_have_the_apis_limits_on_the_page(
 def test_login_failures_older_than_the_window_are_pruned(
     service: str, request: pytest.FixtureRequest
 ) -> None:
-    server: EdgeServer | HubServer = request.getfixturevalue(service)
-    db = server.data / ("guardpost.db" if service == "edge" else "hub.db")
-    name, secret = ("badge", "pin") if service == "edge" else ("username", "password")
+    server, db, (name, secret) = running_service(service, request)
     conn = sqlite3.connect(db, timeout=30)
     with conn:
         conn.executemany(

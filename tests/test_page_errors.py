@@ -11,29 +11,30 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers import MANAGER, EdgeServer, HubServer, init_hub, init_post, running
+from tests.bodies import new_incident, new_visit
+from tests.browser import csrf_on, signed_in
+from tests.helpers import MANAGER, EdgeServer, HubServer, init_post
 
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+TABLET_LOGIN = {"badge": "1001", "pin": "2468"}
+Tablet = tuple[httpx.Client, str]  # a guard's browser, and the CSRF token its forms carry
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    data = tmp_path_factory.mktemp("page-errors") / "post"
-    server = EdgeServer(data)
-    server.keys = init_post(data)  # type: ignore[attr-defined]
-    with running(server):
-        yield server
+def edge(shared_post: EdgeServer) -> EdgeServer:
+    return shared_post
 
 
 @pytest.fixture
-def tablet(edge: EdgeServer) -> Iterator[tuple[httpx.Client, str]]:
+def tablet(edge: EdgeServer) -> Iterator[Tablet]:
     """A guard's browser and the CSRF token its forms carry."""
-    login = httpx.post(f"{edge.url}/login", data={"badge": "1001", "pin": "2468"})
-    assert login.status_code == 303
-    with httpx.Client(base_url=edge.url, cookies=login.cookies, timeout=30) as client:
-        found = CSRF.search(client.get("/incidents/new").text)
-        assert found
-        yield client, found.group(1)
+    with signed_in(edge.url, TABLET_LOGIN) as client:
+        yield client, csrf_on(client, "/incidents/new")
+
+
+def submit(tablet: Tablet, path: str, **fields: str) -> httpx.Response:
+    """A form of the tablet's, sent with its CSRF token."""
+    client, csrf = tablet
+    return client.post(path, data={"csrf": csrf, **fields})
 
 
 def page_of(answer: httpx.Response) -> tuple[int, str, str]:
@@ -45,67 +46,37 @@ def page_of(answer: httpx.Response) -> tuple[int, str, str]:
     return answer.status_code, lang.group(1), " | ".join(errors)
 
 
-def test_overriding_a_visit_that_does_not_exist_is_a_page(tablet: tuple[httpx.Client, str]) -> None:
-    client, csrf = tablet
+def test_overriding_a_visit_that_does_not_exist_is_a_page(tablet: Tablet) -> None:
     for reason in ("the resident is out", ""):
-        answer = client.post(
-            "/visits/nope/override?lang=zh-Hant", data={"csrf": csrf, "reason": reason}
-        )
+        answer = submit(tablet, "/visits/nope/override?lang=zh-Hant", reason=reason)
         assert page_of(answer) == (404, "zh-Hant", "沒有這個訪客記錄。")
 
 
-def test_an_incident_about_an_unknown_visit_shows_the_form_again(
-    tablet: tuple[httpx.Client, str],
-) -> None:
-    client, csrf = tablet
-    answer = client.post(
-        "/incidents/new?lang=en",
-        data={
-            "csrf": csrf,
-            "category": "complaint",
-            "severity": "minor",
-            "title": "Noise at 12A",
-            "visit_id": "nope",
-        },
-    )
+def test_an_incident_about_an_unknown_visit_shows_the_form_again(tablet: Tablet) -> None:
+    noise = new_incident("complaint", "minor", "Noise at 12A", visit_id="nope")
+    answer = submit(tablet, "/incidents/new?lang=en", **noise)
     assert page_of(answer) == (422, "en", "There is no such visit.")
     assert 'id="visit_id-error"' in answer.text
     assert 'value="Noise at 12A"' in answer.text  # what was typed is kept
 
 
-def test_a_door_event_about_an_unknown_visit_shows_the_form_again(
-    tablet: tuple[httpx.Client, str],
-) -> None:
-    client, csrf = tablet
-    answer = client.post(
-        "/door-events/new?lang=zh-Hans",
-        data={
-            "csrf": csrf,
-            "door": "lobby",
-            "kind": "guard_override",
-            "reason": "courier",
-            "visit_id": "nope",
-        },
-    )
+def test_a_door_event_about_an_unknown_visit_shows_the_form_again(tablet: Tablet) -> None:
+    event = {"door": "lobby", "kind": "guard_override", "reason": "courier"}
+    answer = submit(tablet, "/door-events/new?lang=zh-Hans", visit_id="nope", **event)
     assert page_of(answer) == (422, "zh-Hans", "没有这个访客记录。")
 
 
 def test_an_override_reason_that_is_too_long_is_shown_not_cut(
-    edge: EdgeServer, tablet: tuple[httpx.Client, str]
+    edge: EdgeServer, tablet: Tablet
 ) -> None:
-    client, csrf = tablet
     with edge.client(edge.login()) as api:
-        visit = api.post(
-            "/visits", json={"visitor_name": "陳小明", "unit": "12A", "category": "guest"}
-        ).json()
-    answer = client.post(
-        f"/visits/{visit['id']}/override?lang=en", data={"csrf": csrf, "reason": "x" * 501}
-    )
+        visit = api.post("/visits", json=new_visit()).json()
+    answer = submit(tablet, f"/visits/{visit['id']}/override?lang=en", reason="x" * 501)
     assert page_of(answer) == (422, "en", "This is too long.")
 
 
 def test_a_page_that_does_not_exist_is_a_page_and_the_api_keeps_json(
-    edge: EdgeServer, tablet: tuple[httpx.Client, str]
+    edge: EdgeServer, tablet: Tablet
 ) -> None:
     client, _ = tablet
     assert page_of(client.get("/nope?lang=zh-Hant")) == (404, "zh-Hant", "這裏沒有內容。")
@@ -127,11 +98,11 @@ def test_an_unexpected_error_is_a_page_in_the_pages_language(
     init_post(data)
     server = EdgeServer(data).start()
     try:
-        login = httpx.post(f"{server.url}/login", data={"badge": "1001", "pin": "2468"})
+        client = signed_in(server.url, TABLET_LOGIN)
         token = server.login()
         with sqlite3.connect(data / "guardpost.db") as db:
             db.execute("DROP TABLE incidents")
-        with httpx.Client(base_url=server.url, cookies=login.cookies) as client:
+        with client:
             answer = client.get("/incidents?lang=zh-Hant")
             assert page_of(answer) == (
                 500,
@@ -152,19 +123,9 @@ def test_an_unexpected_error_is_a_page_in_the_pages_language(
 
 @pytest.mark.parametrize("party_size", ["³", "1²", "9" * 5000, "٣"])
 def test_a_party_size_in_other_digits_is_shown_next_to_the_field(
-    tablet: tuple[httpx.Client, str], party_size: str
+    tablet: Tablet, party_size: str
 ) -> None:
-    client, csrf = tablet
-    answer = client.post(
-        "/visits/new?lang=en",
-        data={
-            "csrf": csrf,
-            "visitor_name": "陳小明",
-            "unit": "12A",
-            "category": "guest",
-            "party_size": party_size,
-        },
-    )
+    answer = submit(tablet, "/visits/new?lang=en", **new_visit(party_size=party_size))
     assert page_of(answer) == (422, "en", "Please enter a number from 1 to 50.")
     assert 'id="party_size-error"' in answer.text
 
@@ -173,20 +134,15 @@ def test_a_party_size_in_other_digits_is_shown_next_to_the_field(
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    data = tmp_path_factory.mktemp("page-errors") / "hub"
-    init_hub(data)
-    with running(HubServer(data)) as server:
-        yield server
+def hub(shared_hub: HubServer) -> HubServer:
+    return shared_hub
 
 
 def test_the_dashboards_errors_are_pages_and_its_api_keeps_json(hub: HubServer) -> None:
-    login = httpx.post(f"{hub.url}/login", data=MANAGER)
-    with httpx.Client(base_url=hub.url, cookies=login.cookies) as desk:
+    with signed_in(hub.url, MANAGER) as desk:
         assert page_of(desk.get("/nope?lang=en")) == (404, "en", "There is nothing here.")
-        found = CSRF.search(desk.get("/watchlist").text)
-        assert found
-        gone = desk.post("/watchlist/nope/remove?lang=zh-Hans", data={"csrf": found.group(1)})
+        csrf = csrf_on(desk, "/watchlist")
+        gone = desk.post("/watchlist/nope/remove?lang=zh-Hans", data={"csrf": csrf})
         assert page_of(gone) == (404, "zh-Hans", "这里没有内容。")
     with hub.client() as api:
         assert api.get("/nope").json() == {"detail": "Not Found"}
@@ -195,8 +151,7 @@ def test_the_dashboards_errors_are_pages_and_its_api_keeps_json(hub: HubServer) 
 @pytest.mark.parametrize("words", ["\x00", "ab\x00", "噪音\x00樓上", "\x1a\u202e\x00"])
 def test_a_search_with_a_nul_is_answered(hub: HubServer, words: str) -> None:
     """FTS5 ends a query string at a NUL: such a search was a 500 on the page and the API."""
-    login = httpx.post(f"{hub.url}/login", data=MANAGER)
-    with httpx.Client(base_url=hub.url, cookies=login.cookies) as desk:
+    with signed_in(hub.url, MANAGER) as desk:
         answer = desk.get("/search", params={"q": words, "lang": "en"})
         assert page_of(answer)[:2] == (200, "en")
     with hub.client() as api:

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
+from tests.bodies import new_visit
 from tests.helpers import EdgeServer, run_edge
 
 CANARY_ID = "Z9876543(1)"
@@ -30,37 +31,13 @@ def assert_nowhere(data: Path, answers: list[str], forms: list[str]) -> None:
 def test_the_full_id_number_is_never_stored_logged_or_answered(edge: EdgeServer) -> None:
     answers: list[str] = []
     with edge.client(edge.login()) as api:
-        visit = api.post(
-            "/visits",
-            json={
-                "visitor_name": CANARY_NAME,
-                "unit": "12A",
-                "category": "guest",
-                "id_number": CANARY_ID,
-            },
-        )
+        visit = api.post("/visits", json=new_visit(CANARY_NAME, id_number=CANARY_ID))
         assert visit.status_code == 201
         assert visit.json()["id_number_masked"] == "Z****543(1)"
         # a refused registration with the same number: the 422 must not echo it
-        refused = api.post(
-            "/visits",
-            json={
-                "visitor_name": CANARY_NAME,
-                "unit": "nowhere",
-                "category": "guest",
-                "id_number": CANARY_ID,
-            },
-        )
+        refused = api.post("/visits", json=new_visit(CANARY_NAME, "nowhere", id_number=CANARY_ID))
         assert refused.status_code == 422
-        too_long = api.post(
-            "/visits",
-            json={
-                "visitor_name": "x",
-                "unit": "12A",
-                "category": "guest",
-                "id_number": CANARY_ID * 9,
-            },
-        )
+        too_long = api.post("/visits", json=new_visit("x", id_number=CANARY_ID * 9))
         assert too_long.status_code == 422
         answers += [visit.text, refused.text, too_long.text]
         answers += [
@@ -74,17 +51,10 @@ def test_the_full_id_number_is_never_stored_logged_or_answered(edge: EdgeServer)
 
 def test_purge_removes_names_from_the_file_and_the_chain_still_verifies(edge: EdgeServer) -> None:
     with edge.client(edge.login()) as api:
+        contact = {"phone": "+852 5555 0199", "vehicle_plate": "CANARY 88"}
+        notes = "canary notes about the person"
         visit = api.post(
-            "/visits",
-            json={
-                "visitor_name": CANARY_NAME,
-                "unit": "12A",
-                "category": "guest",
-                "id_number": CANARY_ID,
-                "phone": "+852 5555 0199",
-                "vehicle_plate": "CANARY 88",
-                "notes": "canary notes about the person",
-            },
+            "/visits", json=new_visit(CANARY_NAME, id_number=CANARY_ID, notes=notes, **contact)
         ).json()
         api.post(f"/visits/{visit['id']}/checkout", json={})
         api.post("/shift-notes", json={"text": "quiet night"})

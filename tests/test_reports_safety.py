@@ -62,11 +62,7 @@ def disposition_names(header: str) -> dict[str, str]:
 
 
 def test_formulas_typed_at_a_post_are_text_in_every_csv_download(company: Company) -> None:
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post("harbour-view")
     with post.client(post.login()) as api:
         for name, firm in TYPED:
             answer = api.post(

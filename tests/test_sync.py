@@ -62,9 +62,7 @@ def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> No
     for n, post in enumerate(posts):
         post.start()
         write_offline(post, 5 + n * 10)
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    hub = company.start_hub()
     for post in posts:
         wait_until(lambda post=post: synced(post), 30, f"{post.data.name} to drain")
     for (site, device), post in company.posts.items():
@@ -85,11 +83,7 @@ def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> No
 
 
 def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(company: Company) -> None:
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    post.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    post, hub = company.start_with_post("harbour-view")
     incident = write_offline_or_online(post)
     wait_until(lambda: synced(post), 30, "the incident to reach the hub")
     post.stop()  # the post goes offline
@@ -131,67 +125,31 @@ def write_offline_or_online(post: EdgeServer) -> dict[str, object]:
 
 
 def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_path: Path) -> None:
-    from tests.helpers import run_hub
+    from tests.helpers import add_user
 
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    post.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    post, hub = company.start_with_post("harbour-view")
     incident = write_offline_or_online(post)
     wait_until(lambda: synced(post), 30, "sync")
     for name, role in (("sup", "supervisor"), ("aud", "auditor")):
-        assert (
-            run_hub(
-                "add-user",
-                "--data",
-                str(company.hub_data),
-                "--username",
-                name,
-                "--password",
-                "password-123",
-                "--role",
-                role,
-                "--sites",
-                "sunrise-court",
-            ).returncode
-            == 0
+        add_user(
+            company.hub_data, {"username": name, "password": "password-123"}, role, "sunrise-court"
         )
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(company.hub_data),
-            "--username",
-            "aud2",
-            "--password",
-            "password-123",
-            "--role",
-            "auditor",
-            "--sites",
-            "harbour-view",
-        ).returncode
-        == 0
+    add_user(
+        company.hub_data,
+        {"username": "aud2", "password": "password-123"},
+        "auditor",
+        "harbour-view",
     )
+    note = {"kind": "note", "text": "x"}
     with hub.client({"username": "sup", "password": "password-123"}) as api:
         assert api.get(f"/incidents/{incident['id']}").status_code == 404
-        assert (
-            api.post(
-                f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "x"}
-            ).status_code
-            == 404
-        )
+        assert api.post(f"/incidents/{incident['id']}/entries", json=note).status_code == 404
         assert api.get("/visits", params={"site": "harbour-view"}).status_code == 404
         assert api.get("/incidents").json()["incidents"] == []
         assert api.get("/devices").json()["devices"] == []
     with hub.client({"username": "aud2", "password": "password-123"}) as api:
         assert api.get(f"/incidents/{incident['id']}").status_code == 200
-        assert (
-            api.post(
-                f"/incidents/{incident['id']}/entries", json={"kind": "note", "text": "x"}
-            ).status_code
-            == 403
-        )
+        assert api.post(f"/incidents/{incident['id']}/entries", json=note).status_code == 403
     assert httpx.get(f"{hub.url}/api/v1/devices").status_code == 401
     assert isinstance(hub, HubServer)
 
@@ -205,7 +163,7 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     hub.env["GUARDPOST_HUB_MIN_RETENTION_DAYS"] = "0"  # the purge below is of a minute-old visit
     hub.start()
     post.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    company.extra = [hub]
     canary = "Purgecanary 金絲雀"
     with post.client(post.login()) as api:
         visit = api.post(
@@ -257,16 +215,14 @@ def test_two_ingest_workers_share_the_subscription(company: Company) -> None:
             "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}",
         }
         hubs.append(hub.start())
-    company.extra = hubs  # type: ignore[attr-defined]
+    company.extra = hubs
     wait_until(lambda: synced(post), 30, "the post to drain through two workers")
     assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
 
 
 def test_the_hub_sees_a_post_go_offline_and_come_back(company: Company) -> None:
     post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    hub = company.start_hub()
 
     def online() -> bool | None:
         with hub.client() as api:

@@ -76,41 +76,37 @@ def assert_exactly_the_posts_events(company: Company, post: EdgeServer) -> None:
 def start_world(company: Company, notes: int) -> tuple[EdgeServer, HubServer]:
     post = company.add_post(SITE, DEVICE)
     append_notes(post, notes)
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    hub = company.start_hub()
     return post, hub
 
 
 # ---- kill -9 in the middle of a drain --------------------------------------------------------
 
 
-def test_kill_9_of_the_hub_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
+def kill_9_mid_drain(company: Company, victim: str, pause_s: float = 0.0) -> EdgeServer:
+    """20,000 events draining from the post; `victim` (hub, broker or post) is killed -9 in the
+    middle, started again after `pause_s`, and the hub ends with exactly the post's events."""
     post, hub = start_world(company, 20_000)
     post.start()
     mid_drain(company, 20_000)
-    hub.kill9()
-    hub.start()
+    server = {"hub": hub, "broker": company.broker, "post": post}[victim]
+    server.kill9()
+    time.sleep(pause_s)
+    server.start()
     assert_exactly_the_posts_events(company, post)
+    return post
+
+
+def test_kill_9_of_the_hub_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
+    kill_9_mid_drain(company, "hub")
 
 
 def test_kill_9_of_the_broker_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
-    post, _ = start_world(company, 20_000)
-    post.start()
-    mid_drain(company, 20_000)
-    company.broker.kill9()
-    time.sleep(0.5)
-    company.broker.start()
-    assert_exactly_the_posts_events(company, post)
+    kill_9_mid_drain(company, "broker", pause_s=0.5)
 
 
 def test_kill_9_of_the_post_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
-    post, _ = start_world(company, 20_000)
-    post.start()
-    mid_drain(company, 20_000)
-    post.kill9()
-    post.start()
-    assert_exactly_the_posts_events(company, post)
+    post = kill_9_mid_drain(company, "post")
     post.stop()
     verified = run_edge("verify", "--data", str(post.data))
     assert (verified.returncode, verified.stdout.strip()) == (0, "ok 20000 events")
@@ -132,7 +128,7 @@ def test_the_hub_down_for_long_then_everything_drains(company: Company) -> None:
         append_notes(post, 5000)  # and days more of writing
         post.start()
     hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    company.extra = [hub]
     for post in posts:
         wait_until(lambda post=post: synced(post), 60, "the backlog to drain")
     assert hub_events(company, SITE, DEVICE) == edge_events(posts[0])

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from service.pages import csrf_token
-from tests.helpers import GUARD, EdgeServer, init_post, run_edge
+from tests.helpers import GUARD, EdgeServer, add_guard, import_units, init_post, run_edge
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +163,9 @@ def test_add_guard_refuses_what_a_login_could_not_type(
 def test_import_units_refuses_invisible_units_and_control_characters(
     one_post: EdgeServer, tmp_path: Path, row: str, message: str
 ) -> None:
+    content = f"unit,intercom,residents\n{row}\n"
     csv = tmp_path / "bad.csv"
-    csv.write_text(f"unit,intercom,residents\n{row}\n", encoding="utf-8")
-    result = run_edge("import-units", "--data", str(one_post.data), str(csv))
+    result = import_units(one_post.data, csv, content)
     assert (result.returncode, result.stderr.strip()) == (2, f"Error: {csv}: {message}")
 
 
@@ -176,30 +176,10 @@ def test_a_new_pin_ends_the_guards_sessions_at_once(edge: EdgeServer) -> None:
         assert browser.get("/").status_code == 200
         with edge.client(token) as api:
             assert api.get("/sync").status_code == 200  # cached by the running post now
-            same = run_edge(
-                "add-guard",
-                "--data",
-                str(edge.data),
-                "--badge",
-                GUARD["badge"],
-                "--name",
-                GUARD["name"],
-                "--pin",
-                GUARD["pin"],
-            )
+            same = add_guard(edge.data, GUARD)
             assert same.stdout.strip() == f"updated guard {GUARD['badge']}"
             assert api.get("/sync").status_code == 200  # same PIN, same role: still in
-            changed = run_edge(
-                "add-guard",
-                "--data",
-                str(edge.data),
-                "--badge",
-                GUARD["badge"],
-                "--name",
-                GUARD["name"],
-                "--pin",
-                "97531",
-            )
+            changed = add_guard(edge.data, {**GUARD, "pin": "97531"})
             assert (changed.returncode, changed.stdout.strip()) == (
                 0,
                 f"updated guard {GUARD['badge']}; 2 open sessions ended",

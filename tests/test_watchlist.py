@@ -27,11 +27,7 @@ def register(api: httpx.Client, **fields: Any) -> dict[str, Any]:
 
 
 def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company) -> None:
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post("harbour-view")
     tap = Tap(
         company, company.hub_account["username"], company.hub_account["password"], ["guardpost/#"]
     )
@@ -61,7 +57,7 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
         # a post that joins later gets the current list when it first comes online
         late = company.add_post("harbour-view", "lobby-2")
         late.start()
-        company.extra.append(late)  # type: ignore[attr-defined]
+        company.extra.append(late)
         wait_until(
             lambda: any("version 2 in force (2 entries)" in s for s in applied_versions(late)),
             30,
@@ -100,28 +96,18 @@ def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company
 
 
 def test_only_a_manager_changes_the_watch_list(company: Company) -> None:
-    from tests.helpers import run_hub
+    from tests.helpers import add_user
 
-    assert (
-        run_hub(
-            "add-user",
-            "--data",
-            str(company.hub_data),
-            "--username",
-            "sup",
-            "--password",
-            "sup-pass-123",
-            "--role",
-            "supervisor",
-            "--sites",
-            "harbour-view",
-        ).returncode
-        == 0
+    add_user(
+        company.hub_data,
+        {"username": "sup", "password": "sup-pass-123"},
+        "supervisor",
+        "harbour-view",
     )
     hub = company.hub()
     hub.broker_url = ""
     hub.start()
-    company.extra = [hub]  # type: ignore[attr-defined]
+    company.extra = [hub]
     with hub.client({"username": "sup", "password": "sup-pass-123"}) as supervisor:
         refused = supervisor.post("/watchlist", json={"name": "X", "reason": "y"})
         assert refused.status_code == 403
@@ -135,11 +121,7 @@ def test_only_a_manager_changes_the_watch_list(company: Company) -> None:
 
 def test_a_watch_list_hit_at_a_post_shows_at_the_hub(company: Company) -> None:
     """The hub keeps a visit's `flag`: in its API and on the site page's register."""
-    post = company.add_post("harbour-view", "lobby-1")
-    company.broker.start()
-    hub = company.hub().start()
-    company.extra = [hub]  # type: ignore[attr-defined]
-    post.start()
+    post, hub = company.start_with_post("harbour-view")
     with hub.client() as manager:
         made = manager.post(
             "/watchlist", json={"name": "Wong Ka-ho", "reason": "harassed a resident"}
