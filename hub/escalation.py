@@ -15,6 +15,8 @@ from typing import Any
 
 import apprise
 
+from service.workers import run_every
+
 from .store import Store
 from .store.outbox import new_hub_entry
 
@@ -66,11 +68,7 @@ class Escalation:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.check_s):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("escalation round failed; trying again")
+        run_every(self.check_s, self._stop, [(self.run_once, "escalation round failed")], log)
 
     def run_once(self) -> int:
         """Send what is due now; how many went out."""

@@ -24,6 +24,7 @@ from schemas.ids import format_time, utc_now
 from schemas.messages import UnreadableMessage, read_batch, read_status
 from schemas.topics import PREFIX, ack_topic, down_topic
 from service.mqtt import MqttClient
+from service.workers import run_every, take_group
 
 from .store import Store, is_database_failure
 
@@ -146,19 +147,11 @@ class Ingest:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            first = self._queue.get()
-            if first is None:
+            group, is_last = take_group(self._queue, MAX_GROUP_MESSAGES)
+            if is_last:
+                self._stop.set()  # this group is still stored; then the worker ends
+            if not group:
                 return
-            group = [first]
-            while len(group) < MAX_GROUP_MESSAGES:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._stop.set()
-                    break
-                group.append(more)
             try:
                 self._ingest(group)
             except Exception:  # nothing a group holds may stop the worker
@@ -219,12 +212,16 @@ class Ingest:
         return len(pending)
 
     def _resend_loop(self) -> None:
-        while not self._stop.wait(self.resend_down_s):
-            try:
-                self.send_down()
-            except Exception:
-                log.exception("resending down messages failed")
-            try:  # purges that spared records younger than retention: apply what is old now
-                self.store.apply_pending_purges(self.purge_before())
-            except Exception:
-                log.exception("applying deferred purges failed")
+        def apply_deferred_purges() -> None:
+            # purges that spared records younger than retention: apply what is old now
+            self.store.apply_pending_purges(self.purge_before())
+
+        run_every(
+            self.resend_down_s,
+            self._stop,
+            [
+                (self.send_down, "resending down messages failed"),
+                (apply_deferred_purges, "applying deferred purges failed"),
+            ],
+            log,
+        )

@@ -42,6 +42,7 @@ from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
 from service import errors, sqlite
+from service.workers import take_group
 
 from .database import connect
 
@@ -145,20 +146,11 @@ class Writer:
 
     def _write_loop(self) -> None:
         # nothing may escape this loop: a dead writer would leave every later caller waiting
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            group = [job]
-            while len(group) < MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # finish this group, then stop
-                    break
-                group.append(more)
+        is_last = False
+        while not is_last:
+            group, is_last = take_group(self._queue, MAX_GROUP)  # the last: finish it, then stop
+            if not group:
+                continue
             try:
                 self._commit_group(group)
             except BaseException as exc:
