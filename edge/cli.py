@@ -7,12 +7,12 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import click
 from pydantic import BaseModel, ValidationError
 
-from schemas.models import Text, control_character, is_blank
+from schemas.models import TextRules, control_character, is_blank
 from service import errors
 from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
 from service.passwords import check_secret, hash_secret
@@ -92,8 +92,8 @@ def add_guard(data: Path, badge: str, name: str, pin: str, role: str) -> None:
 class GuardIn(BaseModel):
     """What `add-guard` takes besides the PIN, checked as the API checks a login's badge."""
 
-    badge: Text(64)  # type: ignore[valid-type]
-    name: Text(200)  # type: ignore[valid-type]
+    badge: Annotated[str, TextRules(64)]
+    name: Annotated[str, TextRules(200)]
 
 
 def _option_problem(exc: ValidationError) -> str:

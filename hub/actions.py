@@ -5,7 +5,7 @@ incident, the watch list, notification rules) with the bodies they take."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 
@@ -21,14 +21,14 @@ from .store.outbox import new_hub_entry
 
 
 class HubLoginIn(m.Body):
-    username: m.Text(64)  # type: ignore[valid-type]
-    password: m.Text(256)  # type: ignore[valid-type]
+    username: Annotated[str, m.TextRules(64)]
+    password: Annotated[str, m.TextRules(256)]
 
 
 class RuleIn(m.Body):
     severity: m.Severity
-    url: m.Text(2000)  # type: ignore[valid-type]
-    site: m.OptionalText(64) | None = None  # type: ignore[valid-type]
+    url: Annotated[str, m.TextRules(2000)]
+    site: Annotated[str, m.TextRules(64, may_be_empty=True)] | None = None
     events: list[Literal["opened", "overdue"]] = ["opened", "overdue"]
 
 

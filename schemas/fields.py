@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -95,17 +95,6 @@ class TextRules(GroupedMetadata):
         )
         yield AfterValidator(_free_text if self.multiline else _one_line)
         yield AfterValidator(_visible if self.may_be_empty else _required)
-
-
-def Text(max_length: int, multiline: bool = False) -> Any:  # noqa: N802 - reads as a type
-    """`Annotated[str, TextRules(max_length, multiline)]`, for callers that write `Text(64)` as
-    an annotation (which mypy cannot check: prefer the `Annotated` form)."""
-    return Annotated[str, TextRules(max_length, multiline)]
-
-
-def OptionalText(max_length: int, multiline: bool = False) -> Any:  # noqa: N802
-    """As `Text`, but may be empty."""
-    return Annotated[str, TextRules(max_length, multiline, may_be_empty=True)]
 
 
 class Category(StrEnum):
