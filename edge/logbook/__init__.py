@@ -4,7 +4,7 @@ that does); one module per record family owns its tables, commands and reads."""
 from .actors import SYSTEM, Actor
 from .book import Logbook, opened
 from .database import init_data_dir, is_initialised, verify_logbook
-from .doors import DoorPolicy
+from .family import DoorPolicy
 from .retention import purge_cutoff
 
 __all__ = [

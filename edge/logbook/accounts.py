@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas.ids import format_time, utc_now
 
-from .family import Family
-
-if TYPE_CHECKING:
-    from .book import Logbook
+from .family import Family, LogbookParts
 
 
 class Accounts(Family):
     """`book.accounts`: who may use the post, and who is logged in."""
 
-    def __init__(self, book: Logbook) -> None:
+    def __init__(self, book: LogbookParts) -> None:
         super().__init__(book)
         self._version_lock = threading.Lock()
         self._version_conn: sqlite3.Connection | None = None

@@ -27,7 +27,8 @@ from .database import (
 )
 from .deliveries import Deliveries
 from .directory import Directory
-from .doors import DoorPolicy, Doors
+from .doors import Doors
+from .family import DoorPolicy
 from .incidents import Incidents
 from .preapprovals import Preapprovals
 from .retention import Retention
@@ -71,10 +72,10 @@ class Logbook:
         self.site: str = meta["site"]
         self.device: str = meta["device"]
         self.writer = Writer(self.path, conn)
-        self.visits = Visits(self)
-        self.deliveries = Deliveries(self)
         self.preapprovals = Preapprovals(self)
         self.watchlist = Watchlist(self)
+        self.visits = Visits(self, self.preapprovals, self.watchlist)
+        self.deliveries = Deliveries(self)
         self.doors = Doors(self)
         self.incidents = Incidents(self)
         self.shift_notes = ShiftNotes(self)

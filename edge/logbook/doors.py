@@ -4,7 +4,6 @@ one held open too long) opens by itself."""
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,15 +14,6 @@ from service import errors
 from .actors import Actor
 from .family import Family
 from .visits import linked_visit
-
-
-@dataclass(frozen=True)
-class DoorPolicy:
-    """Which door events open an incident by themselves, and how severe it is."""
-
-    forced_severity: str = "severe"
-    held_open_severity: str = "medium"
-    held_open_limit_s: float = 120.0
 
 
 class Doors(Family):

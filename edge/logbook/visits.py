@@ -26,12 +26,21 @@ from service import errors
 
 from ..privacy import id_hmac, mask_id, new_salt
 from .actors import SYSTEM, Actor
-from .family import Family
+from .family import Family, LogbookParts
+from .preapprovals import Preapprovals
+from .watchlist import Watchlist
 from .writer import Work
 
 
 class Visits(Family):
     """`book.visits`: who came, to which unit, and whether the resident let them in."""
+
+    def __init__(
+        self, book: LogbookParts, preapprovals: Preapprovals, watchlist: Watchlist
+    ) -> None:
+        super().__init__(book)
+        self.preapprovals = preapprovals  # a code approves a visit at once
+        self.watchlist = watchlist  # a match flags it
 
     async def register(self, body: dict[str, Any], by: Actor) -> dict[str, Any]:
         """Register a visitor (see `register_work`); the visit once committed."""
@@ -49,7 +58,7 @@ class Visits(Family):
         masked = mask_id(id_number) if id_number else None
         hmac_hex = id_hmac(book.id_key, id_number) if id_number else None
         code = (body.get("preapproval_code") or "").strip()
-        code_hmac = book.preapprovals.code_hmac(code) if code else None
+        code_hmac = self.preapprovals.code_hmac(code) if code else None
         visit_id = new_id()
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -64,7 +73,7 @@ class Visits(Family):
             )
             expires_at = None
             preapproval = (
-                book.preapprovals.use(conn, code_hmac, unit["unit"], visit_id, now)
+                self.preapprovals.use(conn, code_hmac, unit["unit"], visit_id, now)
                 if code_hmac
                 else None
             )
@@ -79,7 +88,7 @@ class Visits(Family):
                     status=ConfirmationStatus.pending, request_id=new_id(), answered_at=None
                 )
                 expires_at = format_time(now + timedelta(seconds=book.confirm_timeout_s))
-            match = book.watchlist.match(conn, hmac_hex, body["visitor_name"])
+            match = self.watchlist.match(conn, hmac_hex, body["visitor_name"])
             pii = VisitPii(
                 salt=new_salt(),
                 visitor_name=body["visitor_name"],
