@@ -215,7 +215,8 @@ def verify(data: Path) -> None:
     "--older-than",
     type=click.IntRange(min=0),
     default=None,
-    help="days to keep personal data (default: the retention setting, 30)",
+    help="days to keep personal data (default: the hub's retention_days once delivered, else"
+    " GUARDPOST_RETENTION_DAYS, 30)",
 )
 @click.option(
     "--trust-clock",
@@ -226,8 +227,9 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     """Remove visitors' personal data past retention; the chain still verifies."""
     from .settings import EdgeSettings
 
-    days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
-    with opened(DATA.initialised(data)) as book:
+    local_days = EdgeSettings(data=data).retention_days
+    with opened(DATA.initialised(data), retention_days=local_days) as book:
+        days = older_than if older_than is not None else book.settings.effective()["retention_days"]
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
     click.echo(
         f"purged personal data of {removed['visits']} visits "

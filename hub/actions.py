@@ -12,6 +12,7 @@ from fastapi import Request
 from schemas import models as m
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
+from schemas.topics import NAME_RULE, is_safe_name
 from service import errors
 
 from .auth import User
@@ -155,3 +156,39 @@ def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
             "by": user.ref,
         }
     )
+
+
+def check_site_access(user: User, site: str, *, change: bool) -> None:
+    """A manager sees and changes every site; a supervisor or auditor may read their own
+    sites (another site is 404), change none (403)."""
+    if not user.may_see(site):
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    if change and user.role != "manager":
+        raise errors.Forbidden("only a manager may change a site or its settings")
+
+
+def put_site(
+    request: Request, store: Store, user: User, site: str, body: m.SiteIn
+) -> dict[str, Any]:
+    """Create or replace a site's record (manager); its posts get the new name."""
+    check_site_access(user, site, change=True)
+    if not is_safe_name(site):
+        raise errors.InvalidValue(f"a site is {NAME_RULE}", loc=("path", "site"))
+    record = store.put_site(site, body.model_dump(mode="json"), user.ref)
+    send_down(request)
+    return record
+
+
+def put_settings(
+    request: Request, store: Store, user: User, site: str, body: m.SiteSettingsIn
+) -> dict[str, Any]:
+    """Change some of a site's settings (manager): a new version for every post of it."""
+    check_site_access(user, site, change=True)
+    if store.get_site(site) is None:
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    given = body.given()
+    if not given or given.get("deadlines_h") == {}:
+        raise errors.InvalidValue("give at least one setting", loc=("body",))
+    record = store.put_settings(site, given, user.ref)
+    send_down(request)
+    return record

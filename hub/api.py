@@ -19,7 +19,10 @@ from .actions import (
     add_supervisor_entry,
     audit_read,
     check_rules_access,
+    check_site_access,
     notify_rule,
+    put_settings,
+    put_site,
     read_watchlist,
     scope,
     unwatch,
@@ -221,6 +224,45 @@ def audit_log(user: CurrentUser, store: StoreDep) -> AuditLog:
     if user.role != "manager":
         raise errors.Forbidden("only a manager may read the audit log")
     return AuditLog(entries=[AuditLine.model_validate(e) for e in store.audit_log()])
+
+
+# ---- sites and their settings (CONTRACT section 8) --------------------------------------------
+
+
+@router.get("/sites", tags=["sites"])
+def list_sites(user: CurrentUser, store: StoreDep) -> m.SiteList:
+    """The sites the user may see, each with its name, time zone, kind, the settings set at
+    the hub and their version."""
+    return m.SiteList(sites=[m.Site.model_validate(s) for s in store.list_sites(user.sites)])
+
+
+@router.get("/sites/{site}", tags=["sites"], responses={404: {}})
+def get_site(site: str, user: CurrentUser, store: StoreDep) -> m.Site:
+    check_site_access(user, site, change=False)
+    record = store.get_site(site)
+    if record is None:
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    return m.Site.model_validate(record)
+
+
+@router.put("/sites/{site}", tags=["sites"], responses={403: {}, 404: {}, 422: {}})
+def put_site_record(
+    site: str, body: m.SiteIn, request: Request, user: CurrentUser, store: StoreDep
+) -> m.Site:
+    """Manager only: create or replace a site's record. Its posts show `name` instead of the
+    slug once the next settings version (sent now) arrives."""
+    return m.Site.model_validate(put_site(request, store, user, site, body))
+
+
+@router.put("/sites/{site}/settings", tags=["sites"], responses={403: {}, 404: {}, 422: {}})
+def put_site_settings(
+    site: str, body: m.SiteSettingsIn, request: Request, user: CurrentUser, store: StoreDep
+) -> m.Site:
+    """Manager only: change any subset of the site's settings. The answer's `version` is
+    delivered on the site's `down` topic to every post, which applies versions in order (an
+    older one never overwrites a newer) and keeps them across restarts; the hub's values win
+    over the post's own CLI/env values once delivered."""
+    return m.Site.model_validate(put_settings(request, store, user, site, body))
 
 
 # ---- the watch list ---------------------------------------------------------------------------

@@ -151,6 +151,10 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
     try:
         banned = {"id": "e1", "name": "Banned Person", "reason": "theft", "severity": "medium"}
         assert book.watchlist.apply_now(watchlist_message("wl-1", banned))
+        site_settings = {"deadlines_h": {"severe": 2}, "default_lang": "en"}
+        assert book.settings.apply_now(
+            {"id": "st-1", "version": 1, "name": "Harbour View", "settings": site_settings}
+        )
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway

@@ -42,8 +42,9 @@ def apply_projection(
             " WHERE id = ? AND site = ?",
             (event["at"], event["at"], event["record_id"], site),
         )
-    # the edge has applied a supervisor's entry, or a watch list: its event names the message
-    if event["type"] in ("incident.entry", "watchlist.applied"):
+    # the edge has applied a supervisor's entry, a watch list or settings: its event names
+    # the message
+    if event["type"] in ("incident.entry", "watchlist.applied", "settings.applied"):
         conn.execute(
             "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
             (event["at"], event["record_id"]),
