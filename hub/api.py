@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from schemas import models as m
@@ -23,6 +24,7 @@ from .actions import (
     notify_rule,
     put_settings,
     put_site,
+    put_units,
     read_watchlist,
     scope,
     unwatch,
@@ -263,6 +265,38 @@ def put_site_settings(
     older one never overwrites a newer) and keeps them across restarts; the hub's values win
     over the post's own CLI/env values once delivered."""
     return m.Site.model_validate(put_settings(request, store, user, site, body))
+
+
+class SiteUnits(BaseModel):
+    version: int
+    units: int
+
+
+@router.put(
+    "/sites/{site}/units",
+    tags=["sites"],
+    responses={403: {}, 404: {}, 422: {}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            }
+        }
+    },
+)
+async def put_site_units(
+    site: str, request: Request, user: CurrentUser, store: StoreDep
+) -> SiteUnits:
+    """Manager only: replace the site's directory with a `text/csv` body (header
+    `unit,intercom,residents`, as `guardpost-edge import-units` reads it) or a JSON list of
+    `{"unit", "intercom", "residents"}`. Every post of the site replaces its directory with
+    this version (its unit suggestions follow); `units` is how many it holds. A bad line is
+    422 naming the line and field."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    answer = await run_in_threadpool(put_units, request, store, user, site, raw, content_type)
+    return SiteUnits.model_validate(answer)
 
 
 # ---- the watch list ---------------------------------------------------------------------------

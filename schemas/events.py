@@ -25,6 +25,7 @@ EventType = Literal[
     "preapproval.created",
     "watchlist.applied",
     "settings.applied",
+    "directory.applied",
 ]
 
 
@@ -160,6 +161,14 @@ class SettingsAppliedData(Record):
     by: str
 
 
+class DirectoryAppliedData(Record):
+    """The post's directory is now this version of the hub's, for its site."""
+
+    version: int
+    units: int
+    by: str
+
+
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
@@ -173,4 +182,5 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "preapproval.created": PreapprovalCreatedData,
     "watchlist.applied": WatchlistAppliedData,
     "settings.applied": SettingsAppliedData,
+    "directory.applied": DirectoryAppliedData,
 }

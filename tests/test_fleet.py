@@ -34,6 +34,7 @@ LOCAL = {
     "default_lang": "zh-Hant",
     "versions": {"settings": 0, "roster": 0, "directory": 0},
 }
+DIRECTORY_CSV = "unit,intercom,residents\n21A,2101,何太太\n21B,,\n\n22C,2203,Mr Ho\n"
 SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}
 OTHER_SUPERVISOR = {"username": "sup2", "password": "sup2-pass-123"}
 
@@ -255,3 +256,85 @@ def test_who_may_read_and_change_sites_and_settings(company: Company) -> None:
             assert raw.status_code == 422
             # nothing of the refused bodies was kept
             assert manager.get(f"/sites/{SITE}").json()["version"] == 1
+
+
+def suggestions(post: EdgeServer, q: str) -> list[str]:
+    with post.client(post.login()) as api:
+        return [u["unit"] for u in api.get("/units", params={"q": q}).json()["units"]]
+
+
+def test_a_directory_upload_replaces_the_posts_directory_and_its_suggestions(
+    company: Company,
+) -> None:
+    post, hub = company.start_with_post(SITE)
+    assert suggestions(post, "12") == ["12A", "12B"]  # from the post's own import-units
+    with hub.client() as manager:
+        uploaded = manager.put(
+            f"/sites/{SITE}/units",
+            content=DIRECTORY_CSV.encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        assert uploaded.json() == {"version": 1, "units": 3}
+    wait_until(
+        lambda: post_settings(post)["versions"]["directory"] == 1, 30, "the post's directory"
+    )
+    assert suggestions(post, "12") == []
+    assert suggestions(post, "2") == ["21A", "21B", "22C"]
+    assert suggestions(post, "何") == ["21A"]
+    with post.client(post.login()) as api:
+        gone = api.post("/visits", json={"visitor_name": "A", "unit": "12A", "category": "guest"})
+        assert (gone.status_code, error_fields(gone)) == (422, ["unit"])
+
+    post.stop()  # a JSON list while the post is away: it gets it when it is back
+    with hub.client() as manager:
+        listed = manager.put(
+            f"/sites/{SITE}/units", json=[{"unit": "8F", "intercom": "0801", "residents": "Lam"}]
+        )
+        assert listed.json() == {"version": 2, "units": 1}
+    post.start()
+    wait_until(lambda: post_settings(post)["versions"]["directory"] == 2, 30, "version 2")
+    assert suggestions(post, "") == ["8F"]
+
+
+def test_a_bad_directory_is_refused_naming_the_line_and_field(company: Company) -> None:
+    company.add_post(SITE, "lobby-1")
+    add_user(company.hub_data, SUPERVISOR, "supervisor", SITE)
+    with running(HubServer(company.hub_data)) as hub:
+        csv_headers = {"Content-Type": "text/csv"}
+        with hub.client(SUPERVISOR) as supervisor:
+            refused = supervisor.put(f"/sites/{SITE}/units", content=b"", headers=csv_headers)
+            assert refused.status_code == 403
+            assert supervisor.put("/sites/sky-tower/units", json=[]).status_code == 404
+        with httpx.Client(base_url=f"{hub.url}/api/v1", timeout=30) as anonymous:
+            assert anonymous.put(f"/sites/{SITE}/units", json=[]).status_code == 401
+        with hub.client() as manager:
+            assert manager.put("/sites/nowhere/units", json=[{"unit": "1A"}]).status_code == 404
+            bad_csv = [
+                ("flat,phone\n12A,1\n", ["body", "line 1", "header"]),
+                ("unit,intercom,residents\n12A,1201,x\n12B,1\n", ["body", "line 3"]),
+                ("unit,intercom,residents\n12A,,\n ,1,x\n", ["body", "line 3", "unit"]),
+                ("unit,intercom,residents\n", ["body"]),
+            ]
+            for text, loc in bad_csv:
+                answer = manager.put(f"/sites/{SITE}/units", content=text, headers=csv_headers)
+                assert answer.status_code == 422, text
+                assert answer.json()["detail"][0]["loc"] == loc, text
+            bad_json = [
+                ({"unit": "1A"}, ["body"]),
+                ([{"unit": "1A"}, {"intercom": "2"}], ["body", "1", "unit"]),
+                ([{"unit": "x" * 33}], ["body", "0", "unit"]),
+                ([], ["body"]),
+            ]
+            for body, loc in bad_json:
+                answer = manager.put(f"/sites/{SITE}/units", json=body)
+                assert answer.status_code == 422, body
+                assert answer.json()["detail"][0]["loc"] == loc, body
+            broken = manager.put(
+                f"/sites/{SITE}/units", content=b"[{", headers={"Content-Type": "application/json"}
+            )
+            assert (broken.status_code, broken.json()["detail"][0]["loc"]) == (422, ["body"])
+            latin = manager.put(f"/sites/{SITE}/units", content=b"\xff\xfe", headers=csv_headers)
+            assert latin.status_code == 422
+            ok = manager.put(f"/sites/{SITE}/units", json=[{"unit": "1A"}, {"unit": "1a"}])
+            assert ok.json() == {"version": 1, "units": 1}  # nothing refused was kept

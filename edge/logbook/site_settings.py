@@ -95,6 +95,6 @@ class SiteSettings(VersionedFamily):
         """The versions of what the hub sends that this post has applied (0: none)."""
         return {
             "settings": self.version(),
-            "roster": 0,  # guards from the hub are not built yet (issue 14, part 3)
-            "directory": 0,
+            "roster": 0,  # guards do not come from the hub yet
+            "directory": self.book.directory.version(),
         }

@@ -1,5 +1,6 @@
-"""Sites: each site's record (name, time zone, kind) and the settings the hub sends its posts,
-as one versioned down message per site (`Outbox._queue_versioned`, like the watch list)."""
+"""Sites: each site's record (name, time zone, kind), and the settings and the directory the hub
+sends its posts, each as a versioned down message per site (`Outbox._queue_versioned`, like the
+watch list)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .outbox import Outbox
 
 
 class Sites(Outbox):
-    """The `sites` and `site_settings` tables."""
+    """The `sites`, `site_settings` and `site_directory` tables."""
 
     def site_names(self, conn: sqlite3.Connection | None = None) -> list[str]:
         """Every site the hub knows: one with a record, or one with a post."""
@@ -101,12 +102,43 @@ class Sites(Outbox):
             {"name": current["name"], "settings": current["settings"]},
         )
 
+    def directory(self, site: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+        """The site's directory as the hub last sent it: `{"version", "units": [...]}`."""
+        conn = conn or self._read
+        row = conn.execute(
+            "SELECT version, units FROM site_directory WHERE site = ?", (site,)
+        ).fetchone()
+        if row is None:
+            return {"version": 0, "units": []}
+        return {"version": row["version"], "units": json.loads(row["units"])}
+
+    def put_units(self, site: str, units: list[dict[str, Any]], by: str) -> dict[str, Any]:
+        """Replace the site's directory; the new version goes to every post of the site."""
+        with self.transaction() as conn:
+            version = self.directory(site, conn)["version"] + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO site_directory (site, version, units, updated_at, by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (site, version, json.dumps(units, ensure_ascii=False), _now(), by),
+            )
+            posts = conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall()
+            for row in posts:
+                self._queue_directory(conn, site, row["device"])
+            return self.directory(site, conn)
+
+    def _queue_directory(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+        current = self.directory(site, conn)
+        self._queue_versioned(
+            conn, site, device, "directory", current["version"], {"units": current["units"]}
+        )
+
     def queue_current(self, site: str, device: str) -> None:
-        """Make sure a post has the current watch list and its site's settings on their way
-        (a new post, or one that was away for several versions)."""
+        """Make sure a post has the current watch list and its site's settings and directory
+        on their way (a new post, or one that was away for several versions)."""
         with self.transaction() as conn:
             self._queue_watchlist(conn, site, device)
             self._queue_settings(conn, site, device)
+            self._queue_directory(conn, site, device)
 
 
 def _now() -> str:

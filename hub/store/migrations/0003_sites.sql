@@ -1,6 +1,6 @@
 -- Running a fleet from the hub: each site's record (its name, time zone and kind), the
--- settings the hub sends its posts (a versioned subset), and which version of each versioned
--- down message (the watch list, a site's settings) each post has on its way. down_sent takes
+-- settings and the directory the hub sends its posts (each versioned), and which version of each versioned
+-- down message (the watch list, a site's settings, its directory) each post has on its way. down_sent takes
 -- over from watchlist_sent, which is kept as it was and no longer written.
 CREATE TABLE IF NOT EXISTS sites (
     site TEXT PRIMARY KEY,
@@ -14,6 +14,13 @@ CREATE TABLE IF NOT EXISTS site_settings (
     site TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS site_directory (
+    site TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    units TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     by TEXT NOT NULL
 );
