@@ -279,3 +279,13 @@ def sync_state(request: Request, guard: CurrentGuard, book: LogbookDep) -> m.Syn
     sync = getattr(request.app.state, "sync", None)
     connected = bool(sync and sync.is_connected)
     return m.SyncState.model_validate(book.sync.state(connected=connected))
+
+
+@router.get("/settings", tags=["sync"])
+def post_settings(guard: CurrentGuard, book: LogbookDep) -> m.PostSettings:
+    """What this post uses now: each value from the hub's settings for the site once they are
+    delivered, else the post's own `serve` flags and `GUARDPOST_` variables; and the versions
+    of what the hub sends that it has applied (0: none yet)."""
+    return m.PostSettings.model_validate(
+        {**book.settings.effective(), "versions": book.settings.versions()}
+    )

@@ -41,13 +41,16 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
             held_open_severity=settings.door_held_open_severity.value,
             held_open_limit_s=settings.door_held_open_s,
         ),
+        retention_days=settings.retention_days,
+        idle_minutes=settings.idle_minutes,
+        default_lang=settings.language,
     )
 
 
-def _purge_daily(book: Logbook, retention_days: int, stop: threading.Event) -> None:
+def _purge_daily(book: Logbook, stop: threading.Event) -> None:
     while not stop.is_set():
-        try:
-            removed = book.retention.purge_now(retention_days)
+        try:  # the hub's retention once delivered, else the post's own
+            removed = book.retention.purge_now(book.settings.effective()["retention_days"])
             log.info("retention purge", extra=removed)
         except (errors.ClockBehind, errors.DiskFull, errors.StorageFailed) as exc:
             log.warning("retention purge skipped: %s", exc.msg)
@@ -69,9 +72,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        purger = threading.Thread(
-            target=_purge_daily, args=(book, settings.retention_days, stop), daemon=True
-        )
+        purger = threading.Thread(target=_purge_daily, args=(book, stop), daemon=True)
         purger.start()
         intercom.start()
         if sync:

@@ -3,8 +3,6 @@ Only calls into the logbook and app; every misuse is one line on stderr and exit
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +10,8 @@ from typing import Annotated, Any
 import click
 from pydantic import BaseModel, ValidationError
 
-from schemas.models import TextRules, control_character, is_blank
+from schemas.directory import UnitsCsvError, parse_units_csv
+from schemas.models import TextRules
 from service import errors
 from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
 from service.passwords import check_secret, hash_secret
@@ -128,30 +127,13 @@ def import_units(data: Path, file: Path) -> None:
         raise CliError(f"{file}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
-    rows = _parse_units(file, text)
+    try:
+        rows = [row for _, row in parse_units_csv(text)]
+    except UnitsCsvError as exc:
+        raise CliError(f"{file}: {exc}") from None
     with opened(data) as book:
         added, updated = book.directory.import_now(rows)
     click.echo(f"{added} added, {updated} updated")
-
-
-def _parse_units(file: Path, text: str) -> list[dict[str, str]]:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or [h.strip().lower() for h in header] != ["unit", "intercom", "residents"]:
-        raise CliError(f"{file}: line 1: the header must be unit,intercom,residents")
-    rows: list[dict[str, str]] = []
-    for line_no, cells in enumerate(reader, start=2):
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != 3:
-            raise CliError(f"{file}: line {line_no}: expected 3 fields, found {len(cells)}")
-        unit, intercom, residents = (c.strip() for c in cells)
-        if is_blank(unit):
-            raise CliError(f"{file}: line {line_no}: unit is empty")
-        if len(unit) > 32 or any(control_character(c) for c in (unit, intercom, residents)):
-            raise CliError(f"{file}: line {line_no}: unit is too long or has control characters")
-        rows.append({"unit": unit, "intercom": intercom, "residents": residents})
-    return rows
 
 
 @cli.command()
@@ -215,7 +197,8 @@ def verify(data: Path) -> None:
     "--older-than",
     type=click.IntRange(min=0),
     default=None,
-    help="days to keep personal data (default: the retention setting, 30)",
+    help="days to keep personal data (default: the hub's retention_days once delivered, else"
+    " GUARDPOST_RETENTION_DAYS, 30)",
 )
 @click.option(
     "--trust-clock",
@@ -226,8 +209,9 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     """Remove visitors' personal data past retention; the chain still verifies."""
     from .settings import EdgeSettings
 
-    days = older_than if older_than is not None else EdgeSettings(data=data).retention_days
-    with opened(DATA.initialised(data)) as book:
+    local_days = EdgeSettings(data=data).retention_days
+    with opened(DATA.initialised(data), retention_days=local_days) as book:
+        days = older_than if older_than is not None else book.settings.effective()["retention_days"]
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
     click.echo(
         f"purged personal data of {removed['visits']} visits "

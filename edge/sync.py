@@ -4,8 +4,8 @@ The logbook is the queue. The publisher sends every event after `acked_seq`, in 
 batches of at most 256 KiB at QoS 1, with a window of batches in flight. The hub answers with a
 cumulative `acked_seq`, which is written to disk. On reconnect, or when no ack comes in time, it
 starts again from `acked_seq + 1`: nothing depends on the broker or paho keeping messages.
-Hub-to-edge messages (supervisor entries) arrive on the site's `down` topic and are applied once
-by record id.
+Hub-to-edge messages (supervisor entries, the watch list, the site's settings and directory)
+arrive on the site's `down` topic and are applied once by record id.
 """
 
 from __future__ import annotations
@@ -137,11 +137,14 @@ class Sync:
             self._wake.set()
 
     def _on_down(self, payload: Any) -> None:
-        """A supervisor's entry or a new watch list; each is applied once, by its id, and the
-        logbook event that records it tells the hub it arrived."""
+        """A supervisor's entry, or a new version of the watch list, the site's settings or its
+        directory; each is applied once, by its id, and the logbook event that records it
+        tells the hub it arrived."""
         appliers = {
             "incident.entry": self.book.incidents.apply_hub_entry_now,
             "watchlist": self.book.watchlist.apply_now,
+            "settings": self.book.settings.apply_now,
+            "directory": self.book.directory.apply_now,
         }
         if not isinstance(payload, dict) or payload.get("type") not in appliers:
             return

@@ -5,13 +5,17 @@ incident, the watch list, notification rules) with the bodies they take."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
+from pydantic import ValidationError
 
 from schemas import models as m
+from schemas.directory import UnitIn, UnitsCsvError, parse_units_csv
 from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
+from schemas.topics import NAME_RULE, is_safe_name
 from service import errors
 
 from .auth import User
@@ -155,3 +159,89 @@ def notify_rule(store: Store, user: User, body: RuleIn) -> dict[str, Any]:
             "by": user.ref,
         }
     )
+
+
+def check_site_access(user: User, site: str, *, change: bool) -> None:
+    """A manager sees and changes every site; a supervisor or auditor may read their own
+    sites (another site is 404), change none (403)."""
+    if not user.may_see(site):
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    if change and user.role != "manager":
+        raise errors.Forbidden("only a manager may change a site or its settings")
+
+
+def put_site(
+    request: Request, store: Store, user: User, site: str, body: m.SiteIn
+) -> dict[str, Any]:
+    """Create or replace a site's record (manager); its posts get the new name."""
+    check_site_access(user, site, change=True)
+    if not is_safe_name(site):
+        raise errors.InvalidValue(f"a site is {NAME_RULE}", loc=("path", "site"))
+    record = store.put_site(site, body.model_dump(mode="json"), user.ref)
+    send_down(request)
+    return record
+
+
+def put_settings(
+    request: Request, store: Store, user: User, site: str, body: m.SiteSettingsIn
+) -> dict[str, Any]:
+    """Change some of a site's settings (manager): a new version for every post of it."""
+    check_site_access(user, site, change=True)
+    if store.get_site(site) is None:
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    given = body.given()
+    if not given or given.get("deadlines_h") == {}:
+        raise errors.InvalidValue("give at least one setting", loc=("body",))
+    record = store.put_settings(site, given, user.ref)
+    send_down(request)
+    return record
+
+
+def put_units(
+    request: Request, store: Store, user: User, site: str, raw: bytes, content_type: str
+) -> dict[str, Any]:
+    """Replace a site's directory (manager) from a units CSV or a JSON list: a new version
+    for every post of the site. `units` in the answer is how many it holds."""
+    check_site_access(user, site, change=True)
+    if store.get_site(site) is None:
+        raise errors.NotFound(f"no site {site}", loc=("path", "site"))
+    units = read_units(raw, content_type)
+    directory = store.put_units(site, units, user.ref)
+    send_down(request)
+    return {"version": directory["version"], "units": len(directory["units"])}
+
+
+def read_units(raw: bytes, content_type: str) -> list[dict[str, Any]]:
+    """The units of a `text/csv` body (header unit,intercom,residents, read as `import-units`
+    reads it) or of a JSON list; 422 naming the line (or index) and field of the first bad
+    one. A unit given twice keeps its last line."""
+    items: list[tuple[str, Any]]
+    if content_type.split(";")[0].strip().lower() == "text/csv":
+        try:
+            rows = parse_units_csv(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise errors.InvalidValue("not UTF-8 text", loc=("body",)) from None
+        except UnitsCsvError as exc:
+            at_line = ("body", f"line {exc.line}", *((exc.field,) if exc.field else ()))
+            raise errors.InvalidValue(str(exc), loc=at_line) from None
+        items = [(f"line {line}", row) for line, row in rows]
+    else:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise errors.InvalidValue("not JSON", loc=("body",)) from None
+        if not isinstance(body, list):
+            raise errors.InvalidValue("a JSON list of units, or text/csv", loc=("body",))
+        items = [(str(index), item) for index, item in enumerate(body)]
+    units: dict[str, dict[str, Any]] = {}
+    for where, item in items:
+        try:
+            unit = UnitIn.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            named = ("body", where, *(str(part) for part in first["loc"]))
+            raise errors.InvalidValue(first["msg"], loc=named) from None
+        units[unit.unit.casefold()] = unit.model_dump()
+    if not units:
+        raise errors.InvalidValue("the directory has no units", loc=("body",))
+    return list(units.values())

@@ -138,9 +138,10 @@ class Ingest:
             return
         if status.online:
             try:
-                self.store.queue_watchlist(site, device)  # a new post gets the list too
+                # a new post gets the watch list and its site's settings too
+                self.store.queue_current(site, device)
             except Exception:
-                log.exception("could not queue the watch list", extra={"site": site})
+                log.exception("could not queue the versioned messages", extra={"site": site})
             self.send_down(site, device)  # it was away: deliver what waits for it
 
     # ---- ingest worker ----------------------------------------------------------------------

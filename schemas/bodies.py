@@ -5,9 +5,9 @@ A body ignores fields it does not know; each text field follows `TextRules`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from .fields import (
     Category,
@@ -17,9 +17,12 @@ from .fields import (
     EntryKind,
     IdNumber,
     IncidentStatus,
+    Language,
     Moment,
     Severity,
+    SiteKind,
     TextRules,
+    known_zone,
 )
 
 
@@ -131,3 +134,34 @@ class WatchlistEntryIn(Body):
     name: Annotated[str, TextRules(200, may_be_empty=True)] | None = None
     reason: Annotated[str, TextRules(500, multiline=True)]
     severity: Severity = Severity.severe
+
+
+class SiteIn(Body):
+    """`PUT /sites/{site}` at the hub: the site's record (CONTRACT section 8)."""
+
+    name: Annotated[str, TextRules(200)]
+    timezone: Annotated[str, TextRules(64), AfterValidator(known_zone)] = "Asia/Hong_Kong"
+    kind: SiteKind = SiteKind.residential
+
+
+class DeadlinesIn(Body):
+    """Hours to resolve an incident of each grade; any subset."""
+
+    minor: float | None = Field(default=None, gt=0, le=8760)
+    medium: float | None = Field(default=None, gt=0, le=8760)
+    severe: float | None = Field(default=None, gt=0, le=8760)
+
+
+class SiteSettingsIn(Body):
+    """`PUT /sites/{site}/settings` at the hub, and the `settings` of the down message that
+    takes them to the posts: any subset; what is left out keeps its value."""
+
+    deadlines_h: DeadlinesIn | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    held_open_s: float | None = Field(default=None, ge=0, le=86400)
+    idle_minutes: float | None = Field(default=None, gt=0, le=1440)
+    default_lang: Language | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The values set, as JSON (deadlines only the grades given)."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -24,6 +24,8 @@ EventType = Literal[
     "pii.purged",
     "preapproval.created",
     "watchlist.applied",
+    "settings.applied",
+    "directory.applied",
 ]
 
 
@@ -150,6 +152,23 @@ class WatchlistAppliedData(Record):
     by: str
 
 
+class SettingsAppliedData(Record):
+    """The post now uses this version of the hub's settings for its site."""
+
+    version: int
+    name: str | None = Field(description="the site's name, shown instead of its slug")
+    settings: dict[str, Any] = Field(description="the values set at the hub (a subset)")
+    by: str
+
+
+class DirectoryAppliedData(Record):
+    """The post's directory is now this version of the hub's, for its site."""
+
+    version: int
+    units: int
+    by: str
+
+
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
@@ -162,4 +181,6 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "pii.purged": PiiPurgedData,
     "preapproval.created": PreapprovalCreatedData,
     "watchlist.applied": WatchlistAppliedData,
+    "settings.applied": SettingsAppliedData,
+    "directory.applied": DirectoryAppliedData,
 }

@@ -25,6 +25,8 @@ RECORDS: dict[str, type[BaseModel]] = {
     "sync_state": m.SyncState,
     "preapproval": m.Preapproval,
     "watchlist": m.Watchlist,
+    "post_settings": m.PostSettings,
+    "site": m.Site,
 }
 
 OUT = Path(__file__).resolve().parent / "json"

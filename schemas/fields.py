@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -160,6 +161,17 @@ class Role(StrEnum):
     supervisor = "supervisor"
 
 
+class SiteKind(StrEnum):
+    residential = "residential"
+    commercial = "commercial"
+
+
+class Language(StrEnum):
+    en = "en"
+    zh_Hant = "zh-Hant"
+    zh_Hans = "zh-Hans"
+
+
 class Decision(StrEnum):
     approve = "approve"
     deny = "deny"
@@ -172,3 +184,12 @@ IdNumber = Annotated[str | None, TextRules(40, may_be_empty=True)]
 Moment = Annotated[datetime, AfterValidator(check_moment)]
 # A `?date=` query value: YYYY-MM-DD, a real date from 2000-01-01 to 2100-12-31.
 Day = Annotated[date, BeforeValidator(parse_day)]
+
+
+def known_zone(value: str) -> str:
+    """`value` if it names an IANA time zone (`Asia/Hong_Kong`); a ValueError otherwise."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value

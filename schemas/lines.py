@@ -20,6 +20,8 @@ _WORDING = {
     "pii.purged": "Personal data of {visits} visits removed after retention",
     "preapproval.created": "Resident pre-approved a visitor for {unit} until {valid_until}",
     "watchlist.applied": "Watch list version {version} in force ({entries} entries)",
+    "settings.applied": "Settings version {version} from the hub in force",
+    "directory.applied": "Directory version {version} from the hub in force ({units} units)",
 }
 # the types whose line ends with the reason given, when there is one
 _WITH_REASON = frozenset({"visit.confirmation", "door.event"})

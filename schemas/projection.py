@@ -154,6 +154,11 @@ def changes(event: dict[str, Any]) -> list[Change]:
         ]
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
-    if kind in ("preapproval.created", "watchlist.applied"):
+    if kind in (
+        "preapproval.created",
+        "watchlist.applied",
+        "settings.applied",
+        "directory.applied",
+    ):
         return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")

@@ -5,6 +5,8 @@ A record refuses fields it does not know, so an answer holds exactly what is wri
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fields import (
@@ -180,3 +182,44 @@ class WatchlistEntry(Record):
 class Watchlist(Record):
     version: int
     entries: list[WatchlistEntry]
+
+
+class Deadlines(Record):
+    minor: float
+    medium: float
+    severe: float
+
+
+class SettingsVersions(Record):
+    settings: int = Field(description="the hub's settings version applied here; 0 for none")
+    roster: int
+    directory: int
+
+
+class PostSettings(Record):
+    """`GET /settings` at a post: what it uses now (the hub's values once delivered, else the
+    post's own CLI/env values) and the versions it has applied."""
+
+    site: str
+    name: str
+    deadlines_h: Deadlines
+    retention_days: int
+    held_open_s: float
+    idle_minutes: float
+    default_lang: str
+    versions: SettingsVersions
+
+
+class Site(Record):
+    """A site at the hub: its record and the settings the hub sends its posts."""
+
+    site: str
+    name: str
+    timezone: str | None
+    kind: str | None
+    settings: dict[str, Any] = Field(description="the values set at the hub (a subset)")
+    version: int = Field(description="the settings version the posts receive; 0 for none")
+
+
+class SiteList(Record):
+    sites: list[Site]

@@ -94,7 +94,7 @@ class BasePage(Generic[U]):
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        self.lang = choose_language(request, request.app.state.settings.language)
+        self.lang = choose_language(request, self.default_language())
         self._ = gettext_for(self.lang)
         self.token = request.cookies.get(self.session_cookie, "")
         self.user: U | None = None
@@ -107,6 +107,11 @@ class BasePage(Generic[U]):
     def resolve(self, token: str) -> U | None:
         """The user of a session token (None when it may not use these pages)."""
         raise NotImplementedError
+
+    def default_language(self) -> str:
+        """The language of a visitor who has not picked one, before `Accept-Language`."""
+        language: str = self.request.app.state.settings.language
+        return language
 
     def zone(self) -> tzinfo:
         """The time zone the pages show times in."""

@@ -143,6 +143,15 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         )
     if kind == "preapproval.created":
         return str(_("Resident pre-approved a visitor for %(unit)s") % {"unit": data["unit"]})
+    if kind == "directory.applied":
+        return str(
+            _("Directory version %(version)s from the hub in force (%(n)s units)")
+            % {"version": data["version"], "n": data["units"]}
+        )
+    if kind == "settings.applied":
+        return str(
+            _("Settings version %(version)s from the hub in force") % {"version": data["version"]}
+        )
     if kind == "watchlist.applied":
         return str(
             _("Watch list version %(version)s in force (%(n)s entries)")

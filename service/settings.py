@@ -3,10 +3,12 @@ pages' language, and their checks. Each service subclasses it with its own `env_
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
+
+from schemas.fields import known_zone
 
 
 class ServiceSettings(BaseSettings):
@@ -27,11 +29,7 @@ class ServiceSettings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("broker")
     @classmethod

@@ -151,6 +151,16 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
     try:
         banned = {"id": "e1", "name": "Banned Person", "reason": "theft", "severity": "medium"}
         assert book.watchlist.apply_now(watchlist_message("wl-1", banned))
+        site_settings = {"deadlines_h": {"severe": 2}, "default_lang": "en"}
+        assert book.settings.apply_now(
+            {"id": "st-1", "version": 1, "name": "Harbour View", "settings": site_settings}
+        )
+        units = [  # the same units as the post's own import
+            {"unit": "12A", "intercom": "1201", "residents": "陳太太"},
+            {"unit": "12B"},
+            {"unit": "3C", "intercom": "0303", "residents": "Mr Lee"},
+        ]
+        assert book.directory.apply_now({"id": "dir-1", "version": 1, "units": units})
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway

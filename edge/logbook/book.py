@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from .incidents import Incidents
 from .preapprovals import Preapprovals
 from .retention import Retention
 from .shift_notes import ShiftNotes
+from .site_settings import LocalSettings, SiteSettings
 from .sync_cursor import SyncCursor
 from .visits import Visits
 from .watchlist import Watchlist
@@ -51,6 +53,9 @@ class Logbook:
         confirm_timeout_s: float = 90.0,
         intercom_enabled: bool = False,
         doors: DoorPolicy | None = None,
+        retention_days: int = 30,
+        idle_minutes: float = 10.0,
+        default_lang: str = "zh-Hant",
     ) -> None:
         if not is_initialised(data):
             raise errors.NotInitialised(
@@ -59,10 +64,17 @@ class Logbook:
         self.data = data
         self.path = data / DB_FILE
         self.zone = zone or ZoneInfo("Asia/Hong_Kong")
-        self.deadlines_h = deadlines_h or {"minor": 72.0, "medium": 24.0, "severe": 1.0}
+        self._doors = doors or DoorPolicy()
+        # the post's own values; the hub's, once delivered, win (`book.settings.effective()`)
+        self.local_settings = LocalSettings(
+            deadlines_h=deadlines_h or LocalSettings().deadlines_h,
+            retention_days=retention_days,
+            held_open_s=self._doors.held_open_limit_s,
+            idle_minutes=idle_minutes,
+            default_lang=default_lang,
+        )
         self.confirm_timeout_s = confirm_timeout_s
         self.intercom_enabled = intercom_enabled
-        self.door_policy = doors or DoorPolicy()
         self.id_key = (data / ID_KEY_FILE).read_bytes()
         self.readers = sqlite.ThreadConnections(self.path, synchronous="FULL")
         check_database(self.path, "quick_check")  # before anything writes to it
@@ -83,6 +95,7 @@ class Logbook:
         self.accounts = Accounts(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
+        self.settings = SiteSettings(self, self.local_settings, self.directory)
 
     def close(self) -> None:
         self.writer.close()
@@ -91,6 +104,18 @@ class Logbook:
     def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
         """Call `callback(events)` after each commit that appended events (sync, live pages)."""
         self.writer.on_commit(callback)
+
+    @property
+    def deadlines_h(self) -> dict[str, float]:
+        """Hours to resolve each grade: the hub's deadlines once delivered, else the post's."""
+        deadlines: dict[str, float] = self.settings.effective()["deadlines_h"]
+        return deadlines
+
+    @property
+    def door_policy(self) -> DoorPolicy:
+        """Which door events open incidents, with the effective held-open limit."""
+        held_open_s = self.settings.effective()["held_open_s"]
+        return replace(self._doors, held_open_limit_s=held_open_s)
 
     @property
     def disk_full(self) -> bool:

@@ -6,21 +6,25 @@ import logging
 import sqlite3
 from typing import Any
 
+from pydantic import BaseModel
+
 from schemas.models import WatchlistAppliedData
 from schemas.privacy import key_id, normalise_name
 
-from .family import Family
+from .family import VersionedFamily
 
 log = logging.getLogger(__name__)
 
 
-class Watchlist(Family):
+class Watchlist(VersionedFamily):
     """`book.watchlist`: the entries registrations are matched against."""
+
+    message_type = "watchlist"
 
     def apply_now(self, message: dict[str, Any]) -> bool:
         """Replace the watch list with the hub's newer version (applied once per message id;
         the `watchlist.applied` event tells the hub it arrived). True if it was new."""
-        message_id, version = str(message["id"]), int(message["version"])
+        version = int(message["version"])
         entries = list(message.get("entries") or [])
         same_key = message.get("key_id") == key_id(self.book.id_key)
         if not same_key:
@@ -29,50 +33,28 @@ class Watchlist(Family):
                 extra={"version": version},
             )
 
-        def work(conn: sqlite3.Connection) -> bool:
-            if conn.execute(
-                "SELECT 1 FROM events WHERE record_id = ? AND type = 'watchlist.applied'",
-                (message_id,),
-            ).fetchone():
-                return False
-            stored = conn.execute(
-                "SELECT value FROM meta WHERE key = 'watchlist_version'"
-            ).fetchone()
-            current = int(stored[0]) if stored else 0
-            if version > current:
-                conn.execute("DELETE FROM watchlist")
-                for entry in entries:
-                    name = entry.get("name") or None
-                    conn.execute(
-                        "INSERT INTO watchlist (id, id_hmac, name, name_key, reason, severity)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            str(entry["id"]),
-                            entry.get("id_hmac") if same_key else None,
-                            name,
-                            (normalise_name(name) or None) if name else None,
-                            str(entry["reason"]),
-                            str(entry.get("severity") or "severe"),
-                        ),
-                    )
+        def replace(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM watchlist")
+            for entry in entries:
+                name = entry.get("name") or None
                 conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)", (str(version),)
+                    "INSERT INTO watchlist (id, id_hmac, name, name_key, reason, severity)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        str(entry["id"]),
+                        entry.get("id_hmac") if same_key else None,
+                        name,
+                        (normalise_name(name) or None) if name else None,
+                        str(entry["reason"]),
+                        str(entry.get("severity") or "severe"),
+                    ),
                 )
-            self.writer.append(
-                conn,
-                "watchlist.applied",
-                message_id,
-                WatchlistAppliedData(
-                    version=max(version, current),
-                    entries=len(entries)
-                    if version > current
-                    else int(conn.execute("SELECT COUNT(*) FROM watchlist").fetchone()[0]),
-                    by="hub:watchlist",
-                ),
-            )
-            return True
 
-        return self.writer.write(work)
+        def applied(conn: sqlite3.Connection, in_force: int, replaced: bool) -> BaseModel:
+            count = conn.execute("SELECT COUNT(*) FROM watchlist").fetchone()[0]
+            return WatchlistAppliedData(version=in_force, entries=int(count), by="hub:watchlist")
+
+        return self.apply_version(message, replace, applied)
 
     def match(
         self, conn: sqlite3.Connection, hmac_hex: str | None, visitor_name: str

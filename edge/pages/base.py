@@ -35,6 +35,11 @@ class Page(BasePage[Actor]):
         actor: Actor = self.request.app.state.auth.resolve(token)
         return actor if actor.kind == "guard" else None
 
+    def default_language(self) -> str:
+        """The site's default language: the hub's once delivered, else `--language`."""
+        language: str = self.book.settings.effective()["default_lang"]
+        return language
+
     @property
     def guard(self) -> Actor | None:
         return self.user
@@ -62,10 +67,11 @@ class Page(BasePage[Actor]):
     def context(self) -> dict[str, Any]:
         return {
             "site": self.book.site,
+            "site_name": self.book.settings.effective()["name"],
             "device": self.book.device,
             "guard": self.user,
             "sync": self.sync if self.user else None,
-            "idle_s": int(self.request.app.state.settings.idle_minutes * 60),
+            "idle_s": int(self.book.settings.effective()["idle_minutes"] * 60),
         }
 
     @classmethod

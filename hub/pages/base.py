@@ -43,7 +43,8 @@ class HubPage(BasePage[User]):
         return self.store.live_version(self.me.sites)
 
     def context(self) -> dict[str, Any]:
-        return {"user": self.user}
+        # the pages show a site by its name (`site_names.get(slug, slug)`), not its slug
+        return {"user": self.user, "site_names": self.store.shown_names() if self.user else {}}
 
     @classmethod
     def of_manager(cls, request: Request) -> HubPage:

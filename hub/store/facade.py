@@ -1,6 +1,6 @@
 """`Store`: the one object the hub's services hold. Each family of tables has its own module
-(batches, devices, reads, outbox, rules, accounts, search, reports); this class only puts them
-together, so a caller writes `store.ingest(...)` or `store.list_visits(...)` alike."""
+(batches, devices, reads, outbox, sites, rules, accounts, search, reports); this class only
+puts them together, so a caller writes `store.ingest(...)` or `store.list_visits(...)` alike."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from .schema import ID_KEY_FILE
 
 
 class Outbox(StoreBase):
-    """The `outbox`, `watchlist` and `watchlist_sent` tables."""
+    """The `outbox`, `watchlist` and `down_sent` tables."""
 
     def add_hub_entry(
         self, incident: dict[str, Any], entry: dict[str, Any], payload: dict[str, Any]
@@ -137,46 +137,64 @@ class Outbox(StoreBase):
         for row in conn.execute("SELECT site, device FROM devices").fetchall():
             self._queue_watchlist(conn, row["site"], row["device"])
 
-    def queue_watchlist(self, site: str, device: str) -> None:
-        """Make sure a post has the current list on its way (a new post, or one that was away
-        for several versions)."""
-        with self.transaction() as conn:
-            self._queue_watchlist(conn, site, device)
-
     def _queue_watchlist(self, conn: sqlite3.Connection, site: str, device: str) -> None:
         current = self.watchlist(conn)
+        self._queue_versioned(
+            conn,
+            site,
+            device,
+            "watchlist",
+            current["version"],
+            {
+                "key_id": key_id(self.id_key),
+                "entries": [
+                    {k: e[k] for k in ("id", "id_hmac", "name", "reason", "severity")}
+                    for e in current["entries"]
+                ],
+            },
+        )
+
+    def _queue_versioned(
+        self,
+        conn: sqlite3.Connection,
+        site: str,
+        device: str,
+        message_type: str,
+        version: int,
+        body: dict[str, Any],
+    ) -> None:
+        """Queue `version` of a versioned down message (the watch list, a site's settings) for
+        one post, unless it has it on its way already; an older version still undelivered is
+        dropped. The post applies a version once and only if it is newer than its own."""
         sent = conn.execute(
-            "SELECT version FROM watchlist_sent WHERE site = ? AND device = ?", (site, device)
+            "SELECT version FROM down_sent WHERE site = ? AND device = ? AND type = ?",
+            (site, device, message_type),
         ).fetchone()
-        if current["version"] == 0 or (sent and sent["version"] >= current["version"]):
+        if version == 0 or (sent and sent["version"] >= version):
             return
         now = format_time(utc_now())
         # an older version still on its way is of no use any more
         conn.execute(
             "UPDATE outbox SET delivered_at = ? WHERE site = ? AND device = ? AND"
-            " delivered_at IS NULL AND json_extract(payload, '$.type') = 'watchlist'",
-            (now, site, device),
+            " delivered_at IS NULL AND json_extract(payload, '$.type') = ?",
+            (now, site, device, message_type),
         )
         message_id = new_id()
         payload = {
-            "type": "watchlist",
+            **body,
+            "type": message_type,
             "id": message_id,
             "site": site,
             "device": device,
-            "version": current["version"],
-            "key_id": key_id(self.id_key),
-            "entries": [
-                {k: e[k] for k in ("id", "id_hmac", "name", "reason", "severity")}
-                for e in current["entries"]
-            ],
+            "version": version,
         }
         conn.execute(
             "INSERT INTO outbox (id, site, device, payload, created_at) VALUES (?, ?, ?, ?, ?)",
             (message_id, site, device, canonical_json(payload).decode(), now),
         )
         conn.execute(
-            "INSERT OR REPLACE INTO watchlist_sent (site, device, version) VALUES (?, ?, ?)",
-            (site, device, current["version"]),
+            "INSERT OR REPLACE INTO down_sent (site, device, type, version) VALUES (?, ?, ?, ?)",
+            (site, device, message_type, version),
         )
 
 

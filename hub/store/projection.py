@@ -14,6 +14,11 @@ from service import sqlite
 
 from .schema import MILESTONES
 
+# the events with which a post says it applied a down message (their record_id is its id)
+DELIVERY_EVENTS = frozenset(
+    {"incident.entry", "watchlist.applied", "settings.applied", "directory.applied"}
+)
+
 
 def apply_projection(
     conn: sqlite3.Connection,
@@ -42,8 +47,9 @@ def apply_projection(
             " WHERE id = ? AND site = ?",
             (event["at"], event["at"], event["record_id"], site),
         )
-    # the edge has applied a supervisor's entry, or a watch list: its event names the message
-    if event["type"] in ("incident.entry", "watchlist.applied"):
+    # the edge has applied a supervisor's entry, a watch list, settings or a directory: its
+    # event names the message
+    if event["type"] in DELIVERY_EVENTS:
         conn.execute(
             "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
             (event["at"], event["record_id"]),

@@ -7,10 +7,10 @@ from typing import Any
 
 from schemas.ids import format_time, utc_now
 
-from .outbox import Outbox
+from .sites import Sites
 
 
-class Rules(Outbox):
+class Rules(Sites):
     """The `notify_rules` and `notifications` tables."""
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
