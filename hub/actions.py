@@ -1,4 +1,4 @@
-"""What a user may do at the hub, shared by the API (`hub/api.py`) and the dashboard
+"""What a user may do at the hub, shared by the API (`hub/api/`) and the dashboard
 (`hub/pages/`): the access rules (the sites a user may see, what only a manager may do), the
 audit of every read of personal data, and the actions both run (a supervisor's entry on an
 incident, the watch list, notification rules) with the bodies they take."""
