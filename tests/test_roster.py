@@ -169,3 +169,23 @@ def test_only_a_manager_changes_guards_and_bad_bodies_are_named(company: Company
 def hub_audit(hub: HubServer) -> list[str]:
     page = hub_pages(hub, "/audit")
     return [line for line in page.splitlines() if "7001" in line or "7002" in line]
+
+
+def test_the_roster_line_is_worded_in_each_language() -> None:
+    from service.i18n import gettext_for
+    from service.pages_text import labels_for, line_text
+
+    line = {
+        "type": "roster.applied",
+        "data": {"version": 3, "guards": 5, "disabled": 1, "by": "hub:roster"},
+        "summary": "x",
+    }
+    worded = {}
+    for lang in ("en", "zh-Hant", "zh-Hans"):
+        _ = gettext_for(lang)
+        worded[lang] = line_text(_, labels_for(_), line)
+    assert worded == {
+        "en": "Roster version 3 from the hub in force (5 guards, 1 disabled)",
+        "zh-Hant": "來自總部的保安名冊第 3 版生效（5 名保安，1 名已停用）",
+        "zh-Hans": "来自总部的保安名册第 3 版生效（5 名保安，1 名已停用）",
+    }
