@@ -94,6 +94,12 @@ def test_a_hub_guard_works_at_their_sites_only_and_is_locked_out_when_disabled(
         assert login_status(post, HUB_GUARD) == 401
     assert login_status(harbour, GUARD) == 200  # the post's own guard (`add-guard`) still works
 
+    newcomer = company.add_post(HARBOUR, "lobby-2")  # a post provisioned after the changes
+    newcomer.start()
+    wait_until(lambda: roster_version(newcomer) == 2, 30, "the roster at a new post")
+    assert login_status(newcomer, HUB_GUARD) == 401
+    newcomer.stop()
+
     shown = hub_pages(hub, "/", f"/sites/{HARBOUR}", "/audit")
     assert "7001" in shown  # the audit page lists the changes
     with hub.client() as manager:
