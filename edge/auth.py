@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from schemas.bodies import PIN_RULE
 from schemas.ids import new_id, parse_time
 from service import errors
 from service.logins import Login, new_session
@@ -19,7 +20,7 @@ from .logbook import Actor, Logbook
 
 KEY_PREFIX = "gpk_"
 SESSION_CACHE_S = 60.0
-PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+PIN_PATTERN = re.compile(PIN_RULE)
 PIN_LOGIN = Login(
     "badge",
     "pin",

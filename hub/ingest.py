@@ -138,7 +138,7 @@ class Ingest:
             return
         if status.online:
             try:
-                # a new post gets the watch list and its site's settings too
+                # a new post gets the watch list and its site's settings, directory and roster too
                 self.store.queue_current(site, device)
             except Exception:
                 log.exception("could not queue the versioned messages", extra={"site": site})

@@ -19,11 +19,14 @@ from .fields import (
     IncidentStatus,
     Language,
     Moment,
+    Role,
     Severity,
     SiteKind,
     TextRules,
     known_zone,
 )
+
+PIN_RULE = r"^[0-9]{4,8}$"  # a guard's PIN: 4 to 8 digits, at the post and at the hub
 
 
 class Body(BaseModel):
@@ -165,3 +168,19 @@ class SiteSettingsIn(Body):
     def given(self) -> dict[str, Any]:
         """The values set, as JSON (deadlines only the grades given)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class GuardIn(Body):
+    """`POST /guards` at the hub: a guard of one or more sites (CONTRACT section 8)."""
+
+    badge: Annotated[str, TextRules(64)]
+    name: Annotated[str, TextRules(200)]
+    pin: str = Field(pattern=PIN_RULE, description="4 to 8 digits; kept only as its hash")
+    role: Role = Role.guard
+    sites: list[Annotated[str, TextRules(64)]] = Field(min_length=1, max_length=1000)
+
+
+class GuardDisableIn(Body):
+    """`POST /guards/{badge}/disable` at the hub."""
+
+    reason: Annotated[str, TextRules(500, may_be_empty=True)] | None = None

@@ -26,6 +26,7 @@ EventType = Literal[
     "watchlist.applied",
     "settings.applied",
     "directory.applied",
+    "roster.applied",
 ]
 
 
@@ -169,6 +170,15 @@ class DirectoryAppliedData(Record):
     by: str
 
 
+class RosterAppliedData(Record):
+    """The post's guards from the hub are now this version of the hub's roster for its site."""
+
+    version: int
+    guards: int = Field(description="the hub's guards the post holds, disabled ones too")
+    disabled: int = Field(description="how many of them are disabled")
+    by: str
+
+
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
@@ -183,4 +193,5 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "watchlist.applied": WatchlistAppliedData,
     "settings.applied": SettingsAppliedData,
     "directory.applied": DirectoryAppliedData,
+    "roster.applied": RosterAppliedData,
 }

@@ -22,6 +22,8 @@ _WORDING = {
     "watchlist.applied": "Watch list version {version} in force ({entries} entries)",
     "settings.applied": "Settings version {version} from the hub in force",
     "directory.applied": "Directory version {version} from the hub in force ({units} units)",
+    "roster.applied": "Roster version {version} from the hub in force ({guards} guards,"
+    " {disabled} disabled)",
 }
 # the types whose line ends with the reason given, when there is one
 _WITH_REASON = frozenset({"visit.confirmation", "door.event"})

@@ -159,6 +159,7 @@ def changes(event: dict[str, Any]) -> list[Change]:
         "watchlist.applied",
         "settings.applied",
         "directory.applied",
+        "roster.applied",
     ):
         return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")

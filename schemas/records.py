@@ -223,3 +223,28 @@ class Site(Record):
 
 class SiteList(Record):
     sites: list[Site]
+
+
+class Guard(Record):
+    """A guard at the hub, as `GET /guards` shows them: never their PIN or its hash."""
+
+    badge: str
+    name: str
+    role: str
+    sites: list[str]
+    disabled: bool
+
+
+class GuardList(Record):
+    guards: list[Guard]
+
+
+class RosterGuard(Record):
+    """One guard in the hub's `roster` down message for a site: the PIN only as its argon2
+    hash."""
+
+    badge: str
+    name: str
+    role: str
+    pin_hash: str
+    disabled: bool

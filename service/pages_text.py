@@ -148,6 +148,11 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             _("Directory version %(version)s from the hub in force (%(n)s units)")
             % {"version": data["version"], "n": data["units"]}
         )
+    if kind == "roster.applied":
+        return str(
+            _("Roster version %(version)s from the hub in force (%(n)s guards, %(off)s disabled)")
+            % {"version": data["version"], "n": data["guards"], "off": data["disabled"]}
+        )
     if kind == "settings.applied":
         return str(
             _("Settings version %(version)s from the hub in force") % {"version": data["version"]}

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from edge.logbook import Logbook
 from schemas.ids import new_id
 from schemas.models import EVENT_DATA, PreapprovalPii, VisitPii
+from service.passwords import hash_secret
 from tests.bodies import watchlist_message
 from tests.helpers import (
     SUPERVISOR,
@@ -161,6 +162,14 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
             {"unit": "3C", "intercom": "0303", "residents": "Mr Lee"},
         ]
         assert book.directory.apply_now({"id": "dir-1", "version": 1, "units": units})
+        hub_guard = {  # a guard from the hub's roster: the PIN only as its hash
+            "badge": "7001",
+            "name": "Hub Guard",
+            "role": "guard",
+            "pin_hash": hash_secret("8642"),
+            "disabled": False,
+        }
+        assert book.roster.apply_now({"id": "ro-1", "version": 1, "guards": [hub_guard]})
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway

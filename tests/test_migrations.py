@@ -102,7 +102,8 @@ def old_post(data: Path, version: int) -> Path:
     conn.execute(f"PRAGMA application_id={edge_db.APPLICATION_ID}")
     conn.execute("INSERT INTO meta VALUES ('site', 'harbour-view'), ('device', 'lobby-1')")
     conn.execute(
-        "INSERT INTO guards VALUES ('1001', 'Wong', 'guard', 'x', '2026-01-02T03:04:05.000Z')"
+        "INSERT INTO guards (badge, name, role, pin_hash, created_at)"
+        " VALUES ('1001', 'Wong', 'guard', 'x', '2026-01-02T03:04:05.000Z')"
     )
     conn.close()
     return data

@@ -37,19 +37,15 @@ class Accounts(Family):
                 " pin_hash = excluded.pin_hash",
                 (badge, name, role, pin_hash, format_time(utc_now())),
             )
-            ended = 0
-            if end_sessions:
-                ended = conn.execute(
-                    "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
-                    (format_time(utc_now()), badge),
-                ).rowcount
-                _sessions_ended(conn)
-            return exists is None, ended
+            return exists is None, end_guard_sessions(conn, badge) if end_sessions else 0
 
         return self.writer.write(work)
 
     def get_guard(self, badge: str) -> dict[str, Any] | None:
-        row = self.book.reader.execute("SELECT * FROM guards WHERE badge = ?", (badge,)).fetchone()
+        """The guard who may log in with `badge`: None if none, or the hub disabled them."""
+        row = self.book.reader.execute(
+            "SELECT * FROM guards WHERE badge = ? AND disabled_at IS NULL", (badge,)
+        ).fetchone()
         return dict(row) if row else None
 
     def add_api_key_now(self, key_id: str, name: str, scope: str, key_hash: str) -> None:
@@ -112,7 +108,7 @@ class Accounts(Family):
     def find_session(self, token_hash: str) -> dict[str, Any] | None:
         row = self.book.reader.execute(
             "SELECT s.badge, s.expires_at, g.name, g.role FROM sessions s"
-            " JOIN guards g ON g.badge = s.badge"
+            " JOIN guards g ON g.badge = s.badge AND g.disabled_at IS NULL"
             " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
             (token_hash, format_time(utc_now())),
         ).fetchone()
@@ -129,15 +125,7 @@ class Accounts(Family):
         self.writer.write(work)
 
     def revoke_guard_sessions_now(self, badge: str) -> int:
-        def work(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
-                (format_time(utc_now()), badge),
-            )
-            _sessions_ended(conn)
-            return cursor.rowcount
-
-        return self.writer.write(work)
+        return self.writer.write(lambda conn: end_guard_sessions(conn, badge))
 
     def sessions_version(self) -> int:
         """A number that changes whenever sessions were ended, here or by a CLI in another
@@ -155,6 +143,16 @@ class Accounts(Family):
                 ).fetchone()
                 self._sessions_ended = int(row[0]) if row else 0
             return self._sessions_ended
+
+
+def end_guard_sessions(conn: sqlite3.Connection, badge: str) -> int:
+    """End every open session of one guard, in the caller's transaction; how many."""
+    cursor = conn.execute(
+        "UPDATE sessions SET revoked_at = ? WHERE badge = ? AND revoked_at IS NULL",
+        (format_time(utc_now()), badge),
+    )
+    _sessions_ended(conn)
+    return cursor.rowcount
 
 
 def _sessions_ended(conn: sqlite3.Connection) -> None:

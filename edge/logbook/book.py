@@ -33,6 +33,7 @@ from .family import DoorPolicy
 from .incidents import Incidents
 from .preapprovals import Preapprovals
 from .retention import Retention
+from .roster import Roster
 from .shift_notes import ShiftNotes
 from .site_settings import LocalSettings, SiteSettings
 from .sync_cursor import SyncCursor
@@ -93,9 +94,12 @@ class Logbook:
         self.shift_notes = ShiftNotes(self)
         self.directory = Directory(self)
         self.accounts = Accounts(self)
+        self.roster = Roster(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
-        self.settings = SiteSettings(self, self.local_settings, self.directory)
+        self.settings = SiteSettings(
+            self, self.local_settings, {"roster": self.roster, "directory": self.directory}
+        )
 
     def close(self) -> None:
         self.writer.close()

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from schemas.models import SettingsAppliedData, SiteSettingsIn
 from service import errors
 
-from .directory import Directory
 from .family import LogbookParts, VersionedFamily
 
 GRADES = ("minor", "medium", "severe")
@@ -38,10 +37,12 @@ class SiteSettings(VersionedFamily):
 
     message_type = "settings"
 
-    def __init__(self, book: LogbookParts, local: LocalSettings, directory: Directory) -> None:
+    def __init__(
+        self, book: LogbookParts, local: LocalSettings, others: dict[str, VersionedFamily]
+    ) -> None:
         super().__init__(book)
         self.local = local  # the post's own values, until the hub's arrive
-        self.directory = directory  # its version is shown with the settings'
+        self.others = others  # the roster and the directory: their versions are shown here
 
     def apply_now(self, message: dict[str, Any]) -> bool:
         """Keep the hub's settings of this version if it is newer than the one here (once per
@@ -99,8 +100,6 @@ class SiteSettings(VersionedFamily):
 
     def versions(self) -> dict[str, int]:
         """The versions of what the hub sends that this post has applied (0: none)."""
-        return {
-            "settings": self.version(),
-            "roster": 0,  # guards do not come from the hub yet
-            "directory": self.directory.version(),
+        return {"settings": self.version()} | {
+            name: family.version() for name, family in self.others.items()
         }

@@ -16,7 +16,13 @@ from .schema import MILESTONES
 
 # the events with which a post says it applied a down message (their record_id is its id)
 DELIVERY_EVENTS = frozenset(
-    {"incident.entry", "watchlist.applied", "settings.applied", "directory.applied"}
+    {
+        "incident.entry",
+        "watchlist.applied",
+        "settings.applied",
+        "directory.applied",
+        "roster.applied",
+    }
 )
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from schemas.ids import format_time, utc_now
 
-from .sites import Sites
+from .guards import Guards
 
 
-class Rules(Sites):
+class Rules(Guards):
     """The `notify_rules` and `notifications` tables."""
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from schemas.ids import format_time, utc_now
@@ -87,9 +88,7 @@ class Sites(Outbox):
             " VALUES (?, ?, ?, ?, ?)",
             (site, current["version"] + 1, json.dumps(merged, sort_keys=True), _now(), by),
         )
-        posts = conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall()
-        for row in posts:
-            self._queue_settings(conn, site, row["device"])
+        self._queue_for_posts(conn, site, self._queue_settings)
 
     def _queue_settings(self, conn: sqlite3.Connection, site: str, device: str) -> None:
         current = self._site(conn, site)
@@ -121,9 +120,7 @@ class Sites(Outbox):
                 " VALUES (?, ?, ?, ?, ?)",
                 (site, version, json.dumps(units, ensure_ascii=False), _now(), by),
             )
-            posts = conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall()
-            for row in posts:
-                self._queue_directory(conn, site, row["device"])
+            self._queue_for_posts(conn, site, self._queue_directory)
             return self.directory(site, conn)
 
     def _queue_directory(self, conn: sqlite3.Connection, site: str, device: str) -> None:
@@ -131,6 +128,16 @@ class Sites(Outbox):
         self._queue_versioned(
             conn, site, device, "directory", current["version"], {"units": current["units"]}
         )
+
+    def _queue_for_posts(
+        self,
+        conn: sqlite3.Connection,
+        site: str,
+        queue: Callable[[sqlite3.Connection, str, str], None],
+    ) -> None:
+        """`queue(conn, site, device)` for every post of the site: its new version to each."""
+        for row in conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall():
+            queue(conn, site, row["device"])
 
     def queue_current(self, site: str, device: str) -> None:
         """Make sure a post has the current watch list and its site's settings and directory
