@@ -20,7 +20,6 @@ from service.pages import STATIC
 from .api import router
 from .auth import HubAuth
 from .escalation import Escalation
-from .guards_api import router as guards_router
 from .ingest import Ingest
 from .pages import HubPage
 from .pages import router as pages_router
@@ -75,7 +74,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.auth = auth
     app.state.ingest = ingest
-    install_api(app, auth, router, guards_router, pages_router)
+    install_api(app, auth, router, pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, HubPage)

@@ -12,15 +12,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from schemas import models as m
 from service import errors
-from service.http import COMMON_ERRORS
 from service.passwords import hash_secret
 
-from .actions import send_down
-from .api import CurrentUser, StoreDep
-from .auth import User
-from .store import Store
+from ..actions import send_down
+from ..auth import User
+from ..store import Store
+from .deps import CurrentUser, StoreDep
 
-router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
+router = APIRouter()
 
 
 def check_guards_change(user: User) -> None:
