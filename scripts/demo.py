@@ -33,6 +33,7 @@ WATCHED = "Wong Ka-ho"  # on the demo's watch list: register this name to see th
 SEVERE_DEADLINE_H = "0.1"  # 6 minutes, so the demo's severe incident goes overdue while you watch
 SUPERVISOR_MAIL = "supervisor@example.com"
 SUPERVISOR = ("supervisor", "supervisor-demo-1")
+HUB_GUARD = ("2002", "李保安", "8642")  # added at the hub, not at a post: works at both
 
 
 def run(*args: str) -> str:
@@ -214,6 +215,17 @@ def main() -> None:
         wait_http(hub_url, hub)
         watch(hub_url)
         notify(hub_url, smtp_port)
+        as_manager(
+            hub_url,
+            "/guards",
+            {
+                "badge": HUB_GUARD[0],
+                "name": HUB_GUARD[1],
+                "pin": HUB_GUARD[2],
+                "role": "guard",
+                "sites": [post["site"] for post in posts],
+            },
+        )
         for post in posts:
             start(
                 f"gateway-{post['site']}",
@@ -257,6 +269,7 @@ def main() -> None:
         print(wait_answered(posts), flush=True)
         print(wait_mail(mail), flush=True)
         print(wait_synced(hub_url, posts), flush=True)
+        print(wait_hub_guard(posts), flush=True)
         if args.seed_only:
             time.sleep(2)
             return
@@ -360,6 +373,28 @@ def wait_synced(hub_url: str, posts: list[dict[str, Any]]) -> str:
     return f"demo: posts not synced yet: hub has {have}, posts have {want}"
 
 
+def wait_hub_guard(posts: list[dict[str, Any]]) -> str:
+    """Wait until every post has applied the hub's roster, then log in there as the guard the
+    hub added (asking the post's settings, not trying the PIN: failures would lock the badge)."""
+    for post in posts:
+        token = httpx.post(
+            f"{post['url']}/api/v1/auth/login", json={"badge": GUARDS[0][0], "pin": GUARDS[0][2]}
+        ).json()["token"]
+        for _ in range(300):
+            settings = httpx.get(
+                f"{post['url']}/api/v1/settings", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            if settings["versions"]["roster"] >= 1:
+                break
+            time.sleep(0.1)
+        login = httpx.post(
+            f"{post['url']}/api/v1/auth/login", json={"badge": HUB_GUARD[0], "pin": HUB_GUARD[2]}
+        )
+        if login.status_code != 200:
+            return f"demo: the guard added at the hub cannot log in yet at {post['url']}"
+    return "demo: the guard added at the hub logs in at both posts"
+
+
 def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Path) -> str:
     lines = [
         "",
@@ -379,6 +414,7 @@ def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Pa
     lines += [
         f"    guard                  badge {GUARDS[0][0]}  PIN {GUARDS[0][2]}",
         f"    supervisor             badge {GUARDS[1][0]}  PIN {GUARDS[1][2]}",
+        f"    guard added at the hub badge {HUB_GUARD[0]}  PIN {HUB_GUARD[2]} (both posts)",
         f"    watch list             register a visitor named {WATCHED!r} to see it",
         f"  Mail (escalation)        {root / 'mail'}/new: severe incidents mail "
         f"{SUPERVISOR_MAIL} when they open and when overdue "

@@ -34,3 +34,5 @@ def test_the_demo_starts_two_posts_that_sync_into_the_hub(tmp_path: Path) -> Non
     )
     assert "demo: the supervisor's mail for a severe incident is in" in result.stdout
     assert re.search(r"demo: both posts synced to the hub \(\d+ events\)", result.stdout)
+    assert "badge 2002  PIN 8642 (both posts)" in result.stdout
+    assert "demo: the guard added at the hub logs in at both posts" in result.stdout
