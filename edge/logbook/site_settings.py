@@ -11,7 +11,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from schemas.models import SettingsAppliedData, SiteSettingsIn
-from service import errors
 
 from .family import LogbookParts, VersionedFamily
 
@@ -91,12 +90,6 @@ class SiteSettings(VersionedFamily):
             "idle_minutes": float(held.get("idle_minutes", local.idle_minutes)),
             "default_lang": str(held.get("default_lang", local.default_lang)),
         }
-
-    def deadline_h(self, severity: str) -> float:
-        """Hours a new incident of this grade has to be resolved."""
-        if severity not in GRADES:
-            raise errors.InvalidValue(f"unknown severity {severity}", loc=("body", "severity"))
-        return float(self.effective()["deadlines_h"][severity])
 
     def versions(self) -> dict[str, int]:
         """The versions of what the hub sends that this post has applied (0: none)."""
