@@ -35,10 +35,14 @@ class Page(BasePage[Actor]):
         actor: Actor = self.request.app.state.auth.resolve(token)
         return actor if actor.kind == "guard" else None
 
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """The post's effective settings, read once per page (the hub's once delivered)."""
+        return self.book.settings.effective()
+
     def default_language(self) -> str:
         """The site's default language: the hub's once delivered, else `--language`."""
-        language: str = self.book.settings.effective()["default_lang"]
-        return language
+        return str(self.settings["default_lang"])
 
     @property
     def guard(self) -> Actor | None:
@@ -67,11 +71,11 @@ class Page(BasePage[Actor]):
     def context(self) -> dict[str, Any]:
         return {
             "site": self.book.site,
-            "site_name": self.book.settings.effective()["name"],
+            "site_name": self.settings["name"],
             "device": self.book.device,
             "guard": self.user,
             "sync": self.sync if self.user else None,
-            "idle_s": int(self.book.settings.effective()["idle_minutes"] * 60),
+            "idle_s": int(self.settings["idle_minutes"] * 60),
         }
 
     @classmethod
