@@ -214,8 +214,10 @@ async def add_entry(
 async def set_status(
     incident_id: str, body: m.StatusIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
-    """One step along open -> acknowledged -> in_progress -> resolved -> closed. Only a
-    supervisor closes; a complaint closes only after a follow_up and a summary entry."""
+    """One step along open -> acknowledged -> in_progress -> resolved -> closed; 409 for
+    another. Closing follows the manuals' grading: a post supervisor closes a `minor` incident,
+    and `medium` and `severe` ones are closed from the hub (403 here); a complaint closes only
+    after a follow_up and a summary entry."""
     return reply(await book.incidents.set_status(incident_id, body.status, guard))
 
 

@@ -48,10 +48,8 @@ class Auth:
         self._sessions: dict[str, tuple[Actor, float, int]] = {}
         self._version = -1
 
-    def login(self, badge: str, pin: str) -> dict[str, Any]:
-        """Check badge + PIN (`service.logins`); a new session token, or Unauthorized /
-        TooManyAttempts."""
-        guard = PIN_LOGIN.check(
+    def _checked(self, badge: str, pin: str) -> dict[str, Any]:
+        return PIN_LOGIN.check(
             badge,
             pin,
             reserve=lambda *attempt: (
@@ -60,6 +58,21 @@ class Auth:
             find=self.book.accounts.get_guard,
             hash_of=lambda guard: str(guard["pin_hash"]),
         )
+
+    def approver(self, badge: str, pin: str) -> Actor:
+        """A supervisor approving at a guard's tablet with badge + PIN (closing an incident the
+        guard may not close): the same check and lockout as a login, but no session starts and
+        the guard stays logged in. Forbidden for a guard who is not a supervisor."""
+        guard = self._checked(badge, pin)
+        self.book.accounts.clear_failures_now(badge)
+        if guard["role"] != "supervisor":
+            raise errors.Forbidden("only a supervisor may approve", loc=("body", "badge"))
+        return Actor("guard", guard["badge"], name=guard["name"], role=guard["role"])
+
+    def login(self, badge: str, pin: str) -> dict[str, Any]:
+        """Check badge + PIN (`service.logins`); a new session token, or Unauthorized /
+        TooManyAttempts."""
+        guard = self._checked(badge, pin)
         token, digest, expires_at = new_session(self.session)
         self.book.accounts.login_succeeded_now(badge, digest, expires_at)
         return {

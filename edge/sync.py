@@ -137,11 +137,12 @@ class Sync:
             self._wake.set()
 
     def _on_down(self, payload: Any) -> None:
-        """A supervisor's entry, or a new version of the watch list, the site's settings, its
-        directory or its roster; each is applied once, by its id, and the logbook event that
-        records it tells the hub it arrived."""
+        """A supervisor's entry or command, or a new version of the watch list, the site's
+        settings, its directory or its roster; each is applied once, by its id, and the logbook
+        event that records it tells the hub it arrived."""
         appliers = {
             "incident.entry": self.book.incidents.apply_hub_entry_now,
+            "command": self.book.commands.apply_now,
             "watchlist": self.book.watchlist.apply_now,
             "settings": self.book.settings.apply_now,
             "directory": self.book.directory.apply_now,

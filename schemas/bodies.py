@@ -184,3 +184,23 @@ class GuardDisableIn(Body):
     """`POST /guards/{badge}/disable` at the hub."""
 
     reason: Annotated[str, TextRules(500, may_be_empty=True)] | None = None
+
+
+class StatusCommandIn(Body):
+    """`POST /incidents/{id}/status` at the hub: the post moves the incident along."""
+
+    status: IncidentStatus
+    reason: Annotated[str, TextRules(2000, multiline=True, may_be_empty=True)] | None = None
+
+
+class AssignIn(Body):
+    """`POST /incidents/{id}/assign` at the hub: a hub user who may see the incident's site."""
+
+    assignee: Annotated[str, TextRules(64)]
+
+
+class SeverityIn(Body):
+    """`POST /incidents/{id}/severity` at the hub: another grade; `due_at` follows it."""
+
+    severity: Severity
+    reason: Annotated[str, TextRules(2000, multiline=True)]

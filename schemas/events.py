@@ -27,6 +27,9 @@ EventType = Literal[
     "settings.applied",
     "directory.applied",
     "roster.applied",
+    "incident.assigned",
+    "incident.severity",
+    "command.rejected",
 ]
 
 
@@ -115,6 +118,37 @@ class IncidentStatusData(Record):
     status: IncidentStatus
     previous: IncidentStatus
     by: str
+    reason: str | None = Field(default=None, description="why, when the hub gave a reason")
+    command_id: str | None = Field(default=None, description="the hub's command it carries out")
+
+
+class IncidentAssignedData(Record):
+    """A hub supervisor's command made a hub user the incident's assignee."""
+
+    assignee: str = Field(description="a hub username")
+    previous: str | None
+    command_id: str | None
+    by: str
+
+
+class IncidentSeverityData(Record):
+    """The incident was re-graded; `due_at` follows the new grade's deadline from its opening."""
+
+    severity: Severity
+    previous: Severity
+    due_at: str
+    reason: str
+    command_id: str | None
+    by: str
+
+
+class CommandRejectedData(Record):
+    """The post refused a command from the hub (record_id is the incident's id)."""
+
+    command_id: str
+    action: Literal["status", "assign", "severity"]
+    reason: str
+    by: str = Field(description="the hub user who sent the command")
 
 
 class ShiftNoteData(Record):
@@ -194,4 +228,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "settings.applied": SettingsAppliedData,
     "directory.applied": DirectoryAppliedData,
     "roster.applied": RosterAppliedData,
+    "incident.assigned": IncidentAssignedData,
+    "incident.severity": IncidentSeverityData,
+    "command.rejected": CommandRejectedData,
 }

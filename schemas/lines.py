@@ -16,6 +16,9 @@ _WORDING = {
     "incident.opened": "Incident opened [{severity}] {category}: {title}",
     "incident.entry": "Incident {kind}: {text}",
     "incident.status": "Incident status: {previous} -> {status}",
+    "incident.assigned": "Incident assigned to {assignee}",
+    "incident.severity": "Incident re-graded: {previous} -> {severity}",
+    "command.rejected": "Hub's {action} command refused: {reason}",
     "shift.note": "Shift note: {text}",
     "pii.purged": "Personal data of {visits} visits removed after retention",
     "preapproval.created": "Resident pre-approved a visitor for {unit} until {valid_until}",
@@ -26,7 +29,9 @@ _WORDING = {
     " {disabled} disabled)",
 }
 # the types whose line ends with the reason given, when there is one
-_WITH_REASON = frozenset({"visit.confirmation", "door.event"})
+_WITH_REASON = frozenset(
+    {"visit.confirmation", "door.event", "incident.status", "incident.severity"}
+)
 
 
 def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:

@@ -47,6 +47,26 @@ def _guard(by: str) -> str | None:
     return ident if kind == "guard" else None
 
 
+def _change(event: dict[str, Any], change: str, value: str, previous: str | None) -> Insert:
+    """A line of an incident's history (its status, assignee or grade changed, or the post
+    refused a command from the hub), with who did it and, from the hub, the command."""
+    data = event["data"]
+    return Insert(
+        "incident_changes",
+        {
+            "id": event["id"],
+            "incident_id": event["record_id"],
+            "at": event["at"],
+            "change": change,
+            "value": value,
+            "previous": previous,
+            "reason": data.get("reason"),
+            "author": data["by"],
+            "command_id": data.get("command_id"),
+        },
+    )
+
+
 def changes(event: dict[str, Any]) -> list[Change]:
     """The projection changes of one event, in the order they apply."""
     kind, data, record_id, at = event["type"], event["data"], event["record_id"], event["at"]
@@ -144,7 +164,23 @@ def changes(event: dict[str, Any]) -> list[Change]:
             Update("incidents", data["incident_id"], {"updated_at": at}),
         ]
     if kind == "incident.status":
-        return [Update("incidents", record_id, {"status": data["status"], "updated_at": at})]
+        return [
+            _change(event, "status", data["status"], data["previous"]),
+            Update("incidents", record_id, {"status": data["status"], "updated_at": at}),
+        ]
+    if kind == "incident.assigned":
+        return [
+            _change(event, "assignee", data["assignee"], data.get("previous")),
+            Update("incidents", record_id, {"assignee": data["assignee"], "updated_at": at}),
+        ]
+    if kind == "incident.severity":
+        values = {"severity": data["severity"], "due_at": data["due_at"], "updated_at": at}
+        return [
+            _change(event, "severity", data["severity"], data["previous"]),
+            Update("incidents", record_id, values),
+        ]
+    if kind == "command.rejected":
+        return [_change(event, "rejected", data["action"], None)]
     if kind == "shift.note":
         return [
             Insert(

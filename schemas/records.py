@@ -5,7 +5,7 @@ A record refuses fields it does not know, so an answer holds exactly what is wri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -97,6 +97,33 @@ class IncidentEntry(Record):
     author: str = Field(description="who wrote it: guard:BADGE, key:NAME or hub:USERNAME")
 
 
+class IncidentChange(Record):
+    """One line of an incident's history: its status, assignee or grade changed, or the post
+    refused a command from the hub (`change` is `rejected`, `value` the command's action)."""
+
+    at: str
+    change: Literal["status", "assignee", "severity", "rejected"]
+    value: str
+    previous: str | None
+    reason: str | None
+    author: str = Field(description="who: guard:BADGE or hub:USERNAME")
+    command_id: str | None = Field(description="the hub's command it carried out or refused")
+
+
+class CommandState(Record):
+    """What became of a command sent from the hub (CONTRACT section 8)."""
+
+    command_id: str
+    incident_id: str
+    action: Literal["status", "assign", "severity"]
+    value: str = Field(description="the status, assignee or grade asked for")
+    reason: str | None = Field(description="the reason given with it, or why it was rejected")
+    author: str = Field(description="hub:USERNAME")
+    created_at: str
+    state: Literal["pending", "applied", "rejected"]
+    settled_at: str | None
+
+
 class Incident(Record):
     id: str
     site: str
@@ -114,7 +141,19 @@ class Incident(Record):
     updated_at: str
     overdue: bool = Field(description="not yet resolved and past due_at")
     guard: str | None
+    assignee: str | None = Field(default=None, description="the hub user it is assigned to")
     entries: list[IncidentEntry] | None = None
+    history: list[IncidentChange] | None = Field(
+        default=None, description="status, assignee and grade changes, oldest first"
+    )
+
+
+class HubIncident(Incident):
+    """One incident at the hub: also the commands sent to its post and what became of them."""
+
+    commands: list[CommandState] | None = Field(
+        default=None, description="the commands sent to the post from the hub, oldest first"
+    )
 
 
 class IncidentList(Record):

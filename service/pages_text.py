@@ -131,10 +131,21 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         text = _("Incident %(kind)s: %(text)s")
         return str(text % {"kind": word("entry_kinds", "kind"), "text": data["text"]})
     if kind == "incident.status":
-        return str(
-            _("Incident status: %(before)s → %(after)s")
-            % {"before": word("statuses", "previous"), "after": word("statuses", "status")}
-        )
+        text = _("Incident status: %(before)s → %(after)s") % {
+            "before": word("statuses", "previous"),
+            "after": word("statuses", "status"),
+        }
+        return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
+    if kind == "incident.assigned":
+        return str(_("Incident assigned to %(name)s") % {"name": data["assignee"]})
+    if kind == "incident.severity":
+        text = _("Incident re-graded: %(before)s → %(after)s") % {
+            "before": word("severities", "previous"),
+            "after": word("severities", "severity"),
+        }
+        return str(text + f" ({data['reason']})")
+    if kind == "command.rejected":
+        return str(_("The hub's request was refused: %(reason)s") % {"reason": data["reason"]})
     if kind == "shift.note":
         return str(_("Shift note: %(text)s") % {"text": data["text"]})
     if kind == "pii.purged":
@@ -163,6 +174,58 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             % {"version": data["version"], "n": data["entries"]}
         )
     return str(line["summary"])
+
+
+def who_closes(_: Any, severity: str) -> str:
+    """Who may close an incident of this grade (`schemas.grading`), in the page's language."""
+    words = {
+        "minor": _("A supervisor closes this incident, here or at the hub."),
+        "medium": _("A medium incident is closed by a supervisor or manager at the hub."),
+        "severe": _("A severe incident is closed by a manager at the hub."),
+    }
+    return str(words.get(severity, words["minor"]))
+
+
+def incident_timeline(
+    _: Any, labels: dict[str, Any], incident: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """An incident's entries and the changes of its status, assignee and grade (and the hub's
+    commands its post refused), oldest first, each with who made it, in the page's language:
+    one timeline at the post and at the hub."""
+    lines = [
+        {
+            "at": entry["at"],
+            "id": entry["id"],
+            "what": labels["entry_kinds"].get(entry["kind"], entry["kind"]),
+            "text": entry["text"],
+            "who": _author(_, entry["author"]),
+        }
+        for entry in incident.get("entries") or []
+    ]
+    for change in incident.get("history") or []:
+        kind, value, before = change["change"], change["value"], change["previous"]
+        words: dict[str, str] = {}
+        if kind == "status":
+            words, what, text = labels["statuses"], _("Status"), _("%(before)s → %(after)s")
+        elif kind == "severity":
+            words, what, text = labels["severities"], _("Severity"), _("%(before)s → %(after)s")
+        elif kind == "assignee":
+            what, text = _("Assigned"), _("Assigned to %(after)s")
+        else:
+            what, text = _("Refused"), _("The hub's request was refused")
+        shown = str(text) % {"before": words.get(before, before), "after": words.get(value, value)}
+        if change["reason"]:
+            shown += f" ({change['reason']})"
+        lines.append(
+            {"at": change["at"], "what": what, "text": shown, "who": _author(_, change["author"])}
+        )
+    return sorted(lines, key=lambda line: str(line["at"]))
+
+
+def _author(_: Any, ref: str) -> str:
+    """`guard:9001` as the badge, `hub:sup` as the user at the hub."""
+    kind, _sep, ident = ref.partition(":")
+    return str(_("%(name)s at the hub") % {"name": ident}) if kind == "hub" else ident
 
 
 PREAPPROVAL_PROBLEMS: dict[str, Any] = {  # the logbook's reasons, in the page's language

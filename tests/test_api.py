@@ -327,7 +327,7 @@ def test_an_incident_past_its_deadline_is_overdue(api: httpx.Client) -> None:
 def test_the_lifecycle_goes_one_step_at_a_time_and_only_a_supervisor_closes(
     api: httpx.Client, boss: httpx.Client
 ) -> None:
-    case = incident(api)
+    case = incident(api, severity="minor")  # a post supervisor closes only minor ones
     path = f"/incidents/{case['id']}/status"
     for wrong in ("in_progress", "resolved", "closed", "open"):
         answer = api.post(path, json={"status": wrong})
@@ -347,7 +347,9 @@ def test_the_lifecycle_goes_one_step_at_a_time_and_only_a_supervisor_closes(
 def test_a_complaint_closes_only_after_follow_up_and_summary(
     api: httpx.Client, boss: httpx.Client
 ) -> None:
-    complaint = incident(api, category="complaint", title="樓上單位漏水", channel="phone")
+    complaint = incident(
+        api, category="complaint", severity="minor", title="樓上單位漏水", channel="phone"
+    )
     path = f"/incidents/{complaint['id']}"
     for step in ("acknowledged", "in_progress", "resolved"):
         assert api.post(f"{path}/status", json={"status": step}).status_code == 200

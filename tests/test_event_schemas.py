@@ -192,6 +192,15 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
                 "by": "hub:manager",
             }
         )
+        # commands from the hub, carried out and refused
+        opened = book.incidents.list(status="open")[0]["id"]
+        command = {"incident_id": opened, "by": "hub:manager", "role": "manager"}
+        for action in (
+            {"action": "assign", "assignee": "manager"},
+            {"action": "severity", "severity": "minor", "reason": "nobody is stuck"},
+            {"action": "status", "status": "closed"},  # not its next step: refused
+        ):
+            assert book.commands.apply_now({**command, **action, "id": new_id()})
     finally:
         book.close()
     pii_rows = events(data, "type, pii FROM events WHERE pii IS NOT NULL")  # before the purge

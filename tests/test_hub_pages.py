@@ -107,7 +107,7 @@ def test_a_supervisors_entry_reaches_the_post(browser: Browser, world: World) ->
     for page in tab(browser):
         log_in(page, world.hub, SUPERVISOR, "zh-Hans")
         page.goto(f"{world.hub.url}/incidents/{incident['id']}")
-        page.click("main button[type=submit]")  # empty: refused next to the field
+        page.click("form.entry button[type=submit]")  # empty: refused next to the field
         expect(page.locator(".entry .error")).to_have_text("请填写此栏。")
         page.select_option("select[name=kind]", "escalation")
         page.fill("textarea[name=text]", "已通知消防處，經理正趕往現場")

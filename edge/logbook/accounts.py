@@ -91,6 +91,14 @@ class Accounts(Family):
 
         return self.writer.write(work)
 
+    def clear_failures_now(self, badge: str) -> None:
+        """The PIN was right (a supervisor's approval): the badge's failures go."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM login_failures WHERE badge = ?", (badge,))
+
+        self.writer.write(work)
+
     def login_succeeded_now(self, badge: str, token_hash: str, expires_at: str) -> None:
         """The PIN was right: the badge's failures (its reservation too) go, the session
         starts, in one transaction."""

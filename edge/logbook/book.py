@@ -17,6 +17,7 @@ from schemas.lines import logbook_line
 from service import errors, sqlite
 
 from .accounts import Accounts
+from .commands import HubCommands
 from .database import (
     DB_FILE,
     ID_KEY_FILE,
@@ -91,6 +92,7 @@ class Logbook:
         self.deliveries = Deliveries(self)
         self.doors = Doors(self)
         self.incidents = Incidents(self)
+        self.commands = HubCommands(self)
         self.shift_notes = ShiftNotes(self)
         self.directory = Directory(self)
         self.accounts = Accounts(self)

@@ -9,22 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
-from schemas.models import (
-    EntryKind,
-    IncidentEntryData,
-    IncidentOpenedData,
-    IncidentStatus,
-    IncidentStatusData,
-)
+from schemas.models import EntryKind, IncidentEntryData, IncidentOpenedData
 from schemas.rows import is_overdue, only_overdue
 from service import errors
 from service.sqlite import and_where
 
+from . import lifecycle
 from .actors import Actor
 from .family import Family
 from .visits import linked_visit
 
-INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
 HUB_ENTRY_KINDS = {"note", "action", "escalation", "follow_up", "summary", "police_called"}
 
 
@@ -109,45 +103,11 @@ class Incidents(Family):
         return self.writer.write(work)
 
     async def set_status(self, incident_id: str, status: str, by: Actor) -> dict[str, Any]:
-        """Move an incident one step along open -> acknowledged -> in_progress -> resolved ->
-        closed; a complaint closes only after a follow_up and a summary entry; only a
-        supervisor closes. The record's state is checked first (409), then the role (403)."""
+        """Move an incident one step along its lifecycle (`lifecycle.change_status`: 409 for
+        a step the record forbids, then 403 for a grade this person may not close)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            row = conn.execute(
-                "SELECT status, category FROM incidents WHERE id = ?", (incident_id,)
-            ).fetchone()
-            if row is None:
-                raise errors.NotFound(f"no incident {incident_id}", loc=("path", "id"))
-            current = row["status"]
-            position = INCIDENT_FLOW.index(current)
-            if position + 1 >= len(INCIDENT_FLOW) or INCIDENT_FLOW[position + 1] != status:
-                allowed = INCIDENT_FLOW[position + 1] if position + 1 < len(INCIDENT_FLOW) else None
-                raise errors.TransitionForbidden(
-                    f"cannot go from {current} to {status}"
-                    + (f"; next is {allowed}" if allowed else "; the incident is closed")
-                )
-            if status == "closed" and row["category"] == "complaint":
-                kinds = {
-                    k
-                    for (k,) in conn.execute(
-                        "SELECT DISTINCT kind FROM incident_entries WHERE incident_id = ?",
-                        (incident_id,),
-                    )
-                }
-                missing = [k for k in ("follow_up", "summary") if k not in kinds]
-                if missing:
-                    raise errors.TransitionForbidden(
-                        "a complaint closes only after its " + " and ".join(missing) + " entry"
-                    )
-            if status == "closed" and by.kind == "guard" and by.role != "supervisor":
-                raise errors.Forbidden("only a supervisor may close an incident")
-            self.writer.append(
-                conn,
-                "incident.status",
-                incident_id,
-                IncidentStatusData(status=IncidentStatus(status), previous=current, by=by.ref),
-            )
+            lifecycle.change_status(self.writer, conn, incident_id, status, by)
             return self.get(incident_id, conn=conn)
 
         return await self.writer.run(work)
@@ -171,6 +131,14 @@ class Incidents(Family):
                 _entry_out(e)
                 for e in conn.execute(
                     "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY seq",
+                    (incident_id,),
+                )
+            ]
+            incident["history"] = [
+                dict(change)
+                for change in conn.execute(
+                    "SELECT at, change, value, previous, reason, author, command_id"
+                    " FROM incident_changes WHERE incident_id = ? ORDER BY at, id",
                     (incident_id,),
                 )
             ]

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from schemas import models as m
+from schemas.grading import may_close
 from service import errors
+from service.pages_text import incident_timeline, who_closes
 
+from ..logbook import lifecycle
 from .base import SUSPICIOUS, Page
 
 router = APIRouter(include_in_schema=False)
-FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
 
 
 def no_such_incident(page: Page) -> Response:
@@ -44,7 +46,7 @@ async def open_incident(request: Request) -> Response:
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, status: str | None = None) -> Response:
     page = Page.of_user(request)
-    wanted = status if status in FLOW else None
+    wanted = status if status in lifecycle.INCIDENT_FLOW else None
     return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
 
 
@@ -66,12 +68,18 @@ def _incident_page(
                 "escalation" in kinds,
             ),
         ]
-    position = FLOW.index(incident["status"])
-    next_status = FLOW[position + 1] if position + 1 < len(FLOW) else None
-    if next_status == "closed" and page.me.role != "supervisor":
-        next_status = None  # only a supervisor closes
+    next_status = lifecycle.next_status(incident["status"])
+    if next_status == "closed" and not may_close(incident["severity"], "guard", page.me.role):
+        next_status = None  # the manuals' grading: who may close, and who may approve here
+        context["who_closes"] = who_closes(page._, incident["severity"])
+        context["may_approve"] = may_close(incident["severity"], "guard", "supervisor")
     return page.render(
-        "incident.html", status_code, incident=incident, next_status=next_status, **context
+        "incident.html",
+        status_code,
+        incident=incident,
+        next_status=next_status,
+        timeline=incident_timeline(page._, page.labels(), incident),
+        **context,
     )
 
 
@@ -91,6 +99,35 @@ async def add_entry(incident_id: str, request: Request) -> Response:
         await page.book.incidents.add_entry(incident_id, entry.kind, entry.text, page.me)
     except errors.NotFound:
         return no_such_incident(page)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/approve", response_class=HTMLResponse)
+async def approve_closing(incident_id: str, request: Request) -> Response:
+    """A supervisor closes a minor incident at the guard's tablet with badge + PIN, in a
+    dialog: the guard stays logged in, and the incident is closed by the supervisor."""
+    page = Page.of_user(request)
+    form = await page.checked_form()
+    auth = request.app.state.auth
+    problem, status_code = None, 200
+    try:
+        approver = auth.approver(str(form.get("badge", "")), str(form.get("pin", "")))
+        await page.book.incidents.set_status(incident_id, "closed", approver)
+    except errors.TooManyAttempts:
+        problem, status_code = page._("Too many wrong PINs. Wait 5 minutes."), 429
+    except (errors.Unauthorized, errors.InvalidValue):
+        problem, status_code = page._("Wrong badge or PIN."), 401
+    except errors.Forbidden:
+        problem, status_code = page._("Only a supervisor may close an incident."), 403
+    except errors.TransitionForbidden:
+        problem = page._("Not now: a complaint closes after a follow-up visit and a summary.")
+        status_code = 409
+    except errors.NotFound:
+        return no_such_incident(page)
+    if problem:
+        return _incident_page(
+            page, incident_id, status_code, approve_error=problem, badge=form.get("badge", "")
+        )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 

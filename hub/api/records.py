@@ -74,9 +74,16 @@ def list_incidents(
     status: m.IncidentStatus | None = None,
     severity: m.Severity | None = None,
     overdue: bool | None = None,
+    assignee: Annotated[
+        str | None, Query(max_length=64, description="a hub username, or `me` for one's own")
+    ] = None,
 ) -> m.IncidentList:
     incidents = store.list_incidents(
-        scope(user, site), status=status, severity=severity, overdue=overdue
+        scope(user, site),
+        status=status,
+        severity=severity,
+        overdue=overdue,
+        assignee=user.username if assignee == "me" else assignee,
     )
     audit_read(
         store, user, "api incidents", site=site, status=status, severity=severity, overdue=overdue
@@ -85,10 +92,12 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
-def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.Incident:
+def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.HubIncident:
+    """One incident with its entries, its history (status, assignee and grade changes as its
+    post recorded them) and the commands sent to its post with their state."""
     incident = visible_incident(store, user, incident_id)
     audit_read(store, user, "api incident", id=incident_id)
-    return m.Incident.model_validate(incident)
+    return m.HubIncident.model_validate(incident)
 
 
 @router.post(

@@ -68,6 +68,16 @@ class HubPage(BasePage[User]):
                 "supervisor": _("Supervisor"),
                 "auditor": _("Auditor"),
             },
+            "command_words": {
+                "status": _("Status"),
+                "assign": _("Assign"),
+                "severity": _("Re-grade"),
+            },
+            "command_states": {
+                "pending": _("Waiting for the post"),
+                "applied": _("Done at the post"),
+                "rejected": _("Refused by the post"),
+            },
         }
 
 

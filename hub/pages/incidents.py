@@ -8,9 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from schemas import models as m
+from schemas.grading import may_close
 from service import errors
+from service.pages_text import incident_timeline, who_closes
 
 from ..actions import add_supervisor_entry, audit_read, visible_incident
+from ..commands import send_command
 from .base import SEVERITY_ORDER, HubPage, by_urgency
 
 router = APIRouter(include_in_schema=False)
@@ -65,7 +68,19 @@ def _incident_page(
         incident = visible_incident(page.store, page.me, incident_id)
     except errors.NotFound:
         return page.not_found()
-    return page.render("incident.html", status_code, incident=incident, **context)
+    if page.me.may_write:  # what a supervisor or manager may ask of the post
+        step = next_status(incident["status"])
+        if step == "closed" and not may_close(incident["severity"], "hub", page.me.role):
+            step, context["who_closes"] = None, who_closes(page._, incident["severity"])
+        context["next_status"] = step
+        context["assignees"] = page.store.assignees(incident["site"])
+    return page.render(
+        "incident.html",
+        status_code,
+        incident=incident,
+        timeline=incident_timeline(page._, page.labels(), incident),
+        **context,
+    )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -95,4 +110,64 @@ async def add_entry(incident_id: str, request: Request) -> Response:
         return _incident_page(
             page, incident_id, 403, text_error=page._("An auditor may read but not write.")
         )
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+def next_status(status: str) -> str | None:
+    flow = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+    return flow[flow.index(status) + 1] if status != "closed" else None
+
+
+# the command forms: (the body's model, the action, the field with its value)
+COMMAND_FORMS: dict[str, tuple[type[m.Body], str]] = {
+    "status": (m.StatusCommandIn, "status"),
+    "assign": (m.AssignIn, "assignee"),
+    "severity": (m.SeverityIn, "severity"),
+}
+
+
+@router.post("/incidents/{incident_id}/status", response_class=HTMLResponse)
+async def move_incident(incident_id: str, request: Request) -> Response:
+    return await _command_form(incident_id, "status", request)
+
+
+@router.post("/incidents/{incident_id}/assign", response_class=HTMLResponse)
+async def assign_incident(incident_id: str, request: Request) -> Response:
+    return await _command_form(incident_id, "assign", request)
+
+
+@router.post("/incidents/{incident_id}/severity", response_class=HTMLResponse)
+async def regrade_incident(incident_id: str, request: Request) -> Response:
+    return await _command_form(incident_id, "severity", request)
+
+
+async def _command_form(incident_id: str, action: str, request: Request) -> Response:
+    """The status, assign and re-grade forms: each becomes a command for the incident's post
+    (`hub.commands`), shown as pending on the page until the post's answer arrives."""
+    page = HubPage.of_user(request)
+    form = await page.checked_form()
+    try:
+        incident = visible_incident(page.store, page.me, incident_id)
+    except errors.NotFound:
+        return page.not_found()
+    model, field = COMMAND_FORMS[action]
+    body, field_errors = page.validate(model, form)
+    if body is None:
+        return _incident_page(page, incident_id, 422, command_errors=field_errors, values=form)
+    value = getattr(body, field)
+    try:
+        send_command(
+            request,
+            incident,
+            page.me,
+            action,
+            getattr(value, "value", value),
+            getattr(body, "reason", None),
+        )
+    except errors.Forbidden:
+        message = page._("You may not do this.")
+        return _incident_page(page, incident_id, 403, command_errors={field: message})
+    except errors.InvalidValue:
+        message = page._("Please choose one of the options.")
+        return _incident_page(page, incident_id, 422, command_errors={field: message}, values=form)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

@@ -28,6 +28,19 @@ class Accounts(StoreBase):
         row = self._read.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         return dict(row) if row else None
 
+    def assignees(self, site: str) -> list[str]:
+        """The hub users an incident of `site` may be assigned to: its supervisors and every
+        manager (`hub.commands.check_assignee` holds the same rule)."""
+        rows = self._read.execute(
+            "SELECT username, role, sites FROM users WHERE role IN ('supervisor', 'manager')"
+            " ORDER BY username"
+        )
+        return [
+            r["username"]
+            for r in rows
+            if r["role"] == "manager" or site in str(r["sites"] or "").split(",")
+        ]
+
     def recent_failures(self, username: str, since: str) -> int:
         return int(
             self._read.execute(

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from .accounts import Accounts
 from .batches import Batches
+from .commands import Commands
 from .reads import Reads
 from .reports import Reports
 from .rules import Rules
 from .search import SearchAudit
 
 
-class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports):
+class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports, Commands):
     """The hub's database. Reads on per-thread connections; ingest on one writer connection."""

@@ -60,7 +60,33 @@ def apply_projection(
             "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
             (event["at"], event["record_id"]),
         )
+    command_id = event["data"].get("command_id")
+    if command_id:
+        settle_command(conn, site, str(command_id), event)
     return outcome
+
+
+def settle_command(
+    conn: sqlite3.Connection, site: str, command_id: str, event: dict[str, Any]
+) -> None:
+    """The post carried out a command from the hub (its event names the command) or refused
+    it (`command.rejected`, with the reason): the command is settled and no longer sent."""
+    rejected = event["type"] == "command.rejected"
+    conn.execute(
+        "UPDATE commands SET state = ?, state_reason = ?, settled_at = ?"
+        " WHERE id = ? AND site = ? AND state = 'pending'",
+        (
+            "rejected" if rejected else "applied",
+            event["data"]["reason"] if rejected else None,
+            event["at"],
+            command_id,
+            site,
+        ),
+    )
+    conn.execute(
+        "UPDATE outbox SET delivered_at = ? WHERE id = ? AND site = ? AND delivered_at IS NULL",
+        (event["at"], command_id, site),
+    )
 
 
 def apply_purge(

@@ -12,6 +12,7 @@ from schemas.rows import is_overdue, only_overdue, visit_record
 from service.sqlite import and_where
 
 from .base import StoreBase, site_filter
+from .commands import command_out
 from .schema import MILESTONES
 
 
@@ -40,9 +41,12 @@ class Reads(StoreBase):
         status: str | None = None,
         severity: str | None = None,
         overdue: bool | None = None,
+        assignee: str | None = None,
     ) -> list[dict[str, Any]]:
         sql, args = site_filter("SELECT * FROM incidents WHERE 1=1", [], sites)
-        sql = and_where(sql, args, {"status = ?": status, "severity = ?": severity})
+        sql = and_where(
+            sql, args, {"status = ?": status, "severity = ?": severity, "assignee = ?": assignee}
+        )
         rows = self._read.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
         return only_overdue([incident_out(r) for r in rows], overdue)
 
@@ -55,6 +59,21 @@ class Reads(StoreBase):
             entry_out(e)
             for e in self._read.execute(
                 "SELECT * FROM incident_entries WHERE incident_id = ? ORDER BY at, id",
+                (incident_id,),
+            )
+        ]
+        incident["history"] = [
+            dict(change)
+            for change in self._read.execute(
+                "SELECT at, change, value, previous, reason, author, command_id"
+                " FROM incident_changes WHERE incident_id = ? ORDER BY at, id",
+                (incident_id,),
+            )
+        ]
+        incident["commands"] = [
+            {k: v for k, v in command_out(c).items() if k != "site"}
+            for c in self._read.execute(
+                "SELECT * FROM commands WHERE incident_id = ? ORDER BY created_at, id",
                 (incident_id,),
             )
         ]
