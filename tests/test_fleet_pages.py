@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import (
+    PHONE,
     csrf_on,
     serious_axe_violations,
     shot,
@@ -251,6 +252,11 @@ def test_every_fleet_page_passes_axe_and_fits_a_tablet(browser: Browser, world: 
             page.click("form.settings button[type=submit]")
             expect(page.locator("#idle_minutes-error")).to_be_visible()
             fits_and_passes_axe(page, (lang, "refused settings"))
+    for page in tab(browser, viewport=PHONE):  # a manager on patrol: nothing wider than it
+        log_in(page, world.hub, MANAGER, "zh-Hant")
+        for path in FLEET_PAGES:
+            page.goto(f"{world.hub.url}{path}")
+            assert small_targets(page) == [] and too_wide(page) is None, ("phone", path)
     for page in tab(browser):
         log_in(page, world.hub, SUPERVISOR, "zh-Hant")
         for path in FLEET_PAGES:
