@@ -1,7 +1,8 @@
 """What a user may do at the hub, shared by the API (`hub/api/`) and the dashboard
 (`hub/pages/`): the access rules (the sites a user may see, what only a manager may do), the
 audit of every read of personal data, and the actions both run (a supervisor's entry on an
-incident, the watch list, notification rules) with the bodies they take."""
+incident, the watch list, notification rules, the fleet's sites, settings, directories and
+guards) with the bodies they take; every change to the fleet goes into the audit log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from schemas.ids import format_time, new_id, utc_now
 from schemas.privacy import id_hmac, mask_id
 from schemas.topics import NAME_RULE, is_safe_name
 from service import errors
+from service.passwords import hash_secret
 
 from .auth import User
 from .escalation import shown_url
@@ -178,6 +180,7 @@ def put_site(
     if not is_safe_name(site):
         raise errors.InvalidValue(f"a site is {NAME_RULE}", loc=("path", "site"))
     record = store.put_site(site, body.model_dump(mode="json"), user.ref)
+    store.audit(user.username, "change site", f"{site}: settings version {record['version']}")
     send_down(request)
     return record
 
@@ -193,6 +196,11 @@ def put_settings(
     if not given or given.get("deadlines_h") == {}:
         raise errors.InvalidValue("give at least one setting", loc=("body",))
     record = store.put_settings(site, given, user.ref)
+    store.audit(
+        user.username,
+        "change site settings",
+        f"{site}: {','.join(sorted(given))}, version {record['version']}",
+    )
     send_down(request)
     return record
 
@@ -207,6 +215,11 @@ def put_units(
         raise errors.NotFound(f"no site {site}", loc=("path", "site"))
     units = read_units(raw, content_type)
     directory = store.put_units(site, units, user.ref)
+    store.audit(
+        user.username,
+        "replace directory",
+        f"{site}: {len(directory['units'])} units, version {directory['version']}",
+    )
     send_down(request)
     return {"version": directory["version"], "units": len(directory["units"])}
 
@@ -245,3 +258,58 @@ def read_units(raw: bytes, content_type: str) -> list[dict[str, Any]]:
     if not units:
         raise errors.InvalidValue("the directory has no units", loc=("body",))
     return list(units.values())
+
+
+def check_guards_change(user: User) -> None:
+    if user.role != "manager":
+        raise errors.Forbidden("only a manager may add or disable guards")
+
+
+def read_guards(store: Store, user: User, site: str | None) -> list[dict[str, Any]]:
+    """The guards (of `site`, if given; API and page), never a PIN or its hash: a manager
+    sees all, a supervisor those of their own sites (another site is 404), an auditor none
+    (403)."""
+    if user.role not in ("manager", "supervisor"):
+        raise errors.Forbidden("only a manager or supervisor may see the guards")
+    if site is not None and not user.may_see(site):
+        raise errors.NotFound(f"no site {site}", loc=("query", "site"))
+    return store.list_guards(user.sites, site)
+
+
+def add_guard(request: Request, store: Store, user: User, body: m.GuardIn) -> dict[str, Any]:
+    """Add a guard (manager; API and page): 422 for a site the hub does not know, 409 for a
+    badge it does."""
+    check_guards_change(user)
+    sites = sorted(set(body.sites))
+    known = set(store.site_names())
+    for site in body.sites:
+        if site not in known:
+            raise errors.InvalidValue(f"no site {site}", loc=("body", "sites"))
+    if store.has_guard(body.badge):
+        raise errors.Conflict(f"badge {body.badge} exists", loc=("body", "badge"))
+    guard = {
+        "badge": body.badge,
+        "name": body.name,
+        "role": body.role.value,
+        "pin_hash": hash_secret(body.pin),
+        "sites": sites,
+    }
+    if not store.add_guard(guard, user.ref):
+        raise errors.Conflict(f"badge {body.badge} exists", loc=("body", "badge"))
+    store.audit(user.username, "add guard", f"{body.badge} ({guard['role']}) at {','.join(sites)}")
+    send_down(request)
+    return {k: guard[k] for k in ("badge", "name", "role", "sites")} | {"disabled": False}
+
+
+def disable_guard(
+    request: Request, store: Store, user: User, badge: str, body: m.GuardDisableIn
+) -> dict[str, Any]:
+    """Disable a guard at every post of their sites (manager; API and page); 404 for an
+    unknown badge."""
+    check_guards_change(user)
+    sites = store.disable_guard(badge, body.reason)
+    if sites is None:
+        raise errors.NotFound(f"no guard {badge}", loc=("path", "badge"))
+    store.audit(user.username, "disable guard", f"{badge}: {body.reason or ''}")
+    send_down(request)
+    return next(g for g in store.list_guards(None, None) if g["badge"] == badge)

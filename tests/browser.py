@@ -105,6 +105,19 @@ def small_targets(page: Page) -> list[str]:
     )
 
 
+def serious_axe_violations(page: Page) -> list[str]:
+    """What axe-core (shipped in axe-playwright-python) finds serious or critical on the page
+    as it is now: `rule-id: the first element's HTML` for each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['nodes'][0]['html'][:120] if v['nodes'] else ''}"
+        for v in found
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
 def too_wide(page: Page) -> int | None:
     """The page's width if it scrolls sideways (wider than the window), else None."""
     wide = int(page.evaluate("document.documentElement.scrollWidth"))

@@ -380,10 +380,56 @@ def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrate
             form(site=field(sites), status=texts(), severity=texts(), overdue=field(["true"])),
         ),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
-        st.sampled_from(["/audit", "/rules", "/watchlist", "/reports"]).map(
+        *fleet_asks(sites),
+        st.sampled_from(["/audit", "/rules", "/watchlist", "/reports", "/sites"]).map(
             lambda p: Ask("GET", p)
         ),
     )
+
+
+def fleet_asks(sites: list[str]) -> list[st.SearchStrategy[Ask]]:
+    """The fleet's forms: a site's record and settings, its directory, the guards."""
+    hours = ["1", "0", "8760", "8761", "NaN", "1e9", "-1", "2.5"]
+
+    def of_site(action: str) -> st.SearchStrategy[str]:
+        return record_path("/sites/{}/" + action, sites)
+
+    record = {"name": texts(), "timezone": field(["Asia/Hong_Kong", "Mars/Base"]), "kind": texts()}
+    return [
+        post("/sites", form(site=field(["new-site", "Bad Site", *sites]), **record)),
+        post(of_site("record"), form(**record), "/sites/{site}/record"),
+        post(
+            of_site("settings"),
+            form(
+                **{f"deadlines_h.{grade}": field(hours) for grade in ("minor", "severe")},
+                retention_days=field(["1", "3650", "3651", "0"]),
+                held_open_s=field(["0", "86400", "86401"]),
+                idle_minutes=field(["0", "1440", "10"]),
+                default_lang=field(["", "en", "zh-Hant", "fr"]),
+            ),
+            "/sites/{site}/settings",
+        ),
+        post(
+            of_site("units"),
+            form(csv=field(["unit,intercom,residents\n1A,,\n", "unit\n1A\n", ""])),
+            "/sites/{site}/units",
+        ),
+        post(
+            "/guards",
+            form(
+                badge=texts(),
+                name=texts(),
+                pin=field(["1234", "12", "123456789"]),
+                role=field(["guard", "supervisor"]),
+                sites=field(sites),
+            ),
+        ),
+        post(record_path("/guards/{}/disable", ["7001"]), form(reason=texts()), "/guards/{b}"),
+        raw_posts(["/sites", "/guards", "/sites/harbour-view/settings"]),
+        of_site("settings").map(lambda p: Ask("GET", p, label="/sites/{site}/settings")),
+        of_site("units").map(lambda p: Ask("GET", p, label="/sites/{site}/units")),
+        get("/guards", form(site=field(sites))),
+    ]
 
 
 def test_no_dashboard_form_gets_a_5xx_or_json(

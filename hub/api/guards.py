@@ -5,63 +5,15 @@ leaves the hub only as its argon2 hash, and no answer here carries either."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from schemas import models as m
-from service import errors
-from service.passwords import hash_secret
 
-from ..actions import send_down
-from ..auth import User
-from ..store import Store
+from ..actions import add_guard, disable_guard, read_guards
 from .deps import CurrentUser, StoreDep
 
 router = APIRouter()
-
-
-def check_guards_change(user: User) -> None:
-    if user.role != "manager":
-        raise errors.Forbidden("only a manager may add or disable guards")
-
-
-def add_guard(request: Request, store: Store, user: User, body: m.GuardIn) -> dict[str, Any]:
-    """Add a guard (manager): 422 for a site the hub does not know, 409 for a badge it does."""
-    check_guards_change(user)
-    sites = sorted(set(body.sites))
-    known = set(store.site_names())
-    for site in body.sites:
-        if site not in known:
-            raise errors.InvalidValue(f"no site {site}", loc=("body", "sites"))
-    if store.has_guard(body.badge):
-        raise errors.Conflict(f"badge {body.badge} exists", loc=("body", "badge"))
-    guard = {
-        "badge": body.badge,
-        "name": body.name,
-        "role": body.role.value,
-        "pin_hash": hash_secret(body.pin),
-        "sites": sites,
-    }
-    if not store.add_guard(guard, user.ref):
-        raise errors.Conflict(f"badge {body.badge} exists", loc=("body", "badge"))
-    store.audit(user.username, "add guard", f"{body.badge} ({guard['role']}) at {','.join(sites)}")
-    send_down(request)
-    return {k: guard[k] for k in ("badge", "name", "role", "sites")} | {"disabled": False}
-
-
-def disable_guard(
-    request: Request, store: Store, user: User, badge: str, body: m.GuardDisableIn
-) -> dict[str, Any]:
-    """Disable a guard at every post of their sites (manager); 404 for an unknown badge."""
-    check_guards_change(user)
-    sites = store.disable_guard(badge, body.reason)
-    if sites is None:
-        raise errors.NotFound(f"no guard {badge}", loc=("path", "badge"))
-    store.audit(user.username, "disable guard", f"{badge}: {body.reason or ''}")
-    send_down(request)
-    return next(g for g in store.list_guards(None, None) if g["badge"] == badge)
 
 
 @router.post("/guards", status_code=201, tags=["guards"], responses={403: {}, 409: {}, 422: {}})
@@ -88,8 +40,4 @@ def post_guard_disable(
 def get_guards(user: CurrentUser, store: StoreDep, site: str | None = None) -> m.GuardList:
     """The guards (of `site`, if given), never a PIN or its hash: a manager sees all, a
     supervisor those of their own sites (another site is 404), an auditor none (403)."""
-    if user.role not in ("manager", "supervisor"):
-        raise errors.Forbidden("only a manager or supervisor may see the guards")
-    if site is not None and not user.may_see(site):
-        raise errors.NotFound(f"no site {site}", loc=("query", "site"))
-    return m.GuardList.model_validate({"guards": store.list_guards(user.sites, site)})
+    return m.GuardList.model_validate({"guards": read_guards(store, user, site)})

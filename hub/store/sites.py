@@ -139,6 +139,26 @@ class Sites(Outbox):
         for row in conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall():
             queue(conn, site, row["device"])
 
+    def applied_versions(self, site: str) -> dict[str, dict[str, int]]:
+        """Which version of the settings, directory and roster each post of the site says it
+        applied (its `*.applied` events that reached the hub): `{device: {"settings": n,
+        "directory": n, "roster": n}}`, 0 for none yet."""
+        applied: dict[str, dict[str, int]] = {
+            r["device"]: {"settings": 0, "directory": 0, "roster": 0}
+            for r in self._read.execute("SELECT device FROM devices WHERE site = ?", (site,))
+        }
+        rows = self._read.execute(
+            "SELECT device, type, MAX(CAST(json_extract(data, '$.version') AS INTEGER)) AS n"
+            " FROM events WHERE site = ? AND type IN"
+            " ('settings.applied', 'directory.applied', 'roster.applied') GROUP BY device, type",
+            (site,),
+        )
+        for row in rows:
+            kind = row["type"].removesuffix(".applied")
+            applied.setdefault(row["device"], {"settings": 0, "directory": 0, "roster": 0})
+            applied[row["device"]][kind] = row["n"] or 0
+        return applied
+
     def queue_current(self, site: str, device: str) -> None:
         """Make sure a post has the current watch list and its site's settings and directory
         on their way (a new post, or one that was away for several versions)."""
