@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from schemas.ids import parse_time
-from tests.browser import log_in, shot
+from tests.browser import log_in, serious_axe_violations, shot, tab
 from tests.helpers import (
     GUARD,
     Company,
@@ -358,3 +358,53 @@ def test_a_supervisor_closes_a_minor_incident_at_the_guards_tablet(
         closed = guard.get(f"/incidents/{minor}").json()
     assert closed["status"] == "closed"
     assert closed["history"][-1]["author"] == f"guard:{POST_SUPERVISOR['badge']}"
+
+
+def test_a_supervisor_moves_regrades_and_assigns_from_the_hubs_incident_page(
+    browser: Browser, company: Company
+) -> None:
+    hub_users(company)
+    post, hub = company.start_with_post(SITE)
+    with post.client(post.login()) as guard:
+        incident_id = guard.post(
+            "/incidents", json={"category": "lift", "severity": "medium", "title": "升降機故障"}
+        ).json()["id"]
+    wait_until(lambda: at_hub(hub, incident_id), 30, "the incident at the hub")
+    for page in tab(browser):
+        page.goto(f"{hub.url}/login?lang=zh-Hant")
+        page.fill("input[name=username]", HUB_SUPERVISOR["username"])
+        page.fill("input[name=password]", HUB_SUPERVISOR["password"])
+        page.click("main button[type=submit]")
+        page.goto(f"{hub.url}/incidents/{incident_id}")
+        page.click("button[name=acknowledged]")
+        commands = page.locator(".commands li")
+        expect(commands).to_have_count(1)
+        # shown live: the page follows the post's answer without a reload
+        expect(commands.first).to_have_attribute("data-state", "applied", timeout=30_000)
+        expect(page.locator("button[name=in_progress]")).to_have_count(1)
+        expect(page.locator(".timeline")).to_contain_text("中心 sup")
+
+        page.select_option("select[name=severity]", "severe")
+        page.click("button[name=regrade]")  # no reason: refused next to the field
+        expect(page.locator("form.command .error")).to_have_text("請填寫此欄。")
+        expect(page.locator("select[name=severity]")).to_have_value("severe")  # kept
+        page.fill("#severity-reason", "有住戶被困")
+        page.click("button[name=regrade]")
+        page.select_option("select[name=assignee]", "sup")
+        page.click("button[name=assign]")
+        expect(page.locator(".commands li[data-state=applied]")).to_have_count(3, timeout=30_000)
+        expect(page.locator("[data-assignee]")).to_have_attribute("data-assignee", "sup")
+        for step in ("in_progress", "resolved"):
+            page.click(f"button[name={step}]")
+            expect(page.locator(f"button[name={next_after(step)}]")).to_have_count(
+                1 if step == "in_progress" else 0, timeout=30_000
+            )
+        # resolved and now severe: a supervisor may not close it, and the page says who may
+        expect(page.locator("[data-who-closes]")).to_have_text("嚴重事故須由中心的經理結案。")
+        shot(page, "hub-incident-commands-zh-Hant")
+        assert serious_axe_violations(page) == []
+    company.stop_all(hub)
+
+
+def next_after(step: str) -> str:
+    return {"in_progress": "resolved", "resolved": "closed"}[step]

@@ -22,8 +22,15 @@
       if (field.type === "checkbox" || field.type === "radio") {
         if (field.checked !== field.defaultChecked) { return true; }
       } else if (field.tagName === "SELECT") {
+        // with no option marked selected, a single choice starts on its first option
+        var marked = false;
+        for (var k = 0; k < field.options.length; k++) {
+          if (field.options[k].defaultSelected) { marked = true; }
+        }
         for (var j = 0; j < field.options.length; j++) {
-          if (field.options[j].selected !== field.options[j].defaultSelected) { return true; }
+          var first = j === 0 && !field.multiple;
+          var start = marked ? field.options[j].defaultSelected : first;
+          if (field.options[j].selected !== start) { return true; }
         }
       } else if (field.value !== field.defaultValue) { return true; }
     }
