@@ -14,6 +14,7 @@
   [badge, pin].forEach(function (field) {
     if (field) { field.addEventListener("focus", function () { aim(field); }); }
   });
+  if (badge) { badge.addEventListener("blur", function () { aim(pin); }); }  // no field: the PIN
   if (badge && document.activeElement === badge) { aim(badge); }
   document.querySelectorAll(".pinpad button").forEach(function (button) {
     button.addEventListener("mousedown", function (event) { event.preventDefault(); });
