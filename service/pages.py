@@ -213,7 +213,13 @@ class BasePage(Generic[U]):
             csrf=self.csrf,
             me=self.user,  # the shared layout's logout form and menu
             **{
-                "live_version": self.live_version() if self.user is not None else "",
+                # an error page says it is not live: its version is not read (the read may
+                # be what failed)
+                "live_version": (
+                    self.live_version()
+                    if self.user is not None and "live_version" not in context
+                    else ""
+                ),
                 **self.context(),
                 **self.labels(),
                 **context,

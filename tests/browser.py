@@ -41,6 +41,7 @@ def shot(page: Page, name: str) -> None:
 def log_in(page: Page, edge: EdgeServer, lang: str = "en") -> None:
     page.goto(f"{edge.url}/login?lang={lang}")
     page.fill("input[name=badge]", GUARD["badge"])
+    page.click("input[name=pin]")  # the pad types into the field the guard is in
     for digit in GUARD["pin"]:
         page.click(f".pinpad button[data-key='{digit}']")
     page.click("main button[type=submit]")

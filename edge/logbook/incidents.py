@@ -10,7 +10,7 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EntryKind, IncidentEntryData, IncidentOpenedData
-from schemas.rows import is_overdue, only_overdue
+from schemas.rows import UNRESOLVED_STATUSES, is_overdue, only_overdue
 from service import errors
 from service.sqlite import and_where
 
@@ -165,6 +165,16 @@ class Incidents(Family):
         )
         rows = self.book.reader.execute(sql + " ORDER BY opened_at DESC, id DESC", args)
         return only_overdue([self._out(row) for row in rows], overdue)
+
+    def count_overdue(self) -> int:
+        """How many unresolved incidents are past their deadline: a live page's version moves
+        when one falls due, though no event was written."""
+        marks = ", ".join("?" * len(UNRESOLVED_STATUSES))
+        row = self.book.reader.execute(
+            f"SELECT count(*) FROM incidents WHERE status IN ({marks}) AND due_at < ?",
+            (*UNRESOLVED_STATUSES, format_time(utc_now())),
+        ).fetchone()
+        return int(row[0])
 
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
         incident = {"site": self.book.site, "device": self.book.device, **dict(row)}

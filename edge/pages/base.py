@@ -64,9 +64,10 @@ class Page(BasePage[Actor]):
 
     def live_version(self) -> str:
         """What a live page compares to know it is out of date: a new event, an ack, a
-        reconnect."""
+        reconnect, an incident falling due (no event marks that)."""
         state = self.sync
-        return f"{state['last_seq']}:{state['acked_seq']}:{int(state['connected'])}"
+        overdue = self.book.incidents.count_overdue()
+        return f"{state['last_seq']}:{state['acked_seq']}:{int(state['connected'])}:{overdue}"
 
     def context(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,8 @@ from ..logbook import Logbook
 from .base import SUSPICIOUS, Page
 
 router = APIRouter(include_in_schema=False)
+JUST_REGISTERED = "gp_registered"  # the visit this browser registered last
+JUST_REGISTERED_S = 600  # how long its page leads with "Next visitor"
 
 
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
@@ -51,9 +53,17 @@ def home(request: Request) -> Response:
     incidents = [i for i in page.book.incidents.list() if i["status"] != "closed"]
     order = {"severe": 0, "medium": 1, "minor": 2}
     incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
+    # overdue and severe ones come first on the page, above the visitors (issue 15)
+    urgent = [i for i in incidents if i["overdue"] or i["severity"] == "severe"]
     on_site = page.book.visits.list(on_site=True)
     waiting = [v for v in on_site if v["confirmation"]["status"] in ("pending", "no_answer")]
-    return page.render("home.html", on_site=on_site, waiting=waiting, incidents=incidents)
+    return page.render(
+        "home.html",
+        on_site=on_site,
+        waiting=waiting,
+        urgent=urgent,
+        incidents=[i for i in incidents if i not in urgent],
+    )
 
 
 @router.get("/visits", response_class=HTMLResponse)
@@ -116,7 +126,19 @@ async def register_visit(request: Request) -> Response:
             errors=field_errors,
             units=page.book.directory.list(limit=500),
         )
-    return RedirectResponse(f"/visits/{visit['id']}", status_code=303)
+    saved = RedirectResponse(f"/visits/{visit['id']}", status_code=303)
+    # the visit's page then says it was saved and offers the next visitor first (issue 15);
+    # a cookie, not the URL, so that a live refresh of the page keeps saying it
+    saved.set_cookie(
+        JUST_REGISTERED,
+        visit["id"],
+        max_age=JUST_REGISTERED_S,
+        path="/visits",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return saved
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
@@ -126,7 +148,12 @@ def visit_page(visit_id: str, request: Request) -> Response:
         visit = page.book.visits.get(visit_id)
     except errors.NotFound:
         return no_such_visit(page)
-    return page.render("visit.html", **visit_context(page.book, visit))
+    just_registered = request.cookies.get(JUST_REGISTERED) == visit_id
+    return page.render(
+        "visit.html",
+        just_registered=just_registered and not visit["checked_out_at"],
+        **visit_context(page.book, visit),
+    )
 
 
 @router.post("/visits/{visit_id}/checkout")
