@@ -65,7 +65,7 @@ class Logbook:
             )
         self.data = data
         self.path = data / DB_FILE
-        self.zone = zone or ZoneInfo("Asia/Hong_Kong")
+        self.local_zone = zone or ZoneInfo("Asia/Hong_Kong")  # until the hub's site record
         self._doors = doors or DoorPolicy()
         # the post's own values; the hub's, once delivered, win (`book.settings.effective()`)
         self.local_settings = LocalSettings(
@@ -134,6 +134,11 @@ class Logbook:
         return self.readers.get()
 
     # ---- the logbook itself -----------------------------------------------------------------
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone: the hub's site record once delivered, else `--timezone`."""
+        return self.settings.zone(self.local_zone)
 
     def day_bounds(self, day: date) -> tuple[str, str]:
         """The UTC interval [start, end) of one local date in the site's time zone."""
