@@ -1,10 +1,13 @@
 """Issue 15, points 6 and 8: a check-out on the tablet can be undone for a short while (a new
-logbook event), visitors still waiting for the resident are listed first and not counted as
-on site, and a past visitor is found across days on the post's `/visits`."""
+logbook event, at the post and at the hub alike), visitors still waiting for the resident are
+listed first and not counted as on site, and a past visitor is found across days, on the
+post's `/visits` and from the hub's search, which links to the visit's page."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,13 +25,17 @@ from service import errors
 from tests.browser import log_in, tab
 from tests.helpers import (
     GUARD,
+    MANAGER,
+    Company,
     EdgeServer,
+    add_user,
     error_fields,
     free_port,
     init_post,
     intercom_args,
     run_edge,
     running,
+    wait_until,
 )
 
 OLD_NAME = "Wong Tai Sin"  # a visitor from three days ago, still within retention
@@ -194,10 +201,12 @@ def test_home_offers_undo_after_a_checkout(post: EdgeServer, browser_tab: Page) 
         leaving = register(api, visitor_name="Chan Tai Man")
         waiting = register(api, visitor_name="Lam Ka Yan", unit="12A")
         assert waiting["confirmation"]["status"] == "pending"
-        on_site = len(api.get("/visits", params={"on_site": "true"}).json()["visits"]) - 1
+        present = api.get("/visits", params={"on_site": "true"}).json()["visits"]
+        at_door = [v for v in present if v["confirmation"]["status"] in ("pending", "no_answer")]
+        on_site = len(present) - len(at_door)
     log_in(page, post)
     sections = page.locator("main section h2")
-    expect(sections.nth(0)).to_have_text("Waiting for residents (1)")
+    expect(sections.nth(0)).to_have_text(f"Waiting for residents ({len(at_door)})")
     expect(sections.nth(1)).to_have_text(f"Visitors on site ({on_site})")
     expect(page.locator("section").nth(0).locator(f"li[data-id='{waiting['id']}']")).to_be_visible()
     expect(page.locator("section").nth(1).locator(f"li[data-id='{waiting['id']}']")).to_have_count(
@@ -223,7 +232,7 @@ def test_home_offers_undo_after_a_checkout(post: EdgeServer, browser_tab: Page) 
     expect(row.locator("button[name=undo]")).to_be_visible()
     expect(row).to_have_count(0, timeout=15_000)
     page.goto(f"{post.url}/?lang=zh-Hant")
-    expect(sections.nth(0)).to_have_text("等待住戶確認 (1)")
+    expect(sections.nth(0)).to_have_text(f"等待住戶確認 ({len(at_door)})")
     assert axe_violations(page) == []
 
 
@@ -246,3 +255,83 @@ def test_the_register_finds_a_visitor_from_an_earlier_day(
     expect(page.locator("table.register tbody tr")).to_contain_text(OLD_NAME)
     assert axe_violations(page) == []
     page.goto(f"{post.url}/visits?lang=en")
+
+
+# ---- at the hub ---------------------------------------------------------------------------------
+
+
+def synced(post: EdgeServer) -> bool:
+    with post.client(post.login()) as api:
+        state = api.get("/sync").json()
+    return bool(state["connected"] and state["backlog"] == 0 and state["last_seq"] > 0)
+
+
+def chain(db: Path, where: str = "", *args: str) -> list[tuple[int, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(f"SELECT seq, hash FROM events {where} ORDER BY seq", args)
+        return [(r[0], r[1]) for r in rows]
+    finally:
+        conn.close()
+
+
+def test_an_undone_checkout_reaches_the_hub_whose_search_links_to_the_visit(
+    company: Company, browser: Browser
+) -> None:
+    post, hub = company.start_with_post("harbour-view")
+    with post.client(post.login()) as api:
+        visit = register(api, visitor_name="Ho Wing Kei", vehicle_plate="HK 2046")
+        assert api.post(f"/visits/{visit['id']}/checkout", json={}).status_code == 200
+        wait_until(lambda: synced(post), 30, "the check-out to reach the hub")
+        with hub.client() as hub_api:
+            gone = hub_api.get("/visits", params={"on_site": "true"}).json()["visits"]
+            assert visit["id"] not in [v["id"] for v in gone]
+        assert api.post(f"/visits/{visit['id']}/undo-checkout").status_code == 200
+    wait_until(lambda: synced(post), 30, "the undo to reach the hub")
+    with hub.client() as hub_api:
+        back = hub_api.get("/visits", params={"on_site": "true"}).json()["visits"]
+        assert [v["checked_out_at"] for v in back if v["id"] == visit["id"]] == [None]
+        devices = hub_api.get("/devices").json()["devices"]
+    edge_chain = chain(post.data / "guardpost.db")
+    assert [(d["acked_seq"], d["tampered"]) for d in devices] == [(len(edge_chain), False)]
+    assert chain(company.hub_data / "hub.db") == edge_chain  # the same events, hashes and all
+    verified = run_edge("verify", "--data", str(post.data))
+    assert (verified.returncode, verified.stdout.strip()) == (0, f"ok {len(edge_chain)} events")
+
+    outsider = {"username": "sunrise-chief", "password": "sunrise-pass-1"}
+    add_user(company.hub_data, outsider, "supervisor", "sunrise-court")
+    for page in tab(browser):
+        for lang, on_site in (("en", "On site"), ("zh-Hant", "在場")):
+            page.goto(f"{hub.url}/login?lang={lang}")
+            page.fill("input[name=username]", MANAGER["username"])
+            page.fill("input[name=password]", MANAGER["password"])
+            page.click("main button[type=submit]")
+            page.wait_for_url(f"{hub.url}/")
+            page.goto(f"{hub.url}/search?q=Wing+Kei")
+            link = page.locator(f"a[data-record='{visit['id']}']")
+            expect(link).to_have_attribute("href", f"/visits/{visit['id']}")
+            assert axe_violations(page) == []
+            link.click()
+            page.wait_for_url(f"{hub.url}/visits/{visit['id']}")
+            expect(page.locator("h1")).to_have_text("Ho Wing Kei")
+            expect(page.locator("[data-on-site]")).to_have_text(on_site)
+            types = page.locator("tr[data-type]")
+            expect(types).to_have_count(3)
+            expect(types.nth(2)).to_have_attribute("data-type", "visit.checkout_undone")
+            assert axe_violations(page) == []
+            page.click("button[name=logout]")
+        page.goto(f"{hub.url}/login")
+        page.fill("input[name=username]", outsider["username"])
+        page.fill("input[name=password]", outsider["password"])
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{hub.url}/")
+        answer = page.goto(f"{hub.url}/visits/{visit['id']}")
+        assert answer is not None and answer.status == 404
+    with hub.client() as hub_api:
+        audit = hub_api.get("/audit").json()["entries"]
+    reads = [e for e in audit if e["action"] == "visit page"]
+    assert [(e["username"], e["target"]) for e in reads] == [
+        ("manager", f"id={visit['id']}"),
+        ("manager", f"id={visit['id']}"),
+    ]
+    assert re.fullmatch(r"[0-9a-f-]{36}", visit["id"])
