@@ -31,6 +31,7 @@ from tests.helpers import (
     add_user,
     error_fields,
     free_port,
+    import_units,
     init_post,
     intercom_args,
     run_edge,
@@ -151,8 +152,13 @@ def test_undo_checkout_puts_the_visitor_back_on_site_and_logs_both(post: EdgeSer
 def test_undo_is_refused_after_two_minutes_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    init_post(tmp_path / "post")
-    book = Logbook(tmp_path / "post")
+    data = tmp_path / "post"  # a bare post: no guards or keys needed in-process
+    assert run_edge("init", "--data", str(data), "--site", "s", "--device", "d").returncode == 0
+    assert (
+        import_units(data, tmp_path / "units.csv", "unit,intercom,residents\n12B,,\n").returncode
+        == 0
+    )
+    book = Logbook(data)
     try:
         now = utc_now()
         visit_id = register_at(book, now, monkeypatch, visitor_name="Left Long Ago", unit="12B")
