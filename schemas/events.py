@@ -16,6 +16,7 @@ EventType = Literal[
     "visit.registered",
     "visit.confirmation",
     "visit.checked_out",
+    "visit.checkout_undone",
     "door.event",
     "incident.opened",
     "incident.entry",
@@ -82,6 +83,14 @@ class VisitConfirmationData(Record):
 
 class VisitCheckedOutData(Record):
     checked_out_at: str
+    by: str
+
+
+class VisitCheckoutUndoneData(Record):
+    """A guard took back a check-out made by mistake: the visitor is on site again."""
+
+    checked_out_at: str = Field(description="the time of the check-out that is undone")
+    checkout_seq: int = Field(ge=1, description="the seq of that `visit.checked_out` event")
     by: str
 
 
@@ -217,6 +226,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
     "visit.checked_out": VisitCheckedOutData,
+    "visit.checkout_undone": VisitCheckoutUndoneData,
     "door.event": DoorEventData,
     "incident.opened": IncidentOpenedData,
     "incident.entry": IncidentEntryData,

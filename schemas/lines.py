@@ -12,6 +12,7 @@ from typing import Any
 _WORDING = {
     "visit.confirmation": "Resident confirmation: {confirmation[status]}",
     "visit.checked_out": "Visitor checked out",
+    "visit.checkout_undone": "Check-out undone: the visitor is on site again",
     "door.event": "Door {door}: {kind}",
     "incident.opened": "Incident opened [{severity}] {category}: {title}",
     "incident.entry": "Incident {kind}: {text}",

@@ -108,6 +108,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
         ]
     if kind == "visit.checked_out":
         return [Update("visits", record_id, {"checked_out_at": data["checked_out_at"]})]
+    if kind == "visit.checkout_undone":  # the visitor is on site again
+        return [Update("visits", record_id, {"checked_out_at": None})]
     if kind == "door.event":
         actor, _, ident = by.partition(":")
         return [

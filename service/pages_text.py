@@ -112,6 +112,8 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
     if kind == "visit.checked_out":
         return str(_("Visitor checked out"))
+    if kind == "visit.checkout_undone":
+        return str(_("Check-out undone: the visitor is on site again"))
     if kind == "door.event":
         text = _("Door %(door)s: %(kind)s") % {
             "door": data["door"],

@@ -109,6 +109,11 @@ def update_row(
     )
 
 
+def like_escaped(text: str) -> str:
+    """`text` for a `LIKE ? ESCAPE '\\'` pattern: its `%`, `_` and `\\` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def and_where(sql: str, args: list[Any], conditions: dict[str, Any]) -> str:
     """`sql` with ` AND <condition>` for each condition whose value is given (not None, not
     empty), the value appended to `args`: `{"status = ?": status, "at >= ?": since}`."""

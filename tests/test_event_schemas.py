@@ -68,6 +68,8 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
             notes="left by the side door",
         )
         assert guard.post(f"/visits/{walk_in['id']}/checkout").status_code == 200
+        assert guard.post(f"/visits/{walk_in['id']}/undo-checkout").status_code == 200
+        assert guard.post(f"/visits/{walk_in['id']}/checkout").status_code == 200
         for decision in ("approve", "deny"):
             pending = register(unit="12A")["confirmation"]["request_id"]
             answer = intercom.post(

@@ -16,6 +16,18 @@ from .base import HubPage
 router = APIRouter(include_in_schema=False)
 
 
+def record_link(line: dict[str, Any]) -> str:
+    """Where a search result leads: its visit's or incident's page, else its site's day."""
+    kind = line["type"]
+    if kind.startswith("visit."):
+        return f"/visits/{line['record_id']}"
+    if kind.startswith("incident."):
+        return f"/incidents/{line['incident_id'] or line['record_id']}"
+    if line["visit_id"]:  # a door event for a visitor
+        return f"/visits/{line['visit_id']}"
+    return f"/sites/{line['site']}?date={line['at'][:10]}"
+
+
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request) -> Response:
     """Logbook search across the user's sites and dates; Chinese words work."""
@@ -34,7 +46,8 @@ def search_page(request: Request) -> Response:
         audit_read(page.store, page.me, "search", q=text, site=site)
         start = page.store.day_bounds(first)[0] if since else None
         end = page.store.day_bounds(last)[1] if until else None
-        results = page.store.search([site] if site else page.me.sites, text, start, end)
+        found = page.store.search([site] if site else page.me.sites, text, start, end)
+        results = [{**line, "link": record_link(line)} for line in found]
     sites = sorted({d["site"] for d in page.store.list_devices(page.me.sites)})
     return page.render(
         "search.html",

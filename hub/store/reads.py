@@ -34,6 +34,21 @@ class Reads(StoreBase):
         rows = self._read.execute(sql + " ORDER BY checked_in_at DESC, id DESC", args)
         return [visit_out(r) for r in rows]
 
+    def get_visit(self, visit_id: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        return None if row is None else visit_out(row)
+
+    def visit_lines(self, visit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The logbook lines of one visit (registered, answered, checked out, undone), with
+        each event's `data` and `pii`, in the order its post made them. Only events since its
+        check-in are looked at: the site's events are indexed by time, not by record."""
+        rows = self._read.execute(
+            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            " WHERE site = ? AND at >= ? AND record_id = ? ORDER BY device, seq",
+            (visit["site"], visit["checked_in_at"], visit["id"]),
+        )
+        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in rows]
+
     def list_incidents(
         self,
         sites: list[str] | None,
