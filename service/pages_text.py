@@ -5,7 +5,8 @@ language's gettext."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -126,7 +127,7 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             % {
                 "severity": word("severities", "severity"),
                 "category": word("incident_categories", "category"),
-                "title": data["title"],
+                "title": incident_title(_, labels, data),
             }
         )
     if kind == "incident.entry":
@@ -176,6 +177,36 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             % {"version": data["version"], "n": data["entries"]}
         )
     return str(line["summary"])
+
+
+GENERATED_DOOR_TITLE = re.compile(r"^Door (?P<door>.+): (?P<kind>forced|held_open)$")
+GENERATED_DOOR_DETAILS = re.compile(r"^door event \S+ at \S+(, open for (?P<seconds>\d+) s)?$")
+
+
+def incident_description(_: Any, incident: Mapping[str, Any]) -> str | None:
+    """An incident's details as the page shows them: a guard's as typed; the ones the post
+    wrote for a door event's incident worded in the page's language."""
+    text = incident.get("description")
+    made = GENERATED_DOOR_DETAILS.match(str(text or ""))
+    if not made or incident.get("category") != "security":
+        return None if text is None else str(text)
+    if made["seconds"]:
+        return str(
+            _("Opened by a door event; the door stayed open %(n)s s.") % {"n": made["seconds"]}
+        )
+    return str(_("Opened by a door event."))
+
+
+def incident_title(_: Any, labels: dict[str, Any], incident: Mapping[str, Any]) -> str:
+    """An incident's title as the page shows it: what a guard typed as typed; one the post
+    made itself from a door event (`Door car park: held_open`) worded in the page's language
+    from its codes."""
+    title = str(incident.get("title") or "")
+    made = GENERATED_DOOR_TITLE.match(title)
+    if made and incident.get("category") == "security":
+        kind = labels["door_kinds"].get(made["kind"], made["kind"])
+        return str(_("Door %(door)s: %(kind)s") % {"door": made["door"], "kind": kind})
+    return title
 
 
 def who_closes(_: Any, severity: str) -> str:
