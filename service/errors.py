@@ -59,6 +59,14 @@ class AlreadyCheckedOut(Conflict):
     type = "already_checked_out"
 
 
+class NoHandover(Conflict):
+    type = "no_handover"
+
+
+class AlreadyAcknowledged(Conflict):
+    type = "already_acknowledged"
+
+
 class ConfirmationClosed(Conflict):
     type = "confirmation_closed"
 

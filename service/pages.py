@@ -207,6 +207,10 @@ class BasePage(Generic[U]):
         env.filters["localtime"] = lambda text: (
             local_time(parse_time(text).astimezone(zone), locale) if text else "—"
         )
+        # a logbook's time column: its page names the day, so the hour and minute alone
+        env.filters["clock"] = lambda text: (
+            f"{parse_time(text).astimezone(zone):%H:%M}" if text else "—"
+        )
         return env.get_template(template).render(
             lang=self.lang,
             languages=language_links(self.request),

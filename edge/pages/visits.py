@@ -63,6 +63,7 @@ def home(request: Request) -> Response:
         waiting=waiting,
         urgent=urgent,
         incidents=[i for i in incidents if i not in urgent],
+        handover=page.waiting_handover(),  # the last handover, until this guard acknowledges it
     )
 
 
