@@ -245,12 +245,28 @@ def test_the_acknowledgement_reaches_the_hub(company: Company) -> None:
     assert run_edge("verify", "--data", str(lobby.data)).returncode == 0
 
 
-def test_a_post_without_a_handover_shows_none(tmp_path: Path) -> None:
+def test_who_is_shown_the_handover(tmp_path: Path) -> None:
+    """Another guard is shown it, even logged in before it was written; the guard who wrote it
+    only after logging in again (the browser test acknowledges it)."""
     data = tmp_path / "post"
     init_post(data)
     book = Logbook(data)
     try:
         assert book.shift_notes.last() is None
+        later = "2100-01-01T00:00:00.000+00:00"
+        for digest, badge in (("a-before", GUARD["badge"]), ("b-before", SUPERVISOR["badge"])):
+            book.accounts.login_succeeded_now(badge, digest, later)
+        assert book.shift_notes.waiting_for("b-before") is None  # nothing handed over yet
+        writer = Actor("guard", GUARD["badge"])
+        note = book.writer.write(book.shift_notes.add_work("All quiet", writer))
+        time.sleep(0.01)
+        book.accounts.login_succeeded_now(GUARD["badge"], "a-after", later)
+        shown = {d: book.shift_notes.waiting_for(d) for d in ("a-before", "b-before", "a-after")}
+        assert {d: h and h["id"] for d, h in shown.items()} == {
+            "a-before": None,
+            "b-before": note["id"],
+            "a-after": note["id"],
+        }
         assert book.shift_notes.waiting_for("no-such-session") is None
     finally:
         book.close()

@@ -99,15 +99,19 @@ class ShiftNotes(Family):
 
     def waiting_for(self, session_digest: str) -> dict[str, Any] | None:
         """The last handover if the guard of this session has to see it: not yet acknowledged,
-        and written before this session began (the guard who wrote it, still logged in, does
-        not; the same guard logging in again for the next shift does)."""
+        and either written by another guard or before this session began (the guard who wrote
+        it, still logged in, does not; the same guard logging in again for the next shift
+        does)."""
         handover = self.last()
         if handover is None or handover["acknowledged"] is not None:
             return None
         row = self.book.reader.execute(
-            "SELECT created_at FROM sessions WHERE token_hash = ?", (session_digest,)
+            "SELECT badge, created_at FROM sessions WHERE token_hash = ?", (session_digest,)
         ).fetchone()
-        return handover if row is not None and row["created_at"] > handover["at"] else None
+        if row is None:
+            return None
+        is_after = row["created_at"] > handover["at"]
+        return handover if is_after or row["badge"] != handover["guard"] else None
 
     def since_last_handover(self, limit: int = 500, raw: bool = False) -> list[dict[str, Any]]:
         """The logbook lines after the last shift note, oldest first (the handover page)."""
