@@ -128,6 +128,8 @@ def test_the_handover_api(post: EdgeServer) -> None:
         visit = api.post(
             "/visits", json={"visitor_name": "Ms Chan", "unit": "3C", "category": "repair"}
         ).json()
+        held = {"category": "suspicious_visitor", "severity": "medium", "title": "Asks odd"}
+        assert api.post("/incidents", json={**held, "visit_id": visit["id"]}).status_code == 201
         note = api.post("/shift-notes", json={"text": "Boiler man in 3C"})
         assert note.status_code == 201 and set(note.json()) == {
             "id", "site", "device", "text", "at", "guard"
@@ -148,9 +150,9 @@ def test_the_handover_api(post: EdgeServer) -> None:
         "category": "repair",
         "checked_in_at": None,
         "checked_out_at": None,
-        "is_held": False,
+        "is_held": True,
     }
-    assert "升降機B困人" in [i["title"] for i in handover["incidents"]]
+    assert {"升降機B困人", "Asks odd"} <= {i["title"] for i in handover["incidents"]}
     with post.client(post.login(SUPERVISOR)) as api:
         first = api.post("/shift/handover/acknowledge")
         again = api.post("/shift/handover/acknowledge")
@@ -204,9 +206,10 @@ def test_the_logbook_reads_prints_and_fits_a_phone(browser: Browser, post: EdgeS
         expect(page.locator("table.lines")).to_be_visible()
     for page in tab(browser, viewport=PHONE):
         log_in_as(page, post, GUARD, "zh-Hant")
-        for path in ("/logbook", "/shift", "/"):
+        for path in ("/shift", "/", "/logbook"):
             page.goto(f"{post.url}{path}")
             assert too_wide(page) is None, path
+        shot(page, "handover-logbook-phone-zh-Hant")
 
 
 def test_the_acknowledgement_reaches_the_hub(company: Company) -> None:
