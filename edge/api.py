@@ -253,6 +253,24 @@ async def add_shift_note(
     return reply(await book.shift_notes.add(body.text, guard), 201)
 
 
+@router.get("/shift/handover", tags=["logbook"], responses={404: {}})
+def get_handover(guard: CurrentGuard, book: LogbookDep) -> m.Handover:
+    """The last shift handover: the outgoing guard's note, the visitors on site and the
+    incidents not closed at that moment (overdue ones marked), and whether the incoming guard
+    has acknowledged it; 404 before the first handover."""
+    handover = book.shift_notes.last()
+    if handover is None:
+        raise errors.NotFound("no handover yet")
+    return m.Handover.model_validate(handover)
+
+
+@router.post("/shift/handover/acknowledge", tags=["logbook"], responses={409: {}})
+async def acknowledge_handover(guard: CurrentGuard, book: LogbookDep) -> m.Handover:
+    """The incoming guard has read the last handover: logs `shift.acknowledged` naming the
+    guard and answers the handover; 409 if it was already acknowledged or there is none."""
+    return m.Handover.model_validate(await book.shift_notes.acknowledge(guard))
+
+
 @router.get("/logbook", tags=["logbook"])
 def get_logbook(
     guard: CurrentGuard,

@@ -190,6 +190,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
                 {"id": record_id, "text": data["text"], "at": at, "guard": _guard(by)},
             )
         ]
+    if kind == "shift.acknowledged":
+        return []  # the handover's event says it; the note's row stays as it was written
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
     if kind in (

@@ -69,6 +69,14 @@ class UndoTooLate(Conflict):
     type = "undo_too_late"
 
 
+class NoHandover(Conflict):
+    type = "no_handover"
+
+
+class AlreadyAcknowledged(Conflict):
+    type = "already_acknowledged"
+
+
 class ConfirmationClosed(Conflict):
     type = "confirmation_closed"
 

@@ -219,6 +219,10 @@ class BasePage(Generic[U]):
         env.filters["incident_description"] = lambda incident: incident_description(
             self._, incident
         )
+        # a logbook's time column: its page names the day, so the hour and minute alone
+        env.filters["clock"] = lambda text: (
+            f"{parse_time(text).astimezone(zone):%H:%M}" if text else "—"
+        )
         return env.get_template(template).render(
             lang=self.lang,
             languages=language_links(self.request),

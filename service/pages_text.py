@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month
+from schemas.lines import NOTIFIER, notification
 
 
 def labels_for(_: Any) -> dict[str, Any]:
@@ -131,8 +132,10 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             }
         )
     if kind == "incident.entry":
+        notified = notification(data)
+        said = data["text"] if notified is None else notified_text(_, notified)
         text = _("Incident %(kind)s: %(text)s")
-        return str(text % {"kind": word("entry_kinds", "kind"), "text": data["text"]})
+        return str(text % {"kind": word("entry_kinds", "kind"), "text": said})
     if kind == "incident.status":
         text = _("Incident status: %(before)s → %(after)s") % {
             "before": word("statuses", "previous"),
@@ -151,6 +154,8 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         return str(_("The hub's request was refused: %(reason)s") % {"reason": data["reason"]})
     if kind == "shift.note":
         return str(_("Shift note: %(text)s") % {"text": data["text"]})
+    if kind == "shift.acknowledged":
+        return str(_("Shift handover acknowledged"))
     if kind == "pii.purged":
         return str(
             _("Personal data of %(n)s visits removed after retention") % {"n": data["visits"]}
@@ -230,7 +235,7 @@ def incident_timeline(
             "at": entry["at"],
             "id": entry["id"],
             "what": labels["entry_kinds"].get(entry["kind"], entry["kind"]),
-            "text": entry["text"],
+            "text": _entry_text(_, entry),
             "who": _author(_, entry["author"]),
         }
         for entry in incident.get("entries") or []
@@ -255,9 +260,31 @@ def incident_timeline(
     return sorted(lines, key=lambda line: str(line["at"]))
 
 
+def notified_text(_: Any, notified: dict[str, str]) -> str:
+    """A notification the hub's escalation sent, worded from its codes (never the address):
+    "Supervisor notified by e-mail · Overdue"."""
+    channel, event = notified["channel"], notified["event"]
+    if channel == "email":
+        text = _("Supervisor notified by e-mail")
+    elif channel:
+        text = _("Supervisor notified (%(channel)s)") % {"channel": channel}
+    else:
+        text = _("Supervisor notified")
+    events = {"opened": _("Incident opened"), "overdue": _("Overdue")}
+    return str(text) + (f" · {events[event]}" if event in events else "")
+
+
+def _entry_text(_: Any, entry: dict[str, Any]) -> str:
+    """An entry's text as a timeline shows it: a notification of the hub's in words."""
+    notified = notification({**entry, "by": entry["author"]})
+    return str(entry["text"]) if notified is None else notified_text(_, notified)
+
+
 def _author(_: Any, ref: str) -> str:
     """`guard:9001` as the badge, `hub:sup` as the user at the hub."""
     kind, _sep, ident = ref.partition(":")
+    if ref == NOTIFIER:
+        return str(_("The hub's escalation"))
     return str(_("%(name)s at the hub") % {"name": ident}) if kind == "hub" else ident
 
 

@@ -141,6 +141,7 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
             moved = chief.post(f"/incidents/{incident['id']}/status", json={"status": status})
             assert moved.status_code == 200, moved.text
         assert guard.post("/shift-notes", json={"text": "交更: all quiet"}).status_code == 201
+        assert chief.post("/shift/handover/acknowledge").status_code == 200
         return str(incident["id"])
     finally:
         for client in (guard, chief, door, intercom):

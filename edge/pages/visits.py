@@ -81,6 +81,7 @@ def home(request: Request) -> Response:
         urgent=urgent,
         just_out=just_checked_out(page.book),
         incidents=[i for i in incidents if i not in urgent],
+        handover=page.waiting_handover(),  # the last handover, until this guard acknowledges it
     )
 
 

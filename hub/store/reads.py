@@ -7,9 +7,10 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from schemas.lines import logbook_line
+from schemas.lines import logbook_line, wanted
 from schemas.rows import is_overdue, only_overdue, visit_record
-from service.sqlite import and_where
+from service.logbook_words import Names
+from service.sqlite import and_where, rows_with_ids
 
 from .base import StoreBase, site_filter
 from .commands import command_out
@@ -103,6 +104,30 @@ class Reads(StoreBase):
             (site, start, end),
         )
         return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
+
+    def line_names(self, site: str, lines: list[dict[str, Any]]) -> Names:
+        """What a site's lines (with `data`) name: their visitors' names and units, their
+        incidents' titles, the names of the hub's guards who made them
+        (`service.logbook_words.Names`)."""
+        visits, incidents, badges = wanted(lines)
+        conn, here = self._read, (" AND site = ?", (site,))
+        return {
+            "visits": {
+                r["id"]: {"visitor_name": r["visitor_name"], "unit": r["unit"]}
+                for r in rows_with_ids(
+                    conn, "SELECT id, visitor_name, unit FROM visits", visits, *here
+                )
+            },
+            "incidents": {
+                r["id"]: r["title"]
+                for r in rows_with_ids(conn, "SELECT id, title FROM incidents", incidents, *here)
+            },
+            "people": {  # the hub's roster (a post's own guards are named by their badge)
+                f"guard:{r['badge']}": r["name"]
+                for r in conn.execute("SELECT badge, name FROM guards")
+                if r["badge"] in badges
+            },
+        }
 
 
 def visit_out(row: sqlite3.Row) -> dict[str, Any]:
