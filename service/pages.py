@@ -31,6 +31,7 @@ from service.i18n import (
     local_time,
     translations,
 )
+from service.incident_words import incident_title
 from service.pages_text import field_message, labels_for
 
 HERE = Path(__file__).resolve().parent
@@ -207,6 +208,7 @@ class BasePage(Generic[U]):
         env.filters["localtime"] = lambda text: (
             local_time(parse_time(text).astimezone(zone), locale) if text else "—"
         )
+        env.filters["incident_title"] = lambda incident: incident_title(self._, incident)
         return env.get_template(template).render(
             lang=self.lang,
             languages=language_links(self.request),
