@@ -1,4 +1,6 @@
-"""Personal data: the ID number is only ever kept masked and as a keyed HMAC (CONTRACT 6)."""
+"""Personal data: the ID number is only ever kept masked and as a keyed HMAC (CONTRACT 6); an
+event's personal part (`pii`) has a random salt, and an incident's holds its free text and the
+people it names."""
 
 from __future__ import annotations
 
