@@ -25,6 +25,17 @@ def incident_title(_: Any, incident: Mapping[str, Any]) -> str:
     return title
 
 
+def complaint_context(_: Any, incident: Mapping[str, Any]) -> dict[str, Any]:
+    """What an incident page shows of a complaint (or of an incident with a reply promised):
+    its steps and whether the reply is late; nothing for other incidents."""
+    if incident.get("category") != COMPLAINT and not incident.get("reply_by"):
+        return {}
+    return {
+        "complaint_steps": complaint_steps(_, incident),
+        "reply_overdue": is_reply_overdue(incident),
+    }
+
+
 def complaint_steps(_: Any, incident: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A complaint's steps in the manuals' order, each ticked from the incident's status and
     entries: received (it is in the logbook), handled (an action entry, or resolved),

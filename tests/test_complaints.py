@@ -21,6 +21,7 @@ from playwright.sync_api import Page
 from schemas.canonical import chain_break
 from tests.browser import log_in, serious_axe_violations, shot
 from tests.helpers import (
+    MANAGER,
     Company,
     EdgeServer,
     GatewaySim,
@@ -286,6 +287,17 @@ def test_a_purge_removes_the_complainant_at_post_and_hub(world: World) -> None:
     with hub.client() as api:
         at_hub = api.get(f"/incidents/{incident['id']}").json()
         assert (at_hub["complainant_name"], at_hub["description"]) == (CANARY_NAME, CANARY_TEXT)
+    login = httpx.post(f"{hub.url}/login", data=MANAGER)
+    assert login.status_code == 303, login.text
+    with httpx.Client(base_url=hub.url, timeout=30, cookies=login.cookies) as desk:
+        html = desk.get(f"/incidents/{incident['id']}").text
+    assert f"{CANARY_NAME} · 12A · 9123 4567" in html  # the supervisor sees whom to call back
+    assert re.findall(r'data-step="(\w+)" data-done="(\w+)"', html) == [
+        ("received", "true"),
+        ("handled", "false"),
+        ("follow_up", "false"),
+        ("summary", "false"),
+    ]
     post.stop()
     purged = run_edge("purge", "--data", str(post.data), "--older-than", "0")
     assert purged.returncode == 0, purged.stderr

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from schemas import models as m
 from schemas.grading import may_close
 from service import errors
-from service.incident_words import COMPLAINT, complaint_steps, is_reply_overdue
+from service.incident_words import complaint_context
 from service.pages_text import incident_timeline, who_closes
 
 from ..logbook import lifecycle
@@ -85,9 +85,7 @@ def _incident_page(
                 "escalation" in kinds,
             ),
         ]
-    if incident["category"] == COMPLAINT or incident.get("reply_by"):
-        context["complaint_steps"] = complaint_steps(page._, incident)
-        context["reply_overdue"] = is_reply_overdue(incident)
+    context.update(complaint_context(page._, incident))
     next_status = lifecycle.next_status(incident["status"])
     if next_status == "closed" and not may_close(incident["severity"], "guard", page.me.role):
         next_status = None  # the manuals' grading: who may close, and who may approve here
