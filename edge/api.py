@@ -107,9 +107,17 @@ def list_visits(
     on_site: bool | None = None,
     date: Annotated[m.Day | None, Query(description="the site's local date")] = None,
     unit: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="text in the name, phone, plate or unit, across days (never the ID"
+            " number); case-insensitive; the newest 200",
+        ),
+    ] = None,
 ) -> m.VisitList:
-    """The register, newest first."""
-    visits = book.visits.list(on_site=on_site, day=date, unit=unit)
+    """The register, newest first; `q` finds a past visitor across days within retention."""
+    visits = book.visits.list(on_site=on_site, day=date, unit=unit, text=(q or "").strip())
     return m.VisitList(visits=[m.Visit.model_validate(v) for v in visits])
 
 
@@ -127,6 +135,20 @@ def get_visit(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Visit:
 async def check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
     """The visitor has left; 409 if already checked out."""
     return reply(await book.visits.check_out(visit_id, by=guard))
+
+
+@router.post(
+    "/visits/{visit_id}/undo-checkout",
+    response_model=m.Visit,
+    tags=["visits"],
+    responses={404: {}, 409: {}},
+)
+async def undo_check_out(visit_id: str, guard: CurrentGuard, book: LogbookDep) -> JSONResponse:
+    """Take back a check-out made by mistake: the visitor is on site again. Logged as a
+    `visit.checkout_undone` event (the check-out stays in the logbook). 409 if the visit is
+    not checked out (`not_checked_out`) or the check-out is over 2 minutes old
+    (`undo_too_late`)."""
+    return reply(await book.visits.undo_check_out(visit_id, by=guard))
 
 
 @router.post(
@@ -229,6 +251,24 @@ async def add_shift_note(
     body: m.ShiftNoteIn, guard: CurrentGuard, book: LogbookDep
 ) -> JSONResponse:
     return reply(await book.shift_notes.add(body.text, guard), 201)
+
+
+@router.get("/shift/handover", tags=["logbook"], responses={404: {}})
+def get_handover(guard: CurrentGuard, book: LogbookDep) -> m.Handover:
+    """The last shift handover: the outgoing guard's note, the visitors on site and the
+    incidents not closed at that moment (overdue ones marked), and whether the incoming guard
+    has acknowledged it; 404 before the first handover."""
+    handover = book.shift_notes.last()
+    if handover is None:
+        raise errors.NotFound("no handover yet")
+    return m.Handover.model_validate(handover)
+
+
+@router.post("/shift/handover/acknowledge", tags=["logbook"], responses={409: {}})
+async def acknowledge_handover(guard: CurrentGuard, book: LogbookDep) -> m.Handover:
+    """The incoming guard has read the last handover: logs `shift.acknowledged` naming the
+    guard and answers the handover; 409 if it was already acknowledged or there is none."""
+    return m.Handover.model_validate(await book.shift_notes.acknowledge(guard))
 
 
 @router.get("/logbook", tags=["logbook"])

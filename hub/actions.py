@@ -66,6 +66,14 @@ def visible_incident(store: Store, user: User, incident_id: str) -> dict[str, An
     return incident
 
 
+def visible_visit(store: Store, user: User, visit_id: str) -> dict[str, Any]:
+    """The visit, if the user may see its site; 404 otherwise, as for an incident."""
+    visit = store.get_visit(visit_id)
+    if visit is None or not user.may_see(visit["site"]):
+        raise errors.NotFound(f"no visit {visit_id}", loc=("path", "id"))
+    return visit
+
+
 def add_supervisor_entry(
     request: Request, incident: dict[str, Any], user: User, kind: str, text: str
 ) -> dict[str, Any]:

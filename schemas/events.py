@@ -16,6 +16,7 @@ EventType = Literal[
     "visit.registered",
     "visit.confirmation",
     "visit.checked_out",
+    "visit.checkout_undone",
     "door.event",
     "incident.opened",
     "incident.entry",
@@ -30,6 +31,7 @@ EventType = Literal[
     "incident.assigned",
     "incident.severity",
     "command.rejected",
+    "shift.acknowledged",
 ]
 
 
@@ -82,6 +84,14 @@ class VisitConfirmationData(Record):
 
 class VisitCheckedOutData(Record):
     checked_out_at: str
+    by: str
+
+
+class VisitCheckoutUndoneData(Record):
+    """A guard took back a check-out made by mistake: the visitor is on site again."""
+
+    checked_out_at: str = Field(description="the time of the check-out that is undone")
+    checkout_seq: int = Field(ge=1, description="the seq of that `visit.checked_out` event")
     by: str
 
 
@@ -170,9 +180,32 @@ class CommandRejectedData(Record):
     by: str = Field(description="the hub user who sent the command")
 
 
+class HandoverItems(Record):
+    """What was open when a guard handed over (ids only: names and titles stay in their
+    records, so a purge reaches them)."""
+
+    on_site: list[str] = Field(description="the visits on site")
+    held: list[str] = Field(
+        description="those of them held: on the watch list, or held as a suspicious visitor"
+    )
+    incidents: list[str] = Field(description="the incidents not yet closed")
+    overdue: list[str] = Field(description="those of them past their deadline")
+
+
 class ShiftNoteData(Record):
+    """A shift handover: the outgoing guard's note and what was open then."""
+
     text: str
     by: str
+    open_items: HandoverItems | None = Field(
+        default=None, description="what was open at the handover (absent from older notes)"
+    )
+
+
+class ShiftAcknowledgedData(Record):
+    """The incoming guard read the last handover (record_id is its shift note's id)."""
+
+    by: str = Field(description="guard:BADGE of the guard who acknowledged it")
 
 
 class PiiPurgedData(Record):
@@ -240,6 +273,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "visit.registered": VisitRegisteredData,
     "visit.confirmation": VisitConfirmationData,
     "visit.checked_out": VisitCheckedOutData,
+    "visit.checkout_undone": VisitCheckoutUndoneData,
     "door.event": DoorEventData,
     "incident.opened": IncidentOpenedData,
     "incident.entry": IncidentEntryData,
@@ -254,4 +288,5 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "incident.assigned": IncidentAssignedData,
     "incident.severity": IncidentSeverityData,
     "command.rejected": CommandRejectedData,
+    "shift.acknowledged": ShiftAcknowledgedData,
 }

@@ -5,13 +5,15 @@ themselves from the event's `data` and `pii`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # the line of each event type but `visit.registered`, filled in from the event's `data`
 _WORDING = {
     "visit.confirmation": "Resident confirmation: {confirmation[status]}",
     "visit.checked_out": "Visitor checked out",
+    "visit.checkout_undone": "Check-out undone: the visitor is on site again",
     "door.event": "Door {door}: {kind}",
     "incident.opened": "Incident opened [{severity}] {category}: {title}",
     "incident.entry": "Incident {kind}: {text}",
@@ -20,6 +22,7 @@ _WORDING = {
     "incident.severity": "Incident re-graded: {previous} -> {severity}",
     "command.rejected": "Hub's {action} command refused: {reason}",
     "shift.note": "Shift note: {text}",
+    "shift.acknowledged": "Shift handover acknowledged by {by}",
     "pii.purged": "Personal data of {visits} visits removed after retention",
     "preapproval.created": "Resident pre-approved a visitor for {unit} until {valid_until}",
     "watchlist.applied": "Watch list version {version} in force ({entries} entries)",
@@ -32,6 +35,60 @@ _WORDING = {
 _WITH_REASON = frozenset(
     {"visit.confirmation", "door.event", "incident.status", "incident.severity"}
 )
+
+
+# the text of an entry the hub's escalation made: "Notified URL: incident opened (severe)"
+_NOTIFIED = re.compile(
+    r"^Notified (?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://\S*: incident (?P<event>\w+)"
+    r" \((?P<severity>\w+)\)$"
+)
+EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
+NOTIFIER = "hub:escalation"  # the author of the hub's notification entries
+
+
+def notification(data: Mapping[str, Any]) -> dict[str, str] | None:
+    """What a notification entry of the hub's escalation says, as codes: `channel` ("email",
+    or the notifier's URL scheme), `event` (opened, overdue) and `severity`; None for any other
+    entry. The address in its stored text is never shown: pages word the codes."""
+    if data.get("kind") != "escalation" or data.get("by") != NOTIFIER:
+        return None
+    found = _NOTIFIED.match(str(data.get("text", "")))
+    if found is None:
+        return {"channel": "", "event": "", "severity": ""}
+    scheme = found["scheme"].lower()
+    return {
+        "channel": "email" if scheme in EMAIL_SCHEMES else scheme,
+        "event": found["event"],
+        "severity": found["severity"],
+    }
+
+
+def subject_ids(line: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The visit and the incident a logbook line is about (None where its own words name it
+    already, as a registration and an opening do)."""
+    kind, data = line["type"], line["data"]
+    if kind in ("visit.confirmation", "visit.checked_out"):
+        return str(line["record_id"]), None
+    if kind == "door.event":
+        return data.get("visit_id"), None
+    if kind == "incident.entry":
+        return None, str(data["incident_id"])
+    if kind in ("incident.status", "incident.assigned", "incident.severity", "command.rejected"):
+        return None, str(line["record_id"])
+    return None, None
+
+
+def wanted(lines: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str], set[str]]:
+    """What naming these lines (with `data`) needs: their visits' ids, their incidents' ids,
+    and the badges of the guards who made them."""
+    visits, incidents, badges = set(), set(), set()
+    for line in lines:
+        visit, incident = subject_ids(line)
+        visits |= {visit} if visit else set()
+        incidents |= {incident} if incident else set()
+        kind, _sep, ident = str(line["data"].get("by", "")).partition(":")
+        badges |= {ident} if kind == "guard" else set()
+    return visits, incidents, badges
 
 
 def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
@@ -63,6 +120,13 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
         if data.get("preapproval_id"):
             text += ", pre-approved by the resident"
         return text + (", ON THE WATCH LIST" if data.get("flag") == "watch_list" else "")
+    notified = notification(data) if event_type == "incident.entry" else None
+    if notified is not None:
+        channel, event = notified["channel"], notified["event"]
+        how = " by e-mail" if channel == "email" else f" ({channel})" if channel else ""
+        return f"Incident escalation: supervisor notified{how}" + (
+            f" (incident {event})" if event else ""
+        )
     wording = _WORDING.get(event_type)
     if wording is None:
         return event_type

@@ -117,6 +117,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
         ]
     if kind == "visit.checked_out":
         return [Update("visits", record_id, {"checked_out_at": data["checked_out_at"]})]
+    if kind == "visit.checkout_undone":  # the visitor is on site again
+        return [Update("visits", record_id, {"checked_out_at": None})]
     if kind == "door.event":
         actor, _, ident = by.partition(":")
         return [
@@ -205,6 +207,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
                 {"id": record_id, "text": data["text"], "at": at, "guard": _guard(by)},
             )
         ]
+    if kind == "shift.acknowledged":
+        return []  # the handover's event says it; the note's row stays as it was written
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
     if kind in (

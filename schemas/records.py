@@ -180,6 +180,53 @@ class ShiftNote(Record):
     guard: str | None
 
 
+class HandoverVisit(Record):
+    """A visitor who was on site at the handover (the name as the visit holds it now: null
+    once purged)."""
+
+    id: str
+    visitor_name: str | None
+    unit: str
+    category: str
+    checked_in_at: str
+    checked_out_at: str | None = Field(description="set once the visitor has left since")
+    is_held: bool = Field(description="on the watch list, or held as a suspicious visitor")
+
+
+class HandoverIncident(Record):
+    """An incident that was not closed at the handover; `status` is its status now."""
+
+    id: str
+    title: str
+    category: str
+    severity: str
+    status: str
+    due_at: str
+    was_overdue: bool = Field(description="past its deadline at the handover")
+
+
+class HandoverAcknowledgement(Record):
+    guard: str = Field(description="the badge of the guard who acknowledged it")
+    name: str | None = Field(description="that guard's name, if the post knows it")
+    at: str
+
+
+class Handover(Record):
+    """The last shift handover: the outgoing guard's note, what was open then, and whether the
+    incoming guard has acknowledged it."""
+
+    id: str = Field(description="the shift note's id (the acknowledgement's record_id)")
+    site: str
+    device: str
+    text: str
+    at: str
+    guard: str | None = Field(description="the badge of the guard who handed over")
+    name: str | None = Field(description="that guard's name, if the post knows it")
+    on_site: list[HandoverVisit]
+    incidents: list[HandoverIncident]
+    acknowledged: HandoverAcknowledgement | None
+
+
 class LogbookEntry(Record):
     seq: int
     at: str

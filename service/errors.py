@@ -59,6 +59,24 @@ class AlreadyCheckedOut(Conflict):
     type = "already_checked_out"
 
 
+class NotCheckedOut(Conflict):
+    type = "not_checked_out"
+
+
+class UndoTooLate(Conflict):
+    """A check-out is undone only shortly after it was made."""
+
+    type = "undo_too_late"
+
+
+class NoHandover(Conflict):
+    type = "no_handover"
+
+
+class AlreadyAcknowledged(Conflict):
+    type = "already_acknowledged"
+
+
 class ConfirmationClosed(Conflict):
     type = "confirmation_closed"
 

@@ -1,5 +1,5 @@
-"""What the pages of post and hub say about one incident beyond its fields: its title in the
-page's language (a watch-list incident's is a code and a name, worded here), and a complaint's
+"""What the pages of post and hub say about one incident beyond its fields: a title the post
+made from a code (a watch-list incident's), in the page's language, and a complaint's
 steps from the manuals (received, handled, follow-up visit, summary) with the reply promised."""
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ COMPLAINT = "complaint"  # the category whose closing needs a follow-up visit an
 HANDLED_STATUSES = ("resolved", "closed")
 
 
-def incident_title(_: Any, incident: Mapping[str, Any]) -> str:
-    """The incident's title as the page shows it: the guard's words, or, for a title code,
-    the page's own words (`監察名單：陳小明 (2A)`; without the name once it is purged)."""
-    title = str(incident.get("title") or "")
-    if incident.get("title_code") == "watch_list":
-        name = incident.get("visitor_name")
-        if name:
-            return str(_("Watch list: %(name)s (%(unit)s)") % {"name": name, "unit": title})
-        return str(_("Watch list (%(unit)s)") % {"unit": title})
-    return title
+def coded_title(_: Any, incident: Mapping[str, Any]) -> str | None:
+    """The title of an incident the post titled with a code, in the page's words
+    (`監察名單：陳小明 (2A)`; without the name once it is purged); None for any other."""
+    if incident.get("title_code") != "watch_list":
+        return None
+    unit, name = str(incident.get("title") or ""), incident.get("visitor_name")
+    if name:
+        return str(_("Watch list: %(name)s (%(unit)s)") % {"name": name, "unit": unit})
+    return str(_("Watch list (%(unit)s)") % {"unit": unit})
 
 
 def complaint_context(_: Any, incident: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,8 +31,13 @@ from service.i18n import (
     local_time,
     translations,
 )
-from service.incident_words import incident_title
-from service.pages_text import field_message, labels_for
+from service.incident_words import coded_title
+from service.pages_text import (
+    field_message,
+    incident_description,
+    incident_title,
+    labels_for,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"  # one stylesheet and the scripts, for the tablet and the dashboard
@@ -203,12 +208,24 @@ class BasePage(Generic[U]):
         )
 
     def render_text(self, template: str, **context: Any) -> str:
+        """The template in the page's language; `|localtime` shows a time in the site's zone
+        and `|incident_title` an incident's title, a generated one worded from its codes."""
         env = environment(self.lang, self.templates)
         zone, locale = self.zone(), BABEL_LOCALES[self.lang]
         env.filters["localtime"] = lambda text: (
             local_time(parse_time(text).astimezone(zone), locale) if text else "—"
         )
-        env.filters["incident_title"] = lambda incident: incident_title(self._, incident)
+        labels = self.labels()
+        env.filters["incident_title"] = lambda incident: (
+            coded_title(self._, incident) or incident_title(self._, labels, incident)
+        )
+        env.filters["incident_description"] = lambda incident: incident_description(
+            self._, incident
+        )
+        # a logbook's time column: its page names the day, so the hour and minute alone
+        env.filters["clock"] = lambda text: (
+            f"{parse_time(text).astimezone(zone):%H:%M}" if text else "—"
+        )
         return env.get_template(template).render(
             lang=self.lang,
             languages=language_links(self.request),

@@ -5,11 +5,14 @@ language's gettext."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month
+from schemas.lines import NOTIFIER, notification
+from service.incident_words import coded_title
 
 
 def labels_for(_: Any) -> dict[str, Any]:
@@ -112,6 +115,8 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         return str(text + (f" ({data['reason']})" if data.get("reason") else ""))
     if kind == "visit.checked_out":
         return str(_("Visitor checked out"))
+    if kind == "visit.checkout_undone":
+        return str(_("Check-out undone: the visitor is on site again"))
     if kind == "door.event":
         text = _("Door %(door)s: %(kind)s") % {
             "door": data["door"],
@@ -124,12 +129,14 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             % {
                 "severity": word("severities", "severity"),
                 "category": word("incident_categories", "category"),
-                "title": data["title"],
+                "title": coded_title(_, {**data, **pii}) or incident_title(_, labels, data),
             }
         )
     if kind == "incident.entry":
+        notified = notification(data)
+        said = data["text"] if notified is None else notified_text(_, notified)
         text = _("Incident %(kind)s: %(text)s")
-        return str(text % {"kind": word("entry_kinds", "kind"), "text": data["text"]})
+        return str(text % {"kind": word("entry_kinds", "kind"), "text": said})
     if kind == "incident.status":
         text = _("Incident status: %(before)s → %(after)s") % {
             "before": word("statuses", "previous"),
@@ -148,6 +155,8 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         return str(_("The hub's request was refused: %(reason)s") % {"reason": data["reason"]})
     if kind == "shift.note":
         return str(_("Shift note: %(text)s") % {"text": data["text"]})
+    if kind == "shift.acknowledged":
+        return str(_("Shift handover acknowledged"))
     if kind == "pii.purged":
         return str(
             _("Personal data of %(n)s visits removed after retention") % {"n": data["visits"]}
@@ -176,6 +185,36 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     return str(line["summary"])
 
 
+GENERATED_DOOR_TITLE = re.compile(r"^Door (?P<door>.+): (?P<kind>forced|held_open)$")
+GENERATED_DOOR_DETAILS = re.compile(r"^door event \S+ at \S+(, open for (?P<seconds>\d+) s)?$")
+
+
+def incident_description(_: Any, incident: Mapping[str, Any]) -> str | None:
+    """An incident's details as the page shows them: a guard's as typed; the ones the post
+    wrote for a door event's incident worded in the page's language."""
+    text = incident.get("description")
+    made = GENERATED_DOOR_DETAILS.match(str(text or ""))
+    if not made or incident.get("category") != "security":
+        return None if text is None else str(text)
+    if made["seconds"]:
+        return str(
+            _("Opened by a door event; the door stayed open %(n)s s.") % {"n": made["seconds"]}
+        )
+    return str(_("Opened by a door event."))
+
+
+def incident_title(_: Any, labels: dict[str, Any], incident: Mapping[str, Any]) -> str:
+    """An incident's title as the page shows it: what a guard typed as typed; one the post
+    made itself from a door event (`Door car park: held_open`) worded in the page's language
+    from its codes."""
+    title = str(incident.get("title") or "")
+    made = GENERATED_DOOR_TITLE.match(title)
+    if made and incident.get("category") == "security":
+        kind = labels["door_kinds"].get(made["kind"], made["kind"])
+        return str(_("Door %(door)s: %(kind)s") % {"door": made["door"], "kind": kind})
+    return title
+
+
 def who_closes(_: Any, severity: str) -> str:
     """Who may close an incident of this grade (`schemas.grading`), in the page's language."""
     words = {
@@ -197,7 +236,7 @@ def incident_timeline(
             "at": entry["at"],
             "id": entry["id"],
             "what": labels["entry_kinds"].get(entry["kind"], entry["kind"]),
-            "text": entry["text"],
+            "text": _entry_text(_, entry),
             "who": _author(_, entry["author"]),
         }
         for entry in incident.get("entries") or []
@@ -222,9 +261,31 @@ def incident_timeline(
     return sorted(lines, key=lambda line: str(line["at"]))
 
 
+def notified_text(_: Any, notified: dict[str, str]) -> str:
+    """A notification the hub's escalation sent, worded from its codes (never the address):
+    "Supervisor notified by e-mail · Overdue"."""
+    channel, event = notified["channel"], notified["event"]
+    if channel == "email":
+        text = _("Supervisor notified by e-mail")
+    elif channel:
+        text = _("Supervisor notified (%(channel)s)") % {"channel": channel}
+    else:
+        text = _("Supervisor notified")
+    events = {"opened": _("Incident opened"), "overdue": _("Overdue")}
+    return str(text) + (f" · {events[event]}" if event in events else "")
+
+
+def _entry_text(_: Any, entry: dict[str, Any]) -> str:
+    """An entry's text as a timeline shows it: a notification of the hub's in words."""
+    notified = notification({**entry, "by": entry["author"]})
+    return str(entry["text"]) if notified is None else notified_text(_, notified)
+
+
 def _author(_: Any, ref: str) -> str:
     """`guard:9001` as the badge, `hub:sup` as the user at the hub."""
     kind, _sep, ident = ref.partition(":")
+    if ref == NOTIFIER:
+        return str(_("The hub's escalation"))
     return str(_("%(name)s at the hub") % {"name": ident}) if kind == "hub" else ident
 
 

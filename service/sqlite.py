@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -107,6 +107,29 @@ def update_row(
         f" WHERE {' AND '.join(f'{c} = ?' for c in where)}",
         (*values.values(), *where.values()),
     )
+
+
+def like_escaped(text: str) -> str:
+    """`text` for a `LIKE ? ESCAPE '\\'` pattern: its `%`, `_` and `\\` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rows_with_ids(
+    conn: sqlite3.Connection,
+    select: str,
+    ids: Iterable[str],
+    also: str = "",
+    args: Sequence[Any] = (),
+) -> list[sqlite3.Row]:
+    """The rows of `select` (a SELECT without WHERE) whose `id` is one of `ids`, and that meet
+    `also` (" AND site = ?") with its `args`; 500 ids a query (SQLite's limit on parameters)."""
+    wanted, rows = list(ids), list[sqlite3.Row]()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"{select} WHERE id IN ({marks}){also}"
+        rows += conn.execute(sql, (*chunk, *args)).fetchall()
+    return rows
 
 
 def and_where(sql: str, args: list[Any], conditions: dict[str, Any]) -> str:

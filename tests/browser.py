@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from tests.helpers import GUARD, EdgeServer
+from tests.helpers import GUARD, EdgeServer, HubServer
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = (
@@ -46,6 +46,15 @@ def log_in(page: Page, edge: EdgeServer, lang: str = "en") -> None:
         page.click(f".pinpad button[data-key='{digit}']")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{edge.url}/")
+
+
+def hub_log_in(page: Page, hub: HubServer, user: dict[str, str], lang: str = "en") -> None:
+    """Log in at the hub's page as `user` (username, password), in `lang`."""
+    page.goto(f"{hub.url}/login?lang={lang}")
+    page.fill("input[name=username]", user["username"])
+    page.fill("input[name=password]", user["password"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{hub.url}/")
 
 
 def launch() -> Iterator[Browser]:

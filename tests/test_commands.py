@@ -13,7 +13,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from schemas.ids import parse_time
-from tests.browser import log_in, serious_axe_violations, shot, tab
+from tests.browser import hub_log_in, log_in, serious_axe_violations, shot, tab
 from tests.helpers import (
     GUARD,
     Company,
@@ -371,10 +371,7 @@ def test_a_supervisor_moves_regrades_and_assigns_from_the_hubs_incident_page(
         ).json()["id"]
     wait_until(lambda: at_hub(hub, incident_id), 30, "the incident at the hub")
     for page in tab(browser):
-        page.goto(f"{hub.url}/login?lang=zh-Hant")
-        page.fill("input[name=username]", HUB_SUPERVISOR["username"])
-        page.fill("input[name=password]", HUB_SUPERVISOR["password"])
-        page.click("main button[type=submit]")
+        hub_log_in(page, hub, HUB_SUPERVISOR, "zh-Hant")
         page.goto(f"{hub.url}/incidents/{incident_id}")
         page.click("button[name=acknowledged]")
         commands = page.locator(".commands li")

@@ -69,6 +69,8 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
             notes="left by the side door",
         )
         assert guard.post(f"/visits/{walk_in['id']}/checkout").status_code == 200
+        assert guard.post(f"/visits/{walk_in['id']}/undo-checkout").status_code == 200
+        assert guard.post(f"/visits/{walk_in['id']}/checkout").status_code == 200
         for decision in ("approve", "deny"):
             pending = register(unit="12A")["confirmation"]["request_id"]
             answer = intercom.post(
@@ -140,6 +142,7 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
             moved = chief.post(f"/incidents/{incident['id']}/status", json={"status": status})
             assert moved.status_code == 200, moved.text
         assert guard.post("/shift-notes", json={"text": "交更: all quiet"}).status_code == 201
+        assert chief.post("/shift/handover/acknowledge").status_code == 200
         return str(incident["id"])
     finally:
         for client in (guard, chief, door, intercom):

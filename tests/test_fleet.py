@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -338,3 +339,31 @@ def test_a_bad_directory_is_refused_naming_the_line_and_field(company: Company) 
             assert latin.status_code == 422
             ok = manager.put(f"/sites/{SITE}/units", json=[{"unit": "1A"}, {"unit": "1a"}])
             assert ok.json() == {"version": 1, "units": 1}  # nothing refused was kept
+
+
+def test_the_sites_time_zone_from_the_hub_decides_the_posts_days(company: Company) -> None:
+    """Kiritimati (UTC+14) and Pago Pago (UTC-11) are 25 hours apart: a moment always falls on
+    different dates there, so the day a post files an event under says which zone it uses."""
+    post = company.add_post(SITE, "lobby-1")
+    post.env["GUARDPOST_TIMEZONE"] = "Pacific/Pago_Pago"  # the post's own, until the hub's
+    hub = company.start_hub()
+    post.start()
+
+    def filed_under(zone: str) -> str:
+        with post.client(post.login()) as api:
+            note = api.post("/shift-notes", json={"text": f"in {zone}"}).json()
+            day = parse_time(note["at"]).astimezone(ZoneInfo(zone)).date().isoformat()
+            lines = api.get("/logbook", params={"date": day}).json()["entries"]
+        return "yes" if note["id"] in [line["record_id"] for line in lines] else "no"
+
+    assert filed_under("Pacific/Pago_Pago") == "yes"
+    with hub.client() as manager:
+        named = manager.put(f"/sites/{SITE}", json={"name": "X", "timezone": "Pacific/Kiritimati"})
+        assert named.status_code == 200, named.text
+    wait_until(lambda: settings_version(post, 1), 30, "the post to apply the site's record")
+    assert filed_under("Pacific/Kiritimati") == "yes"
+    assert filed_under("Pacific/Pago_Pago") == "no"
+    post.stop()
+    post.start()  # kept across a restart
+    assert filed_under("Pacific/Kiritimati") == "yes"
+    company.stop_all(hub)

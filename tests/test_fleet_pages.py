@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser import (
     PHONE,
     csrf_on,
+    hub_log_in,
     serious_axe_violations,
     shot,
     signed_in,
@@ -60,14 +61,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.company.stop_all(*world.company.extra)
 
 
-def log_in(page: Page, hub: HubServer, user: dict[str, str], lang: str = "en") -> None:
-    page.goto(f"{hub.url}/login?lang={lang}")
-    page.fill("input[name=username]", user["username"])
-    page.fill("input[name=password]", user["password"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{hub.url}/")
-
-
 def fits_and_passes_axe(page: Page, what: str) -> None:
     assert serious_axe_violations(page) == [], what
     assert small_targets(page) == [], what
@@ -78,7 +71,7 @@ def test_a_manager_changes_a_sites_settings_and_the_post_follows(
     browser: Browser, world: World
 ) -> None:
     for page in tab(browser):
-        log_in(page, world.hub, MANAGER, "zh-Hant")
+        hub_log_in(page, world.hub, MANAGER, "zh-Hant")
         page.click(".menu a[href='/sites']")
         page.click(f"[data-id='{SITE}'] a[href='/sites/{SITE}/settings']")
         page.fill("input[name='deadlines_h.severe']", "0")  # not over 0
@@ -121,7 +114,7 @@ def test_a_guard_added_on_the_page_logs_in_at_the_post_until_disabled(
 ) -> None:
     post = world.post
     for page in tab(browser):
-        log_in(page, world.hub, MANAGER)
+        hub_log_in(page, world.hub, MANAGER)
         page.click(".menu a[href='/guards']")
         page.fill("input[name=badge]", NEW_GUARD["badge"])
         page.fill("input[name=name]", NEW_GUARD["name"])
@@ -166,7 +159,7 @@ def test_a_directory_upload_reaches_the_post_and_a_bad_line_is_refused(
     good = tmp_path / "good.csv"
     good.write_text("unit,intercom,residents\n31A,3101,何太太\n31B,,\n", encoding="utf-8")
     for page in tab(browser):
-        log_in(page, world.hub, MANAGER, "zh-Hans")
+        hub_log_in(page, world.hub, MANAGER, "zh-Hans")
         page.goto(f"{world.hub.url}/sites/{SITE}/units")
         page.set_input_files("input[name=file]", str(bad))
         page.click("main form.card button[type=submit]")
@@ -240,7 +233,7 @@ FLEET_PAGES = ["/sites", f"/sites/{SITE}/settings", f"/sites/{SITE}/units", "/gu
 def test_every_fleet_page_passes_axe_and_fits_a_tablet(browser: Browser, world: World) -> None:
     for lang in ("en", "zh-Hant"):
         for page in tab(browser):
-            log_in(page, world.hub, MANAGER, lang)
+            hub_log_in(page, world.hub, MANAGER, lang)
             for path in FLEET_PAGES:
                 assert page.goto(f"{world.hub.url}{path}").status == 200, path
                 expect(page.locator("html")).to_have_attribute("lang", lang)
@@ -253,12 +246,12 @@ def test_every_fleet_page_passes_axe_and_fits_a_tablet(browser: Browser, world: 
             expect(page.locator("#idle_minutes-error")).to_be_visible()
             fits_and_passes_axe(page, (lang, "refused settings"))
     for page in tab(browser, viewport=PHONE):  # a manager on patrol: nothing wider than it
-        log_in(page, world.hub, MANAGER, "zh-Hant")
+        hub_log_in(page, world.hub, MANAGER, "zh-Hant")
         for path in FLEET_PAGES:
             page.goto(f"{world.hub.url}{path}")
             assert small_targets(page) == [] and too_wide(page) is None, ("phone", path)
     for page in tab(browser):
-        log_in(page, world.hub, SUPERVISOR, "zh-Hant")
+        hub_log_in(page, world.hub, SUPERVISOR, "zh-Hant")
         for path in FLEET_PAGES:
             page.goto(f"{world.hub.url}{path}")
             fits_and_passes_axe(page, ("supervisor", path))

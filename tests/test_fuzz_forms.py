@@ -244,6 +244,7 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
         ),
         post(visit("override")[0], form(reason=texts()), visit("override")[1]),
         post(visit("checkout")[0], form(), visit("checkout")[1]),
+        post(visit("undo-checkout")[0], form(), visit("undo-checkout")[1]),
         post(visit("suspicious")[0], form(), visit("suspicious")[1]),
         post(
             "/incidents/new",
@@ -282,7 +283,7 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
         post("/visits/lookup", form(id_number=texts())),
         post("/login", form(badge=texts().filter(lambda b: b.strip() != "1001"), pin=texts())),
         raw_posts(["/visits/new", "/incidents/new", "/door-events/new", "/shift", "/login"]),
-        get("/visits", form(date=field(DAYS), unit=texts(), on_site=field(["true"]))),
+        get("/visits", form(date=field(DAYS), unit=texts(), on_site=field(["true"]), q=texts())),
         get("/logbook", form(date=field(DAYS))),
         get("/incidents", form(status=texts())),
         record_path("/visits/{}", visit_ids).map(lambda p: Ask("GET", p, label="/visits/{id}")),
@@ -368,6 +369,7 @@ def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrate
             "/search",
             form(q=texts(), site=field(sites), **{"from": field(DAYS), "to": field(DAYS)}),
         ),
+        record_path("/visits/{}", ["nope"]).map(lambda p: Ask("GET", p, label="/visits/{id}")),
         record_path("/sites/{}", sites).flatmap(
             lambda p: get(p, form(date=field(DAYS)), "/sites/{site}")
         ),

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from schemas.canonical import canonical_json, event_hash
 from schemas.ids import format_time, utc_now
 from schemas.topics import events_topic
 from tests.bodies import new_visit
-from tests.browser import every_language_and_screen, shot, small_targets, tab, too_wide
+from tests.browser import every_language_and_screen, hub_log_in, shot, small_targets, tab, too_wide
 from tests.helpers import MANAGER, Company, EdgeServer, HubServer, Tap, add_user, wait_until
 
 SUPERVISOR = {"username": "wong", "password": "wong-pass-1"}
@@ -60,18 +60,10 @@ def world(company: Company) -> Iterator[World]:
     yield World(company)
 
 
-def log_in(page: Page, hub: HubServer, user: dict[str, str], lang: str = "en") -> None:
-    page.goto(f"{hub.url}/login?lang={lang}")
-    page.fill("input[name=username]", user["username"])
-    page.fill("input[name=password]", user["password"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{hub.url}/")
-
-
 def test_each_role_sees_its_sites_and_nothing_else(browser: Browser, world: World) -> None:
     hub = world.hub
     for page in tab(browser):
-        log_in(page, hub, MANAGER, "zh-Hant")
+        hub_log_in(page, hub, MANAGER, "zh-Hant")
         expect(page.locator("[data-site]")).to_have_count(2)
         for site in ("harbour-view", "sunrise-court"):
             device = page.locator(f"[data-site='{site}'] [data-device='lobby-1']")
@@ -81,7 +73,7 @@ def test_each_role_sees_its_sites_and_nothing_else(browser: Browser, world: Worl
         expect(urgent).to_have_count(2)  # both severe incidents, first
         shot(page, "hub-overview-zh-Hant")
     for page in tab(browser):
-        log_in(page, hub, SUPERVISOR)
+        hub_log_in(page, hub, SUPERVISOR)
         expect(page.locator("[data-site]")).to_have_count(1)
         expect(page.locator("[data-site='harbour-view']")).to_be_visible()
         assert page.goto(f"{hub.url}/sites/sunrise-court").status == 404
@@ -94,7 +86,7 @@ def test_each_role_sees_its_sites_and_nothing_else(browser: Browser, world: Worl
         assert "1234567(8)" not in page.content().replace("A****567(8)", "")
         shot(page, "hub-site-en")
     for page in tab(browser):
-        log_in(page, hub, AUDITOR)
+        hub_log_in(page, hub, AUDITOR)
         mine = world.incidents["harbour-view-lobby-1"]["id"]
         page.goto(f"{hub.url}/incidents/{mine}")
         expect(page.locator("textarea[name=text]")).to_have_count(0)  # read-only
@@ -105,7 +97,7 @@ def test_each_role_sees_its_sites_and_nothing_else(browser: Browser, world: Worl
 def test_a_supervisors_entry_reaches_the_post(browser: Browser, world: World) -> None:
     incident = world.incidents["harbour-view-lobby-1"]
     for page in tab(browser):
-        log_in(page, world.hub, SUPERVISOR, "zh-Hans")
+        hub_log_in(page, world.hub, SUPERVISOR, "zh-Hans")
         page.goto(f"{world.hub.url}/incidents/{incident['id']}")
         page.click("form.entry button[type=submit]")  # empty: refused next to the field
         expect(page.locator(".entry .error")).to_have_text("请填写此栏。")
@@ -129,7 +121,7 @@ def test_a_post_that_dies_shows_offline_and_a_forged_batch_raises_the_alarm(
 ) -> None:
     hub = world.hub
     for page in tab(browser):
-        log_in(page, hub, MANAGER)
+        hub_log_in(page, hub, MANAGER)
         sunrise = page.locator("[data-site='sunrise-court'] [data-device='lobby-1']")
         expect(sunrise).to_have_attribute("data-online", "true")
         world.sunrise.kill9()  # power cut: only the broker's last will tells the hub
@@ -176,7 +168,7 @@ def test_search_finds_chinese_words_and_every_view_is_audited(
         )
     wait_until(lambda: world.synced(world.harbour), 30, "the complaint to reach the hub")
     for page in tab(browser):
-        log_in(page, world.hub, SUPERVISOR, "zh-Hant")
+        hub_log_in(page, world.hub, SUPERVISOR, "zh-Hant")
         for words in ("噪音", "裝修噪音"):  # two characters (a scan) and four (the index)
             page.goto(f"{world.hub.url}/search?q={words}")
             expect(page.locator("main table")).to_contain_text("樓上裝修噪音投訴")
@@ -232,7 +224,7 @@ def test_every_hub_page_in_every_language_on_a_desk_and_on_a_phone(
     desk = {"width": 1280, "height": 800}
     for page, lang, _, label in every_language_and_screen(browser, world.hub.url, desk):
         assert small_targets(page) == [] and too_wide(page) is None, (lang, "/login")
-        log_in(page, world.hub, MANAGER, lang)
+        hub_log_in(page, world.hub, MANAGER, lang)
         for path in paths:
             assert page.goto(f"{world.hub.url}{path}").status == 200, path
             expect(page.locator("html")).to_have_attribute("lang", lang)
@@ -248,7 +240,7 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
 ) -> None:
     hub, post = world.hub, world.harbour
     for page in tab(browser):
-        log_in(page, hub, MANAGER, "zh-Hant")
+        hub_log_in(page, hub, MANAGER, "zh-Hant")
         page.click(".menu a[href='/rules']")
         page.fill("input[name=url]", "nonsense://nowhere")
         page.click("main form.card button[type=submit]")
@@ -290,7 +282,7 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
         assert flagged.json()["flag"] == "watch_list"
 
     for page in tab(browser):
-        log_in(page, hub, SUPERVISOR)
+        hub_log_in(page, hub, SUPERVISOR)
         for path in ("/rules", "/watchlist"):
             assert page.goto(f"{hub.url}{path}").status == 403, path
         expect(page.locator(".menu a[href='/rules']")).to_have_count(0)

@@ -192,6 +192,10 @@ def events_cases(device: str) -> list[bytes]:
         with_data("visit.registered", visit_data(), {"salt": "00"}),
         with_data("visit.checked_out", {"by": "guard:1001"}),
         with_data(
+            "visit.checkout_undone",
+            {"checked_out_at": format_time(NOW), "checkout_seq": "1", "by": "guard:1001"},
+        ),
+        with_data(
             "door.event",
             {
                 "door": "lobby",

@@ -19,9 +19,9 @@ from hub import reports
 from hub.store import DB_FILE, Store, connect, create_schema, init_store
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.ids import format_time, new_id
-from tests.browser import SHOTS, shot, tab
+from tests.browser import SHOTS, hub_log_in, shot, tab
 from tests.helpers import MANAGER, Company, wait_until
-from tests.test_hub_pages import SUPERVISOR, World, log_in
+from tests.test_hub_pages import SUPERVISOR, World
 
 HK = ZoneInfo("Asia/Hong_Kong")
 
@@ -57,7 +57,7 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
     monthly = f"/reports/monthly?month={today.strftime('%Y-%m')}"
 
     for page in tab(browser):
-        log_in(page, world.hub, MANAGER, "zh-Hant")
+        hub_log_in(page, world.hub, MANAGER, "zh-Hant")
         page.goto(world.hub.url + daily)
         main = page.locator("main")
         expect(main).to_contain_text("每日報告 · harbour-view")
@@ -132,7 +132,7 @@ def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Co
         assert any("format=pdf" in t for t in audit) and any("format=csv" in t for t in audit)
 
     for page in tab(browser):
-        log_in(page, world.hub, SUPERVISOR)
+        hub_log_in(page, world.hub, SUPERVISOR)
         for path in (
             "/reports/daily?site=sunrise-court",
             "/reports/daily?site=sunrise-court&format=csv",

@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time, utc_now
-from schemas.lines import logbook_line
+from schemas.lines import logbook_line, wanted
 from service import errors, sqlite
+from service.logbook_words import Names
 
 from .accounts import Accounts
 from .commands import HubCommands
@@ -65,7 +66,7 @@ class Logbook:
             )
         self.data = data
         self.path = data / DB_FILE
-        self.zone = zone or ZoneInfo("Asia/Hong_Kong")
+        self.local_zone = zone or ZoneInfo("Asia/Hong_Kong")  # until the hub's site record
         self._doors = doors or DoorPolicy()
         # the post's own values; the hub's, once delivered, win (`book.settings.effective()`)
         self.local_settings = LocalSettings(
@@ -135,6 +136,11 @@ class Logbook:
 
     # ---- the logbook itself -----------------------------------------------------------------
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone: the hub's site record once delivered, else `--timezone`."""
+        return self.settings.zone(self.local_zone)
+
     def day_bounds(self, day: date) -> tuple[str, str]:
         """The UTC interval [start, end) of one local date in the site's time zone."""
         start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
@@ -154,6 +160,28 @@ class Logbook:
             (start, end),
         )
         return [logbook_line(r, raw) for r in rows]
+
+    def line_names(self, lines: list[dict[str, Any]]) -> Names:
+        """What these lines (with `data`) name, from the projection tables: their visitors'
+        names and units, their incidents' titles, and the names of the guards and keys who
+        made them (`service.logbook_words.Names`)."""
+        visits, incidents, _badges = wanted(lines)
+        conn = self.reader
+        people = {f"guard:{r[0]}": r[1] for r in conn.execute("SELECT badge, name FROM guards")}
+        people |= {f"key:{r[0]}": r[1] for r in conn.execute("SELECT id, name FROM api_keys")}
+        return {
+            "visits": {
+                r["id"]: {"visitor_name": r["visitor_name"], "unit": r["unit"]}
+                for r in sqlite.rows_with_ids(
+                    conn, "SELECT id, visitor_name, unit FROM visits", visits
+                )
+            },
+            "incidents": {
+                r["id"]: r["title"]
+                for r in sqlite.rows_with_ids(conn, "SELECT id, title FROM incidents", incidents)
+            },
+            "people": people,
+        }
 
     def verify(self) -> tuple[int, int | None]:
         """Check the whole chain: (events checked, first bad seq or None)."""

@@ -7,9 +7,11 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from schemas.fields import known_zone
 from schemas.models import SettingsAppliedData, SiteSettingsIn
 
 from .family import LogbookParts, VersionedFamily
@@ -41,6 +43,7 @@ class SiteSettings(VersionedFamily):
     ) -> None:
         super().__init__(book)
         self.local = local  # the post's own values, until the hub's arrive
+        self._zone: ZoneInfo | None = None  # the hub's time zone, once read
         self.others = others  # the roster and the directory: their versions are shown here
 
     def apply_now(self, message: dict[str, Any]) -> bool:
@@ -51,6 +54,12 @@ class SiteSettings(VersionedFamily):
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
             name = None
         kept = {**values, **({"name": name} if name else {})}
+        zone = message.get("timezone")
+        if isinstance(zone, str) and len(zone) <= 64:
+            try:
+                kept["timezone"] = known_zone(zone)
+            except ValueError:
+                pass  # an unknown zone (an older tz database here): the post keeps its own
 
         def replace(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM hub_settings")
@@ -68,7 +77,16 @@ class SiteSettings(VersionedFamily):
                 by="hub:settings",
             )
 
-        return self.apply_version(message, replace, applied)
+        applied_now = self.apply_version(message, replace, applied)
+        self._zone = None  # read again: a newer version may have another time zone
+        return applied_now
+
+    def zone(self, local: ZoneInfo) -> ZoneInfo:
+        """The site's time zone: the hub's, once delivered, else the post's own (`local`)."""
+        if self._zone is None:
+            held = self.hub_values().get("timezone")
+            self._zone = ZoneInfo(held) if isinstance(held, str) else local
+        return self._zone
 
     def hub_values(self, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
         """The values the hub's last version set (a subset; `name` among them)."""
@@ -89,7 +107,7 @@ class SiteSettings(VersionedFamily):
             "held_open_s": float(held.get("held_open_s", local.held_open_s)),
             "idle_minutes": float(held.get("idle_minutes", local.idle_minutes)),
             "default_lang": str(held.get("default_lang", local.default_lang)),
-        }
+        }  # the time zone is `book.zone`
 
     def versions(self) -> dict[str, int]:
         """The versions of what the hub sends that this post has applied (0: none)."""

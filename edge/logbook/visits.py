@@ -1,5 +1,6 @@
 """Visits and their confirmations: registration (with pre-approval codes, the intercom's
-request and the watch list), check-out, the guard's override, the resident's answer, expiry."""
+request and the watch list), check-out and its undo, the guard's override, the resident's
+answer, expiry; the register and its search across days."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from schemas.models import (
     DoorEventData,
     DoorKind,
     VisitCheckedOutData,
+    VisitCheckoutUndoneData,
     VisitConfirmationData,
     VisitPii,
     VisitRegisteredData,
 )
 from schemas.rows import visit_record
 from service import errors
+from service.sqlite import like_escaped
 
 from ..privacy import id_hmac, mask_id, new_salt
 from .actors import SYSTEM, Actor
@@ -28,6 +31,11 @@ from .family import Family, LogbookParts
 from .preapprovals import Preapprovals
 from .watchlist import Watchlist
 from .writer import Work
+
+UNDO_CHECKOUT_S = 120  # long enough to notice the wrong row; short enough to stay honest
+UNDO_CHECKOUT = timedelta(seconds=UNDO_CHECKOUT_S)
+SEARCHED = ("visitor_name", "phone", "vehicle_plate", "unit")  # never the ID number
+SEARCH_LIMIT = 200  # a search shows the newest; a guard narrows it by typing more
 
 
 class Visits(Family):
@@ -141,6 +149,32 @@ class Visits(Family):
                 )
             data = VisitCheckedOutData(checked_out_at=format_time(utc_now()), by=by.ref)
             self.writer.append(conn, "visit.checked_out", visit_id, data)
+            return self._out(self._row(conn, visit_id))
+
+        return await self.writer.run(work)
+
+    async def undo_check_out(self, visit_id: str, by: Actor) -> dict[str, Any]:
+        """Take back a check-out made by mistake, within `UNDO_CHECKOUT_S` of it: a
+        `visit.checkout_undone` event naming the check-out; the visit once committed."""
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = self._row(conn, visit_id)
+            if row["checked_out_at"] is None:
+                raise errors.NotCheckedOut("visit is not checked out", loc=("path", "id"))
+            if utc_now() - parse_time(row["checked_out_at"]) > UNDO_CHECKOUT:
+                raise errors.UndoTooLate(
+                    f"a check-out is undone only within {UNDO_CHECKOUT_S} s; this one was at"
+                    f" {row['checked_out_at']}",
+                    loc=("path", "id"),
+                )
+            checkout = conn.execute(
+                "SELECT MAX(seq) FROM events WHERE record_id = ? AND type = 'visit.checked_out'",
+                (visit_id,),
+            ).fetchone()[0]
+            data = VisitCheckoutUndoneData(
+                checked_out_at=row["checked_out_at"], checkout_seq=checkout, by=by.ref
+            )
+            self.writer.append(conn, "visit.checkout_undone", visit_id, data)
             return self._out(self._row(conn, visit_id))
 
         return await self.writer.run(work)
@@ -267,9 +301,24 @@ class Visits(Family):
         return self._out(self._row(self.book.reader, visit_id))
 
     def list(
-        self, *, on_site: bool | None = None, day: date | None = None, unit: str | None = None
+        self,
+        *,
+        on_site: bool | None = None,
+        day: date | None = None,
+        unit: str | None = None,
+        text: str | None = None,
+        out_since: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
+        """Visits newest first; `text` finds it in the name, phone, plate or unit across days
+        (the newest `SEARCH_LIMIT`; never in the ID number; a purged visit by its unit only);
+        `out_since` keeps those checked out at or after that time."""
         sql, args = "SELECT * FROM visits WHERE 1=1", []
+        if text:
+            sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in SEARCHED) + ")"
+            args += ["%" + like_escaped(text) + "%"] * len(SEARCHED)
+        if out_since is not None:
+            sql += " AND checked_out_at >= ?"
+            args.append(out_since)
         if on_site is True:
             sql += " AND checked_out_at IS NULL"
         elif on_site is False:
@@ -281,7 +330,7 @@ class Visits(Family):
         if unit:
             sql += " AND unit = ? COLLATE NOCASE"
             args.append(unit)
-        sql += " ORDER BY checked_in_at DESC, id DESC"
+        sql += " ORDER BY checked_in_at DESC, id DESC" + (f" LIMIT {SEARCH_LIMIT}" if text else "")
         return [self._out(row) for row in self.book.reader.execute(sql, args)]
 
     def repeat_visitor(self, id_number: str) -> dict[str, Any] | None:

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from service.logbook_words import worded_lines
 from service.pages import BasePage
-from service.pages_text import line_text
+from service.passwords import token_digest
 
 from ..logbook import Actor, Logbook
 
@@ -85,6 +86,10 @@ class Page(BasePage[Actor]):
         return cls.of_user(request).render(template, values={}, errors={})
 
     def worded(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Logbook lines in the page's language."""
-        labels = self.labels()
-        return [{**line, "summary": line_text(self._, labels, line)} for line in lines]
+        """Logbook lines (with `data`) in the page's language, each with its subject and who
+        made it."""
+        return worded_lines(self._, self.labels(), lines, self.book.line_names(lines))
+
+    def waiting_handover(self) -> dict[str, Any] | None:
+        """The last handover, while this guard's session has to see it (`waiting_for`)."""
+        return self.book.shift_notes.waiting_for(token_digest(self.token)) if self.token else None

@@ -1,7 +1,10 @@
-"""Logging a door event, the logbook of a day, and the shift handover: the pages that write
-and read the post's running record."""
+"""Logging a door event, the logbook of a day, and the shift handover (handing over, and the
+incoming guard acknowledging the last handover): the pages that write and read the post's
+running record."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -46,11 +49,20 @@ def logbook_page(request: Request, date: str | None = None) -> Response:
     )
 
 
+def shift_context(page: Page) -> dict[str, Any]:
+    """What the handover page shows: the last handover (with the acknowledge button while this
+    guard has to see it) and the lines since."""
+    return {
+        "handover": page.book.shift_notes.last(),
+        "may_acknowledge": page.waiting_handover() is not None,
+        "entries": page.worded(page.book.shift_notes.since_last_handover(raw=True)),
+    }
+
+
 @router.get("/shift", response_class=HTMLResponse)
 def shift_page(request: Request) -> Response:
     page = Page.of_user(request)
-    entries = page.worded(page.book.shift_notes.since_last_handover(raw=True))
-    return page.render("shift.html", entries=entries)
+    return page.render("shift.html", **shift_context(page))
 
 
 @router.post("/shift", response_class=HTMLResponse)
@@ -59,7 +71,19 @@ async def hand_over(request: Request) -> Response:
     form = await page.checked_form()
     note, retry = page.text_entry(m.ShiftNoteIn, form, "text")
     if note is None:
-        entries = page.worded(page.book.shift_notes.since_last_handover(raw=True))
-        return page.render("shift.html", 422, entries=entries, **retry)
+        return page.render("shift.html", 422, **shift_context(page), **retry)
     await page.book.shift_notes.add(note.text, page.me)
     return RedirectResponse("/shift", status_code=303)
+
+
+@router.post("/shift/acknowledge", response_class=HTMLResponse)
+async def acknowledge_handover(request: Request) -> Response:
+    """The incoming guard has read the last handover; then the post at a glance. A handover
+    another tablet's guard acknowledged first needs nothing more."""
+    page = Page.of_user(request)
+    await page.checked_form()
+    try:
+        await page.book.shift_notes.acknowledge(page.me)
+    except (errors.NoHandover, errors.AlreadyAcknowledged):
+        pass
+    return RedirectResponse("/", status_code=303)

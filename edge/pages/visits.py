@@ -1,14 +1,17 @@
-"""The post at a glance, the visitors' register, registering a visitor, and one visit's page
-with what a guard does there: check out, let in without the resident, hold as suspicious."""
+"""The post at a glance (with the undo of a check-out), the visitors' register and its search
+across days, registering a visitor, and one visit's page with what a guard does there: check
+out, let in without the resident, hold as suspicious."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from schemas import models as m
+from schemas.ids import format_time, parse_time, utc_now
 from service import errors
 from service.pages_text import day_field, field_message
 
@@ -18,6 +21,7 @@ from .base import SUSPICIOUS, Page
 router = APIRouter(include_in_schema=False)
 JUST_REGISTERED = "gp_registered"  # the visit this browser registered last
 JUST_REGISTERED_S = 600  # how long its page leads with "Next visitor"
+UNDO_SHOWN_S = 10  # how long home offers to undo a check-out (CONTRACT 7: "a few seconds")
 
 
 def held_incident(book: Logbook, visit_id: str) -> dict[str, Any] | None:
@@ -47,6 +51,17 @@ def no_such_visit(page: Page) -> Response:
     return page.render("message.html", 404, message=page._("There is no such visit."))
 
 
+def just_checked_out(book: Logbook) -> list[dict[str, Any]]:
+    """The visits checked out in the last `UNDO_SHOWN_S`, each with `undo_s`, the seconds its
+    undo button has left (service/static/undo.js takes it away then)."""
+    now = utc_now()
+    since = format_time(now - timedelta(seconds=UNDO_SHOWN_S))
+    return [
+        {**v, "undo_s": UNDO_SHOWN_S - (now - parse_time(v["checked_out_at"])).total_seconds()}
+        for v in book.visits.list(out_since=since)
+    ]
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
     page = Page.of_user(request)
@@ -55,33 +70,46 @@ def home(request: Request) -> Response:
     incidents.sort(key=lambda i: (not i["overdue"], order[i["severity"]], i["opened_at"]))
     # overdue and severe ones come first on the page, above the visitors (issue 15)
     urgent = [i for i in incidents if i["overdue"] or i["severity"] == "severe"]
-    on_site = page.book.visits.list(on_site=True)
-    waiting = [v for v in on_site if v["confirmation"]["status"] in ("pending", "no_answer")]
+    present = page.book.visits.list(on_site=True)
+    # still at the door for the resident's answer: listed first, not counted as on site
+    waiting = [v for v in present if v["confirmation"]["status"] in ("pending", "no_answer")]
+    on_site = [v for v in present if v not in waiting]
     return page.render(
         "home.html",
         on_site=on_site,
         waiting=waiting,
         urgent=urgent,
+        just_out=just_checked_out(page.book),
         incidents=[i for i in incidents if i not in urgent],
+        handover=page.waiting_handover(),  # the last handover, until this guard acknowledges it
     )
 
 
 @router.get("/visits", response_class=HTMLResponse)
 def register_page(
-    request: Request, date: str | None = None, unit: str | None = None, on_site: str | None = None
+    request: Request,
+    date: str | None = None,
+    unit: str | None = None,
+    on_site: str | None = None,
+    q: str | None = None,
 ) -> Response:
-    """The visitors' register of a day (today by default), filtered by unit or on site."""
+    """The visitors' register of a day (today by default), filtered by unit or on site; `q`
+    searches every day the post still keeps instead (name, phone, plate, unit)."""
     page = Page.of_user(request)
     day, date_field = day_field(page._, date, page.book.today())
-    unit = (unit or "").strip()[:32]
+    unit, text = (unit or "").strip()[:32], (q or "").strip()[:100]
     visits = page.book.visits.list(
-        day=day, unit=unit or None, on_site=True if on_site == "true" else None
+        day=None if text else day,
+        unit=unit or None,
+        on_site=True if on_site == "true" else None,
+        text=text,
     )
     return page.render(
         "visits.html",
         **date_field,
         visits=visits,
         unit=unit,
+        q=text,
         on_site=on_site == "true",
         units=page.book.directory.list(limit=500),
     )
@@ -168,6 +196,18 @@ async def check_out(visit_id: str, request: Request) -> Response:
     return RedirectResponse(
         "/" if f"/visits/{visit_id}" not in back else f"/visits/{visit_id}", status_code=303
     )
+
+
+@router.post("/visits/{visit_id}/undo-checkout")
+async def undo_check_out(visit_id: str, request: Request) -> Response:
+    """The home page's undo, a few seconds after a check-out: the visitor is on site again."""
+    page = Page.of_user(request)
+    await page.checked_form()
+    try:
+        await page.book.visits.undo_check_out(visit_id, by=page.me)
+    except (errors.NotCheckedOut, errors.UndoTooLate, errors.NotFound):
+        pass  # undone already, or too late: the page shows the visit as it is
+    return RedirectResponse("/", status_code=303)
 
 
 @router.post("/visits/{visit_id}/override", response_class=HTMLResponse)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from schemas.ids import utc_now
-from service.pages_text import day_field, line_text
+from service.logbook_words import worded_lines
+from service.pages_text import day_field
 
 from ..actions import audit_read
 from .base import HubPage, open_incidents
@@ -58,7 +59,7 @@ def site_page(site: str, request: Request) -> Response:
     today = utc_now().astimezone(page.store.zone).date()
     day, date_field = day_field(page._, request.query_params.get("date"), today)
     audit_read(page.store, page.me, "site page", site=site, date=day)
-    labels = page.labels()
+    labels, lines = page.labels(), page.store.logbook(site, day, raw=True)
     return page.render(
         "site.html",
         site=site,
@@ -67,8 +68,5 @@ def site_page(site: str, request: Request) -> Response:
         on_site=page.store.list_visits([site], on_site=True),
         register=page.store.list_visits([site], day=day),
         incidents=open_incidents(page.store, [site]),
-        logbook=[
-            {**line, "summary": line_text(page._, labels, line)}
-            for line in page.store.logbook(site, day, raw=True)
-        ],
+        logbook=worded_lines(page._, labels, lines, page.store.line_names(site, lines)),
     )

@@ -7,9 +7,10 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from schemas.lines import logbook_line
+from schemas.lines import logbook_line, wanted
 from schemas.rows import is_overdue, only_overdue, visit_record
-from service.sqlite import and_where
+from service.logbook_words import Names
+from service.sqlite import and_where, rows_with_ids
 
 from .base import StoreBase, site_filter
 from .commands import command_out
@@ -33,6 +34,21 @@ class Reads(StoreBase):
             args += list(self.day_bounds(day))
         rows = self._read.execute(sql + " ORDER BY checked_in_at DESC, id DESC", args)
         return [visit_out(r) for r in rows]
+
+    def get_visit(self, visit_id: str) -> dict[str, Any] | None:
+        row = self._read.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        return None if row is None else visit_out(row)
+
+    def visit_lines(self, visit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The logbook lines of one visit (registered, answered, checked out, undone), with
+        each event's `data` and `pii`, in the order its post made them. Only events since its
+        check-in are looked at: the site's events are indexed by time, not by record."""
+        rows = self._read.execute(
+            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            " WHERE site = ? AND at >= ? AND record_id = ? ORDER BY device, seq",
+            (visit["site"], visit["checked_in_at"], visit["id"]),
+        )
+        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in rows]
 
     def list_incidents(
         self,
@@ -88,6 +104,30 @@ class Reads(StoreBase):
             (site, start, end),
         )
         return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
+
+    def line_names(self, site: str, lines: list[dict[str, Any]]) -> Names:
+        """What a site's lines (with `data`) name: their visitors' names and units, their
+        incidents' titles, the names of the hub's guards who made them
+        (`service.logbook_words.Names`)."""
+        visits, incidents, badges = wanted(lines)
+        conn, here = self._read, (" AND site = ?", (site,))
+        return {
+            "visits": {
+                r["id"]: {"visitor_name": r["visitor_name"], "unit": r["unit"]}
+                for r in rows_with_ids(
+                    conn, "SELECT id, visitor_name, unit FROM visits", visits, *here
+                )
+            },
+            "incidents": {
+                r["id"]: r["title"]
+                for r in rows_with_ids(conn, "SELECT id, title FROM incidents", incidents, *here)
+            },
+            "people": {  # the hub's roster (a post's own guards are named by their badge)
+                f"guard:{r['badge']}": r["name"]
+                for r in conn.execute("SELECT badge, name FROM guards")
+                if r["badge"] in badges
+            },
+        }
 
 
 def visit_out(row: sqlite3.Row) -> dict[str, Any]:

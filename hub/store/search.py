@@ -23,9 +23,17 @@ class SearchAudit(StoreBase):
         until: str | None = None,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
-        """Logbook lines containing `text`, newest first. Three characters or more use the
-        trigram index; one or two (a two-character Chinese word) scan the lines instead."""
-        sql = "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary FROM search_lines l"
+        """Logbook lines containing `text`, newest first, each with the record its event is
+        about (`record_id`, and the `incident_id` or `visit_id` its data names) and the event's
+        `data` and `pii` as stored (JSON text), for a page to word the line. Three
+        characters or more use the trigram index; one or two (a two-character Chinese word)
+        scan the lines instead."""
+        sql = (
+            "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary, e.record_id, e.data, e.pii,"
+            " json_extract(e.data, '$.incident_id') AS incident_id,"
+            " json_extract(e.data, '$.visit_id') AS visit_id FROM search_lines l"
+            " JOIN events e ON e.site = l.site AND e.device = l.device AND e.seq = l.seq"
+        )
         args: list[Any] = []
         text = text.replace("\x00", "")  # FTS5 ends a query string at a NUL: a 500 before
         if not text:

@@ -98,7 +98,11 @@ class Sites(Outbox):
             device,
             "settings",
             current["version"],
-            {"name": current["name"], "settings": current["settings"]},
+            {
+                "name": current["name"],
+                "timezone": current["timezone"],
+                "settings": current["settings"],
+            },
         )
 
     def directory(self, site: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
