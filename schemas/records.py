@@ -198,6 +198,10 @@ class HandoverIncident(Record):
 
     id: str
     title: str
+    title_code: str | None = Field(default=None, description="as the incident's")
+    visitor_name: str | None = Field(
+        default=None, description="a watch-listed visitor's name; null once purged"
+    )
     category: str
     severity: str
     status: str
