@@ -206,15 +206,16 @@ def verify(data: Path) -> None:
     help="the post's clock was checked: judge age by it alone, not also by the log",
 )
 def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
-    """Remove visitors' personal data past retention; the chain still verifies."""
+    """Remove visitors' and incidents' personal data past retention; the chain still verifies."""
     from .settings import EdgeSettings
 
     local_days = EdgeSettings(data=data).retention_days
     with opened(DATA.initialised(data), retention_days=local_days) as book:
         days = older_than if older_than is not None else book.settings.effective()["retention_days"]
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
+    incidents = f" and {removed['incidents']} incidents" if removed["incidents"] else ""
     click.echo(
-        f"purged personal data of {removed['visits']} visits "
+        f"purged personal data of {removed['visits']} visits{incidents} "
         f"({removed['events']} events) older than {days} days"
     )
 

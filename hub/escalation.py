@@ -15,6 +15,7 @@ from typing import Any
 
 import apprise
 
+from service.incident_words import coded_title
 from service.workers import run_every
 
 from .store import Store
@@ -39,7 +40,9 @@ def shown_url(url: str) -> str | None:
 def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
     """Title and body of a notification: what, where, how urgent; no personal data."""
     what = "overdue" if due["kind"] == "overdue" else "opened"
-    title = f"[{due['severity']}] {due['site']}: incident {what}: {due['title']}"
+    named = coded_title(str, {"title": due["title"], "title_code": due.get("title_code")})
+    named = named or due["title"]
+    title = f"[{due['severity']}] {due['site']}: incident {what}: {named}"
     body = (
         f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "
         f"status {due['status']}.\nOpened {due['opened_at']}, due {due['due_at']}."

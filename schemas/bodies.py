@@ -5,6 +5,7 @@ A body ignores fields it does not know; each text field follows `TextRules`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -25,8 +26,16 @@ from .fields import (
     TextRules,
     known_zone,
 )
+from .ids import utc_now
 
 PIN_RULE = r"^[0-9]{4,8}$"  # a guard's PIN: 4 to 8 digits, at the post and at the hub
+
+
+def later_than_now(moment: datetime) -> datetime:
+    """A promise for the future (a reply to a complainant): a time already past is refused."""
+    if moment <= utc_now():
+        raise ValueError("must be later than now")
+    return moment
 
 
 class Body(BaseModel):
@@ -96,6 +105,18 @@ class IncidentIn(Body):
     location: Annotated[str, TextRules(200, may_be_empty=True)] | None = None
     visit_id: Annotated[str, TextRules(64, may_be_empty=True)] | None = None
     channel: Channel | None = None
+    complainant_name: Annotated[str, TextRules(200, may_be_empty=True)] | None = Field(
+        default=None, description="who complained (personal data: purged with retention)"
+    )
+    complainant_unit: Annotated[str, TextRules(32, may_be_empty=True)] | None = Field(
+        default=None, description="the complainant's unit (personal data)"
+    )
+    complainant_phone: Annotated[str, TextRules(40, may_be_empty=True)] | None = Field(
+        default=None, description="how to reach the complainant (personal data)"
+    )
+    reply_by: Annotated[Moment, AfterValidator(later_than_now)] | None = Field(
+        default=None, description="the time promised to the complainant for a reply; after now"
+    )
 
 
 class EntryIn(Body):

@@ -108,13 +108,32 @@ class DoorEventData(Record):
 class IncidentOpenedData(Record):
     category: str
     severity: Severity
-    title: str
-    description: str | None
+    title: str = Field(description="the guard's words, or with `title_code` what pages word")
+    description: str | None = Field(
+        description="null since the description travels in `pii` (older events kept it here)"
+    )
     location: str | None
     visit_id: str | None
     channel: Channel | None
     due_at: str
     by: str
+    reply_by: str | None = Field(default=None, description="the reply promised to a complainant")
+    title_code: str | None = Field(
+        default=None,
+        description="watch_list: a title each page words in its language from the visitor's "
+        "name (in `pii`) and the unit (`title`)",
+    )
+
+
+class IncidentPii(Record):
+    """`pii` of `incident.opened`: the free text and the people it names; null after purge."""
+
+    salt: str
+    description: str | None
+    complainant_name: str | None = None
+    complainant_unit: str | None = None
+    complainant_phone: str | None = None
+    visitor_name: str | None = Field(default=None, description="a watch-listed visitor's name")
 
 
 class IncidentEntryData(Record):
@@ -190,12 +209,16 @@ class ShiftAcknowledgedData(Record):
 
 
 class PiiPurgedData(Record):
-    """A purge: the `pii` of the listed seqs became null, and the visits' personal fields too."""
+    """A purge: the `pii` of the listed seqs became null, and the personal fields of the visits
+    and incidents too."""
 
-    older_than: str = Field(description="visits checked in before this time were purged")
+    older_than: str = Field(
+        description="visits checked in and incidents opened before this time were purged"
+    )
     seqs: list[int]
     visits: int
     by: str
+    incidents: int = Field(default=0, description="incidents whose personal fields were purged")
 
 
 class PreapprovalCreatedData(Record):

@@ -16,6 +16,7 @@ RECORDS: dict[str, type[BaseModel]] = {
     "event": m.Event,
     "visit": m.Visit,
     "visit_pii": m.VisitPii,
+    "incident_pii": m.IncidentPii,
     "confirmation": m.Confirmation,
     "door_event": m.DoorEvent,
     "incident": m.Incident,

@@ -14,6 +14,14 @@ from typing import Any
 
 # the visit fields a retention purge clears (the event's whole `pii` goes too)
 PURGED_VISIT_FIELDS = ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
+# the incident fields it clears: the free text and the people it names
+PURGED_INCIDENT_FIELDS = (
+    "description",
+    "complainant_name",
+    "complainant_unit",
+    "complainant_phone",
+    "visitor_name",
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,8 @@ class Update:
 
 @dataclass(frozen=True)
 class Purge:
-    """Clear `pii` of these seqs, and the personal fields of visits checked in before a time."""
+    """Clear `pii` of these seqs, and the personal fields of visits checked in (and incidents
+    opened) before a time."""
 
     seqs: list[int]
     older_than: str
@@ -129,6 +138,7 @@ def changes(event: dict[str, Any]) -> list[Change]:
             )
         ]
     if kind == "incident.opened":
+        pii = event.get("pii") or {}
         return [
             Insert(
                 "incidents",
@@ -137,10 +147,17 @@ def changes(event: dict[str, Any]) -> list[Change]:
                     "category": data["category"],
                     "severity": data["severity"],
                     "title": data["title"],
-                    "description": data.get("description"),
+                    "title_code": data.get("title_code"),
+                    # in `pii` since complaints carry personal data; older events kept it here
+                    "description": pii.get("description") or data.get("description"),
                     "location": data.get("location"),
                     "visit_id": data.get("visit_id"),
                     "channel": data.get("channel"),
+                    "complainant_name": pii.get("complainant_name"),
+                    "complainant_unit": pii.get("complainant_unit"),
+                    "complainant_phone": pii.get("complainant_phone"),
+                    "visitor_name": pii.get("visitor_name"),
+                    "reply_by": data.get("reply_by"),
                     "status": "open",
                     "opened_at": at,
                     "due_at": data["due_at"],

@@ -131,10 +131,21 @@ class Incident(Record):
     category: str
     severity: Severity
     title: str
-    description: str | None
+    title_code: str | None = Field(
+        default=None,
+        description="watch_list: pages word the title from visitor_name and the unit (title)",
+    )
+    description: str | None = Field(description="null once purged after retention")
     location: str | None
     visit_id: str | None
     channel: Channel | None
+    complainant_name: str | None = Field(default=None, description="null once purged")
+    complainant_unit: str | None = Field(default=None, description="null once purged")
+    complainant_phone: str | None = Field(default=None, description="null once purged")
+    visitor_name: str | None = Field(
+        default=None, description="a watch-listed visitor's name; null once purged"
+    )
+    reply_by: str | None = Field(default=None, description="the reply promised to a complainant")
     status: IncidentStatus
     opened_at: str
     due_at: str
@@ -187,6 +198,10 @@ class HandoverIncident(Record):
 
     id: str
     title: str
+    title_code: str | None = Field(default=None, description="as the incident's")
+    visitor_name: str | None = Field(
+        default=None, description="a watch-listed visitor's name; null once purged"
+    )
     category: str
     severity: str
     status: str

@@ -31,6 +31,7 @@ from service.i18n import (
     local_time,
     translations,
 )
+from service.incident_words import coded_title
 from service.pages_text import (
     field_message,
     incident_description,
@@ -215,7 +216,9 @@ class BasePage(Generic[U]):
             local_time(parse_time(text).astimezone(zone), locale) if text else "—"
         )
         labels = self.labels()
-        env.filters["incident_title"] = lambda incident: incident_title(self._, labels, incident)
+        env.filters["incident_title"] = lambda incident: (
+            coded_title(self._, incident) or incident_title(self._, labels, incident)
+        )
         env.filters["incident_description"] = lambda incident: incident_description(
             self._, incident
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month
 from schemas.lines import NOTIFIER, notification
+from service.incident_words import coded_title
 
 
 def labels_for(_: Any) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
             % {
                 "severity": word("severities", "severity"),
                 "category": word("incident_categories", "category"),
-                "title": incident_title(_, labels, data),
+                "title": coded_title(_, {**data, **pii}) or incident_title(_, labels, data),
             }
         )
     if kind == "incident.entry":

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from edge.logbook import Logbook
 from schemas.ids import new_id
-from schemas.models import EVENT_DATA, PreapprovalPii, VisitPii
+from schemas.models import EVENT_DATA, IncidentPii, PreapprovalPii, VisitPii
 from service.passwords import hash_secret
 from tests.bodies import watchlist_message
 from tests.helpers import (
@@ -30,6 +30,7 @@ from tests.helpers import (
 PII: dict[str, type[BaseModel]] = {
     "visit.registered": VisitPii,
     "preapproval.created": PreapprovalPii,
+    "incident.opened": IncidentPii,
 }
 
 

@@ -14,6 +14,7 @@ from schemas.rows import UNRESOLVED_STATUSES, is_overdue, only_overdue
 from service import errors
 from service.sqlite import and_where
 
+from ..privacy import incident_pii
 from . import lifecycle
 from .actors import Actor
 from .family import Family
@@ -32,6 +33,7 @@ class Incidents(Family):
             opened = utc_now()  # due_at is exactly opened_at + the severity's deadline
             due_at = format_time(opened + timedelta(hours=self.book.deadlines_h[body["severity"]]))
             visit_id = linked_visit(conn, body.get("visit_id"))
+            reply_by = body.get("reply_by")
             self.writer.append(
                 conn,
                 "incident.opened",
@@ -40,13 +42,15 @@ class Incidents(Family):
                     category=body["category"],
                     severity=body["severity"],
                     title=body["title"],
-                    description=body.get("description") or None,
+                    description=None,  # free text is personal data: it travels in `pii`
                     location=body.get("location") or None,
                     visit_id=visit_id,
                     channel=body.get("channel") or None,
                     due_at=due_at,
                     by=by.ref,
+                    reply_by=format_time(reply_by) if reply_by else None,
                 ),
+                incident_pii(body),
                 at=opened,
             )
             return self.get(incident_id, conn=conn)
@@ -178,6 +182,7 @@ class Incidents(Family):
 
     def _out(self, row: sqlite3.Row) -> dict[str, Any]:
         incident = {"site": self.book.site, "device": self.book.device, **dict(row)}
+        incident.pop("purged_at", None)
         incident["overdue"] = is_overdue(row["status"], row["due_at"])
         return incident
 

@@ -54,13 +54,14 @@ def purge_cutoff(stamps: list[datetime], now: datetime, retention: timedelta) ->
 
 
 class Retention(Family):
-    """`book.retention`: visitors' personal data leaves the post after the retention period."""
+    """`book.retention`: personal data (visitors', complainants', an incident's free text)
+    leaves the post after the retention period."""
 
     def purge_now(
         self, older_than_days: int, by: Actor = SYSTEM, trust_clock: bool = False
     ) -> dict[str, Any]:
-        """Remove visitors' personal data past retention, append a `pii.purged` event, and
-        checkpoint so the removed bytes leave the WAL as well as the database file.
+        """Remove visitors' and incidents' personal data past retention, append a `pii.purged`
+        event, and checkpoint so the removed bytes leave the WAL as well as the database file.
 
         Age is judged by the log as well as the wall clock (a Pi has no RTC): see
         `purge_cutoff`. ClockBehind when the clock is behind the newest event.
@@ -96,6 +97,14 @@ class Retention(Family):
                     "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,)
                 )
             ]
+            # an incident's description and the people it names (a complainant, a watch-listed
+            # visitor) go as a visitor's do
+            incidents = [
+                r["id"]
+                for r in conn.execute(
+                    "SELECT id FROM incidents WHERE opened_at < ? AND purged_at IS NULL", (cutoff,)
+                )
+            ]
             # residents' pre-approvals name the visitor they expect: theirs go too
             seqs = [
                 r["seq"]
@@ -105,29 +114,41 @@ class Retention(Family):
                     (cutoff,),
                 )
             ]
-            if not visits and not seqs:
-                return {"visits": 0, "events": 0, "cutoff": cutoff}
-            marks = ",".join("?" * len(visits))
-            seqs = sorted(
-                seqs
-                + [
+            if not visits and not seqs and not incidents:
+                return {"visits": 0, "incidents": 0, "events": 0, "cutoff": cutoff}
+            records = visits + incidents
+            for start in range(0, len(records), 500):
+                chunk = records[start : start + 500]
+                seqs += [
                     r["seq"]
                     for r in conn.execute(
-                        f"SELECT seq FROM events WHERE record_id IN ({marks}) AND pii IS NOT NULL",
-                        visits,
+                        "SELECT seq FROM events WHERE pii IS NOT NULL AND record_id IN"
+                        f" ({','.join('?' * len(chunk))})",
+                        chunk,
                     )
                 ]
-            )
+            seqs.sort()
             self.writer.append(
                 conn,
                 "pii.purged",
                 new_id(),
-                PiiPurgedData(older_than=cutoff, seqs=seqs, visits=len(visits), by=by.ref),
+                PiiPurgedData(
+                    older_than=cutoff,
+                    seqs=seqs,
+                    visits=len(visits),
+                    incidents=len(incidents),
+                    by=by.ref,
+                ),
             )
             conn.execute(
                 "UPDATE preapprovals SET visitor_name = NULL WHERE created_at < ?", (cutoff,)
             )
-            return {"visits": len(visits), "events": len(seqs), "cutoff": cutoff}
+            return {
+                "visits": len(visits),
+                "incidents": len(incidents),
+                "events": len(seqs),
+                "cutoff": cutoff,
+            }
 
         removed = self.writer.write(work)
         if removed["events"]:

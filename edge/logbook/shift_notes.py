@@ -162,7 +162,8 @@ def _incidents(conn: sqlite3.Connection, items: HandoverItems) -> list[dict[str,
         r["id"]: r
         for r in rows_with_ids(
             conn,
-            "SELECT id, title, category, severity, status, due_at FROM incidents",
+            "SELECT id, title, title_code, visitor_name, category, severity, status, due_at"
+            " FROM incidents",
             items.incidents,
         )
     }

@@ -11,12 +11,10 @@ from typing import Any
 
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import (
-    Channel,
     Confirmation,
     ConfirmationStatus,
     DoorEventData,
     DoorKind,
-    IncidentOpenedData,
     VisitCheckedOutData,
     VisitCheckoutUndoneData,
     VisitConfirmationData,
@@ -59,8 +57,8 @@ class Visits(Family):
 
         A visit to a unit with an intercom gets a pending confirmation request and its webhook
         delivery row in the same transaction (the delivery survives a restart); a resident's
-        pre-approval code approves it at once instead; a watch-list match flags the visit and
-        opens a linked incident."""
+        pre-approval code approves it at once instead; a watch-list match flags the visit,
+        opens a linked incident and neither rings the flat nor uses the code."""
         book = self.book
         id_number = (body.get("id_number") or "").strip() or None
         masked = mask_id(id_number) if id_number else None
@@ -76,13 +74,16 @@ class Visits(Family):
             ).fetchone()
             if unit is None:
                 raise errors.UnknownUnit(f"unknown unit {body['unit']!r}")
+            # a watch-listed visitor is kept in the lobby: no code lets them in, the flat is
+            # not rung (no request, no webhook), and the confirmation stays not_required
+            match = self.watchlist.match(conn, hmac_hex, body["visitor_name"])
             confirmation = Confirmation(
                 status=ConfirmationStatus.not_required, request_id=None, answered_at=None
             )
             expires_at = None
             preapproval = (
                 self.preapprovals.use(conn, code_hmac, unit["unit"], visit_id, now)
-                if code_hmac
+                if code_hmac and not match
                 else None
             )
             if preapproval:
@@ -91,12 +92,11 @@ class Visits(Family):
                     request_id=None,
                     answered_at=format_time(now),
                 )
-            elif book.intercom_enabled and unit["intercom"]:
+            elif book.intercom_enabled and unit["intercom"] and not match:
                 confirmation = Confirmation(
                     status=ConfirmationStatus.pending, request_id=new_id(), answered_at=None
                 )
                 expires_at = format_time(now + timedelta(seconds=book.confirm_timeout_s))
-            match = self.watchlist.match(conn, hmac_hex, body["visitor_name"])
             pii = VisitPii(
                 salt=new_salt(),
                 visitor_name=body["visitor_name"],
@@ -133,25 +133,7 @@ class Visits(Family):
                     (confirmation.request_id, visit_id, format_time(now)),
                 )
             if match:
-                self.writer.append(
-                    conn,
-                    "incident.opened",
-                    new_id(),
-                    IncidentOpenedData(
-                        category="watch_list",
-                        severity=match["severity"],
-                        title=f"Watch list: {unit['unit']}",
-                        description=match["reason"],
-                        location=None,
-                        visit_id=visit_id,
-                        channel=Channel.in_person,
-                        by=SYSTEM.ref,
-                        due_at=format_time(
-                            now + timedelta(hours=book.deadlines_h[match["severity"]])
-                        ),
-                    ),
-                    at=now,
-                )
+                self.watchlist.open_incident(conn, match, visit_id, unit["unit"], pii, now)
             return self._out(self._row(conn, visit_id))
 
         return work

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.models import WatchlistAppliedData
+from schemas.ids import format_time, new_id
+from schemas.models import Channel, IncidentOpenedData, Severity, VisitPii, WatchlistAppliedData
 from schemas.privacy import key_id, normalise_name
 
+from ..privacy import incident_pii
+from .actors import SYSTEM
 from .family import VersionedFamily
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,40 @@ class Watchlist(VersionedFamily):
         if row is None and name_key:
             row = conn.execute("SELECT * FROM watchlist WHERE name_key = ?", (name_key,)).fetchone()
         return dict(row) if row else None
+
+    def open_incident(
+        self,
+        conn: sqlite3.Connection,
+        match: dict[str, Any],
+        visit_id: str,
+        unit: str,
+        visitor: VisitPii,
+        now: datetime,
+    ) -> None:
+        """The incident of a watch-list match: graded as the hub's entry is (severe unless it
+        says otherwise), due by the site's deadline for that grade; its title is a code that
+        each page words in its language, the visitor's name and the entry's reason (personal
+        data) in its `pii`."""
+        severity = Severity(match.get("severity") or "severe")
+        self.writer.append(
+            conn,
+            "incident.opened",
+            new_id(),
+            IncidentOpenedData(
+                category="watch_list",
+                severity=severity,
+                title=unit,
+                title_code="watch_list",
+                description=None,
+                location=None,
+                visit_id=visit_id,
+                channel=Channel.in_person,
+                by=SYSTEM.ref,
+                due_at=format_time(now + timedelta(hours=self.book.deadlines_h[severity])),
+            ),
+            incident_pii({"description": match["reason"]}, visitor.visitor_name),
+            at=now,
+        )
 
     def entry(self, entry_id: str) -> dict[str, Any] | None:
         row = self.book.reader.execute(

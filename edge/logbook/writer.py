@@ -40,7 +40,7 @@ from pydantic import BaseModel
 from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_digest
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
+from schemas.projection import PURGED_INCIDENT_FIELDS, PURGED_VISIT_FIELDS, Insert, Update, changes
 from service import errors, sqlite
 from service.workers import take_group
 
@@ -355,5 +355,11 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
             conn.execute(
                 f"UPDATE visits SET {cleared}, purged_at = ?"
                 " WHERE checked_in_at < ? AND purged_at IS NULL",
+                (change.at, change.older_than),
+            )
+            cleared = ", ".join(f"{f} = NULL" for f in PURGED_INCIDENT_FIELDS)
+            conn.execute(
+                f"UPDATE incidents SET {cleared}, purged_at = ?"
+                " WHERE opened_at < ? AND purged_at IS NULL",
                 (change.at, change.older_than),
             )

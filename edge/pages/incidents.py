@@ -3,6 +3,7 @@ next status, and the steps of the suspicious-visitor procedure."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from schemas import models as m
 from schemas.grading import may_close
 from service import errors
+from service.incident_words import complaint_context
 from service.pages_text import incident_timeline, who_closes
 
 from ..logbook import lifecycle
@@ -32,7 +34,9 @@ def new_incident_page(request: Request) -> Response:
 async def open_incident(request: Request) -> Response:
     page = Page.of_user(request)
     form = await page.checked_form()
-    incident_in, field_errors = page.validate(m.IncidentIn, form)
+    incident_in, field_errors = page.validate(m.IncidentIn, with_offset(page, form, "reply_by"))
+    if "reply_by" in field_errors:
+        field_errors["reply_by"] = page._("Promise a reply at a time later than now.")
     if incident_in is not None:
         try:
             incident = await page.book.incidents.open(incident_in.model_dump(), by=page.me)
@@ -41,6 +45,19 @@ async def open_incident(request: Request) -> Response:
     if field_errors:
         return page.render("incident_new.html", 422, values=form, errors=field_errors)
     return RedirectResponse(f"/incidents/{incident['id']}", status_code=303)
+
+
+def with_offset(page: Page, form: dict[str, str], name: str) -> dict[str, str]:
+    """The form with a time typed on the tablet (`datetime-local`: the site's local time,
+    without an offset) given the site's offset, as the API's field needs it."""
+    text = form.get(name, "").strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return form  # empty, or not a time: the model says what is wrong
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=page.zone())
+    return {**form, name: moment.isoformat()}
 
 
 @router.get("/incidents", response_class=HTMLResponse)
@@ -68,6 +85,7 @@ def _incident_page(
                 "escalation" in kinds,
             ),
         ]
+    context.update(complaint_context(page._, incident))
     next_status = lifecycle.next_status(incident["status"])
     if next_status == "closed" and not may_close(incident["severity"], "guard", page.me.role):
         next_status = None  # the manuals' grading: who may close, and who may approve here

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from schemas import models as m
 from schemas.grading import may_close
 from service import errors
+from service.incident_words import complaint_context
 from service.pages_text import incident_timeline, who_closes
 
 from ..actions import add_supervisor_entry, audit_read, visible_incident
@@ -68,6 +69,7 @@ def _incident_page(
         incident = visible_incident(page.store, page.me, incident_id)
     except errors.NotFound:
         return page.not_found()
+    context.update(complaint_context(page._, incident))
     if page.me.may_write:  # what a supervisor or manager may ask of the post
         step = next_status(incident["status"])
         if step == "closed" and not may_close(incident["severity"], "hub", page.me.role):

@@ -9,7 +9,14 @@ from typing import Any
 
 from schemas.ids import format_time, parse_time
 from schemas.lines import summarise
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Purge, Update, changes
+from schemas.projection import (
+    PURGED_INCIDENT_FIELDS,
+    PURGED_VISIT_FIELDS,
+    Insert,
+    Purge,
+    Update,
+    changes,
+)
 from service import sqlite
 
 from .schema import MILESTONES
@@ -101,34 +108,45 @@ def apply_purge(
     records the purge named are cleared then (its seqs, and the visits they registered), never
     a visit made after it."""
     cutoff = format_time(parse_time(change.older_than))
-    cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
     if purge_before is None or cutoff <= purge_before:  # nothing it names is young: all of it
         _clear_events(conn, site, device, change.seqs, None)
-        conn.execute(
-            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
-            " device = ? AND checked_in_at < ? AND purged_at IS NULL",
-            (change.at, site, device, cutoff),
-        )
+        for table, fields, made_at in _PURGED:
+            cleared = ", ".join(f"{f} = NULL" for f in fields)
+            conn.execute(
+                f"UPDATE {table} SET {cleared}, purged_at = ? WHERE site = ? AND"
+                f" device = ? AND {made_at} < ? AND purged_at IS NULL",
+                (change.at, site, device, cutoff),
+            )
         return True
     left = _clear_events(conn, site, device, change.seqs, purge_before)
     for start in range(0, len(change.seqs), 500):
         chunk = change.seqs[start : start + 500]
-        named = (
-            f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
-            f" type = 'visit.registered' AND seq IN ({','.join('?' * len(chunk))}))"
-        )
-        args = (site, device, site, device, *chunk)
-        conn.execute(
-            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
-            f" AND {named} AND checked_in_at < ? AND purged_at IS NULL",
-            (change.at, *args, purge_before),
-        )
-        left += conn.execute(
-            f"SELECT COUNT(*) FROM visits WHERE site = ? AND device = ? AND"
-            f" {named} AND purged_at IS NULL",
-            args,
-        ).fetchone()[0]
+        for table, fields, made_at in _PURGED:
+            cleared = ", ".join(f"{f} = NULL" for f in fields)
+            named = (
+                f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
+                f" type = '{_MADE_BY[table]}' AND seq IN ({','.join('?' * len(chunk))}))"
+            )
+            args = (site, device, site, device, *chunk)
+            conn.execute(
+                f"UPDATE {table} SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
+                f" AND {named} AND {made_at} < ? AND purged_at IS NULL",
+                (change.at, *args, purge_before),
+            )
+            left += conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE site = ? AND device = ? AND"
+                f" {named} AND purged_at IS NULL",
+                args,
+            ).fetchone()[0]
     return left == 0
+
+
+# what a purge clears: the table, its personal fields, and the column that says its age
+_PURGED = (
+    ("visits", PURGED_VISIT_FIELDS, "checked_in_at"),
+    ("incidents", PURGED_INCIDENT_FIELDS, "opened_at"),
+)
+_MADE_BY = {"visits": "visit.registered", "incidents": "incident.opened"}
 
 
 def _clear_events(

@@ -136,6 +136,7 @@ def visit_out(row: sqlite3.Row) -> dict[str, Any]:
 
 def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
     incident = dict(row)
+    incident.pop("purged_at", None)
     marks = {status: incident.pop(f"{status}_at", None) for status in MILESTONES}
     if milestones:
         incident["milestones"] = {status: at for status, at in marks.items() if at}
