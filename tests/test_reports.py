@@ -215,7 +215,7 @@ def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
     assert times() == first
     conn = sqlite3.connect(data / DB_FILE)  # as a hub made before the columns were there
     conn.execute("DROP INDEX incidents_assignee")
-    later = ("assignee", "title_code", "complainant_name", "complainant_unit")  # in 5 and 7
+    later = ("assignee", "title_code", "complainant_name", "complainant_unit")  # in 5 and 6
     later += ("complainant_phone", "visitor_name", "reply_by", "purged_at")
     for column in ("acknowledged_at", "resolved_at", *later):
         conn.execute(f"ALTER TABLE incidents DROP COLUMN {column}")

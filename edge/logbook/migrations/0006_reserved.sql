@@ -1,2 +1,0 @@
--- 6: reserved for the register's search and the undo of a check-out (another branch takes this
--- number); nothing here, so that 7 follows without a gap until that branch's 0006 replaces it.
