@@ -387,6 +387,7 @@ def test_a_supervisor_moves_regrades_and_assigns_from_the_hubs_incident_page(
         expect(page.locator("select[name=severity]")).to_have_value("severe")  # kept
         page.fill("#severity-reason", "有住戶被困")
         page.click("button[name=regrade]")
+        expect(commands).to_have_count(2)  # the page after the re-grade, before the next form
         page.select_option("select[name=assignee]", "sup")
         page.click("button[name=assign]")
         expect(page.locator(".commands li[data-state=applied]")).to_have_count(3, timeout=30_000)

@@ -55,7 +55,11 @@
     fetch(location.href, {credentials: "same-origin"})
       .then(function (r) {
         if (!r.ok || r.redirected) { return; }
-        return r.text().then(function (html) { swap(html); version = main.dataset.version; });
+        return r.text().then(function (html) {
+          if (typing()) { return; }  // typed while the page was on its way: retried each second
+          swap(html);
+          version = main.dataset.version;
+        });
       })
       .catch(function () { /* the post restarts or the Wi-Fi drops: the next change retries */ })
       .then(function () { busy = false; });
