@@ -146,16 +146,21 @@ def and_where(sql: str, args: list[Any], conditions: dict[str, Any]) -> str:
 
 
 def load_migrations(folder: Traversable) -> list[str]:
-    """The scripts of a folder of `NNNN_name.sql` files, in order: numbered from 0001, no gaps
-    (a gap or a stray file is a packaging mistake, refused at import rather than half-run)."""
+    """The scripts of a folder of `NNNN_name.sql` files, in order, numbered from 0001. A number
+    with no file (reserved by work on another branch) is an empty script, so the version still
+    equals the last file's number; two files of one number are a packaging mistake, refused at
+    import rather than half-run. A database past a gap never runs a file added into it later:
+    renumber such a file past the last one when branches meet."""
     numbered = sorted(
         (int(match[1]), entry)
         for entry in folder.iterdir()
         if (match := _MIGRATION_FILE.match(entry.name))
     )
-    if [number for number, _ in numbered] != list(range(1, len(numbered) + 1)):
-        raise RuntimeError(f"migrations in {folder} are not numbered 0001, 0002, ... without gaps")
-    return [entry.read_text(encoding="utf-8") for _, entry in numbered]
+    numbers = [number for number, _ in numbered]
+    if len(set(numbers)) != len(numbers) or 0 in numbers:
+        raise RuntimeError(f"migrations in {folder} are not numbered 0001, 0002, ... once each")
+    scripts = dict((number, entry.read_text(encoding="utf-8")) for number, entry in numbered)
+    return [scripts.get(number, "") for number in range(1, max(numbers, default=0) + 1)]
 
 
 def statements(script: str) -> Iterator[str]:

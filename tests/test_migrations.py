@@ -194,10 +194,12 @@ def test_statements_end_where_sqlite_says() -> None:
     assert conn.execute("SELECT x FROM t").fetchone()[0] == "a;b;"
 
 
-def test_migration_files_are_numbered_without_gaps(tmp_path: Path) -> None:
+def test_migration_files_are_numbered_once_each_and_gaps_are_empty(tmp_path: Path) -> None:
     (tmp_path / "0001_first.sql").write_text("CREATE TABLE a (x);")
     (tmp_path / "README").write_text("not a migration")
     assert sqlite.load_migrations(tmp_path) == ["CREATE TABLE a (x);"]
     (tmp_path / "0003_third.sql").write_text("CREATE TABLE c (x);")
-    with pytest.raises(RuntimeError, match="without gaps"):
+    assert sqlite.load_migrations(tmp_path) == ["CREATE TABLE a (x);", "", "CREATE TABLE c (x);"]
+    (tmp_path / "0003_again.sql").write_text("CREATE TABLE d (x);")
+    with pytest.raises(RuntimeError, match="once each"):
         sqlite.load_migrations(tmp_path)
