@@ -22,6 +22,7 @@ DELIVERY_EVENTS = frozenset(
         "settings.applied",
         "directory.applied",
         "roster.applied",
+        "patrols.applied",
     }
 )
 
