@@ -202,9 +202,12 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         page.click("main button[type=submit]")
         page.wait_for_url(f"{post.url}/patrol?scanned=*")
         assert "停車場 Car park" in page.locator("[role=status]").inner_text()
-        assert page.locator(".patrol-run").count() == 0 or "left" not in (
-            page.locator(".patrol-run").first.inner_html()
+        run_now = page.locator(".patrol-run").first
+        assert (run_now.get_attribute("data-state"), run_now.locator("li.left").count()) == (
+            "done",
+            0,
         )
+        assert "巡邏完成" in run_now.inner_text()
         shot(page, "patrol-phone-zh-Hant-scanned")
         page.goto(f"{post.url}/patrol?lang=en")
         page.fill("input[name=code]", "wrong-code")
