@@ -244,3 +244,11 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         "patrol.missed",
     ]
     assert len(missed_at_hub(hub)) == 1
+    for page in tab(browser, viewport=PHONE):  # worded in the page's language, from its codes
+        log_in(page, post, "zh-Hant")
+        page.goto(f"{post.url}/incidents")
+        assert "巡邏路線 Walk 漏巡" in page.locator("main").inner_text()
+        page.goto(f"{post.url}/patrol")
+        behind = page.locator("li[data-state=missed]")
+        assert behind.count() == 1 and "漏巡" in behind.inner_text()
+        shot(page, "patrol-phone-zh-Hant-missed")
