@@ -15,8 +15,10 @@ from service import __version__, errors
 from service.error_pages import install_page_handlers
 from service.http import install_api
 from service.pages import STATIC
+from service.workers import run_every
 
 from .api import router
+from .api_patrols import router as patrols_router
 from .auth import Auth
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
@@ -27,6 +29,7 @@ from .sync import Sync
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 24 * 3600
+PATROL_CHECK_S = 5.0  # a missed round's incident opens within seconds of its window closing
 
 
 def open_logbook(settings: EdgeSettings) -> Logbook:
@@ -74,6 +77,13 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purger = threading.Thread(target=_purge_daily, args=(book, stop), daemon=True)
         purger.start()
+        judge = threading.Thread(
+            target=run_every,
+            args=(PATROL_CHECK_S, stop, [(book.patrols.judge_now, "patrol check failed")], log),
+            name="patrols",
+            daemon=True,
+        )
+        judge.start()
         intercom.start()
         if sync:
             sync.start()
@@ -97,7 +107,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    install_api(app, auth, router, pages_router)
+    install_api(app, auth, router, patrols_router, pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, Page)
 

@@ -138,8 +138,8 @@ class Sync:
 
     def _on_down(self, payload: Any) -> None:
         """A supervisor's entry or command, or a new version of the watch list, the site's
-        settings, its directory or its roster; each is applied once, by its id, and the logbook
-        event that records it tells the hub it arrived."""
+        settings, its directory, its roster or its patrol rounds; each is applied once, by its
+        id, and the logbook event that records it tells the hub it arrived."""
         appliers = {
             "incident.entry": self.book.incidents.apply_hub_entry_now,
             "command": self.book.commands.apply_now,
@@ -147,6 +147,7 @@ class Sync:
             "settings": self.book.settings.apply_now,
             "directory": self.book.directory.apply_now,
             "roster": self.book.roster.apply_now,
+            "patrols": self.book.patrols.apply_now,
         }
         if not isinstance(payload, dict) or payload.get("type") not in appliers:
             return

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .fields import Category, Channel, DoorKind, EntryKind, IncidentStatus, Severity
+from .patrols import PatrolMissedData, PatrolsAppliedData, PatrolScanData
 from .records import Confirmation, Record
 
 EventType = Literal[
@@ -32,6 +33,9 @@ EventType = Literal[
     "incident.severity",
     "command.rejected",
     "shift.acknowledged",
+    "patrols.applied",
+    "patrol.scan",
+    "patrol.missed",
 ]
 
 
@@ -289,4 +293,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "incident.severity": IncidentSeverityData,
     "command.rejected": CommandRejectedData,
     "shift.acknowledged": ShiftAcknowledgedData,
+    "patrols.applied": PatrolsAppliedData,
+    "patrol.scan": PatrolScanData,
+    "patrol.missed": PatrolMissedData,
 }

@@ -28,6 +28,10 @@ _WORDING = {
     "watchlist.applied": "Watch list version {version} in force ({entries} entries)",
     "settings.applied": "Settings version {version} from the hub in force",
     "directory.applied": "Directory version {version} from the hub in force ({units} units)",
+    "patrols.applied": "Patrol rounds version {version} from the hub in force ({checkpoints}"
+    " checkpoints, {rounds} rounds)",
+    "patrol.scan": "Patrol checkpoint scanned",
+    "patrol.missed": "Patrol round missed: {missing_count} checkpoints not scanned by {due_at}",
     "roster.applied": "Roster version {version} from the hub in force ({guards} guards,"
     " {disabled} disabled)",
 }
@@ -130,6 +134,8 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
     wording = _WORDING.get(event_type)
     if wording is None:
         return event_type
+    if event_type == "patrol.missed":
+        data = {**data, "missing_count": len(data["missing"])}
     text = wording.format_map(data)  # the template is ours; values go in as they are
     if event_type in _WITH_REASON and data.get("reason"):
         text += f" ({data['reason']})"

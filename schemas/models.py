@@ -7,4 +7,5 @@ from __future__ import annotations
 from .bodies import *  # noqa: F403
 from .events import *  # noqa: F403
 from .fields import *  # noqa: F403
+from .patrols import *  # noqa: F403
 from .records import *  # noqa: F403

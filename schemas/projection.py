@@ -209,6 +209,20 @@ def changes(event: dict[str, Any]) -> list[Change]:
         ]
     if kind == "shift.acknowledged":
         return []  # the handover's event says it; the note's row stays as it was written
+    if kind == "patrol.scan":
+        return [
+            Insert(
+                "patrol_scans",
+                {
+                    "id": record_id,
+                    "checkpoint_id": data["checkpoint"],
+                    "round_id": data.get("round"),
+                    "scanned_at": data["scanned_at"],
+                    "on_time": int(data["on_time"]),
+                    "guard": _guard(by),
+                },
+            )
+        ]
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
     if kind in (
@@ -217,6 +231,8 @@ def changes(event: dict[str, Any]) -> list[Change]:
         "settings.applied",
         "directory.applied",
         "roster.applied",
+        "patrols.applied",
+        "patrol.missed",  # its incident has its own `incident.opened` event
     ):
         return []  # kept by the post alone: a code's HMAC, the list it matches against
     raise ValueError(f"unknown event type {kind}")

@@ -177,6 +177,17 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
         return str(
             _("Settings version %(version)s from the hub in force") % {"version": data["version"]}
         )
+    if kind == "patrols.applied":
+        return str(
+            _("Patrol rounds version %(version)s from the hub in force (%(n)s checkpoints)")
+            % {"version": data["version"], "n": data["checkpoints"]}
+        )
+    if kind == "patrol.scan":
+        late = data.get("round") and not data["on_time"]
+        return str(_("Patrol checkpoint scanned, late") if late else _("Patrol checkpoint scanned"))
+    if kind == "patrol.missed":
+        n = len(data["missing"])
+        return str(_("Patrol round missed: %(n)s checkpoints not scanned") % {"n": n})
     if kind == "watchlist.applied":
         return str(
             _("Watch list version %(version)s in force (%(n)s entries)")
@@ -187,12 +198,17 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
 
 GENERATED_DOOR_TITLE = re.compile(r"^Door (?P<door>.+): (?P<kind>forced|held_open)$")
 GENERATED_DOOR_DETAILS = re.compile(r"^door event \S+ at \S+(, open for (?P<seconds>\d+) s)?$")
+GENERATED_PATROL_TITLE = re.compile(r"^Patrol (?P<round>.+): missed$")
+GENERATED_PATROL_DETAILS = re.compile(r"^patrol round \S+ due at \S+: not scanned: (?P<names>.*)$")
 
 
 def incident_description(_: Any, incident: Mapping[str, Any]) -> str | None:
     """An incident's details as the page shows them: a guard's as typed; the ones the post
     wrote for a door event's incident worded in the page's language."""
     text = incident.get("description")
+    missed = GENERATED_PATROL_DETAILS.match(str(text or ""))
+    if missed and incident.get("category") == "security":
+        return str(_("Checkpoints not scanned in time: %(names)s") % {"names": missed["names"]})
     made = GENERATED_DOOR_DETAILS.match(str(text or ""))
     if not made or incident.get("category") != "security":
         return None if text is None else str(text)
@@ -208,6 +224,9 @@ def incident_title(_: Any, labels: dict[str, Any], incident: Mapping[str, Any]) 
     made itself from a door event (`Door car park: held_open`) worded in the page's language
     from its codes."""
     title = str(incident.get("title") or "")
+    missed = GENERATED_PATROL_TITLE.match(title)
+    if missed and incident.get("category") == "security":
+        return str(_("Patrol round %(round)s missed") % {"round": missed["round"]})
     made = GENERATED_DOOR_TITLE.match(title)
     if made and incident.get("category") == "security":
         kind = labels["door_kinds"].get(made["kind"], made["kind"])

@@ -4,6 +4,7 @@ what the post sends and what the hub's strict ingest accepts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from edge.logbook import Logbook
+from edge.logbook import Actor, Logbook
 from schemas.ids import new_id
 from schemas.models import EVENT_DATA, IncidentPii, PreapprovalPii, VisitPii
 from service.passwords import hash_secret
@@ -149,6 +150,27 @@ def drive_a_shift(edge: EdgeServer, keys: dict[str, str]) -> str:
             client.close()
 
 
+def drive_a_patrol(book: Logbook) -> None:
+    """The hub's rounds arrive; a guard scans one checkpoint; a run that passed unscanned is
+    judged missed (its round is made to have arrived two days ago)."""
+    checkpoint = {"id": "cp-1", "name": "Roof", "location": None, "code": "roof-code-1"}
+    night = {
+        "id": "rd-1",
+        "name": "Night",
+        "checkpoints": ["cp-1"],
+        "every_minutes": 60,
+        "window_minutes": 10,
+        "from": "00:00",
+        "to": "00:00",
+    }
+    message = {"id": "pa-1", "version": 1, "checkpoints": [checkpoint], "rounds": [night]}
+    assert book.patrols.apply_now(message)
+    asyncio.run(book.patrols.scan("roof-code-1", None, Actor("guard", "1001")))
+    long_ago = "2000-01-01T00:00:00.000+00:00"
+    book.writer.write(lambda conn: conn.execute("UPDATE rounds SET since = ?", (long_ago,)))
+    assert book.patrols.judge_now() >= 1
+
+
 def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: Path) -> None:
     data = tmp_path / "post"
     keys = init_post(data)
@@ -174,6 +196,7 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
             "disabled": False,
         }
         assert book.roster.apply_now({"id": "ro-1", "version": 1, "guards": [hub_guard]})
+        drive_a_patrol(book)
     finally:
         book.close()
     nowhere = f"http://127.0.0.1:{free_port()}/ring"  # registration never waits for a gateway

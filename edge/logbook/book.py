@@ -33,6 +33,7 @@ from .directory import Directory
 from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
+from .patrols import Patrols
 from .preapprovals import Preapprovals
 from .retention import Retention
 from .roster import Roster
@@ -98,6 +99,7 @@ class Logbook:
         self.directory = Directory(self)
         self.accounts = Accounts(self)
         self.roster = Roster(self)
+        self.patrols = Patrols(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
         self.settings = SiteSettings(

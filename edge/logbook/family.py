@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -46,6 +47,9 @@ class LogbookParts(Protocol):
 
     @property
     def reader(self) -> sqlite3.Connection: ...
+
+    @property
+    def zone(self) -> ZoneInfo: ...  # the site's time zone
 
     def day_bounds(self, day: date) -> tuple[str, str]: ...
 

@@ -29,6 +29,7 @@ DELIVERY_EVENTS = frozenset(
         "settings.applied",
         "directory.applied",
         "roster.applied",
+        "patrols.applied",
     }
 )
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from schemas.ids import format_time, utc_now
 
-from .guards import Guards
+from .patrols import Patrols
 
 
-class Rules(Guards):
+class Rules(Patrols):
     """The `notify_rules` and `notifications` tables."""
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
