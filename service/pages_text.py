@@ -230,7 +230,7 @@ def incident_title(_: Any, labels: dict[str, Any], incident: Mapping[str, Any]) 
     made = GENERATED_DOOR_TITLE.match(title)
     if made and incident.get("category") == "security":
         kind = labels["door_kinds"].get(made["kind"], made["kind"])
-        return str(_("Door %(door)s: %(kind)s") % {"door": made["door"], "kind": kind})
+        return str(_("%(kind)s: %(door)s") % {"door": made["door"], "kind": kind})
     return title
 
 

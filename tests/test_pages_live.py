@@ -106,7 +106,7 @@ def test_home_shows_waiting_residents_and_a_forced_door_as_they_happen(
         timeout=10,
     )
     incident = page.locator(f"li[data-id='{door.json()['incident_id']}']")
-    expect(incident).to_contain_text("Door car park: forced", timeout=10_000)
+    expect(incident).to_contain_text("Door forced: car park", timeout=10_000)  # worded
     expect(incident).to_have_class(re.compile("severity-severe"))
     assert still_marked(page)
     shot(page, "home-live-en")
