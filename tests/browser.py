@@ -115,6 +115,22 @@ def small_targets(page: Page) -> list[str]:
     )
 
 
+CONTRAST = """(el) => {
+  // the WCAG 2 contrast ratio of an element's text colour on its own background colour
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (text) => {
+    const [r, g, b] = rgb(text).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const style = getComputedStyle(el);
+  const [fg, bg] = [lum(style.color), lum(style.backgroundColor)];
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}"""
+
+
 def serious_axe_violations(page: Page) -> list[str]:
     """What axe-core (shipped in axe-playwright-python) finds serious or critical on the page
     as it is now: `rule-id: the first element's HTML` for each."""

@@ -10,29 +10,22 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import PHONE, log_in, shot, small_targets, tab, too_wide
+from tests.browser import (
+    CONTRAST,
+    PHONE,
+    log_in,
+    serious_axe_violations,
+    shot,
+    small_targets,
+    tab,
+    too_wide,
+)
 from tests.helpers import GUARD, EdgeServer, init_post, running, wait_until
 
 SEVERE_DUE_S = 2.0  # the post's deadline for a severe incident, so one falls due in the test
 TABLET = {"width": 1024, "height": 768}
-
-CONTRAST = """(el) => {
-  // the WCAG 2 contrast ratio of an element's text colour on its own background colour
-  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = (text) => {
-    const [r, g, b] = rgb(text).map((v) => {
-      v /= 255;
-      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const style = getComputedStyle(el);
-  const [fg, bg] = [lum(style.color), lum(style.backgroundColor)];
-  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +54,6 @@ def overdue(post: EdgeServer, incident_id: str) -> bool:
 
 def beeps(page: Page) -> int:
     return int(page.evaluate("window.guardpostAlarm.beeps"))
-
-
-def serious_axe_violations(page: Page) -> list[str]:
-    """What axe-core finds on the page that is serious or critical."""
-    page.evaluate(AXE_SCRIPT)
-    found = page.evaluate("axe.run({resultTypes: ['violations']})")
-    return [
-        f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}"
-        for v in found["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_an_overdue_incident_leads_home_in_the_alarm_colour_and_beeps_once(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from schemas import fields
 from service.i18n import gettext_for
 from service.pages_text import labels_for
-from tests.browser import log_in, shot
-from tests.helpers import SUPERVISOR, EdgeServer
+from tests.browser import CONTRAST, hub_log_in, log_in, shot, tab
+from tests.helpers import MANAGER, SUPERVISOR, Company, EdgeServer, wait_until
 
 ENUMS = (
     fields.Category,
@@ -104,4 +104,69 @@ def test_no_code_is_shown_on_a_zh_hant_walk_of_the_tablet(page: Page, edge: Edge
         if found:
             shown[path] = found
     shot(page, "words-logbook-zh-Hant")
+    assert shown == {}
+
+
+def test_no_code_is_shown_on_the_hubs_pages_in_zh_hant_and_overdue_can_be_read(
+    browser: Browser, company: Company
+) -> None:
+    post, hub = company.start_with_post("harbour-view")
+    with hub.client() as manager:  # a severe incident falls due a second after it opens
+        manager.put("/sites/harbour-view/settings", json={"deadlines_h": {"severe": 0.0003}})
+
+    def settings_applied() -> bool:
+        with post.client(post.login()) as api:
+            return bool(api.get("/settings").json()["versions"]["settings"] == 1)
+
+    wait_until(settings_applied, 30, "the post to apply the deadline")
+    with post.client(post.login()) as guard:
+        visit = guard.post(
+            "/visits", json={"visitor_name": "陳小明", "unit": "12A", "category": "delivery"}
+        ).json()
+        door = guard.post("/door-events", json={"door": "停車場", "kind": "forced"}).json()
+        complaint = guard.post(
+            "/incidents",
+            json={"category": "complaint", "severity": "minor", "title": "樓上漏水"},
+        ).json()
+        guard.post(
+            f"/incidents/{complaint['id']}/entries", json={"kind": "follow_up", "text": "已回訪"}
+        )
+        guard.post(f"/incidents/{complaint['id']}/status", json={"status": "acknowledged"})
+
+    def synced() -> bool:
+        with post.client(post.login()) as api:
+            state = api.get("/sync").json()
+        return bool(state["connected"] and state["backlog"] == 0)
+
+    wait_until(synced, 30, "the post to sync")
+    walk = [
+        "/",
+        "/sites/harbour-view",
+        "/incidents",
+        f"/incidents/{door['incident_id']}",
+        f"/incidents/{complaint['id']}",
+        f"/visits/{visit['id']}",
+        "/search?q=陳小明",
+        "/sites",
+        "/guards",
+    ]
+    shown = {}
+
+    def overdue_at_hub() -> bool:
+        with hub.client() as manager:
+            return bool(manager.get(f"/incidents/{door['incident_id']}").json()["overdue"])
+
+    wait_until(overdue_at_hub, 30, "the forced door's incident to fall due")
+    for page in tab(browser):
+        hub_log_in(page, hub, MANAGER, "zh-Hant")
+        for path in ("/", "/incidents"):  # the overdue badge can be read (WCAG AA)
+            page.goto(f"{hub.url}{path}")
+            badge = page.locator(f"li[data-id='{door['incident_id']}'] .badge").first
+            assert badge.evaluate(CONTRAST) >= 4.5, path
+        for path in walk:
+            page.goto(f"{hub.url}{path}")
+            found = codes_shown(page)
+            if found:
+                shown[path] = found
+    company.stop_all(hub)
     assert shown == {}
