@@ -145,6 +145,9 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
     company: Company, browser: Browser
 ) -> None:
     post, hub = company.start_with_post(HARBOUR)
+    local = datetime.now(ZONE)
+    if (local.hour, local.minute) >= (23, 56):  # the two runs and the checks within one day
+        time.sleep((60 - local.minute) * 60 - local.second + 1)
     if datetime.now(ZONE).second > 35:  # the first run's scans must all fall in its minute
         time.sleep(61 - datetime.now(ZONE).second)
     now = datetime.now(ZONE)
