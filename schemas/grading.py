@@ -24,6 +24,16 @@ WHO_CLOSES = {
 }
 
 
+# the lifecycle (CONTRACT section 2): one step at a time
+INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
+
+
+def next_status(current: str) -> str | None:
+    """The one status an incident may move to from `current` (None once closed)."""
+    position = INCIDENT_FLOW.index(current)
+    return INCIDENT_FLOW[position + 1] if position + 1 < len(INCIDENT_FLOW) else None
+
+
 def closer(kind: str, role: str) -> str:
     """`post_guard`, `post_supervisor`, `hub_supervisor`, `hub_manager`, `hub_auditor`, ...
     for an actor of `kind` ("guard" at a post, "hub" for a hub user) with `role`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-from schemas.grading import may_close, refusal
+from schemas.grading import may_close, next_status, refusal
 from schemas.ids import format_time, parse_time
 from schemas.models import (
     IncidentAssignedData,
@@ -24,14 +24,6 @@ from service import errors
 
 from .actors import Actor
 from .writer import Writer
-
-INCIDENT_FLOW = ["open", "acknowledged", "in_progress", "resolved", "closed"]
-
-
-def next_status(current: str) -> str | None:
-    """The one status an incident may move to from `current` (None once closed)."""
-    position = INCIDENT_FLOW.index(current)
-    return INCIDENT_FLOW[position + 1] if position + 1 < len(INCIDENT_FLOW) else None
 
 
 def incident_row(conn: sqlite3.Connection, incident_id: str) -> sqlite3.Row:

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from schemas import models as m
-from schemas.grading import may_close
+from schemas.grading import INCIDENT_FLOW, may_close, next_status
 from service import errors
 from service.incident_words import complaint_context
 from service.pages_text import incident_timeline, who_closes
 
-from ..logbook import lifecycle
 from .base import SUSPICIOUS, Page
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +62,7 @@ def with_offset(page: Page, form: dict[str, str], name: str) -> dict[str, str]:
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, status: str | None = None) -> Response:
     page = Page.of_user(request)
-    wanted = status if status in lifecycle.INCIDENT_FLOW else None
+    wanted = status if status in INCIDENT_FLOW else None
     return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
 
 
@@ -86,16 +85,16 @@ def _incident_page(
             ),
         ]
     context.update(complaint_context(page._, incident))
-    next_status = lifecycle.next_status(incident["status"])
-    if next_status == "closed" and not may_close(incident["severity"], "guard", page.me.role):
-        next_status = None  # the manuals' grading: who may close, and who may approve here
+    step = next_status(incident["status"])
+    if step == "closed" and not may_close(incident["severity"], "guard", page.me.role):
+        step = None  # the manuals' grading: who may close, and who may approve here
         context["who_closes"] = who_closes(page._, incident["severity"])
         context["may_approve"] = may_close(incident["severity"], "guard", "supervisor")
     return page.render(
         "incident.html",
         status_code,
         incident=incident,
-        next_status=next_status,
+        next_status=step,
         timeline=incident_timeline(page._, page.labels(), incident),
         **context,
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from schemas import models as m
-from schemas.grading import may_close
+from schemas.grading import may_close, next_status
 from service import errors
 from service.incident_words import complaint_context
 from service.pages_text import incident_timeline, who_closes
@@ -113,11 +113,6 @@ async def add_entry(incident_id: str, request: Request) -> Response:
             page, incident_id, 403, text_error=page._("An auditor may read but not write.")
         )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
-
-
-def next_status(status: str) -> str | None:
-    flow = ["open", "acknowledged", "in_progress", "resolved", "closed"]
-    return flow[flow.index(status) + 1] if status != "closed" else None
 
 
 # the command forms: (the body's model, the action, the field with its value)
