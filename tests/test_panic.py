@@ -1,16 +1,42 @@
 """The panic button (CONTRACT section 9), against a real broker, hub and post and a local SMTP
 server: a guard's panic opens a severe security incident titled with the guard's name and the
 last checkpoint they scanned, and the hub mails every severe rule of the site as soon as it
-arrives (not at its next look, not after a deadline); only a guard may press it."""
+arrives (not at its next look, not after a deadline); only a guard may press it. In Chromium:
+held 2 s it calls for help, a tap or a short key press does not, and without scripts it asks
+to confirm on a page of its own."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
 
 from schemas.ids import parse_time
 from tests.bodies import new_incident
-from tests.helpers import SUPERVISOR, Company, error_fields, wait_until
+from tests.browser import (
+    CONTRAST,
+    PHONE,
+    log_in,
+    serious_axe_violations,
+    shot,
+    small_targets,
+    tab,
+    too_wide,
+)
+from tests.helpers import (
+    GUARD,
+    SUPERVISOR,
+    Company,
+    EdgeServer,
+    HubServer,
+    error_fields,
+    wait_until,
+)
 from tests.mail import Sink
 
 HARBOUR = "harbour-view"
@@ -20,17 +46,36 @@ PANIC_MAIL = (
 )
 
 
-def test_panic_opens_a_severe_incident_that_the_hub_mails_at_once(
-    company: Company, sink: Sink
-) -> None:
-    post = company.add_post(HARBOUR, "lobby-1")
-    company.broker.start()
-    hub = company.hub()
-    # the hub's own look comes only every 2 minutes: a mail within seconds is the panic's wake
-    hub.env = {"GUARDPOST_HUB_ESCALATION_CHECK_S": "120"}
-    hub.start()
-    company.extra = [hub]
-    post.start()
+@dataclass
+class World:
+    post: EdgeServer
+    hub: HubServer
+    sink: Sink
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A broker, a hub and one post of harbour-view, and a local SMTP server, for the module."""
+    company = Company(tmp_path_factory.mktemp("panic"))
+    sink = Sink()
+    sink.controller.start()
+    try:
+        post = company.add_post(HARBOUR, "lobby-1")
+        company.broker.start()
+        hub = company.hub()
+        # the hub's own look comes only every 2 minutes: a mail within seconds is the panic's
+        hub.env = {"GUARDPOST_HUB_ESCALATION_CHECK_S": "120"}
+        hub.start()
+        company.extra = [hub]
+        post.start()
+        yield World(post, hub, sink)
+    finally:
+        company.stop_all(*company.extra)
+        sink.controller.stop()
+
+
+def test_panic_opens_a_severe_incident_that_the_hub_mails_at_once(world: World) -> None:
+    post, hub, sink = world.post, world.hub, world.sink
     with hub.client() as manager:
         for body in (
             {"severity": "severe", "events": ["overdue"], "site": HARBOUR, "url": "duty"},
@@ -104,3 +149,91 @@ def test_panic_opens_a_severe_incident_that_the_hub_mails_at_once(
     with post.client(post.login()) as guard:
         titles = [i["title"] for i in guard.get("/incidents").json()["incidents"]]
     assert titles.count("Panic: 陳大文, last checkpoint 天台 Roof") == 1
+
+
+def panics(edge: EdgeServer) -> list[dict[str, Any]]:
+    with edge.client(edge.login()) as guard:
+        incidents = guard.get("/incidents").json()["incidents"]
+    return [i for i in incidents if i["title_code"] == "panic"]
+
+
+def test_held_two_seconds_the_button_calls_for_help_and_a_tap_does_not(
+    browser: Browser, world: World
+) -> None:
+    edge, before = world.post, len(panics(world.post))
+    for page in tab(browser):  # the lobby tablet, 1024x768
+        log_in(page, edge)
+        button = page.locator("form[data-panic] button[name=panic]")
+        assert button.inner_text() == "Call for help"
+        assert button.evaluate(CONTRAST) >= 4.5
+        button.click()  # a tap: the hint, nobody called
+        assert page.locator(".panic-how").inner_text() == "Press and hold for 2 seconds"
+        assert page.locator(".panic-how").is_visible()
+        button.focus()
+        page.keyboard.press("Enter")  # a short key press neither
+        page.keyboard.press("Space")
+        assert page.url == f"{edge.url}/" and len(panics(edge)) == before
+
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 48
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        pressed = time.monotonic()
+        page.wait_for_timeout(1000)
+        assert "holding" in (page.locator("form[data-panic]").get_attribute("class") or "")
+        page.wait_for_url(f"{edge.url}/panic/*", timeout=5000)
+        held = time.monotonic() - pressed
+        page.mouse.up()
+        assert 1.9 <= held < 4
+        alert = page.locator(".panic-called[role=alert]")
+        assert "Help is being called" in alert.inner_text()
+        assert "Help called by 陳大文" in alert.inner_text()
+        called = panics(edge)[0]  # newest first
+        assert len(panics(edge)) == before + 1 and alert.get_attribute("data-id") == called["id"]
+        assert called["severity"] == "severe" and called["title"].startswith("Panic: 陳大文")
+        shot(page, "panic-called-en")
+        assert serious_axe_violations(page) == []
+
+        page.goto(f"{edge.url}/patrol?lang=zh-Hant")  # on the patrol page, held with a key
+        page.locator("form[data-panic] button[name=panic]").focus()
+        page.keyboard.down("Space")
+        page.wait_for_url(f"{edge.url}/panic/*", timeout=5000)
+        page.keyboard.up("Space")
+        assert "已發出求助" in page.locator(".panic-called").inner_text()
+        assert len(panics(edge)) == before + 2
+
+    for page in tab(browser, viewport=PHONE):  # the guard's phone, on patrol
+        log_in(page, edge, "zh-Hant")
+        page.goto(f"{edge.url}/patrol")
+        assert page.locator("form[data-panic] button").inner_text() == "緊急求助"
+        shot(page, "patrol-panic-zh-Hant-phone")
+        assert serious_axe_violations(page) == []
+        assert too_wide(page) is None and small_targets(page) == []
+
+
+def log_in_without_scripts(page: Page, edge: EdgeServer) -> None:
+    page.goto(f"{edge.url}/login?lang=en")
+    page.fill("input[name=badge]", GUARD["badge"])
+    page.fill("input[name=pin]", GUARD["pin"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{edge.url}/")
+
+
+def test_without_scripts_the_button_asks_to_confirm_first(browser: Browser, world: World) -> None:
+    edge, before = world.post, len(panics(world.post))
+    for page in tab(browser, java_script_enabled=False, viewport=PHONE):
+        log_in_without_scripts(page, edge)
+        page.click("form[data-panic] button[name=panic]")
+        assert page.locator("h1").inner_text() == "Call for help now?"
+        assert len(panics(edge)) == before
+        shot(page, "panic-confirm-en-phone")
+        assert too_wide(page) is None and small_targets(page) == []
+        page.fill("textarea[name=note]", "x" * 2001)
+        page.click("main button[type=submit]")
+        assert page.locator("#note-error").is_visible() and len(panics(edge)) == before
+        page.fill("textarea[name=note]", "Smoke in the car park")
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{edge.url}/panic/*")
+        assert "Help is being called" in page.locator("[role=alert]").inner_text()
+        assert len(panics(edge)) == before + 1
+        assert panics(edge)[0]["description"] == "Smoke in the car park"
