@@ -1,9 +1,12 @@
-"""The panic button (CONTRACT section 9), against a real broker, hub and post and a local SMTP
-server: a guard's panic opens a severe security incident titled with the guard's name and the
-last checkpoint they scanned, and the hub mails every severe rule of the site as soon as it
-arrives (not at its next look, not after a deadline); only a guard may press it. In Chromium:
-held 2 s it calls for help, a tap or a short key press does not, and without scripts it asks
-to confirm on a page of its own."""
+"""The guard away from the desk (CONTRACT section 9), against a real broker, hub and post and a
+local SMTP server. The panic button: a guard's panic opens a severe security incident titled
+with the guard's name and the last checkpoint they scanned, and the hub mails every severe
+rule of the site as soon as it arrives (not at its next look, not after a deadline); only a
+guard may press it; in Chromium, held 2 s it calls for help, a tap or a short key press does
+not, and without scripts it asks to confirm on a page of its own. The camera on /patrol:
+Chromium's fake camera showing a checkpoint's QR code scans it (jsQR: Debian's Chromium has
+no BarcodeDetector), the camera stops when the page is hidden, and with no camera the page
+says so and the typed code is still there."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from playwright.sync_api import Browser, Page
 
 from schemas.ids import parse_time
@@ -21,6 +26,7 @@ from tests.bodies import new_incident
 from tests.browser import (
     CONTRAST,
     PHONE,
+    launch_more,
     log_in,
     serious_axe_violations,
     shot,
@@ -237,3 +243,96 @@ def test_without_scripts_the_button_asks_to_confirm_first(browser: Browser, worl
         assert "Help is being called" in page.locator("[role=alert]").inner_text()
         assert len(panics(edge)) == before + 1
         assert panics(edge)[0]["description"] == "Smoke in the car park"
+
+
+FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+CAMERA_STATE = "[data-camera] .camera-state"
+
+
+def qr_video(text: str, path: Path) -> Path:
+    """A still y4m video (what Chromium's fake camera plays) of the QR code of `text`: black
+    modules of 8 px on white, in the middle of a 640x480 frame."""
+    width, height, scale = 640, 480, 8
+    rows = list(segno.make_qr(text).matrix_iter(scale=scale, border=4))
+    top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
+    luma = bytearray(b"\xeb" * (width * height))  # white: Y 235
+    for r, row in enumerate(rows):
+        start = (top + r) * width + left
+        luma[start : start + len(row)] = bytes(16 if dark else 235 for dark in row)
+    chroma = b"\x80" * (width * height // 4)  # no colour
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode() + frame)
+    return path
+
+
+def test_the_phone_camera_reads_a_checkpoint_code(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    post = world.post
+    with world.hub.client() as manager:
+        gate = manager.post(f"/sites/{HARBOUR}/checkpoints", json={"name": "後門 Back gate"})
+    code = gate.json()["code"]
+    with post.client(post.login()) as guard:
+        wait_until(
+            lambda: guard.post("/patrols/scans", json={"code": code}).status_code == 201,
+            30,
+            "the new checkpoint at the post",
+        )
+    video = qr_video(code, tmp_path / "checkpoint.y4m")
+    fetched: list[str] = []
+    for camera in launch_more(browser, *FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"):
+        for page in tab(camera, viewport=PHONE):
+            page.on("request", lambda request: fetched.append(request.url))
+            log_in(page, post, "zh-Hant")
+            page.goto(f"{post.url}/patrol")
+            assert "/static/jsqr-1.4.0.js" not in " ".join(fetched)  # only when the camera starts
+            page.click("button[name=camera]")
+            page.wait_for_url(f"{post.url}/patrol?scanned=*", timeout=15_000)
+            assert page.locator(".saved").inner_text() == "已掃描巡邏點 後門 Back gate。"
+            assert f"{post.url}/static/jsqr-1.4.0.js" in fetched
+    with post.client(post.login()) as guard:
+        lines = guard.get("/logbook").json()["entries"]
+    assert [e["type"] for e in lines if e["type"] == "patrol.scan"][-2:] == ["patrol.scan"] * 2
+
+
+def test_the_camera_stops_when_hidden_and_without_one_the_code_is_typed(
+    world: World, browser: Browser
+) -> None:
+    post = world.post
+    for camera in launch_more(
+        browser, *FAKE_CAMERA
+    ):  # Chromium's own test picture: no QR code in it
+        for page in tab(camera, viewport=PHONE):
+            log_in(page, post)
+            page.goto(f"{post.url}/patrol")
+            page.click("button[name=camera]")
+            page.wait_for_selector("[data-camera][data-camera=on]")
+            page.wait_for_function("document.querySelector('video').readyState >= 2")
+            assert page.locator(CAMERA_STATE).inner_text() == (
+                "Hold the checkpoint's QR code in the frame."
+            )
+            shot(page, "patrol-camera-en-phone")
+            assert serious_axe_violations(page) == []
+            assert too_wide(page) is None and small_targets(page) == []
+            tracks = page.evaluate_handle("document.querySelector('video').srcObject.getTracks()")
+            page.evaluate(  # the guard switches apps: the page is hidden
+                "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+                "document.dispatchEvent(new Event('visibilitychange'))"
+            )
+            assert page.locator("[data-camera]").get_attribute("data-camera") == "off"
+            assert page.evaluate("(tracks) => tracks.map((t) => t.readyState)", tracks) == ["ended"]
+            assert page.locator("video").is_hidden()
+            assert page.locator(CAMERA_STATE).inner_text() == (
+                "The camera stopped while the page was hidden."
+            )
+    for page in tab(browser, viewport=PHONE):  # headless, no camera at all
+        log_in(page, post, "zh-Hant")
+        page.goto(f"{post.url}/patrol")
+        page.click("button[name=camera]")
+        page.wait_for_selector("[data-camera][data-state=none], [data-camera][data-state=denied]")
+        assert page.locator(CAMERA_STATE).inner_text() in (
+            "找不到相機：請輸入編碼。",
+            "未獲准使用相機：請輸入編碼。",
+        )
+        assert page.evaluate("document.activeElement.name") == "code"
+        assert page.locator("input[name=code]").is_visible()
