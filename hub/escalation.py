@@ -42,8 +42,8 @@ def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
     what = {"overdue": "incident overdue", "panic": "PANIC, help called"}.get(
         due["kind"], "incident opened"
     )
-    coded = {k: due.get(k) for k in ("title", "title_code", "location")}
-    named = coded_title(str, coded) or due["title"]
+    named = coded_title(str, {"title": due["title"], "title_code": due.get("title_code")})
+    named = named or due["title"]
     title = f"[{due['severity']}] {due['site']}: {what}: {named}"
     body = (
         f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "

@@ -35,12 +35,11 @@ def coded_title(_: Any, incident: Mapping[str, Any]) -> str | None:
 
 
 def _panic_words(_: Any, incident: Mapping[str, Any]) -> str:
-    """`緊急求助：陳大文（最後巡邏點：天台）`: the guard from the title, the checkpoint from its
-    location (both as `panic_title` put them)."""
-    title, checkpoint = str(incident.get("title") or ""), incident.get("location")
-    guard = title.removeprefix(PANIC_PREFIX)
+    """`陳大文 緊急求助；最後巡邏點：天台 Roof`: the guard and the checkpoint as `panic_title`
+    put them in the title (a guard's name never holds ", last checkpoint ")."""
+    title = str(incident.get("title") or "").removeprefix(PANIC_PREFIX)
+    guard, _sep, checkpoint = title.partition(LAST_CHECKPOINT)
     if checkpoint:
-        guard = guard.removesuffix(LAST_CHECKPOINT + str(checkpoint))
         words = _("Help called by %(guard)s; last checkpoint: %(checkpoint)s")
         return str(words % {"guard": guard, "checkpoint": checkpoint})
     return str(_("Help called by %(guard)s") % {"guard": guard})

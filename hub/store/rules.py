@@ -60,8 +60,7 @@ class Rules(Patrols):
         now = format_time(utc_now())
         rows = self._read.execute(
             "SELECT i.id AS incident_id, i.site, i.device, i.severity, i.title, i.title_code,"
-            " i.location, i.status, i.opened_at, i.due_at, r.id AS rule_id, r.url,"
-            " r.shown_url, k.kind"
+            " i.status, i.opened_at, i.due_at, r.id AS rule_id, r.url, r.shown_url, k.kind"
             " FROM incidents i"
             " JOIN notify_rules r ON r.removed_at IS NULL AND r.severity = i.severity"
             "  AND (r.site IS NULL OR r.site = i.site)"
