@@ -205,7 +205,8 @@ def test_held_two_seconds_the_button_calls_for_help_and_a_tap_does_not(
         page.keyboard.down("Space")
         page.wait_for_url(f"{edge.url}/panic/*", timeout=5000)
         page.keyboard.up("Space")
-        assert "已發出求助" in page.locator(".panic-called").inner_text()
+        called_zh = page.locator(".panic-called").inner_text()
+        assert "已發出求助" in called_zh and "陳大文 緊急求助" in called_zh  # worded from its code
         assert len(panics(edge)) == before + 2
 
 

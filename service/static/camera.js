@@ -121,10 +121,14 @@
       stream = null;
     }
     video.srcObject = null;
-    video.hidden = true;
-    stopButton.hidden = true;
-    startButton.hidden = false;
-    box.setAttribute("data-camera", "off");
+    show(false);
+  }
+
+  function show(isOn) {  // the picture and "Stop the camera", or "Scan with the camera"
+    video.hidden = !isOn;
+    stopButton.hidden = !isOn;
+    startButton.hidden = isOn;
+    box.setAttribute("data-camera", isOn ? "on" : "off");
   }
 
   function start() {
@@ -135,10 +139,7 @@
     }).then(function (opened) {
       stream = opened;
       video.srcObject = stream;
-      video.hidden = false;
-      startButton.hidden = true;
-      stopButton.hidden = false;
-      box.setAttribute("data-camera", "on");
+      show(true);
       say("looking");
       return video.play();
     }).then(function () {
