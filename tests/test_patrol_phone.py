@@ -210,6 +210,22 @@ def test_held_two_seconds_the_button_calls_for_help_and_a_tap_does_not(
         assert len(panics(edge)) == before + 2
 
 
+def test_a_panic_from_the_patrol_phone_sounds_at_the_lobby_tablet(
+    browser: Browser, world: World
+) -> None:
+    post = world.post
+    for page in tab(browser):  # the lobby tablet, at the post at a glance
+        log_in(page, post)
+        page.wait_for_function("window.guardpostAlarm !== undefined")
+        beeps = page.evaluate("window.guardpostAlarm.beeps")  # open panics beep once on load
+        with post.client(post.login(SUPERVISOR)) as phone:
+            called = phone.post("/panic", json={"note": "car park B2"}).json()
+        row = page.locator(f".urgent li.panic[data-id='{called['id']}']")
+        row.wait_for(timeout=15_000)  # the page follows the logbook live
+        assert "Help called by Supervisor Wong" in row.inner_text()
+        page.wait_for_function(f"window.guardpostAlarm.beeps === {beeps + 1}")
+
+
 def log_in_without_scripts(page: Page, edge: EdgeServer) -> None:
     page.goto(f"{edge.url}/login?lang=en")
     page.fill("input[name=badge]", GUARD["badge"])
