@@ -30,12 +30,14 @@ from tests.browser import (
     log_in,
     serious_axe_violations,
     shot,
+    signed_in,
     small_targets,
     tab,
     too_wide,
 )
 from tests.helpers import (
     GUARD,
+    MANAGER,
     SUPERVISOR,
     Company,
     EdgeServer,
@@ -138,6 +140,10 @@ def test_panic_opens_a_severe_incident_that_the_hub_mails_at_once(world: World) 
     )
     notified = [e["text"] for e in at_hub["entries"] if e["author"] == "hub:escalation"]
     assert len(notified) == 2 and all(t.endswith(": incident panic (severe)") for t in notified)
+    with signed_in(hub.url, MANAGER) as desk:  # the hub's page words it in its language
+        shown = desk.get(f"/incidents/{panic['id']}?lang=zh-Hant").text
+    assert "陳大文 緊急求助；最後巡邏點：天台 Roof" in shown
+    assert "已電郵通知主管 · 緊急求助" in shown
 
     # another guard who scanned nothing: the title names them alone
     with post.client(post.login(SUPERVISOR)) as supervisor:
@@ -224,6 +230,9 @@ def test_a_panic_from_the_patrol_phone_sounds_at_the_lobby_tablet(
         row.wait_for(timeout=15_000)  # the page follows the logbook live
         assert "Help called by Supervisor Wong" in row.inner_text()
         page.wait_for_function(f"window.guardpostAlarm.beeps === {beeps + 1}")
+        page.goto(f"{post.url}/panic?lang=zh-Hant")  # the confirm step, as a page of its own
+        assert page.locator("main h1").inner_text() == "立即緊急求助？"
+        assert serious_axe_violations(page) == []
 
 
 def log_in_without_scripts(page: Page, edge: EdgeServer) -> None:
