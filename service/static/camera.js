@@ -98,7 +98,9 @@
     timer = null;
     if (!stream) { return; }
     var context = frame();
-    (context ? decode(context) : Promise.resolve(null)).then(function (code) {
+    Promise.resolve(context).then(function (drawn) {  // a decoder that throws: the next frame
+      return drawn ? decode(drawn) : null;
+    }).then(function (code) {
       if (!stream) { return; }
       if (code && code.trim()) { found(code.trim()); return; }
       timer = setTimeout(look, FRAME_MS);
