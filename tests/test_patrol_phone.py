@@ -203,6 +203,9 @@ def test_held_two_seconds_the_button_calls_for_help_and_a_tap_does_not(
         called = panics(edge)[0]  # newest first
         assert len(panics(edge)) == before + 1 and alert.get_attribute("data-id") == called["id"]
         assert called["severity"] == "severe" and called["title"].startswith("Panic: 陳大文")
+        at_hub = page.locator(".panic-called [data-at-hub]")
+        at_hub.wait_for(timeout=15_000)  # live: once the hub has acknowledged the event
+        assert at_hub.inner_text() == "The hub has it: your supervisors are being alerted."
         shot(page, "panic-called-en")
         assert serious_axe_violations(page) == []
 
@@ -235,18 +238,19 @@ def test_a_panic_from_the_patrol_phone_sounds_at_the_lobby_tablet(
         assert serious_axe_violations(page) == []
 
 
-def log_in_without_scripts(page: Page, edge: EdgeServer) -> None:
-    page.goto(f"{edge.url}/login?lang=en")
+def log_in_typing(page: Page, url: str) -> None:
+    """Log in at the post at `url` typing the PIN (no pin pad: it works without scripts)."""
+    page.goto(f"{url}/login?lang=en")
     page.fill("input[name=badge]", GUARD["badge"])
     page.fill("input[name=pin]", GUARD["pin"])
     page.click("main button[type=submit]")
-    page.wait_for_url(f"{edge.url}/")
+    page.wait_for_url(f"{url}/")
 
 
 def test_without_scripts_the_button_asks_to_confirm_first(browser: Browser, world: World) -> None:
     edge, before = world.post, len(panics(world.post))
     for page in tab(browser, java_script_enabled=False, viewport=PHONE):
-        log_in_without_scripts(page, edge)
+        log_in_typing(page, edge.url)
         page.click("form[data-panic] button[name=panic]")
         assert page.locator("h1").inner_text() == "Call for help now?"
         assert len(panics(edge)) == before
@@ -356,3 +360,18 @@ def test_the_camera_stops_when_hidden_and_without_one_the_code_is_typed(
         )
         assert page.evaluate("document.activeElement.name") == "code"
         assert page.locator("input[name=code]").is_visible()
+
+
+def test_over_plain_http_the_phone_is_told_to_type_the_code(world: World, browser: Browser) -> None:
+    port = world.post.url.rsplit(":", 1)[1]
+    lan = f"http://post.lobby.test:{port}"  # the post by a LAN name: not a secure context
+    for phone in launch_more(browser, "--host-resolver-rules=MAP post.lobby.test 127.0.0.1"):
+        for page in tab(phone, viewport=PHONE):
+            log_in_typing(page, lan)
+            page.goto(f"{lan}/patrol?lang=zh-Hant")
+            assert page.evaluate("window.isSecureContext") is False
+            assert page.locator("button[name=camera]").is_hidden()
+            assert page.locator(CAMERA_STATE).inner_text() == (
+                "相機需要安全連線（https）：請輸入編碼。"
+            )
+            assert page.locator("input[name=code]").is_visible()

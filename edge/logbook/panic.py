@@ -62,3 +62,11 @@ class Panic(Family):
             (by.badge, format_time(since)),
         ).fetchone()
         return str(row["name"]) if row else None
+
+    def seq_of(self, incident_id: str) -> int | None:
+        """The seq of the event that opened the incident (the hub has it once acked past)."""
+        row = self.book.reader.execute(
+            "SELECT seq FROM events WHERE record_id = ? AND type = 'incident.opened'",
+            (incident_id,),
+        ).fetchone()
+        return int(row["seq"]) if row else None

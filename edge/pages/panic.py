@@ -40,7 +40,8 @@ async def call_for_help(request: Request) -> Response:
 
 @router.get("/panic/{incident_id}", response_class=HTMLResponse)
 def help_called(request: Request, incident_id: str) -> Response:
-    """Help is being called: the incident, and whether the hub can be told now."""
+    """Help is being called: the incident, and whether the hub has it, is being told, or
+    will be once the post is online (a live page: it follows the sync state)."""
     page = Page.of_user(request)
     try:
         incident = page.book.incidents.get(incident_id, with_entries=False)
@@ -48,4 +49,7 @@ def help_called(request: Request, incident_id: str) -> Response:
         return no_such_incident(page)
     if incident.get("title_code") != PANIC:
         return no_such_incident(page)
-    return page.render("panic_called.html", incident=incident)
+    seq = page.book.panic.seq_of(incident_id) or 0
+    return page.render(
+        "panic_called.html", incident=incident, at_hub=page.sync["acked_seq"] >= seq > 0
+    )
