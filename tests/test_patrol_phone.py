@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -225,14 +226,15 @@ def test_a_panic_from_the_patrol_phone_sounds_at_the_lobby_tablet(
     post = world.post
     for page in tab(browser):  # the lobby tablet, at the post at a glance
         log_in(page, post)
-        page.wait_for_function("window.guardpostAlarm !== undefined")
+        wait_until(partial(page.evaluate, "window.guardpostAlarm !== undefined"), 10)
         beeps = page.evaluate("window.guardpostAlarm.beeps")  # open panics beep once on load
         with post.client(post.login(SUPERVISOR)) as phone:
             called = phone.post("/panic", json={"note": "car park B2"}).json()
         row = page.locator(f".urgent li.panic[data-id='{called['id']}']")
         row.wait_for(timeout=15_000)  # the page follows the logbook live
         assert "Help called by Supervisor Wong" in row.inner_text()
-        page.wait_for_function(f"window.guardpostAlarm.beeps === {beeps + 1}")
+        beeped = f"window.guardpostAlarm.beeps === {beeps + 1}"
+        wait_until(partial(page.evaluate, beeped), 10, "a beep")
         page.goto(f"{post.url}/panic?lang=zh-Hant")  # the confirm step, as a page of its own
         assert page.locator("main h1").inner_text() == "立即緊急求助？"
         assert serious_axe_violations(page) == []
@@ -329,7 +331,8 @@ def test_the_camera_stops_when_hidden_and_without_one_the_code_is_typed(
             page.goto(f"{post.url}/patrol")
             page.click("button[name=camera]")
             page.wait_for_selector("[data-camera][data-camera=on]")
-            page.wait_for_function("document.querySelector('video').readyState >= 2")
+            playing = "document.querySelector('video').readyState >= 2"
+            wait_until(partial(page.evaluate, playing), 10, "the camera's picture")
             assert page.locator(CAMERA_STATE).inner_text() == (
                 "Hold the checkpoint's QR code in the frame."
             )
