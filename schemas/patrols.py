@@ -1,6 +1,7 @@
 """Patrol rounds (CONTRACT section 9): the checkpoints and rounds a manager defines at the hub,
 the `patrols` message that takes them to the posts, a guard's scan, a day's rounds as the post
-judges them, and the data of the `patrols.applied`, `patrol.scan` and `patrol.missed` events.
+judges them, the panic button's body, and the data of the `patrols.applied`, `patrol.scan` and
+`patrol.missed` events.
 
 A round runs every `every_minutes` from `from` to `to` (the site's local time; `to` before
 `from` runs past midnight); each occurrence's window is [start, start + `window_minutes`).
@@ -80,6 +81,12 @@ class RoundList(Record):
 class ScanIn(Body):
     code: Annotated[str, TextRules(64)]
     at: Moment | None = Field(default=None, description="when it was scanned; default now")
+
+
+class PanicIn(Body):
+    note: Annotated[str, TextRules(2000, multiline=True, may_be_empty=True)] | None = Field(
+        default=None, description="what the guard can say (free text: personal data, in `pii`)"
+    )
 
 
 class ScanOut(Record):

@@ -133,7 +133,8 @@ class Incident(Record):
     title: str
     title_code: str | None = Field(
         default=None,
-        description="watch_list: pages word the title from visitor_name and the unit (title)",
+        description="watch_list: pages word the title from visitor_name and the unit (title); "
+        "panic: a guard's panic button (the title names the guard, location the last checkpoint)",
     )
     description: str | None = Field(description="null once purged after retention")
     location: str | None

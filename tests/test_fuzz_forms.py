@@ -280,9 +280,13 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
             ),
         ),
         post("/shift", form(text=texts())),
+        post("/panic", form(confirm=field(["yes", "", "no"]), note=texts())),
+        post("/patrol", form(code=texts())),
         post("/visits/lookup", form(id_number=texts())),
         post("/login", form(badge=texts().filter(lambda b: b.strip() != "1001"), pin=texts())),
-        raw_posts(["/visits/new", "/incidents/new", "/door-events/new", "/shift", "/login"]),
+        raw_posts(
+            ["/visits/new", "/incidents/new", "/door-events/new", "/shift", "/panic", "/login"]
+        ),
         get("/visits", form(date=field(DAYS), unit=texts(), on_site=field(["true"]), q=texts())),
         get("/logbook", form(date=field(DAYS))),
         get("/incidents", form(status=texts())),
@@ -290,6 +294,7 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
         record_path("/incidents/{}", incident_ids).map(
             lambda p: Ask("GET", p, label="/incidents/{id}")
         ),
+        record_path("/panic/{}", incident_ids).map(lambda p: Ask("GET", p, label="/panic/{id}")),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
     )
 

@@ -33,6 +33,7 @@ from .directory import Directory
 from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
+from .panic import Panic
 from .patrols import Patrols
 from .preapprovals import Preapprovals
 from .retention import Retention
@@ -100,6 +101,7 @@ class Logbook:
         self.accounts = Accounts(self)
         self.roster = Roster(self)
         self.patrols = Patrols(self)
+        self.panic = Panic(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
         self.settings = SiteSettings(
