@@ -117,6 +117,14 @@ def _problems(page: HubPage, exc: ValidationError | errors.GuardpostError) -> di
     return {field: known.get(field, text) for field, text in form_errors(page, exc, known).items()}
 
 
+def _setup_of(request: Request, site: str, kind: str) -> SitePage:
+    """A manager's change of the site's `kind` (checkpoints or rounds); 404 for another."""
+    page = _site_page(request, site, manager=True)
+    if kind not in ("checkpoints", "rounds"):
+        raise PageAnswer(page.not_found())
+    return page
+
+
 @router.get("/sites/{site}/patrols/setup", response_class=HTMLResponse)
 def setup_page(site: str, request: Request) -> Response:
     """Managers: the site's checkpoints and rounds, to add, rename or remove."""
@@ -126,9 +134,7 @@ def setup_page(site: str, request: Request) -> Response:
 @router.post("/sites/{site}/patrols/{kind}", response_class=HTMLResponse)
 async def add_to_setup(site: str, kind: str, request: Request) -> Response:
     """Add a checkpoint (`name`, `location`) or a round (its fields, `checkpoints` in order)."""
-    page = _site_page(request, site, manager=True)
-    if kind not in ("checkpoints", "rounds"):
-        return page.not_found()
+    page = _setup_of(request, site, kind)
     form = await page.checked_form()
     typed = {k: v.strip() for k, v in form.items() if k != "csrf"}
     try:
@@ -158,9 +164,7 @@ async def add_to_setup(site: str, kind: str, request: Request) -> Response:
 @router.post("/sites/{site}/patrols/{kind}/{record_id}", response_class=HTMLResponse)
 async def rename_in_setup(site: str, kind: str, record_id: str, request: Request) -> Response:
     """Rename a checkpoint (and its location) or a round, keeping the rest."""
-    page = _site_page(request, site, manager=True)
-    if kind not in ("checkpoints", "rounds"):
-        return page.not_found()
+    page = _setup_of(request, site, kind)
     form = await page.checked_form()
     typed = {k: form.get(k, "").strip() for k in ("name", "location")}
     try:
@@ -184,9 +188,7 @@ async def rename_in_setup(site: str, kind: str, record_id: str, request: Request
 @router.post("/sites/{site}/patrols/{kind}/{record_id}/remove", response_class=HTMLResponse)
 async def remove_in_setup(site: str, kind: str, record_id: str, request: Request) -> Response:
     """Remove a checkpoint (not while a round walks past it: 409) or a round."""
-    page = _site_page(request, site, manager=True)
-    if kind not in ("checkpoints", "rounds"):
-        return page.not_found()
+    page = _setup_of(request, site, kind)
     await page.checked_form()
     remove = patrols.remove_checkpoint if kind == "checkpoints" else patrols.remove_round
     try:

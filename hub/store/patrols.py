@@ -71,18 +71,7 @@ class Patrols(Guards):
             conn.execute(
                 "INSERT INTO rounds (id, site, name, checkpoints, every_minutes, window_minutes,"
                 " from_time, to_time, created_at, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record["id"],
-                    site,
-                    record["name"],
-                    json.dumps(record["checkpoints"]),
-                    record["every_minutes"],
-                    record["window_minutes"],
-                    record["from"],
-                    record["to"],
-                    _now(),
-                    by,
-                ),
+                (record["id"], site, record["name"], *_schedule(record), _now(), by),
             )
             self._start_schedule(conn, site, record)
             self._bump_patrols(conn, site)
@@ -127,16 +116,7 @@ class Patrols(Guards):
             conn.execute(
                 "UPDATE rounds SET name = ?, checkpoints = ?, every_minutes = ?,"
                 " window_minutes = ?, from_time = ?, to_time = ? WHERE id = ? AND site = ?",
-                (
-                    record["name"],
-                    json.dumps(record["checkpoints"]),
-                    record["every_minutes"],
-                    record["window_minutes"],
-                    record["from"],
-                    record["to"],
-                    round_id,
-                    site,
-                ),
+                (record["name"], *_schedule(record), round_id, site),
             )
             if {**before, "name": record["name"]} != record:  # more than a new name
                 self._end_schedule(conn, round_id)
@@ -165,16 +145,7 @@ class Patrols(Guards):
         conn.execute(
             "INSERT INTO round_schedules (round_id, site, checkpoints, every_minutes,"
             " window_minutes, from_time, to_time, valid_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record["id"],
-                site,
-                json.dumps(record["checkpoints"]),
-                record["every_minutes"],
-                record["window_minutes"],
-                record["from"],
-                record["to"],
-                now,
-            ),
+            (record["id"], site, *_schedule(record), now),
         )
 
     def _end_schedule(self, conn: sqlite3.Connection, round_id: str) -> None:
@@ -211,6 +182,17 @@ class Patrols(Guards):
         super().queue_current(site, device)
         with self.transaction() as conn:
             self._queue_patrols(conn, site, device)
+
+
+def _schedule(record: dict[str, Any]) -> tuple[str, int, int, str, str]:
+    """A round's columns after its name, in table order: checkpoints (JSON) to `to_time`."""
+    return (
+        json.dumps(record["checkpoints"]),
+        record["every_minutes"],
+        record["window_minutes"],
+        record["from"],
+        record["to"],
+    )
 
 
 def _now() -> str:

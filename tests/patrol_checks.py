@@ -1,13 +1,13 @@
-"""Changing patrol rounds at the hub (CONTRACT section 9), against a real broker, hub and post:
-a manager renames and removes checkpoints and rounds (API and page); each change reaches the
-post, where a removed checkpoint's code is 404 and the settings show the version applied;
-history keeps a removed checkpoint's name; the missed-run grade comes from the site's
-settings; only a manager changes anything (403), another site's supervisor gets 404; the pages
-are axe clean and show no code in zh-Hant."""
+"""What the patrol test (tests/test_patrols.py) checks at the hub while it waits for its runs:
+a manager renames and removes checkpoints and rounds of another site (API and page) and that
+site's post follows (a removed checkpoint's code is 404 there; history keeps its name; the
+settings show the version applied); only a manager changes anything (403), another site's
+supervisor gets 404; and, once the runs are over, the hub's page and the reports show them.
+The pages are axe clean and show no code in zh-Hant."""
 
 from __future__ import annotations
 
-import time
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser
 
 from tests.browser import PHONE, hub_log_in, serious_axe_violations, shot, tab, too_wide
-from tests.helpers import MANAGER, Company, EdgeServer, add_user, error_fields, wait_until
+from tests.helpers import MANAGER, EdgeServer, HubServer, error_fields, wait_until
+from tests.test_reports import pdf_text
 from tests.test_words import codes_shown
 
-HARBOUR, SKY = "harbour-view", "sky-tower"
-SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}
+SITE, OTHER = "sky-tower", "harbour-view"  # the site set up here; the walked test's
+SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}  # of SITE, as the auditor
 AUDITOR = {"username": "aud", "password": "aud-pass-123"}
-ZONE = ZoneInfo("Asia/Hong_Kong")  # the site's
-ELSEWHERE = {"username": "sky", "password": "sky-pass-123"}
+ELSEWHERE = {"username": "hv", "password": "hv-pass-123"}  # a supervisor of OTHER only
+ZONE = ZoneInfo("Asia/Hong_Kong")  # the sites'
 
 
 def post_settings(post: EdgeServer, token: str) -> dict[str, Any]:
@@ -31,24 +32,14 @@ def post_settings(post: EdgeServer, token: str) -> dict[str, Any]:
     return answer
 
 
-def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follows(
-    company: Company, browser: Browser
-) -> None:
-    add_user(company.hub_data, SUPERVISOR, "supervisor", HARBOUR)
-    add_user(company.hub_data, AUDITOR, "auditor", HARBOUR)
-    add_user(company.hub_data, ELSEWHERE, "supervisor", SKY)
-    if datetime.now(ZONE).strftime("%H:%M") >= "23:58":  # the runs checked fall on one day
-        time.sleep(150)
-    post, hub = company.start_with_post(HARBOUR)
+def change_rounds_by_api(hub: HubServer, post: EdgeServer) -> dict[str, dict[str, Any]]:
+    """Checkpoints and a round at SITE, renamed, changed and removed through the API, as the
+    post sees them; the checkpoints made."""
     token = post.login()
     assert post_settings(post, token)["patrol_missed_severity"] == "medium"
     with hub.client() as manager:
-        made = manager.put(f"/sites/{HARBOUR}/settings", json={"patrol_missed_severity": "severe"})
-        assert made.status_code == 200, made.text
-        bad = manager.put(f"/sites/{HARBOUR}/settings", json={"patrol_missed_severity": "huge"})
-        assert (bad.status_code, error_fields(bad)) == (422, ["patrol_missed_severity"])
         points = {
-            name: manager.post(f"/sites/{HARBOUR}/checkpoints", json={"name": name}).json()
+            name: manager.post(f"/sites/{SITE}/checkpoints", json={"name": name}).json()
             for name in ("大堂", "停車場", "天台")
         }
         walk = {
@@ -59,43 +50,40 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
             "from": "00:00",
             "to": "23:59",
         }
-        day = manager.post(f"/sites/{HARBOUR}/rounds", json=walk).json()
+        day = manager.post(f"/sites/{SITE}/rounds", json=walk).json()
         roof = points["天台"]
         # renamed: the code stays; a bad body names the field; an unknown id is 404
         renamed = manager.put(
-            f"/sites/{HARBOUR}/checkpoints/{roof['id']}",
+            f"/sites/{SITE}/checkpoints/{roof['id']}",
             json={"name": "天台 Roof", "location": "30/F"},
         )
         assert renamed.json() == {**roof, "name": "天台 Roof", "location": "30/F"}
-        refused = manager.put(f"/sites/{HARBOUR}/checkpoints/{roof['id']}", json={"name": ""})
+        refused = manager.put(f"/sites/{SITE}/checkpoints/{roof['id']}", json={"name": ""})
         assert (refused.status_code, error_fields(refused)) == (422, ["name"])
         assert (
-            manager.put(f"/sites/{HARBOUR}/checkpoints/nothing", json={"name": "x"}).status_code
-            == 404
+            manager.put(f"/sites/{SITE}/checkpoints/nothing", json={"name": "x"}).status_code == 404
         )
         refused = manager.put(
-            f"/sites/{HARBOUR}/rounds/{day['id']}", json={**walk, "window_minutes": 61}
+            f"/sites/{SITE}/rounds/{day['id']}", json={**walk, "window_minutes": 61}
         )
         assert (refused.status_code, error_fields(refused)) == (422, ["window_minutes"])
-        assert manager.put(f"/sites/{HARBOUR}/rounds/nothing", json=walk).status_code == 404
+        assert manager.put(f"/sites/{SITE}/rounds/nothing", json=walk).status_code == 404
         # a checkpoint a round walks past stays until the round changes
-        in_use = manager.delete(f"/sites/{HARBOUR}/checkpoints/{roof['id']}")
+        in_use = manager.delete(f"/sites/{SITE}/checkpoints/{roof['id']}")
         assert (in_use.status_code, error_fields(in_use)) == (409, ["id"])
     with hub.client(SUPERVISOR) as supervisor, hub.client(AUDITOR) as auditor:
         for reader in (supervisor, auditor):
-            assert reader.put(f"/sites/{HARBOUR}/rounds/{day['id']}", json=walk).status_code == 403
-            assert reader.delete(f"/sites/{HARBOUR}/rounds/{day['id']}").status_code == 403
-            cp = reader.put(f"/sites/{HARBOUR}/checkpoints/{roof['id']}", json={"name": "x"})
+            assert reader.put(f"/sites/{SITE}/rounds/{day['id']}", json=walk).status_code == 403
+            assert reader.delete(f"/sites/{SITE}/rounds/{day['id']}").status_code == 403
+            cp = reader.put(f"/sites/{SITE}/checkpoints/{roof['id']}", json={"name": "x"})
             assert cp.status_code == 403
-            assert reader.delete(f"/sites/{HARBOUR}/checkpoints/{roof['id']}").status_code == 403
-            assert reader.get(f"/sites/{HARBOUR}/patrols").status_code == 200
+            assert reader.delete(f"/sites/{SITE}/checkpoints/{roof['id']}").status_code == 403
+            assert reader.get(f"/sites/{SITE}/patrols").status_code == 200
     with hub.client(ELSEWHERE) as elsewhere:
-        assert elsewhere.get(f"/sites/{HARBOUR}/patrols").status_code == 404
-        assert elsewhere.delete(f"/sites/{HARBOUR}/rounds/{day['id']}").status_code == 404
+        assert elsewhere.get(f"/sites/{SITE}/patrols").status_code == 404
+        assert elsewhere.delete(f"/sites/{SITE}/rounds/{day['id']}").status_code == 404
         assert (
-            elsewhere.put(
-                f"/sites/{HARBOUR}/checkpoints/{roof['id']}", json={"name": "x"}
-            ).status_code
+            elsewhere.put(f"/sites/{SITE}/checkpoints/{roof['id']}", json={"name": "x"}).status_code
             == 404
         )
 
@@ -108,13 +96,13 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
     wait_until(at_post, 15, "the renamed checkpoint at the post")
     with hub.client() as manager:
         walked = {**walk, "checkpoints": [points["大堂"]["id"]]}
-        assert manager.put(f"/sites/{HARBOUR}/rounds/{day['id']}", json=walked).status_code == 200
-        assert manager.delete(f"/sites/{HARBOUR}/checkpoints/{roof['id']}").status_code == 204
-        assert manager.delete(f"/sites/{HARBOUR}/checkpoints/{roof['id']}").status_code == 404
-        listed = manager.get(f"/sites/{HARBOUR}/checkpoints").json()["checkpoints"]
+        assert manager.put(f"/sites/{SITE}/rounds/{day['id']}", json=walked).status_code == 200
+        assert manager.delete(f"/sites/{SITE}/checkpoints/{roof['id']}").status_code == 204
+        assert manager.delete(f"/sites/{SITE}/checkpoints/{roof['id']}").status_code == 404
+        listed = manager.get(f"/sites/{SITE}/checkpoints").json()["checkpoints"]
         assert [c["name"] for c in listed] == ["大堂", "停車場"]
         # the run going on when the round was defined keeps the removed checkpoint's name
-        runs = manager.get(f"/sites/{HARBOUR}/patrols").json()["rounds"]
+        runs = manager.get(f"/sites/{SITE}/patrols").json()["rounds"]
         assert [c["name"] for c in runs[0]["checkpoints"]] == ["大堂", "天台 Roof"]
 
     # 3 checkpoints, a round, a rename, the round's change, the removal: version 7
@@ -123,7 +111,7 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
         15,
         "the removal at the post",
     )
-    assert post_settings(post, token)["patrol_missed_severity"] == "severe"
+    assert post_settings(post, token)["patrol_missed_severity"] == "medium"  # never set here
     with post.client(token) as guard:
         scanned = guard.post("/patrols/scans", json={"code": roof["code"]})
         assert (scanned.status_code, error_fields(scanned)) == (404, ["code"])
@@ -133,11 +121,16 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
 
     def scan_at_hub() -> bool:
         with hub.client() as manager:
-            runs = manager.get(f"/sites/{HARBOUR}/patrols").json()["rounds"]
+            runs = manager.get(f"/sites/{SITE}/patrols").json()["rounds"]
         return any(c["scanned_at"] for r in runs for c in r["checkpoints"])
 
     wait_until(scan_at_hub, 15, "the scan at the hub")
-    site = f"{hub.url}/sites/{HARBOUR}"
+    return points
+
+
+def manage_rounds_on_pages(browser: Browser, hub: HubServer, points: dict[str, Any]) -> None:
+    """The manager's setup page and the site's patrol page, and who may see them."""
+    site = f"{hub.url}/sites/{SITE}"
     for page in tab(browser):
         hub_log_in(page, hub, MANAGER, "zh-Hant")
         page.goto(f"{site}/patrols/setup")
@@ -172,7 +165,7 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
         night.locator("button[name=rename]").click()
         page.wait_for_url(f"{site}/patrols/setup")
         with hub.client() as manager:
-            rounds = manager.get(f"/sites/{HARBOUR}/rounds").json()["rounds"]
+            rounds = manager.get(f"/sites/{SITE}/rounds").json()["rounds"]
         assert [(r["name"], r["every_minutes"]) for r in rounds] == [("Day", 60), ("夜更巡邏", 30)]
         page.locator(f"li[data-id='{rounds[1]['id']}'] button[name=remove]").click()
         page.wait_for_url(f"{site}/patrols/setup")
@@ -195,3 +188,43 @@ def test_a_manager_renames_and_removes_checkpoints_and_rounds_and_the_post_follo
         hub_log_in(page, hub, ELSEWHERE)
         assert page.goto(f"{site}/patrols").status == 404  # type: ignore[union-attr]
         assert page.goto(f"{site}/checkpoints.pdf").status == 404  # type: ignore[union-attr]
+
+
+def check_the_hub_shows_the_runs(
+    hub: HubServer, browser: Browser, walked: dict[str, Any], start: datetime
+) -> None:
+    """The hub's page and API show the walked run done with its scan times and the roof's
+    missed; the day's and the month's reports count them, as a page and a PDF."""
+    with hub.client() as manager:
+        shown = manager.get(f"/sites/{OTHER}/patrols", params={"date": f"{start:%Y-%m-%d}"})
+    assert [(r["name"], r["state"], r["starts_at"]) for r in shown.json()["rounds"]] == [
+        ("Roof", "missed", walked["starts_at"]),
+        ("Walk", "done", walked["starts_at"]),
+    ]
+    assert shown.json()["rounds"][1]["checkpoints"] == walked["checkpoints"]
+    lobby_at = datetime.fromisoformat(walked["checkpoints"][0]["scanned_at"]).astimezone(ZONE)
+    day, month = f"{start:%Y-%m-%d}", f"{start:%Y-%m}"
+    for page in tab(browser):
+        hub_log_in(page, hub, MANAGER, "zh-Hant")
+        page.goto(f"{hub.url}/sites/{OTHER}")
+        page.click(f"a[href='/sites/{OTHER}/patrols']")
+        done = page.locator(f"li[data-id='{walked['round']}@{walked['starts_at']}']")
+        assert done.get_attribute("data-state") == "done"
+        assert "大堂 Lobby" in done.inner_text()
+        assert f"{lobby_at:%H:%M} 已掃描" in done.inner_text()
+        missed = page.locator("li[data-state=missed]")
+        assert "天台 Roof" in missed.inner_text() and "未掃描" in missed.inner_text()
+        assert codes_shown(page) == [] and serious_axe_violations(page) == []
+        shot(page, "patrol-hub-runs-zh-Hant")
+        for path in (f"daily?site={OTHER}&date={day}", f"monthly?site={OTHER}&month={month}"):
+            page.goto(f"{hub.url}/reports/{path}")
+            counts = {
+                k: page.locator(f"[data-patrols={k}]").inner_text()
+                for k in ("done", "late", "missed")
+            }
+            assert counts == {"done": "1", "late": "0", "missed": "1"}, path
+            printed = page.request.get(f"{hub.url}/reports/{path}&format=pdf")
+            text = pdf_text(printed.body())
+            assert "按時完成的巡邏" in text and "漏巡" in text, path
+            assert re.search(r"天台 Roof\s+0\s+0\s+1", text), path
+            assert re.search(r"大堂 Lobby\s+1\s+0\s+0", text), path
