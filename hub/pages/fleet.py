@@ -114,6 +114,7 @@ def posts_of(page: HubPage, site: dict[str, Any]) -> list[dict[str, Any]]:
         "settings": site["version"],
         "directory": page.store.directory(name)["version"],
         "roster": page.store.roster(name)["version"],
+        "patrols": page.store.patrols_version(name),
     }
     return [
         {

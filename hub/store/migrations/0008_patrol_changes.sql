@@ -20,5 +20,5 @@ CREATE INDEX IF NOT EXISTS round_schedules_site ON round_schedules (site);
 INSERT INTO round_schedules (round_id, site, checkpoints, every_minutes, window_minutes,
     from_time, to_time, valid_from, valid_until)
 SELECT id, site, checkpoints, every_minutes, window_minutes, from_time, to_time, created_at, NULL
-FROM rounds;
+FROM rounds WHERE NOT EXISTS (SELECT 1 FROM round_schedules s WHERE s.round_id = rounds.id);
 CREATE INDEX IF NOT EXISTS patrol_scans_site_at ON patrol_scans (site, scanned_at);
