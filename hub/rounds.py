@@ -54,15 +54,17 @@ def runs(store: Store, site: str, first: date, days: int = 1) -> list[dict[str, 
                 schedule["every_minutes"], schedule["from_time"], schedule["to_time"], day_start
             ):
                 due = run_start + window
-                if not _in_force(schedule, format_time(run_start), format_time(due)):
+                starts_at, due_at = format_time(run_start), format_time(due)
+                if not _in_force(schedule, starts_at, due_at):
                     continue
-                scanned = _first_scans(scans[schedule["round_id"]], run_start, run_start + every)
+                until_at = format_time(run_start + every)
+                scanned = _first_scans(scans[schedule["round_id"]], starts_at, until_at)
                 found.append(
                     {
                         "round": schedule["round_id"],
                         "name": schedule["name"],
-                        "starts_at": format_time(run_start),
-                        "due_at": format_time(due),
+                        "starts_at": starts_at,
+                        "due_at": due_at,
                         "checkpoints": [
                             {"id": i, "name": names.get(i, i), "scanned_at": scanned.get(i)}
                             for i in ids
@@ -119,12 +121,12 @@ def _by_round(scans: list[dict[str, Any]]) -> defaultdict[str, list[tuple[str, s
     return grouped
 
 
-def _first_scans(scans: list[tuple[str, str]], start: datetime, until: datetime) -> dict[str, str]:
-    """{checkpoint id: its first scan in [start, until)} of one round's scans."""
+def _first_scans(scans: list[tuple[str, str]], starts_at: str, until_at: str) -> dict[str, str]:
+    """{checkpoint id: its first scan in [starts_at, until_at)} of one round's scans."""
     first: dict[str, str] = {}
-    end = format_time(until)
-    for at, checkpoint in scans[bisect_left(scans, (format_time(start), "")) :]:
-        if at >= end:
+    for n in range(bisect_left(scans, (starts_at, "")), len(scans)):  # no copy of the list
+        at, checkpoint = scans[n]
+        if at >= until_at:
             break
         first.setdefault(checkpoint, at)
     return first
