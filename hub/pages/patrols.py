@@ -21,7 +21,6 @@ from service.pages import PageAnswer
 from service.pages_text import day_field
 
 from .. import patrols, rounds
-from ..actions import audit_read
 from .base import HubPage, form_errors
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +56,6 @@ def patrols_page(site: str, request: Request) -> Response:
     page = _site_page(request, site)
     today = rounds.site_today(page.store, site)
     day, date_field = day_field(page._, request.query_params.get("date"), today)
-    audit_read(page.store, page.me, "patrol rounds", site=site, date=day)
     runs = rounds.runs(page.store, site, day)
     if day == today:
         now = format_time(utc_now())
