@@ -137,8 +137,14 @@ def manage_rounds_on_pages(browser: Browser, hub: HubServer, points: dict[str, A
         assert codes_shown(page) == [] and serious_axe_violations(page) == []
         shot(page, "patrol-setup-zh-Hant")
         # a checkpoint a round walks past cannot go: the page says why
-        page.locator(f"li[data-id='{points['大堂']['id']}'] button[name=remove]").click()
-        assert "請先修改或刪除該路線" in page.locator("#setup-error").inner_text()
+        lobby = page.locator(f"li[data-id='{points['大堂']['id']}']")
+        lobby.locator("button[name=remove]").click()
+        assert "請先修改或刪除該路線" in lobby.locator("#setup-error").inner_text()
+        car_park = page.locator(f"li[data-id='{points['停車場']['id']}']")
+        car_park.locator("input[name=name]").fill(" ")
+        car_park.locator("button[name=rename]").click()
+        assert car_park.locator("#setup-error").count() == 1  # said next to it
+        assert car_park.locator("input[name=name]").input_value() == "停車場"  # unchanged
         page.fill("#name", "車場出口")
         page.fill("#location", "B1")
         page.click("form[action$='/patrols/checkpoints'] button[type=submit]")
