@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field
 
 from .bodies import Body
 from .fields import Moment, TextRules
+from .ids import format_time
 from .records import Record
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -30,6 +31,7 @@ def _hhmm(value: str) -> str:
 
 
 TimeOfDay = Annotated[str, TextRules(5), AfterValidator(_hhmm)]
+RunState = Literal["done", "late", "missed", "open"]
 
 
 class CheckpointIn(Body):
@@ -108,7 +110,7 @@ class RoundOccurrence(Record):
     due_at: str = Field(description="when its window closes")
     starts_at: str
     checkpoints: list[CheckpointState]
-    state: Literal["done", "late", "missed", "open"]
+    state: RunState
 
 
 class PatrolDay(Record):
@@ -162,3 +164,18 @@ def occurrences(
         starts.append(start)
         start += timedelta(minutes=every_minutes)
     return starts
+
+
+def run_state(
+    checkpoints: list[str], scanned: dict[str, str], due: datetime, now: datetime
+) -> RunState:
+    """A run's state, at the post and at the hub alike: `done` when every checkpoint was
+    scanned before `due` (its window's end), `open` while its window lasts, then `late` when
+    every checkpoint was scanned (some after `due`) or `missed`. `scanned`: {checkpoint id:
+    its first scan for the run, RFC 3339 UTC}."""
+    due_at = format_time(due)
+    if all(i in scanned and scanned[i] < due_at for i in checkpoints):
+        return "done"
+    if now < due:
+        return "open"
+    return "late" if all(i in scanned for i in checkpoints) else "missed"

@@ -296,6 +296,7 @@ class SettingsVersions(Record):
     settings: int = Field(description="the hub's settings version applied here; 0 for none")
     roster: int
     directory: int
+    patrols: int = Field(description="the version of the checkpoints and rounds applied here")
 
 
 class PostSettings(Record):
@@ -309,6 +310,7 @@ class PostSettings(Record):
     held_open_s: float
     idle_minutes: float
     default_lang: str
+    patrol_missed_severity: str = Field(description="the grade of a missed patrol run's incident")
     versions: SettingsVersions
 
 

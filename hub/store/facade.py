@@ -7,11 +7,12 @@ from __future__ import annotations
 from .accounts import Accounts
 from .batches import Batches
 from .commands import Commands
+from .patrol_history import PatrolHistory
 from .reads import Reads
 from .reports import Reports
 from .rules import Rules
 from .search import SearchAudit
 
 
-class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports, Commands):
+class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports, Commands, PatrolHistory):
     """The hub's database. Reads on per-thread connections; ingest on one writer connection."""
