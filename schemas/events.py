@@ -82,7 +82,9 @@ class VisitRegisteredData(Record):
 
 class VisitConfirmationData(Record):
     confirmation: Confirmation
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None, description="older events: an override's reason; it travels in `pii` since"
+    )
     by: str
 
 
@@ -102,7 +104,9 @@ class VisitCheckoutUndoneData(Record):
 class DoorEventData(Record):
     door: str
     kind: DoorKind
-    reason: str | None
+    reason: str | None = Field(
+        default=None, description="older events: the reason; it travels in `pii` since"
+    )
     visit_id: str | None
     occurred_at: str
     by: str
@@ -112,11 +116,17 @@ class DoorEventData(Record):
 class IncidentOpenedData(Record):
     category: str
     severity: Severity
-    title: str = Field(description="the guard's words, or with `title_code` what pages word")
+    title: str | None = Field(
+        default=None,
+        description="a title the post made (a door's, a patrol's; with `title_code` the unit); "
+        "a person's words travel in `pii` (older events kept them here)",
+    )
     description: str | None = Field(
         description="null since the description travels in `pii` (older events kept it here)"
     )
-    location: str | None
+    location: str | None = Field(
+        default=None, description="older events: the location; it travels in `pii` since"
+    )
     visit_id: str | None
     channel: Channel | None
     due_at: str
@@ -134,6 +144,8 @@ class IncidentPii(Record):
 
     salt: str
     description: str | None
+    title: str | None = Field(default=None, description="the title as the guard typed it")
+    location: str | None = None
     complainant_name: str | None = None
     complainant_unit: str | None = None
     complainant_phone: str | None = None
@@ -143,15 +155,29 @@ class IncidentPii(Record):
 class IncidentEntryData(Record):
     incident_id: str
     kind: EntryKind
-    text: str
+    text: str | None = Field(
+        default=None, description="older events: the text; it travels in `pii` since"
+    )
     by: str
+
+
+class TextPii(Record):
+    """`pii` of an event whose free text can name a person: an entry's or a shift note's
+    `text`, the `reason` a person gave (a door override, a status or grade change); null after
+    purge."""
+
+    salt: str
+    text: str | None = None
+    reason: str | None = None
 
 
 class IncidentStatusData(Record):
     status: IncidentStatus
     previous: IncidentStatus
     by: str
-    reason: str | None = Field(default=None, description="why, when the hub gave a reason")
+    reason: str | None = Field(
+        default=None, description="older events: why, from the hub; it travels in `pii` since"
+    )
     command_id: str | None = Field(default=None, description="the hub's command it carries out")
 
 
@@ -170,7 +196,9 @@ class IncidentSeverityData(Record):
     severity: Severity
     previous: Severity
     due_at: str
-    reason: str
+    reason: str | None = Field(
+        default=None, description="older events: why; it travels in `pii` since"
+    )
     command_id: str | None
     by: str
 
@@ -199,7 +227,9 @@ class HandoverItems(Record):
 class ShiftNoteData(Record):
     """A shift handover: the outgoing guard's note and what was open then."""
 
-    text: str
+    text: str | None = Field(
+        default=None, description="older events: the note; it travels in `pii` since"
+    )
     by: str
     open_items: HandoverItems | None = Field(
         default=None, description="what was open at the handover (absent from older notes)"

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from schemas.free_text import said
 from schemas.ids import new_id
 from schemas.lines import logbook_line
 from schemas.models import HandoverItems, ShiftAcknowledgedData, ShiftNoteData
@@ -14,6 +15,7 @@ from schemas.rows import is_overdue
 from service import errors
 from service.sqlite import rows_with_ids
 
+from ..privacy import text_pii
 from .actors import Actor
 from .family import Family
 from .writer import Work
@@ -32,8 +34,8 @@ class ShiftNotes(Family):
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             items = open_items(conn)
-            data = ShiftNoteData(text=text, by=by.ref, open_items=items)
-            self.writer.append(conn, "shift.note", note_id, data)
+            data = ShiftNoteData(by=by.ref, open_items=items)
+            self.writer.append(conn, "shift.note", note_id, data, text_pii(text))
             row = conn.execute("SELECT * FROM shift_notes WHERE id = ?", (note_id,)).fetchone()
             return {"site": self.book.site, "device": self.book.device, **dict(row)}
 
@@ -65,7 +67,7 @@ class ShiftNotes(Family):
         guard has handed over yet."""
         conn = conn or self.book.reader
         note = conn.execute(
-            "SELECT record_id, at, data FROM events WHERE type = 'shift.note'"
+            "SELECT record_id, at, data, pii FROM events WHERE type = 'shift.note'"
             " ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         if note is None:
@@ -88,7 +90,7 @@ class ShiftNotes(Family):
             "id": note["record_id"],
             "site": self.book.site,
             "device": self.book.device,
-            "text": data["text"],
+            "text": said(data, json.loads(note["pii"] or "null"), "text") or "",
             "at": note["at"],
             "guard": badge,
             "name": _name(conn, badge),

@@ -1,0 +1,44 @@
+"""What a purge clears of the rows its events made, the same at the post and the hub: an
+incident's personal fields and free text, an entry's or a shift note's text, a reason given.
+The events are the purge's seqs (`pii.purged`), so only what it names is cleared: an incident
+still open keeps its text (the post names it once it is closed)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from schemas.projection import PURGED_INCIDENT_FIELDS, PURGED_TEXT
+
+# a title a person typed becomes empty (pages word it as removed); a watch-list title is a unit
+_INCIDENT_SET = ", ".join(
+    [f"{f} = NULL" for f in PURGED_INCIDENT_FIELDS]
+    + ["title = CASE WHEN title_code IS NULL THEN '' ELSE title END", "purged_at = ?"]
+)
+
+
+def clear_free_text(
+    conn: sqlite3.Connection,
+    events: Iterable[Mapping[str, Any]],
+    at: str,
+    scope: Mapping[str, str] | None = None,
+) -> int:
+    """Clear what these events (`type`, `id`, `record_id`) put in the projections as personal
+    text, in rows also matching `scope` (the hub's site and device); returns how many rows."""
+    where = "".join(f" AND {column} = ?" for column in scope or {})
+    cleared = 0
+    for event in events:
+        spec = PURGED_TEXT.get(event["type"])
+        if spec is None:
+            continue
+        table, key, values = spec
+        if table == "incidents":
+            sets, args = _INCIDENT_SET, [at]
+        else:
+            sets, args = ", ".join(f"{column} = ?" for column in values), list(values.values())
+        cleared += conn.execute(
+            f"UPDATE {table} SET {sets} WHERE id = ?{where}",
+            (*args, event[key], *(scope or {}).values()),
+        ).rowcount
+    return cleared
