@@ -22,6 +22,7 @@ from schemas.canonical import chain_break
 from tests.browser import log_in, serious_axe_violations, shot
 from tests.helpers import (
     MANAGER,
+    SUPERVISOR,
     Company,
     EdgeServer,
     GatewaySim,
@@ -298,17 +299,24 @@ def test_a_purge_removes_the_complainant_at_post_and_hub(world: World) -> None:
         ("follow_up", "false"),
         ("summary", "false"),
     ]
+    with post.client(post.login(SUPERVISOR)) as chief:  # handled, followed up, closed
+        for kind in ("follow_up", "summary"):
+            entry = {"kind": kind, "text": f"{kind} done"}
+            assert chief.post(f"/incidents/{incident['id']}/entries", json=entry).status_code == 201
+        for status in ("acknowledged", "in_progress", "resolved", "closed"):
+            moved = chief.post(f"/incidents/{incident['id']}/status", json={"status": status})
+            assert moved.status_code == 200, moved.text
     post.stop()
     purged = run_edge("purge", "--data", str(post.data), "--older-than", "0")
     assert purged.returncode == 0, purged.stderr
-    assert " incidents (" in purged.stdout
+    assert " and 1 incidents (" in purged.stdout
     post.start()
     wait_until(lambda: synced(post), 30, "the purge to reach the hub")
     with post.client(post.login()) as api:
         after = api.get(f"/incidents/{incident['id']}").json()
-        # the watch-listed visitor's name leaves their incident too (the list itself keeps it)
+        # the watch-listed visitor's incident is still open: it keeps its name until closed
         watched = [i for i in api.get("/incidents").json()["incidents"] if i["title_code"]]
-        assert [(i["visitor_name"], i["description"]) for i in watched] == [(None, None)]
+        assert [(i["status"], i["visitor_name"]) for i in watched] == [("open", WATCHED)]
 
     def purged_at_hub() -> dict[str, Any] | None:
         with hub.client() as api:
@@ -319,7 +327,12 @@ def test_a_purge_removes_the_complainant_at_post_and_hub(world: World) -> None:
     personal = ("complainant_name", "complainant_unit", "complainant_phone", "description")
     for answer in (after, at_hub):
         assert {k: answer[k] for k in personal} == dict.fromkeys(personal)
-        assert (answer["title"], answer["reply_by"]) == ("Noise at night", incident["reply_by"])
+        # the title was the guard's words: gone too; the reply promised and the times stay
+        assert (answer["title"], answer["location"]) == ("", None)
+        assert (answer["reply_by"], answer["opened_at"]) == (
+            incident["reply_by"],
+            incident["opened_at"],
+        )
     post.stop()
     verified = run_edge("verify", "--data", str(post.data))
     assert verified.returncode == 0 and verified.stdout.startswith("ok "), verified.stdout
