@@ -161,6 +161,7 @@ def _clear_events(
             (site, device, *[r["seq"] for r in old]),
         )
         clear_free_text(conn, old, change.at, scope)
+        _forget_sent_words(conn, site, [r["record_id"] for r in old if r["type"] in _OPENINGS])
         # the search index forgets the names and the words too
         conn.executemany(
             "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
@@ -178,3 +179,25 @@ def _clear_events(
     if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
         conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return left
+
+
+_OPENINGS = frozenset({"incident.opened"})
+
+
+def _forget_sent_words(conn: sqlite3.Connection, site: str, incidents: list[str]) -> None:
+    """The hub's own copies of what its people typed about purged incidents: the reasons of
+    their commands, and the delivered messages (commands, supervisors' entries) that carried
+    them to the post."""
+    if not incidents:
+        return
+    marks = ",".join("?" * len(incidents))
+    conn.execute(
+        "DELETE FROM outbox WHERE site = ? AND delivered_at IS NOT NULL AND (id IN (SELECT id"
+        f" FROM commands WHERE site = ? AND incident_id IN ({marks})) OR id IN (SELECT id FROM"
+        f" incident_entries WHERE site = ? AND incident_id IN ({marks})))",
+        (site, site, *incidents, site, *incidents),
+    )
+    conn.execute(
+        f"UPDATE commands SET reason = NULL WHERE site = ? AND incident_id IN ({marks})",
+        (site, *incidents),
+    )
