@@ -226,5 +226,10 @@ def test_free_text_leaves_post_and_hub_with_retention(tmp_path: Path) -> None:
             }
         assert searches.pop(OPEN_CANARY)  # still open: still found
         assert searches == {"Textcanary": [], "金絲雀": [], "canary door": [], LEGACY: []}
+        # a line found by other words shows the words as removed, an older event's too
+        with httpx.Client(base_url=hub.url, timeout=30, cookies=login.cookies) as browser:
+            found = browser.get("/search", params={"q": "Shift note", "lang": "en"}).text
+        assert found.count("Shift note: (removed after retention)") == 2, found
+        assert LEGACY not in found
     finally:
         company.stop_all(*company.extra)
