@@ -161,7 +161,8 @@ def _clear_events(
             (site, device, *[r["seq"] for r in old]),
         )
         clear_free_text(conn, old, change.at, scope)
-        _forget_sent_words(conn, site, [r["record_id"] for r in old if r["type"] in _OPENINGS])
+        opened = [r["record_id"] for r in old if r["type"] == "incident.opened"]
+        _forget_sent_words(conn, site, opened)
         # the search index forgets the names and the words too
         conn.executemany(
             "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
@@ -179,9 +180,6 @@ def _clear_events(
     if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
         conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return left
-
-
-_OPENINGS = frozenset({"incident.opened"})
 
 
 def _forget_sent_words(conn: sqlite3.Connection, site: str, incidents: list[str]) -> None:
