@@ -5,10 +5,12 @@ still open keeps its text (the post names it once it is closed)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from schemas.free_text import TEXT_FIELDS, without_text
 from schemas.projection import PURGED_INCIDENT_FIELDS, PURGED_TEXT
 
 # a title a person typed becomes empty (pages word it as removed); a watch-list title is a unit
@@ -42,3 +44,40 @@ def clear_free_text(
             (*args, event[key], *(scope or {}).values()),
         ).rowcount
     return cleared
+
+
+def as_purged(
+    conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], site: str | None = None
+) -> list[dict[str, Any]]:
+    """Event rows (`id`, `type`, `record_id`, `data`, `pii`; `device` at the hub, with its
+    `site`) as a logbook shows them: an older event that kept a person's words in `data`, whose
+    record a purge has cleared, without them (the stored event keeps them: its hash covers
+    them)."""
+    shown = []
+    for row in rows:
+        line, spec = dict(row), PURGED_TEXT.get(row["type"])
+        if spec is not None and row["pii"] is None:
+            data = json.loads(row["data"])
+            if any(data.get(f) for f in TEXT_FIELDS) and _is_cleared(conn, spec, line, site):
+                line["data"] = json.dumps(without_text(data), ensure_ascii=False)
+        shown.append(line)
+    return shown
+
+
+def _is_cleared(
+    conn: sqlite3.Connection,
+    spec: tuple[str, str, dict[str, Any]],
+    row: Mapping[str, Any],
+    site: str | None,
+) -> bool:
+    table, key, values = spec
+    if table == "incidents":
+        cleared = "purged_at IS NOT NULL"
+    else:
+        cleared = " AND ".join(
+            f"{c} = ''" if v == "" else f"{c} IS NULL" for c, v in values.items()
+        )
+    where, args = f"id = ? AND {cleared}", [row[key]]
+    if site is not None:
+        where, args = where + " AND site = ? AND device = ?", [*args, site, row["device"]]
+    return conn.execute(f"SELECT 1 FROM {table} WHERE {where}", args).fetchone() is not None

@@ -8,9 +8,10 @@ without breaking its chain."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -34,6 +35,7 @@ CANARY = "Textcanary 金絲雀"  # typed into every free-text field through the 
 OPEN_CANARY = "Opencanary"  # an incident still open at the purge keeps it
 LEGACY = "Legacycanary"  # in events made the old way (the text in the hashed `data`)
 REMOVED_ZH = "（已按保留期限刪除）"
+ZONE = ZoneInfo("Asia/Hong_Kong")  # the site's: its logbook's days are local days
 
 
 def write_the_old_way(data: Path) -> str:
@@ -129,6 +131,7 @@ def open_complaint(api: httpx.Client, title: str, phone: str) -> dict[str, Any]:
 def test_free_text_leaves_post_and_hub_with_retention(tmp_path: Path) -> None:
     company = Company(tmp_path)
     post = company.add_post(SITE, "lobby-1")
+    day = datetime.now(ZONE).date().isoformat()  # the post's day of the old events
     legacy_id = write_the_old_way(post.data)
     company.broker.start()
     hub = company.hub()
@@ -184,10 +187,12 @@ def test_free_text_leaves_post_and_hub_with_retention(tmp_path: Path) -> None:
             legacy_at_hub = desk.get(f"/incidents/{legacy_id}").json()
             kept_at_hub = desk.get(f"/incidents/{kept['id']}").json()
             devices = desk.get("/devices").json()["devices"]
+            hub_lines = desk.get("/logbook", params={"site": SITE, "date": day}).json()["entries"]
         with post.client(post.login()) as guard:
             at_post = guard.get(f"/incidents/{incident['id']}").json()
             legacy_at_post = guard.get(f"/incidents/{legacy_id}").json()
             kept_at_post = guard.get(f"/incidents/{kept['id']}").json()
+            post_lines = guard.get("/logbook", params={"date": day}).json()["entries"]
         # the hub did not take the purge (nor the older events) for tampering
         assert [(d["device"], d["tampered"]) for d in devices] == [("lobby-1", False)]
         # the words are gone, the record, its counts and times stay
@@ -200,6 +205,11 @@ def test_free_text_leaves_post_and_hub_with_retention(tmp_path: Path) -> None:
         for answer in (legacy_at_post, legacy_at_hub):
             assert (answer["title"], answer["location"]) == ("", None)
             assert [e["text"] for e in answer["entries"]] == [""]
+        # the day's logbook words the old events' lines without them, at post and hub
+        for lines in (post_lines, hub_lines):
+            assert [line["summary"] for line in lines if LEGACY in line["summary"]] == []
+            notes = [line["summary"] for line in lines if line["type"] == "shift.note"]
+            assert notes[0] == "Shift note: (removed after retention)"
         for answer in (kept_at_post, kept_at_hub):  # still open: still needed
             assert answer["title"] == f"{OPEN_CANARY} title"
             assert answer["complainant_name"] == f"{OPEN_CANARY} complainant"

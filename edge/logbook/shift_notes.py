@@ -13,6 +13,7 @@ from schemas.lines import logbook_line
 from schemas.models import HandoverItems, ShiftAcknowledgedData, ShiftNoteData
 from schemas.rows import is_overdue
 from service import errors
+from service.purge_text import as_purged
 from service.sqlite import rows_with_ids
 
 from ..privacy import text_pii
@@ -118,12 +119,12 @@ class ShiftNotes(Family):
     def since_last_handover(self, limit: int = 500, raw: bool = False) -> list[dict[str, Any]]:
         """The logbook lines after the last shift note, oldest first (the handover page)."""
         rows = self.book.reader.execute(
-            "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
+            "SELECT seq, id, at, type, record_id, data, pii FROM events WHERE seq >"
             " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
             " ORDER BY seq LIMIT ?",
             (limit,),
         )
-        return [logbook_line(r, raw) for r in rows]
+        return [logbook_line(r, raw) for r in as_purged(self.book.reader, rows)]
 
 
 def open_items(conn: sqlite3.Connection) -> HandoverItems:
