@@ -46,6 +46,20 @@ def clear_free_text(
     return cleared
 
 
+# how a logbook tells that a purge cleared the record of an older event that kept a person's
+# words in `data`: the table, the column naming the row (`record_id` or the event's `id`), and
+# what the cleared row looks like
+_CLEARED = {
+    "visit.confirmation": ("visits", "record_id", "purged_at IS NOT NULL"),
+    "incident.opened": ("incidents", "record_id", "purged_at IS NOT NULL"),
+    "incident.entry": ("incident_entries", "record_id", "text = ''"),
+    "shift.note": ("shift_notes", "record_id", "text = ''"),
+    "door.event": ("door_events", "record_id", "reason IS NULL"),
+    "incident.status": ("incident_changes", "id", "reason IS NULL"),
+    "incident.severity": ("incident_changes", "id", "reason IS NULL"),
+}
+
+
 def as_purged(
     conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], site: str | None = None
 ) -> list[dict[str, Any]]:
@@ -55,28 +69,17 @@ def as_purged(
     them)."""
     shown = []
     for row in rows:
-        line, spec = dict(row), PURGED_TEXT.get(row["type"])
-        if spec is not None and row["pii"] is None:
+        line = dict(row)
+        if row["type"] in _CLEARED and row["pii"] is None:
             data = json.loads(row["data"])
-            if any(data.get(f) for f in TEXT_FIELDS) and _is_cleared(conn, spec, line, site):
+            if any(data.get(f) for f in TEXT_FIELDS) and _is_cleared(conn, line, site):
                 line["data"] = json.dumps(without_text(data), ensure_ascii=False)
         shown.append(line)
     return shown
 
 
-def _is_cleared(
-    conn: sqlite3.Connection,
-    spec: tuple[str, str, dict[str, Any]],
-    row: Mapping[str, Any],
-    site: str | None,
-) -> bool:
-    table, key, values = spec
-    if table == "incidents":
-        cleared = "purged_at IS NOT NULL"
-    else:
-        cleared = " AND ".join(
-            f"{c} = ''" if v == "" else f"{c} IS NULL" for c, v in values.items()
-        )
+def _is_cleared(conn: sqlite3.Connection, row: Mapping[str, Any], site: str | None) -> bool:
+    table, key, cleared = _CLEARED[row["type"]]
     where, args = f"id = ? AND {cleared}", [row[key]]
     if site is not None:
         where, args = where + " AND site = ? AND device = ?", [*args, site, row["device"]]

@@ -45,11 +45,12 @@ class Reads(StoreBase):
         each event's `data` and `pii`, in the order its post made them. Only events since its
         check-in are looked at: the site's events are indexed by time, not by record."""
         rows = self._read.execute(
-            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            "SELECT device, seq, id, at, type, record_id, data, pii FROM events"
             " WHERE site = ? AND at >= ? AND record_id = ? ORDER BY device, seq",
             (visit["site"], visit["checked_in_at"], visit["id"]),
         )
-        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in rows]
+        shown = as_purged(self._read, rows, visit["site"])
+        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in shown]
 
     def list_incidents(
         self,
