@@ -83,7 +83,7 @@ class VisitRegisteredData(Record):
 class VisitConfirmationData(Record):
     confirmation: Confirmation
     reason: str | None = Field(
-        default=None, description="older events: an override's reason; it travels in `pii` since"
+        default=None, description="only in older events: an override's reason travels in `pii` now"
     )
     by: str
 
@@ -105,7 +105,7 @@ class DoorEventData(Record):
     door: str
     kind: DoorKind
     reason: str | None = Field(
-        default=None, description="older events: the reason; it travels in `pii` since"
+        default=None, description="only in older events: the reason travels in `pii` now"
     )
     visit_id: str | None
     occurred_at: str
@@ -125,7 +125,7 @@ class IncidentOpenedData(Record):
         description="null since the description travels in `pii` (older events kept it here)"
     )
     location: str | None = Field(
-        default=None, description="older events: the location; it travels in `pii` since"
+        default=None, description="only in older events: the location travels in `pii` now"
     )
     visit_id: str | None
     channel: Channel | None
@@ -156,7 +156,7 @@ class IncidentEntryData(Record):
     incident_id: str
     kind: EntryKind
     text: str | None = Field(
-        default=None, description="older events: the text; it travels in `pii` since"
+        default=None, description="only in older events: the text travels in `pii` now"
     )
     by: str
 
@@ -176,7 +176,7 @@ class IncidentStatusData(Record):
     previous: IncidentStatus
     by: str
     reason: str | None = Field(
-        default=None, description="older events: why, from the hub; it travels in `pii` since"
+        default=None, description="only in older events: why, from the hub; it travels in `pii` now"
     )
     command_id: str | None = Field(default=None, description="the hub's command it carries out")
 
@@ -197,7 +197,7 @@ class IncidentSeverityData(Record):
     previous: Severity
     due_at: str
     reason: str | None = Field(
-        default=None, description="older events: why; it travels in `pii` since"
+        default=None, description="only in older events: why; it travels in `pii` now"
     )
     command_id: str | None
     by: str
@@ -228,7 +228,7 @@ class ShiftNoteData(Record):
     """A shift handover: the outgoing guard's note and what was open then."""
 
     text: str | None = Field(
-        default=None, description="older events: the note; it travels in `pii` since"
+        default=None, description="only in older events: the note travels in `pii` now"
     )
     by: str
     open_items: HandoverItems | None = Field(
