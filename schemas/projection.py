@@ -26,10 +26,11 @@ PURGED_INCIDENT_FIELDS = (
     "location",
 )
 # the free text a purge clears from the row an event made, by the event's type: the table, the
-# column holding the row's id (`record_id`, or the event's own `id`) and the values left; a
-# title stays a string (pages word it as removed), a watch-list title keeps its unit (a code)
+# column holding the row's id (`record_id`, or the event's own `id`) and the values left; an
+# incident loses PURGED_INCIDENT_FIELDS and its title, which stays a string (pages word it as
+# removed) and keeps a watch-list incident's unit, a code (`service.purge_text`)
 PURGED_TEXT: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "incident.opened": ("incidents", "record_id", {"location": None}),
+    "incident.opened": ("incidents", "record_id", {}),
     "incident.entry": ("incident_entries", "record_id", {"text": ""}),
     "shift.note": ("shift_notes", "record_id", {"text": ""}),
     "door.event": ("door_events", "record_id", {"reason": None}),
