@@ -82,7 +82,9 @@ class VisitRegisteredData(Record):
 
 class VisitConfirmationData(Record):
     confirmation: Confirmation
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None, description="only in older events: an override's reason travels in `pii` now"
+    )
     by: str
 
 
@@ -102,7 +104,9 @@ class VisitCheckoutUndoneData(Record):
 class DoorEventData(Record):
     door: str
     kind: DoorKind
-    reason: str | None
+    reason: str | None = Field(
+        default=None, description="only in older events: the reason travels in `pii` now"
+    )
     visit_id: str | None
     occurred_at: str
     by: str
@@ -112,11 +116,17 @@ class DoorEventData(Record):
 class IncidentOpenedData(Record):
     category: str
     severity: Severity
-    title: str = Field(description="the guard's words, or with `title_code` what pages word")
+    title: str | None = Field(
+        default=None,
+        description="a title the post made (a door's, a patrol's; with `title_code` the unit); "
+        "a person's words travel in `pii` (older events kept them here)",
+    )
     description: str | None = Field(
         description="null since the description travels in `pii` (older events kept it here)"
     )
-    location: str | None
+    location: str | None = Field(
+        default=None, description="only in older events: the location travels in `pii` now"
+    )
     visit_id: str | None
     channel: Channel | None
     due_at: str
@@ -135,6 +145,8 @@ class IncidentPii(Record):
 
     salt: str
     description: str | None
+    title: str | None = Field(default=None, description="the title as the guard typed it")
+    location: str | None = None
     complainant_name: str | None = None
     complainant_unit: str | None = None
     complainant_phone: str | None = None
@@ -144,15 +156,29 @@ class IncidentPii(Record):
 class IncidentEntryData(Record):
     incident_id: str
     kind: EntryKind
-    text: str
+    text: str | None = Field(
+        default=None, description="only in older events: the text travels in `pii` now"
+    )
     by: str
+
+
+class TextPii(Record):
+    """`pii` of an event whose free text can name a person: an entry's or a shift note's
+    `text`, the `reason` a person gave (a door override, a status or grade change); null after
+    purge."""
+
+    salt: str
+    text: str | None = None
+    reason: str | None = None
 
 
 class IncidentStatusData(Record):
     status: IncidentStatus
     previous: IncidentStatus
     by: str
-    reason: str | None = Field(default=None, description="why, when the hub gave a reason")
+    reason: str | None = Field(
+        default=None, description="only in older events: why, from the hub; it travels in `pii` now"
+    )
     command_id: str | None = Field(default=None, description="the hub's command it carries out")
 
 
@@ -171,7 +197,9 @@ class IncidentSeverityData(Record):
     severity: Severity
     previous: Severity
     due_at: str
-    reason: str
+    reason: str | None = Field(
+        default=None, description="only in older events: why; it travels in `pii` now"
+    )
     command_id: str | None
     by: str
 
@@ -200,7 +228,9 @@ class HandoverItems(Record):
 class ShiftNoteData(Record):
     """A shift handover: the outgoing guard's note and what was open then."""
 
-    text: str
+    text: str | None = Field(
+        default=None, description="only in older events: the note travels in `pii` now"
+    )
     by: str
     open_items: HandoverItems | None = Field(
         default=None, description="what was open at the handover (absent from older notes)"

@@ -17,6 +17,7 @@ RECORDS: dict[str, type[BaseModel]] = {
     "visit": m.Visit,
     "visit_pii": m.VisitPii,
     "incident_pii": m.IncidentPii,
+    "text_pii": m.TextPii,
     "confirmation": m.Confirmation,
     "door_event": m.DoorEvent,
     "incident": m.Incident,

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .free_text import REMOVED, with_text
+
 # the line of each event type but `visit.registered`, filled in from the event's `data`
 _WORDING = {
     "visit.confirmation": "Resident confirmation: {confirmation[status]}",
@@ -115,6 +117,7 @@ def logbook_line(row: Mapping[str, Any], raw: bool = False) -> dict[str, Any]:
 
 def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None) -> str:
     """One line a guard reads in the logbook (never the ID number)."""
+    data = with_text(event_type, data, pii, REMOVED)  # the free text, wherever it travels
     name = (pii or {}).get("visitor_name") or "(name removed)"
     if event_type == "visit.registered":
         text = (

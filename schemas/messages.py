@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
-from .events import EVENT_DATA, IncidentPii, PreapprovalPii, VisitPii
+from .events import EVENT_DATA, IncidentPii, PreapprovalPii, TextPii, VisitPii
 
 MAX_BATCH_BYTES = 256 * 1024  # CONTRACT 4: one events message is at most 256 KiB
 MAX_STATUS_BYTES = 16 * 1024  # a status is about 150 bytes
@@ -52,6 +52,17 @@ EVENT_PII: dict[str, Any] = {
     "visit.registered": VisitPii | None,
     "preapproval.created": PreapprovalPii | None,
     "incident.opened": IncidentPii | None,
+    **dict.fromkeys(
+        (
+            "visit.confirmation",
+            "door.event",
+            "incident.entry",
+            "incident.status",
+            "incident.severity",
+            "shift.note",
+        ),
+        TextPii | None,
+    ),
 }
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .free_text import said
+
 # the visit fields a retention purge clears (the event's whole `pii` goes too)
 PURGED_VISIT_FIELDS = ("visitor_name", "id_number_masked", "phone", "vehicle_plate", "notes")
 # the incident fields it clears: the free text and the people it names
@@ -21,7 +23,20 @@ PURGED_INCIDENT_FIELDS = (
     "complainant_unit",
     "complainant_phone",
     "visitor_name",
+    "location",
 )
+# the free text a purge clears from the row an event made, by the event's type: the table, the
+# column holding the row's id (`record_id`, or the event's own `id`) and the values left; an
+# incident loses PURGED_INCIDENT_FIELDS and its title, which stays a string (pages word it as
+# removed) and keeps a watch-list incident's unit, a code (`service.purge_text`)
+PURGED_TEXT: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "incident.opened": ("incidents", "record_id", {}),
+    "incident.entry": ("incident_entries", "record_id", {"text": ""}),
+    "shift.note": ("shift_notes", "record_id", {"text": ""}),
+    "door.event": ("door_events", "record_id", {"reason": None}),
+    "incident.status": ("incident_changes", "id", {"reason": None}),
+    "incident.severity": ("incident_changes", "id", {"reason": None}),
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,7 @@ def _change(event: dict[str, Any], change: str, value: str, previous: str | None
             "change": change,
             "value": value,
             "previous": previous,
-            "reason": data.get("reason"),
+            "reason": said(data, event.get("pii"), "reason"),
             "author": data["by"],
             "command_id": data.get("command_id"),
         },
@@ -128,7 +143,7 @@ def changes(event: dict[str, Any]) -> list[Change]:
                     "id": record_id,
                     "door": data["door"],
                     "kind": data["kind"],
-                    "reason": data.get("reason"),
+                    "reason": said(data, event.get("pii"), "reason"),
                     "visit_id": data.get("visit_id"),
                     "occurred_at": data["occurred_at"],
                     "recorded_at": at,
@@ -146,11 +161,11 @@ def changes(event: dict[str, Any]) -> list[Change]:
                     "id": record_id,
                     "category": data["category"],
                     "severity": data["severity"],
-                    "title": data["title"],
+                    "title": said(data, pii, "title") or "",
                     "title_code": data.get("title_code"),
                     # in `pii` since complaints carry personal data; older events kept it here
                     "description": pii.get("description") or data.get("description"),
-                    "location": data.get("location"),
+                    "location": said(data, pii, "location"),
                     "visit_id": data.get("visit_id"),
                     "channel": data.get("channel"),
                     "complainant_name": pii.get("complainant_name"),
@@ -174,7 +189,7 @@ def changes(event: dict[str, Any]) -> list[Change]:
                     "id": record_id,
                     "incident_id": data["incident_id"],
                     "kind": data["kind"],
-                    "text": data["text"],
+                    "text": said(data, event.get("pii"), "text") or "",
                     "at": at,
                     "guard": _guard(by),
                     "author": by,
@@ -204,7 +219,12 @@ def changes(event: dict[str, Any]) -> list[Change]:
         return [
             Insert(
                 "shift_notes",
-                {"id": record_id, "text": data["text"], "at": at, "guard": _guard(by)},
+                {
+                    "id": record_id,
+                    "text": said(data, event.get("pii"), "text") or "",
+                    "at": at,
+                    "guard": _guard(by),
+                },
             )
         ]
     if kind == "shift.acknowledged":

@@ -50,7 +50,7 @@ def subject(_: Any, line: dict[str, Any], names: Names) -> str | None:
         unit = str(_("Unit %(unit)s") % {"unit": visit["unit"]})
         return f"{visit['visitor_name']} · {unit}" if visit["visitor_name"] else unit
     if incident_id and incident_id in names["incidents"]:
-        return names["incidents"][incident_id]
+        return names["incidents"][incident_id] or None  # empty: a purge took the title
     return None
 
 

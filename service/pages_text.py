@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from schemas.free_text import with_text
 from schemas.ids import FIRST_DAY, LAST_DAY, parse_day, parse_month
 from schemas.lines import NOTIFIER, notification
 from service.incident_words import coded_title
@@ -89,7 +90,8 @@ def line_text(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
 
 
 def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
-    kind, data, pii = line["type"], line["data"], line.get("pii") or {}
+    kind, pii = line["type"], line.get("pii") or {}
+    data = with_text(kind, line["data"], pii, removed(_))  # free text, wherever it travels
 
     def word(family: str, field: str) -> Any:  # a code in `data[field]`, as the page says it
         return labels[family].get(data[field], data[field])
@@ -224,6 +226,8 @@ def incident_title(_: Any, labels: dict[str, Any], incident: Mapping[str, Any]) 
     made itself from a door event (`Door car park: held_open`) worded in the page's language
     from its codes."""
     title = str(incident.get("title") or "")
+    if not title:
+        return removed(_)
     missed = GENERATED_PATROL_TITLE.match(title)
     if missed and incident.get("category") == "security":
         return str(_("Patrol round %(round)s missed") % {"round": missed["round"]})
@@ -297,7 +301,14 @@ def notified_text(_: Any, notified: dict[str, str]) -> str:
 def _entry_text(_: Any, entry: dict[str, Any]) -> str:
     """An entry's text as a timeline shows it: a notification of the hub's in words."""
     notified = notification({**entry, "by": entry["author"]})
-    return str(entry["text"]) if notified is None else notified_text(_, notified)
+    if notified is None:
+        return str(entry["text"] or removed(_))
+    return notified_text(_, notified)
+
+
+def removed(_: Any) -> str:
+    """What a page shows for a person's words a purge took (a title, an entry, a note)."""
+    return str(_("(removed after retention)"))
 
 
 def _author(_: Any, ref: str) -> str:

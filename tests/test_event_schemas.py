@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from edge.logbook import Actor, Logbook
 from schemas.ids import new_id
-from schemas.models import EVENT_DATA, IncidentPii, PreapprovalPii, VisitPii
+from schemas.models import EVENT_DATA, IncidentPii, PreapprovalPii, TextPii, VisitPii
 from service.passwords import hash_secret
 from tests.bodies import watchlist_message
 from tests.helpers import (
@@ -32,6 +32,12 @@ PII: dict[str, type[BaseModel]] = {
     "visit.registered": VisitPii,
     "preapproval.created": PreapprovalPii,
     "incident.opened": IncidentPii,
+    "visit.confirmation": TextPii,  # an override's reason
+    "door.event": TextPii,
+    "incident.entry": TextPii,
+    "incident.status": TextPii,
+    "incident.severity": TextPii,
+    "shift.note": TextPii,
 }
 
 
@@ -226,6 +232,7 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
             {"action": "assign", "assignee": "manager"},
             {"action": "severity", "severity": "minor", "reason": "nobody is stuck"},
             {"action": "status", "status": "closed"},  # not its next step: refused
+            {"action": "status", "status": "acknowledged", "reason": "the manager is on it"},
         ):
             assert book.commands.apply_now({**command, **action, "id": new_id()})
     finally:

@@ -62,7 +62,8 @@ def test_purge_removes_names_from_the_file_and_the_chain_still_verifies(edge: Ed
 
     result = run_edge("purge", "--data", str(edge.data), "--older-than", "0")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "purged personal data of 1 visits (1 events) older than 0 days"
+    # the visit's event and the shift note's
+    assert result.stdout.strip() == "purged personal data of 1 visits (2 events) older than 0 days"
     forms = [
         CANARY_NAME,
         "Canaryvisitor",

@@ -16,6 +16,7 @@ from schemas.ids import format_time, utc_now
 from schemas.lines import logbook_line, wanted
 from service import errors, sqlite
 from service.logbook_words import Names
+from service.purge_text import as_purged
 
 from .accounts import Accounts
 from .commands import HubCommands
@@ -166,11 +167,11 @@ class Logbook:
         that word the lines in their own language)."""
         start, end = self.day_bounds(day)
         rows = self.reader.execute(
-            "SELECT seq, at, type, record_id, data, pii FROM events WHERE at >= ? AND at < ?"
-            " ORDER BY seq",
+            "SELECT seq, id, at, type, record_id, data, pii FROM events WHERE at >= ?"
+            " AND at < ? ORDER BY seq",
             (start, end),
         )
-        return [logbook_line(r, raw) for r in rows]
+        return [logbook_line(r, raw) for r in as_purged(self.reader, rows)]
 
     def line_names(self, lines: list[dict[str, Any]]) -> Names:
         """What these lines (with `data`) name, from the projection tables: their visitors'

@@ -11,6 +11,7 @@ from schemas.ids import format_time, new_id, utc_now
 from schemas.models import Channel, DoorEventData, IncidentOpenedData, Severity
 from service import errors
 
+from ..privacy import text_pii
 from .actors import Actor
 from .family import Family
 from .visits import linked_visit
@@ -34,12 +35,12 @@ class Doors(Family):
                 **optional,
                 door=body["door"],
                 kind=body["kind"],
-                reason=body.get("reason") or None,
                 visit_id=visit_id,
                 occurred_at=occurred_at or format_time(utc_now()),
                 by=by.ref,
             )
-            self.writer.append(conn, "door.event", event_id, data)
+            reason = text_pii(reason=body.get("reason"))
+            self.writer.append(conn, "door.event", event_id, data, reason)
             door = {**self.get(event_id, conn), "incident_id": None}
             severity = self._incident_severity(body["kind"], duration_s)
             if severity:

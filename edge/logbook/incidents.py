@@ -14,7 +14,7 @@ from schemas.rows import UNRESOLVED_STATUSES, is_overdue, only_overdue
 from service import errors
 from service.sqlite import and_where
 
-from ..privacy import incident_pii
+from ..privacy import incident_pii, text_pii
 from . import lifecycle
 from .actors import Actor
 from .family import Family
@@ -41,9 +41,8 @@ class Incidents(Family):
                 IncidentOpenedData(
                     category=body["category"],
                     severity=body["severity"],
-                    title=body["title"],
-                    description=None,  # free text is personal data: it travels in `pii`
-                    location=body.get("location") or None,
+                    description=None,  # free text is personal data: title, location and
+                    # description travel in `pii`
                     visit_id=visit_id,
                     channel=body.get("channel") or None,
                     due_at=due_at,
@@ -70,9 +69,8 @@ class Incidents(Family):
                 conn,
                 "incident.entry",
                 entry_id,
-                IncidentEntryData(
-                    incident_id=incident_id, kind=EntryKind(kind), text=text, by=by.ref
-                ),
+                IncidentEntryData(incident_id=incident_id, kind=EntryKind(kind), by=by.ref),
+                text_pii(text),
             )
             row = conn.execute("SELECT * FROM incident_entries WHERE id = ?", (entry_id,))
             return _entry_out(row.fetchone())
@@ -100,7 +98,8 @@ class Incidents(Family):
                 conn,
                 "incident.entry",
                 entry_id,
-                IncidentEntryData(incident_id=incident_id, kind=EntryKind(kind), text=text, by=by),
+                IncidentEntryData(incident_id=incident_id, kind=EntryKind(kind), by=by),
+                text_pii(text),
             )
             return True
 

@@ -22,6 +22,7 @@ from schemas.models import (
 )
 from service import errors
 
+from ..privacy import text_pii
 from .actors import Actor
 from .writer import Writer
 
@@ -68,14 +69,11 @@ def change_status(
             )
     if status == "closed" and not may_close(row["severity"], by.kind, by.role):
         raise errors.Forbidden(refusal(row["severity"]))
-    from_hub = {"reason": reason, "command_id": command_id}  # only what was given is written
+    from_hub = {"command_id": command_id} if command_id else {}  # only what was given
     data = IncidentStatusData(
-        status=IncidentStatus(status),
-        previous=current,
-        by=by.ref,
-        **{name: value for name, value in from_hub.items() if value},
+        status=IncidentStatus(status), previous=current, by=by.ref, **from_hub
     )
-    writer.append(conn, "incident.status", incident_id, data)
+    writer.append(conn, "incident.status", incident_id, data, text_pii(reason=reason))
 
 
 def assign(
@@ -128,8 +126,8 @@ def regrade(
             severity=Severity(severity),
             previous=Severity(row["severity"]),
             due_at=format_time(due_at),
-            reason=reason,
             command_id=command_id,
             by=by.ref,
         ),
+        text_pii(reason=reason),
     )

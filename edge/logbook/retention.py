@@ -97,34 +97,54 @@ class Retention(Family):
                     "SELECT id FROM visits WHERE checked_in_at < ? AND purged_at IS NULL", (cutoff,)
                 )
             ]
-            # an incident's description and the people it names (a complainant, a watch-listed
-            # visitor) go as a visitor's do
+            # an incident's free text and the people it names go as a visitor's do, closed or
+            # not (CONTRACT 2 and 6: personal data is purged with retention, not with handling)
             incidents = [
                 r["id"]
                 for r in conn.execute(
-                    "SELECT id FROM incidents WHERE opened_at < ? AND purged_at IS NULL", (cutoff,)
+                    "SELECT id FROM incidents WHERE opened_at < ? AND purged_at IS NULL",
+                    (cutoff,),
                 )
             ]
-            # residents' pre-approvals name the visitor they expect: theirs go too
+            # residents' pre-approvals name the visitor they expect: theirs go too; so do the
+            # notes of old handovers and the reasons given for old door events
             seqs = [
                 r["seq"]
                 for r in conn.execute(
                     "SELECT seq FROM events WHERE type = 'preapproval.created' AND at < ?"
-                    " AND pii IS NOT NULL",
-                    (cutoff,),
+                    " AND pii IS NOT NULL UNION SELECT seq FROM events WHERE type = 'shift.note'"
+                    " AND record_id IN (SELECT id FROM shift_notes WHERE at < ? AND text <> '')"
+                    " UNION SELECT seq FROM events WHERE type = 'door.event' AND record_id IN"
+                    " (SELECT id FROM door_events WHERE recorded_at < ? AND reason IS NOT NULL)",
+                    (cutoff, cutoff, cutoff),
                 )
             ]
             if not visits and not seqs and not incidents:
                 return {"visits": 0, "incidents": 0, "events": 0, "cutoff": cutoff}
-            records = visits + incidents
-            for start in range(0, len(records), 500):
-                chunk = records[start : start + 500]
+            for start in range(0, len(visits), 500):
+                chunk = visits[start : start + 500]
                 seqs += [
                     r["seq"]
                     for r in conn.execute(
                         "SELECT seq FROM events WHERE pii IS NOT NULL AND record_id IN"
                         f" ({','.join('?' * len(chunk))})",
                         chunk,
+                    )
+                ]
+            for start in range(0, len(incidents), 500):
+                chunk = incidents[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                # its own events (older ones keep their text in `data`: named too, so the
+                # projections let go of it) and its entries'
+                seqs += [
+                    r["seq"]
+                    for r in conn.execute(
+                        f"SELECT seq FROM events WHERE record_id IN ({marks}) AND (pii IS NOT"
+                        " NULL OR type IN ('incident.opened', 'incident.status',"
+                        " 'incident.severity')) UNION SELECT seq FROM events WHERE"
+                        " type = 'incident.entry' AND record_id IN (SELECT id FROM"
+                        f" incident_entries WHERE incident_id IN ({marks}))",
+                        (*chunk, *chunk),
                     )
                 ]
             seqs.sort()

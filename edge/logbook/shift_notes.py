@@ -7,13 +7,16 @@ import json
 import sqlite3
 from typing import Any
 
+from schemas.free_text import said
 from schemas.ids import new_id
 from schemas.lines import logbook_line
 from schemas.models import HandoverItems, ShiftAcknowledgedData, ShiftNoteData
 from schemas.rows import is_overdue
 from service import errors
+from service.purge_text import as_purged
 from service.sqlite import rows_with_ids
 
+from ..privacy import text_pii
 from .actors import Actor
 from .family import Family
 from .writer import Work
@@ -32,8 +35,8 @@ class ShiftNotes(Family):
 
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
             items = open_items(conn)
-            data = ShiftNoteData(text=text, by=by.ref, open_items=items)
-            self.writer.append(conn, "shift.note", note_id, data)
+            data = ShiftNoteData(by=by.ref, open_items=items)
+            self.writer.append(conn, "shift.note", note_id, data, text_pii(text))
             row = conn.execute("SELECT * FROM shift_notes WHERE id = ?", (note_id,)).fetchone()
             return {"site": self.book.site, "device": self.book.device, **dict(row)}
 
@@ -65,7 +68,7 @@ class ShiftNotes(Family):
         guard has handed over yet."""
         conn = conn or self.book.reader
         note = conn.execute(
-            "SELECT record_id, at, data FROM events WHERE type = 'shift.note'"
+            "SELECT record_id, at, data, pii FROM events WHERE type = 'shift.note'"
             " ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         if note is None:
@@ -88,7 +91,7 @@ class ShiftNotes(Family):
             "id": note["record_id"],
             "site": self.book.site,
             "device": self.book.device,
-            "text": data["text"],
+            "text": said(data, json.loads(note["pii"] or "null"), "text") or "",
             "at": note["at"],
             "guard": badge,
             "name": _name(conn, badge),
@@ -116,12 +119,12 @@ class ShiftNotes(Family):
     def since_last_handover(self, limit: int = 500, raw: bool = False) -> list[dict[str, Any]]:
         """The logbook lines after the last shift note, oldest first (the handover page)."""
         rows = self.book.reader.execute(
-            "SELECT seq, at, type, record_id, data, pii FROM events WHERE seq >"
+            "SELECT seq, id, at, type, record_id, data, pii FROM events WHERE seq >"
             " (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'shift.note')"
             " ORDER BY seq LIMIT ?",
             (limit,),
         )
-        return [logbook_line(r, raw) for r in rows]
+        return [logbook_line(r, raw) for r in as_purged(self.book.reader, rows)]
 
 
 def open_items(conn: sqlite3.Connection) -> HandoverItems:

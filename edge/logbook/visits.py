@@ -25,7 +25,7 @@ from schemas.rows import visit_record
 from service import errors
 from service.sqlite import like_escaped
 
-from ..privacy import id_hmac, mask_id, new_salt
+from ..privacy import id_hmac, mask_id, new_salt, text_pii
 from .actors import SYSTEM, Actor
 from .family import Family, LogbookParts
 from .preapprovals import Preapprovals
@@ -198,7 +198,8 @@ class Visits(Family):
                 conn,
                 "visit.confirmation",
                 visit_id,
-                VisitConfirmationData(confirmation=confirmation, reason=reason, by=by.ref),
+                VisitConfirmationData(confirmation=confirmation, by=by.ref),
+                text_pii(reason=reason),
             )
             self.writer.append(
                 conn,
@@ -207,11 +208,11 @@ class Visits(Family):
                 DoorEventData(
                     door=door,
                     kind=DoorKind.guard_override,
-                    reason=reason,
                     visit_id=visit_id,
                     occurred_at=now,
                     by=by.ref,
                 ),
+                text_pii(reason=reason),
             )
             return self._out(self._row(conn, visit_id))
 

@@ -40,8 +40,9 @@ from pydantic import BaseModel
 from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_digest
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
-from schemas.projection import PURGED_INCIDENT_FIELDS, PURGED_VISIT_FIELDS, Insert, Update, changes
+from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
 from service import errors, sqlite
+from service.purge_text import clear_free_text
 from service.workers import take_group
 
 from .database import connect
@@ -347,19 +348,16 @@ def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
         else:
             for start in range(0, len(change.seqs), 500):
                 chunk = change.seqs[start : start + 500]
-                conn.execute(
-                    f"UPDATE events SET pii = NULL WHERE seq IN ({','.join('?' * len(chunk))})",
-                    chunk,
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN ({marks})", chunk)
+                # the free text the named events put in incidents, entries, notes, doors
+                named = conn.execute(
+                    f"SELECT id, type, record_id FROM events WHERE seq IN ({marks})", chunk
                 )
+                clear_free_text(conn, named.fetchall(), change.at)
             cleared = ", ".join(f"{f} = NULL" for f in (*PURGED_VISIT_FIELDS, "id_hmac"))
             conn.execute(
                 f"UPDATE visits SET {cleared}, purged_at = ?"
                 " WHERE checked_in_at < ? AND purged_at IS NULL",
-                (change.at, change.older_than),
-            )
-            cleared = ", ".join(f"{f} = NULL" for f in PURGED_INCIDENT_FIELDS)
-            conn.execute(
-                f"UPDATE incidents SET {cleared}, purged_at = ?"
-                " WHERE opened_at < ? AND purged_at IS NULL",
                 (change.at, change.older_than),
             )

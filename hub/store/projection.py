@@ -7,17 +7,12 @@ import json
 import sqlite3
 from typing import Any
 
+from schemas.free_text import said, without_text
 from schemas.ids import format_time, parse_time
 from schemas.lines import summarise
-from schemas.projection import (
-    PURGED_INCIDENT_FIELDS,
-    PURGED_VISIT_FIELDS,
-    Insert,
-    Purge,
-    Update,
-    changes,
-)
+from schemas.projection import PURGED_TEXT, PURGED_VISIT_FIELDS, Insert, Purge, Update, changes
 from service import sqlite
+from service.purge_text import clear_free_text
 
 from .schema import MILESTONES
 
@@ -85,7 +80,7 @@ def settle_command(
         " WHERE id = ? AND site = ? AND state = 'pending'",
         (
             "rejected" if rejected else "applied",
-            event["data"]["reason"] if rejected else None,
+            said(event["data"], event.get("pii"), "reason") if rejected else None,
             event["at"],
             command_id,
             site,
@@ -107,64 +102,57 @@ def apply_purge(
     its own clock: a visit checked in (or an event made) before the floor is cleared, a younger
     one keeps its personal data until `apply_pending_purges` finds it old enough. Only the
     records the purge named are cleared then (its seqs, and the visits they registered), never
-    a visit made after it."""
+    a visit made after it. Incidents, entries, notes and door events lose what the named events
+    put in them (`clear_free_text`): an incident the post keeps open is never named."""
     cutoff = format_time(parse_time(change.older_than))
+    cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
     if purge_before is None or cutoff <= purge_before:  # nothing it names is young: all of it
-        _clear_events(conn, site, device, change.seqs, None)
-        for table, fields, made_at in _PURGED:
-            cleared = ", ".join(f"{f} = NULL" for f in fields)
-            conn.execute(
-                f"UPDATE {table} SET {cleared}, purged_at = ? WHERE site = ? AND"
-                f" device = ? AND {made_at} < ? AND purged_at IS NULL",
-                (change.at, site, device, cutoff),
-            )
+        _clear_events(conn, site, device, change, None)
+        conn.execute(
+            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
+            " device = ? AND checked_in_at < ? AND purged_at IS NULL",
+            (change.at, site, device, cutoff),
+        )
         return True
-    left = _clear_events(conn, site, device, change.seqs, purge_before)
+    left = _clear_events(conn, site, device, change, purge_before)
     for start in range(0, len(change.seqs), 500):
         chunk = change.seqs[start : start + 500]
-        for table, fields, made_at in _PURGED:
-            cleared = ", ".join(f"{f} = NULL" for f in fields)
-            named = (
-                f"id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
-                f" type = '{_MADE_BY[table]}' AND seq IN ({','.join('?' * len(chunk))}))"
-            )
-            args = (site, device, site, device, *chunk)
-            conn.execute(
-                f"UPDATE {table} SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
-                f" AND {named} AND {made_at} < ? AND purged_at IS NULL",
-                (change.at, *args, purge_before),
-            )
-            left += conn.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE site = ? AND device = ? AND"
-                f" {named} AND purged_at IS NULL",
-                args,
-            ).fetchone()[0]
+        named = (
+            "id IN (SELECT record_id FROM events WHERE site = ? AND device = ? AND"
+            f" type = 'visit.registered' AND seq IN ({','.join('?' * len(chunk))}))"
+        )
+        args = (site, device, site, device, *chunk)
+        conn.execute(
+            f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND device = ?"
+            f" AND {named} AND checked_in_at < ? AND purged_at IS NULL",
+            (change.at, *args, purge_before),
+        )
+        left += conn.execute(
+            f"SELECT COUNT(*) FROM visits WHERE site = ? AND device = ? AND"
+            f" {named} AND purged_at IS NULL",
+            args,
+        ).fetchone()[0]
     return left == 0
 
 
-# what a purge clears: the table, its personal fields, and the column that says its age
-_PURGED = (
-    ("visits", PURGED_VISIT_FIELDS, "checked_in_at"),
-    ("incidents", PURGED_INCIDENT_FIELDS, "opened_at"),
-)
-_MADE_BY = {"visits": "visit.registered", "incidents": "incident.opened"}
-
-
 def _clear_events(
-    conn: sqlite3.Connection, site: str, device: str, seqs: list[int], before: str | None
+    conn: sqlite3.Connection, site: str, device: str, change: Purge, before: str | None
 ) -> int:
-    """Set `pii` of these seqs to null (only of those made before `before`, if given), and
-    summarise their logbook search lines again without it; returns how many keep their pii."""
-    cleared_events, left = 0, 0
-    for start in range(0, len(seqs), 500):
-        chunk = seqs[start : start + 500]
+    """Set `pii` of the purge's seqs to null (only of those made before `before`, if given),
+    clear the free text they put in the projections, and summarise their logbook search lines
+    again without it (nor the text older events keep in `data`); returns how many events are
+    left for later (made at or after `before`)."""
+    cleared_events, left, scope = 0, 0, {"site": site, "device": device}
+    for start in range(0, len(change.seqs), 500):
+        chunk = change.seqs[start : start + 500]
         rows = conn.execute(
-            f"SELECT seq, type, data, at FROM events WHERE site = ? AND device = ? AND seq"
-            f" IN ({','.join('?' * len(chunk))}) AND pii IS NOT NULL",
+            f"SELECT seq, id, type, record_id, data, at, pii FROM events WHERE site = ? AND"
+            f" device = ? AND seq IN ({','.join('?' * len(chunk))})",
             (site, device, *chunk),
         ).fetchall()
-        old = [r for r in rows if before is None or r["at"] < before]
-        left += len(rows) - len(old)
+        pending = [r for r in rows if r["pii"] is not None or r["type"] in PURGED_TEXT]
+        old = [r for r in pending if before is None or r["at"] < before]
+        left += len(pending) - len(old)
         if not old:
             continue
         conn.execute(
@@ -172,11 +160,19 @@ def _clear_events(
             f" IN ({','.join('?' * len(old))})",
             (site, device, *[r["seq"] for r in old]),
         )
-        # the search index forgets the names too
+        clear_free_text(conn, old, change.at, scope)
+        opened = [r["record_id"] for r in old if r["type"] == "incident.opened"]
+        _forget_sent_words(conn, site, opened)
+        # the search index forgets the names and the words too
         conn.executemany(
             "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
             [
-                (summarise(r["type"], json.loads(r["data"]), None), site, device, r["seq"])
+                (
+                    summarise(r["type"], without_text(json.loads(r["data"])), None),
+                    site,
+                    device,
+                    r["seq"],
+                )
                 for r in old
             ],
         )
@@ -184,3 +180,22 @@ def _clear_events(
     if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
         conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return left
+
+
+def _forget_sent_words(conn: sqlite3.Connection, site: str, incidents: list[str]) -> None:
+    """The hub's own copies of what its people typed about purged incidents: the reasons of
+    their commands, and the delivered messages (commands, supervisors' entries) that carried
+    them to the post."""
+    if not incidents:
+        return
+    marks = ",".join("?" * len(incidents))
+    conn.execute(
+        "DELETE FROM outbox WHERE site = ? AND delivered_at IS NOT NULL AND (id IN (SELECT id"
+        f" FROM commands WHERE site = ? AND incident_id IN ({marks})) OR id IN (SELECT id FROM"
+        f" incident_entries WHERE site = ? AND incident_id IN ({marks})))",
+        (site, site, *incidents, site, *incidents),
+    )
+    conn.execute(
+        f"UPDATE commands SET reason = NULL WHERE site = ? AND incident_id IN ({marks})",
+        (site, *incidents),
+    )

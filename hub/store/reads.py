@@ -10,6 +10,7 @@ from typing import Any
 from schemas.lines import logbook_line, wanted
 from schemas.rows import is_overdue, only_overdue, visit_record
 from service.logbook_words import Names
+from service.purge_text import as_purged
 from service.sqlite import and_where, rows_with_ids
 
 from .base import StoreBase, site_filter
@@ -44,11 +45,12 @@ class Reads(StoreBase):
         each event's `data` and `pii`, in the order its post made them. Only events since its
         check-in are looked at: the site's events are indexed by time, not by record."""
         rows = self._read.execute(
-            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            "SELECT device, seq, id, at, type, record_id, data, pii FROM events"
             " WHERE site = ? AND at >= ? AND record_id = ? ORDER BY device, seq",
             (visit["site"], visit["checked_in_at"], visit["id"]),
         )
-        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in rows]
+        shown = as_purged(self._read, rows, visit["site"])
+        return [{"device": r["device"], **logbook_line(r, raw=True)} for r in shown]
 
     def list_incidents(
         self,
@@ -99,11 +101,12 @@ class Reads(StoreBase):
         """A site's day across its posts; `raw` adds each event's `data` and `pii`."""
         start, end = self.day_bounds(day)
         rows = self._read.execute(
-            "SELECT device, seq, at, type, record_id, data, pii FROM events"
+            "SELECT device, seq, id, at, type, record_id, data, pii FROM events"
             " WHERE site = ? AND at >= ? AND at < ? ORDER BY at, device, seq",
             (site, start, end),
         )
-        return [{"device": r["device"], **logbook_line(r, raw)} for r in rows]
+        shown = as_purged(self._read, rows, site)
+        return [{"device": r["device"], **logbook_line(r, raw)} for r in shown]
 
     def line_names(self, site: str, lines: list[dict[str, Any]]) -> Names:
         """What a site's lines (with `data`) name: their visitors' names and units, their

@@ -3,10 +3,14 @@ exported personal data."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from schemas.free_text import without_text
 from schemas.ids import format_time, utc_now
+from schemas.lines import summarise
 from schemas.privacy import mask_id_numbers
+from schemas.projection import PURGED_TEXT
 from service.sqlite import and_where
 
 from .base import StoreBase, site_filter
@@ -49,7 +53,7 @@ class SearchAudit(StoreBase):
         sql, args = site_filter(sql, args, sites, "l.site")
         sql = and_where(sql, args, {"l.at >= ?": since, "l.at < ?": until})
         rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))
-        return [dict(r) for r in rows]
+        return [_as_purged(dict(r)) for r in rows]
 
     def audit(self, username: str, action: str, target: str) -> None:
         """Record that someone viewed or exported personal data. `target` (what they asked
@@ -66,3 +70,15 @@ class SearchAudit(StoreBase):
             "SELECT at, username, action, target FROM audit ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [dict(r) for r in rows]
+
+
+def _as_purged(line: dict[str, Any]) -> dict[str, Any]:
+    """A line whose event kept a person's words in `data` (written before they moved to `pii`)
+    and that a purge has summarised without them: its `data` without them too, so the page
+    words it as removed (the stored event still holds them: the hash covers them)."""
+    if line["pii"] is not None or line["type"] not in PURGED_TEXT:
+        return line
+    data = json.loads(line["data"])
+    if summarise(line["type"], data, None) == line["summary"]:
+        return line
+    return {**line, "data": json.dumps(without_text(data), ensure_ascii=False)}
