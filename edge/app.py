@@ -19,6 +19,8 @@ from service.workers import run_every
 
 from .api import router
 from .api_patrols import router as patrols_router
+from .api_photos import PHOTO_PATHS
+from .api_photos import router as photos_router
 from .auth import Auth
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
@@ -54,6 +56,7 @@ def _purge_daily(book: Logbook, stop: threading.Event) -> None:
     while not stop.is_set():
         try:  # the hub's retention once delivered, else the post's own
             removed = book.retention.purge_now(book.settings.effective()["retention_days"])
+            removed["photos"] = book.photos.purge_now(removed["cutoff"])
             log.info("retention purge", extra=removed)
         except (errors.ClockBehind, errors.DiskFull, errors.StorageFailed) as exc:
             log.warning("retention purge skipped: %s", exc.msg)
@@ -75,6 +78,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        book.photos.sweep_now()  # what a crash between a photo's file and its event left
         purger = threading.Thread(target=_purge_daily, args=(book, stop), daemon=True)
         purger.start()
         judge = threading.Thread(
@@ -107,7 +111,9 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    install_api(app, auth, router, patrols_router, pages_router)
+    install_api(
+        app, auth, router, patrols_router, photos_router, pages_router, larger_bodies=PHOTO_PATHS
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, Page)
 

@@ -16,6 +16,7 @@ from schemas.ids import format_time, utc_now
 from schemas.lines import logbook_line, wanted
 from service import errors, sqlite
 from service.logbook_words import Names
+from service.photo_files import PhotoFiles
 
 from .accounts import Accounts
 from .commands import HubCommands
@@ -34,6 +35,7 @@ from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
 from .patrols import Patrols
+from .photos import Photos
 from .preapprovals import Preapprovals
 from .retention import Retention
 from .roster import Roster
@@ -100,6 +102,7 @@ class Logbook:
         self.accounts = Accounts(self)
         self.roster = Roster(self)
         self.patrols = Patrols(self)
+        self.photos = Photos(self, PhotoFiles(data))
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
         self.settings = SiteSettings(
