@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from schemas import models as m
 from schemas.photos import MAX_PHOTO_BYTES
 from service.http import COMMON_ERRORS
+from service.photo_files import photo_response
 from service.uploads import receive_photo
 
 from .api import CurrentGuard, LogbookDep
@@ -68,12 +69,3 @@ def get_photo(photo_id: str, guard: CurrentGuard, book: LogbookDep) -> Response:
     retention."""
     content, content_type = book.photos.content(photo_id)
     return photo_response(content, content_type)
-
-
-def photo_response(content: bytes, content_type: str) -> Response:
-    """A photo as an answer: its own type, never sniffed, never cached by another user."""
-    return Response(
-        content,
-        media_type=content_type,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
-    )

@@ -22,6 +22,7 @@ from .api_patrols import router as patrols_router
 from .api_photos import PHOTO_PATHS
 from .api_photos import router as photos_router
 from .auth import Auth
+from .blobs import BlobSender
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
 from .pages import Page
@@ -72,6 +73,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     stop = threading.Event()
 
     sync = Sync(book, settings.broker) if settings.broker else None
+    blobs = BlobSender(book, settings.broker) if settings.broker else None
     intercom = Intercom(
         book, settings.intercom_webhook, settings.intercom_secret, settings.answers_url
     )
@@ -89,14 +91,16 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
         )
         judge.start()
         intercom.start()
-        if sync:
+        if sync and blobs:
             sync.start()
+            blobs.start()
         try:
             yield
         finally:
             stop.set()
             intercom.stop()
-            if sync:
+            if sync and blobs:
+                blobs.stop()
                 sync.stop()
             book.close()
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+from starlette.responses import Response
+
 from schemas.photos import is_sha256
 
 log = logging.getLogger(__name__)
@@ -101,3 +103,12 @@ class PhotoFiles:
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def photo_response(content: bytes, content_type: str) -> Response:
+    """A photo as an answer: its own type, never sniffed, never cached for another user."""
+    return Response(
+        content,
+        media_type=content_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+    )
