@@ -4,14 +4,28 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
-from tests.helpers import EdgeServer, error_fields, init_post, running
+from tests.browser import (
+    PHONE,
+    csrf_on,
+    log_in,
+    serious_axe_violations,
+    shot,
+    signed_in,
+    small_targets,
+    too_wide,
+)
+from tests.helpers import GUARD, EdgeServer, error_fields, init_post, running
 
 # a real 1x1 PNG and a JPEG header with filler: the post tells the type from the first bytes
 PNG = bytes.fromhex(
@@ -25,6 +39,45 @@ def jpeg(size: int, seed: int = 0) -> bytes:
     """`size` bytes that start like a JPEG (the post checks the first bytes only)."""
     body = hashlib.sha256(str(seed).encode()).digest() * (size // 32 + 1)
     return (JPEG_HEAD + body)[:size]
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of one colour, as a camera's large photo stands in for (it compresses well)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    rows = b"".join(b"\x00" + b"\x30\x60\x90" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_size(content: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's start-of-frame marker."""
+    at = 2
+    while at < len(content):
+        marker, length = content[at + 1], struct.unpack(">H", content[at + 2 : at + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", content[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    raise AssertionError("no frame in the JPEG")
+
+
+def photo_rows(data: Path, incident_id: str) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(data / "guardpost.db")
+    try:
+        sql = "SELECT id, sha256, content_type FROM photos WHERE incident_id = ? ORDER BY rowid"
+        return [(r[0], r[1], r[2]) for r in conn.execute(sql, (incident_id,))]
+    finally:
+        conn.close()
 
 
 def photo_files(data: Path) -> list[str]:
@@ -123,3 +176,55 @@ def test_keys_may_not_attach_or_read_photos(post: dict[str, Any]) -> None:
     with server.client() as nobody:
         assert nobody.get(f"/photos/{photo['id']}").status_code == 401
     assert guard.get("/photos/no-such-photo").status_code == 404
+
+
+def test_the_tablet_resizes_a_photo_before_it_uploads_it_and_shows_it(
+    post: dict[str, Any], page: Page
+) -> None:
+    server, data = post["server"], post["data"]
+    incident = open_incident(post["guard"], "Bicycle blocking the fire exit")
+    log_in(page, server, "zh-Hant")
+    page.goto(f"{server.url}/incidents/{incident}")
+    assert page.locator("#photos-title").inner_text() == "相片"
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "IMG_0001.png", "mimeType": "image/png", "buffer": png(2400, 1200)}],
+    )
+    page.click("button[name=add_photo]")
+    page.locator(".photos img.thumb").wait_for()  # the page again, with the photo
+    [(photo_id, sha, content_type)] = photo_rows(data, incident)
+    assert content_type == "image/jpeg"  # made smaller in the browser: 1600 px at most
+    assert jpeg_size((data / "photos" / sha).read_bytes()) == (1600, 800)
+    thumb = page.locator(f".photos li[data-id='{photo_id}'] img.thumb")
+    assert thumb.evaluate("(img) => img.complete && img.naturalWidth") == 1600
+    shot(page, "incident-photo-zh-Hant")
+    assert serious_axe_violations(page) == []
+    assert too_wide(page) is None and small_targets(page) == []
+    page.set_viewport_size(PHONE)
+    assert too_wide(page) is None
+
+
+def test_without_script_the_form_uploads_the_photo_with_its_csrf_token(
+    post: dict[str, Any],
+) -> None:
+    server, data = post["server"], post["data"]
+    incident = open_incident(post["guard"], "Broken lobby light")
+    login = {"badge": GUARD["badge"], "pin": GUARD["pin"]}
+    with signed_in(server.url, login) as browser:
+        csrf = csrf_on(browser, f"/incidents/{incident}")
+        photo = {"file": ("IMG_0002.jpg", jpeg(5000, seed=3), "image/jpeg")}
+        refused = browser.post(f"/incidents/{incident}/photos", files=photo)
+        assert refused.status_code == 403
+        assert photo_rows(data, incident) == []
+        text = {"file": ("note.jpg", b"just some words, not a photo", "image/jpeg")}
+        wrong = browser.post(f"/incidents/{incident}/photos", data={"csrf": csrf}, files=text)
+        assert wrong.status_code == 415
+        said = '<p class="error photo-error" id="photo-error" role="alert">'
+        assert f"{said}請選擇相片：JPEG、PNG 或 WebP 圖片。</p>" in wrong.text
+        sent = browser.post(f"/incidents/{incident}/photos", data={"csrf": csrf}, files=photo)
+        assert sent.status_code == 303
+        assert sent.headers["location"] == f"/incidents/{incident}#photos"
+        [(photo_id, _, _)] = photo_rows(data, incident)
+        shown = browser.get(f"/incidents/{incident}").text
+        assert f'<img class="thumb" src="/photos/{photo_id}"' in shown
+        assert browser.get(f"/photos/{photo_id}").content == jpeg(5000, seed=3)
