@@ -5,6 +5,8 @@ the files at post and hub and both logbooks still agree; who may read a photo at
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import sqlite3
 import time
@@ -15,17 +17,22 @@ from typing import Any
 import httpx
 import pytest
 
-from edge.logbook import Logbook
+from edge.logbook import Actor, Logbook
 from schemas.canonical import batch_frame
 from schemas.photos import CHUNK_BYTES, BlobChunk, chunk_count, chunk_message
 from schemas.topics import blob_ack_topic, blobs_topic, events_topic
+from service.uploads import Upload
+from tests.browser import signed_in
 from tests.helpers import (
+    MANAGER,
     Company,
     EdgeServer,
     HubServer,
     Tap,
     add_user,
+    key_values,
     run_edge,
+    run_hub,
     running,
     wait_until,
 )
@@ -33,20 +40,25 @@ from tests.test_photos import jpeg, open_incident, photo_files, upload
 
 SITE = "harbour-view"
 OTHER = {"username": "other-site-sup", "password": "other-pass-123"}
-AUDITOR = {"username": "hv-auditor", "password": "auditor-pass-1"}
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     company = Company(tmp_path_factory.mktemp("photo-sync"))
     add_user(company.hub_data, OTHER, "supervisor", "kowloon-bay")
-    add_user(company.hub_data, AUDITOR, "auditor", SITE)
     post = company.add_post(SITE, "lobby-1")
-    rogue_post = company.add_post(SITE, "lobby-2")  # its bytes come from the test first
+    # a second post, set up by hand: its events and bytes come from the test first
+    made = run_hub(
+        "provision-device", "--data", str(company.hub_data), "--site", SITE, "--device", "lobby-2"
+    )
+    account = key_values(made.stdout)
+    lobby2 = company.root / "lobby-2"
+    init = ("init", "--data", str(lobby2), "--site", SITE, "--device", "lobby-2")
+    assert run_edge(*init, "--id-key", account["id_key"]).returncode == 0
     hub = company.start_hub()
     post.start()
     try:
-        yield {"company": company, "hub": hub, "post": post, "lobby2": rogue_post}
+        yield {"company": company, "hub": hub, "post": post, "lobby2": (lobby2, account)}
     finally:
         company.stop_all(*company.extra)
 
@@ -70,6 +82,19 @@ def events(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sql, args)]
     finally:
         conn.close()
+
+
+async def attach(book: Logbook, content: bytes) -> dict[str, Any]:
+    guard = Actor("guard", "1001")
+    body = {"category": "security", "severity": "medium", "title": "Stranger in the car park"}
+    incident = await book.incidents.open(body, guard)
+    out, temp = book.photos.files.temp()
+    with out:
+        out.write(content)
+    sha = hashlib.sha256(content).hexdigest()
+    return await book.photos.attach(
+        incident["id"], Upload(sha, len(content), "image/jpeg", temp, {}), guard
+    )
 
 
 def test_a_photo_taken_while_the_broker_is_down_reaches_the_hub_once(
@@ -99,28 +124,24 @@ def test_a_photo_taken_while_the_broker_is_down_reaches_the_hub_once(
     assert hub_rows(company, "SELECT id, incident_id, size FROM photos") == [
         (photo["id"], incident, len(content))
     ]
-    with hub.client() as api:
-        shown = api.get(f"/incidents/{incident}").json()
-    assert shown["title"] == "Graffiti on the car park wall"
+    with signed_in(hub.url, MANAGER) as supervisor:  # the hub's incident page shows it
+        page = supervisor.get(f"/incidents/{incident}").text
+        assert f'<a href="/photos/{photo["id"]}"><img class="thumb" src="/photos/' in page
+        assert supervisor.get(f"/photos/{photo['id']}").content == content
     # the wrong site's supervisor gets 404 (not 403); the site's auditor may look
     assert hub_photo(hub, photo["id"], OTHER).status_code == 404
-    assert hub_photo(hub, photo["id"], AUDITOR).status_code == 200
     assert httpx.get(f"{hub.url}/api/v1/photos/{photo['id']}").status_code == 401
 
 
 def test_bytes_that_do_not_hash_to_the_event_are_refused(world: dict[str, Any]) -> None:
-    company, hub, lobby2 = world["company"], world["hub"], world["lobby2"]
-    offline = EdgeServer(lobby2.data)  # the post without its broker: the test sends for it
+    company, hub, (data, account) = world["company"], world["hub"], world["lobby2"]
     content = jpeg(300 * 1024, seed=12)
-    with running(offline), offline.client(offline.login()) as guard:
-        incident = open_incident(guard)
-        photo = upload(guard, incident, content).json()
-    book = Logbook(lobby2.data)
+    book = Logbook(data)  # the post offline: a photo on an incident, as its API would take it
     try:
+        photo = asyncio.run(attach(book, content))
         batch = batch_frame(SITE, "lobby-2", [e for _, e in book.sync.encoded_events_after(0)])
     finally:
         book.close()
-    account = lobby2.account
     acks = [blob_ack_topic(SITE, "lobby-2")]
     rogue = Tap(company, account["username"], account["password"], acks)
     try:
@@ -140,7 +161,10 @@ def test_bytes_that_do_not_hash_to_the_event_are_refused(world: dict[str, Any]) 
         rogue.close()
     assert photo["sha256"] not in photo_files(company.hub_data)  # nothing kept
     assert hub_photo(hub, photo["id"]).status_code == 404
-    with running(lobby2):  # the post itself sends the true bytes
+    post = EdgeServer(
+        data, extra_args=["--broker", company.broker.url(account["username"], account["password"])]
+    )
+    with running(post):  # the post itself sends the true bytes
         arrived = wait_until(
             lambda: (r := hub_photo(hub, photo["id"])).status_code == 200 and r, 40, "the photo"
         )
@@ -177,5 +201,9 @@ def test_the_purge_deletes_photos_at_post_and_hub_and_the_logbooks_agree(
         20,
         "the hub to hold the same chain",
     )
-    purged = "SELECT purged_at IS NOT NULL, stored_at FROM photos WHERE id = ?"
-    assert hub_rows(company, purged, photo_id) == [(1, None)]
+    purged = "SELECT purged_at IS NOT NULL, stored_at, incident_id FROM photos WHERE id = ?"
+    [(is_purged, stored_at, incident)] = hub_rows(company, purged, photo_id)
+    assert (is_purged, stored_at) == (1, None)
+    with signed_in(hub.url, MANAGER) as supervisor:  # a placeholder where the photo was
+        page = supervisor.get(f"/incidents/{incident}?lang=en").text
+        assert '<span class="thumb gone" data-purged>Photo deleted after the retention' in page
