@@ -124,6 +124,13 @@ def test_a_photo_taken_while_the_broker_is_down_reaches_the_hub_once(
     assert hub_rows(company, "SELECT id, incident_id, size FROM photos") == [
         (photo["id"], incident, len(content))
     ]
+    with hub.client() as api:
+        [listed] = api.get(f"/incidents/{incident}").json()["photos"]
+    assert (listed["id"], listed["sha256"], listed["size"]) == (
+        photo["id"],
+        photo["sha256"],
+        len(content),
+    )
     with signed_in(hub.url, MANAGER) as supervisor:  # the hub's incident page shows it
         page = supervisor.get(f"/incidents/{incident}").text
         assert f'<a href="/photos/{photo["id"]}"><img class="thumb" src="/photos/' in page

@@ -127,6 +127,8 @@ def test_a_photo_is_stored_by_its_hash_and_read_back(post: dict[str, Any]) -> No
     assert read.content == PNG
     assert read.headers["content-type"] == "image/png"
     assert read.headers["x-content-type-options"] == "nosniff"
+    [listed] = guard.get(f"/incidents/{post['incident']}").json()["photos"]
+    assert listed == {**photo, "attached_at": listed["attached_at"], "purged_at": None}
     logbook = guard.get("/logbook").json()["entries"]
     assert [e["record_id"] for e in logbook if e["type"] == "photo.attached"][-1] == photo["id"]
 

@@ -17,7 +17,7 @@ from service.uploads import Upload
 from .actors import SYSTEM, Actor
 from .family import Family, LogbookParts
 
-PHOTO_COLUMNS = "id, incident_id, sha256, content_type, size, attached_at, purged_at"
+PHOTO_COLUMNS = "id, sha256, content_type, size, attached_at, purged_at"
 
 
 def photo_out(row: sqlite3.Row) -> dict[str, Any]:
