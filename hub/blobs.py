@@ -18,6 +18,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -91,6 +92,7 @@ class BlobReceiver:
     # ---- worker -----------------------------------------------------------------------------
 
     def _run(self) -> None:
+        swept = 0.0
         while not self._stop.is_set():
             try:
                 message = self._queue.get(timeout=SWEEP_EVERY_S)
@@ -99,7 +101,8 @@ class BlobReceiver:
             try:
                 if message is not None:
                     self.receive(*message)
-                if self._queue.empty():
+                if time.monotonic() - swept >= SWEEP_EVERY_S:
+                    swept = time.monotonic()
                     self.sweep_purged()
             except Exception:  # nothing a post sends may stop the worker
                 log.exception("handling a photo chunk failed; the post will send it again")
