@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from schemas import models as m
 from schemas.photos import MAX_PHOTO_BYTES
 from service.http import COMMON_ERRORS
-from service.photo_files import photo_response
+from service.photo_files import PHOTO_ANSWERS, photo_response
 from service.uploads import receive_photo
 
 from .api import CurrentGuard, LogbookDep
@@ -61,7 +61,7 @@ async def attach_photo(
 @router.get(
     "/photos/{photo_id}",
     tags=["incidents"],
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, 404: {}},
+    responses=PHOTO_ANSWERS,
     response_class=Response,
 )
 def get_photo(photo_id: str, guard: CurrentGuard, book: LogbookDep) -> Response:

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from starlette.responses import Response
 
@@ -103,6 +103,13 @@ class PhotoFiles:
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# what `GET /photos/{id}` answers, at post and hub, for their OpenAPI documents
+PHOTO_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+    404: {"description": "no such photo, not here yet, or deleted past retention"},
+}
 
 
 def photo_response(content: bytes, content_type: str) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from service.photo_files import photo_response
+from service.photo_files import PHOTO_ANSWERS, photo_response
 
 from ..photos import visible_photo
 from .deps import CurrentUser
@@ -15,7 +15,7 @@ router = APIRouter()
 @router.get(
     "/photos/{photo_id}",
     tags=["incidents"],
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, 404: {}},
+    responses=PHOTO_ANSWERS,
     response_class=Response,
 )
 def get_photo(photo_id: str, request: Request, user: CurrentUser) -> Response:
