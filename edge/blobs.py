@@ -5,7 +5,8 @@ events of a visit never queue behind a photo: the bytes go at most `rate_bytes_s
 a time, in chunks of at most 256 KiB on `{site}/{device}/blobs` (`schemas.photos` frames them).
 A photo is sent once the hub has acked its `photo.attached` event (so the hub knows the hash to
 check), and again until the hub answers `stored` on `{site}/{device}/blobs/ack`; `refused` (the
-bytes did not hash right on the way) or no answer in time sends it again after the others.
+bytes did not hash right on the way), `unknown` or no answer in time sends it again after the
+others, after a pause that doubles with each failed try (2 s to 10 minutes).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 RATE_BYTES_S = 8 * 1024 * 1024  # leaves the uplink (and the Pi) to the events and the pages
 ACK_TIMEOUT_S = 30.0  # no answer for a whole photo this long: send it again later
 IDLE_S = 1.0  # how often it looks for a photo to send when nothing wakes it
+RETRY_FIRST_S, RETRY_MAX_S = 2.0, 600.0  # a photo the hub did not take: pause, doubling
 
 
 class BlobSender:
@@ -48,6 +50,7 @@ class BlobSender:
         self._wake = threading.Event()
         self._answered = threading.Condition()
         self._answers: dict[str, str] = {}  # sha256 -> the hub's last answer
+        self._failures: dict[str, tuple[int, float]] = {}  # sha256 -> (tries, next try at)
         self._client = MqttClient(
             broker_url,
             f"guardpost-{self.site}-{self.device}-blobs",
@@ -93,25 +96,32 @@ class BlobSender:
     # ---- sender thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        last_failed = ""  # a photo the hub did not take: the others go first
         while not self._stop.is_set():
             self._wake.wait(timeout=IDLE_S)
             self._wake.clear()
             while self.is_connected and not self._stop.is_set():
                 try:
-                    photo = self.book.photos.next_to_send(after=last_failed)
-                    if photo is None:
-                        last_failed = ""
+                    sha256 = self._next()
+                    if sha256 is None:
                         break
-                    if self._send(photo["sha256"]):
-                        self.book.photos.mark_sent_now(photo["sha256"])
-                        last_failed = ""
-                    else:
-                        last_failed = photo["sha256"]
-                        break  # look again after IDLE_S
+                    if self._send(sha256):
+                        self.book.photos.mark_sent_now(sha256)
+                        self._failures.pop(sha256, None)
+                    else:  # the others go first; this one again after a growing pause
+                        failures = self._failures.get(sha256, (0, 0.0))[0] + 1
+                        pause = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+                        self._failures[sha256] = (failures, time.monotonic() + pause)
                 except Exception:
                     log.exception("sending a photo failed; trying again later")
                     break
+
+    def _next(self) -> str | None:
+        """The oldest photo to send that is not waiting after a failed try."""
+        now = time.monotonic()
+        for photo in self.book.photos.to_send():
+            if self._failures.get(photo["sha256"], (0, 0.0))[1] <= now:
+                return str(photo["sha256"])
+        return None
 
     def _send(self, sha256: str) -> bool:
         """Publish one photo's chunks at the bounded rate; True once the hub says `stored`."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import struct
 import zlib
@@ -104,6 +105,12 @@ def upload(
 def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = tmp_path_factory.mktemp("photos") / "post"
     keys = init_post(data)
+    # what a crash may leave: a file renamed to its hash before its event, and an old temp file
+    (data / "photos").mkdir()
+    (data / "photos" / hashlib.sha256(b"orphan").hexdigest()).write_bytes(b"orphan")
+    stale = data / "photos" / ".incoming-crashed"
+    stale.write_bytes(b"half a photo")
+    os.utime(stale, (0, 0))
     with running(EdgeServer(data)) as server, server.client(server.login()) as guard:
         yield {
             "server": server,
@@ -116,6 +123,7 @@ def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def test_a_photo_is_stored_by_its_hash_and_read_back(post: dict[str, Any]) -> None:
     guard, data = post["guard"], post["data"]
+    assert photo_files(data) == []  # the crash's leftovers were removed when serve started
     answer = upload(guard, post["incident"], PNG, name="not-really.jpg")
     assert answer.status_code == 201, answer.text
     photo = answer.json()

@@ -110,17 +110,16 @@ class Photos(Family):
 
     # ---- to the hub -------------------------------------------------------------------------
 
-    def next_to_send(self, after: str = "") -> dict[str, Any] | None:
-        """The oldest photo whose bytes the hub does not hold yet and whose `photo.attached`
-        event it has acked (so it knows the hash to check), past `after` (a hash tried last)."""
-        row = self.book.reader.execute(
+    def to_send(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The oldest photos whose bytes the hub does not hold yet and whose `photo.attached`
+        event it has acked (so it knows the hash to check), oldest first."""
+        rows = self.book.reader.execute(
             "SELECT p.sha256, p.size FROM photos p JOIN events e ON e.record_id = p.id"
             " AND e.type = 'photo.attached' WHERE p.sent_at IS NULL AND p.purged_at IS NULL"
-            " AND e.seq <= (SELECT acked_seq FROM sync_state)"
-            " AND p.sha256 != ? ORDER BY e.seq LIMIT 1",
-            (after,),
-        ).fetchone()
-        return None if row is None else {"sha256": row["sha256"], "size": row["size"]}
+            " AND e.seq <= (SELECT acked_seq FROM sync_state) ORDER BY e.seq LIMIT ?",
+            (limit,),
+        )
+        return [{"sha256": r["sha256"], "size": r["size"]} for r in rows]
 
     def unsent(self) -> int:
         row = self.book.reader.execute(
