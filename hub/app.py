@@ -47,7 +47,13 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
 
     photo_files = PhotoFiles(settings.data)
     blobs = (
-        BlobReceiver(store, settings.broker, photo_files, settings.client_id)
+        BlobReceiver(
+            store,
+            settings.broker,
+            photo_files,
+            settings.client_id,
+            min_retention_days=settings.min_retention_days,
+        )
         if settings.broker
         else None
     )

@@ -8,7 +8,9 @@ sends it again). A whole photo is kept only when its post attached a photo with 
 to it; then it is written by `PhotoFiles` (temporary file, fsync, rename) and `stored` goes back
 on `{site}/{device}/blobs/ack`. Bytes that hash otherwise are refused: nothing is kept, it is
 logged, and `refused` tells the post to send them again. The files of purged photos are deleted
-here once the post's `photo.purged` event has arrived (`sweep_purged`, every few seconds).
+here once the post's `photo.purged` event has arrived (`sweep_purged`, every few seconds), but
+never before they have been here for the hub's minimum retention (a post's wrong clock cannot
+erase evidence at the hub early).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
+from schemas.ids import format_time, utc_now
 from schemas.photos import BlobAck, UnreadableChunk, read_chunk
 from schemas.topics import PREFIX, blob_ack_topic
 from service.mqtt import MqttClient
@@ -49,9 +53,17 @@ class _Photo:
 class BlobReceiver:
     """Gathers, checks and keeps the posts' photos; deletes purged ones."""
 
-    def __init__(self, store: Store, broker_url: str, files: PhotoFiles, client_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker_url: str,
+        files: PhotoFiles,
+        client_id: str,
+        min_retention_days: float = 1.0,
+    ) -> None:
         self.store = store
         self.files = files
+        self.min_retention_days = min_retention_days
         self.is_connected = False
         self._stop = threading.Event()
         self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
@@ -162,8 +174,10 @@ class BlobReceiver:
             log.warning("unfinished photo dropped; its post sends it again")
 
     def sweep_purged(self) -> int:
-        """Delete the files of photos every post purged; returns how many."""
-        hashes = self.store.purged_photo_files()
+        """Delete the files of photos every post purged, once they have been here longer than
+        the hub's minimum retention (`GUARDPOST_HUB_MIN_RETENTION_DAYS`); returns how many."""
+        before = format_time(utc_now() - timedelta(days=self.min_retention_days))
+        hashes = self.store.purged_photo_files(before)
         for sha256 in hashes:
             self.files.delete(sha256)
             self.store.forget_photo_file(sha256)

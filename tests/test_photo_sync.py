@@ -18,9 +18,13 @@ import httpx
 import pytest
 
 from edge.logbook import Actor, Logbook
+from hub.blobs import BlobReceiver
+from hub.store import Store, init_store
 from schemas.canonical import batch_frame
+from schemas.ids import now_text
 from schemas.photos import CHUNK_BYTES, BlobChunk, chunk_count, chunk_message
 from schemas.topics import blob_ack_topic, blobs_topic, events_topic
+from service.photo_files import PhotoFiles
 from service.uploads import Upload
 from tests.browser import signed_in
 from tests.helpers import (
@@ -54,7 +58,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     lobby2 = company.root / "lobby-2"
     init = ("init", "--data", str(lobby2), "--site", SITE, "--device", "lobby-2")
     assert run_edge(*init, "--id-key", account["id_key"]).returncode == 0
-    hub = company.start_hub()
+    hub = company.hub()
+    hub.env["GUARDPOST_HUB_MIN_RETENTION_DAYS"] = "0"  # the purge below is of a new photo
+    company.broker.start()
+    hub.start()
+    company.extra = [hub]
     post.start()
     try:
         with hub.client() as manager:  # one login: argon2 per poll would load the machine
@@ -221,3 +229,28 @@ def test_the_purge_deletes_photos_at_post_and_hub_and_the_logbooks_agree(
     with signed_in(hub.url, MANAGER) as supervisor:  # a placeholder where the photo was
         page = supervisor.get(f"/incidents/{incident}?lang=en").text
         assert '<span class="thumb gone" data-purged>Photo deleted after the retention' in page
+
+
+def test_the_hub_keeps_a_purged_photo_until_its_own_retention_floor(tmp_path: Path) -> None:
+    """A post with its clock a year ahead purges a photo that just arrived: the hub keeps the
+    file until it has held it for its minimum retention (by the hub's own clock)."""
+    init_store(tmp_path)
+    store = Store(tmp_path)
+    files = PhotoFiles(tmp_path)
+    content = jpeg(1000, seed=21)
+    sha = hashlib.sha256(content).hexdigest()
+    files.write(content, sha)
+    now = now_text()
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO photos (id, site, device, incident_id, sha256, content_type, size,"
+            " attached_at, author, purged_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("p1", SITE, "lobby-1", "i1", sha, "image/jpeg", 1000, now, "guard:1001", now, now),
+        )
+    try:
+        floor = BlobReceiver(store, "mqtt://127.0.0.1:1", files, "test", min_retention_days=1)
+        assert floor.sweep_purged() == 0 and files.has(sha)
+        no_floor = BlobReceiver(store, "mqtt://127.0.0.1:1", files, "test", min_retention_days=0)
+        assert no_floor.sweep_purged() == 1 and not files.has(sha)
+    finally:
+        store.close()

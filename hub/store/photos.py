@@ -52,12 +52,15 @@ class Photos(StoreBase):
         )
         return [dict(r) for r in rows]
 
-    def purged_photo_files(self) -> list[str]:
-        """Hashes whose file is kept though every photo of that hash was purged."""
+    def purged_photo_files(self, stored_before: str) -> list[str]:
+        """Hashes whose file is kept though every photo of that hash was purged, and that
+        arrived before `stored_before` (the hub's clock: a post's purge never deletes here a
+        photo younger than the hub's minimum retention, whatever the post's clock says)."""
         rows = self._read.execute(
             "SELECT DISTINCT sha256 FROM photos WHERE purged_at IS NOT NULL"
-            " AND stored_at IS NOT NULL AND sha256 NOT IN"
-            " (SELECT sha256 FROM photos WHERE purged_at IS NULL)"
+            " AND stored_at IS NOT NULL AND stored_at < ? AND sha256 NOT IN"
+            " (SELECT sha256 FROM photos WHERE purged_at IS NULL)",
+            (stored_before,),
         )
         return [str(r[0]) for r in rows]
 
