@@ -151,6 +151,31 @@ def test_a_photo_taken_while_the_broker_is_down_reaches_the_hub_once(
     assert httpx.get(f"{hub.url}/api/v1/photos/{photo['id']}").status_code == 401
 
 
+def test_a_visit_reaches_the_hub_within_2_s_while_photos_drain(world: dict[str, Any]) -> None:
+    company, post = world["company"], world["post"]
+    db = post.data / "guardpost.db"
+    contents = [jpeg(2 * 1024 * 1024, seed=30 + n) for n in range(8)]  # 16 MB: 2 s at 8 MiB/s
+    waiting = "SELECT COUNT(*) FROM photos WHERE sent_at IS NULL"
+    with post.client(post.login()) as guard:
+        incident = open_incident(guard, "Water in the basement car park")
+        company.broker.stop()
+        for content in contents:
+            assert upload(guard, incident, content).status_code == 201
+        company.broker.start()
+        wait_until(lambda: 0 < events(db, waiting)[0][0] < 8, 30, "the drain to begin")
+        visit = {"visitor_name": "陳大文", "unit": "12A", "category": "guest"}
+        visit_id = guard.post("/visits", json=visit).json()["id"]
+        registered = time.monotonic()
+        at_hub = "SELECT 1 FROM visits WHERE id = ?"
+        wait_until(lambda: hub_rows(company, at_hub, visit_id), 10, "the visit at the hub")
+        took = time.monotonic() - registered
+        still_waiting = events(db, waiting)[0][0]
+    assert took < 2.0, f"the visit took {took:.2f} s"
+    assert still_waiting > 0  # it did not wait for the photos
+    stored = "SELECT COUNT(*) FROM photos WHERE incident_id = ? AND stored_at IS NOT NULL"
+    wait_until(lambda: hub_rows(company, stored, incident) == [(8,)], 40, "every photo")
+
+
 def test_bytes_that_do_not_hash_to_the_event_are_refused(world: dict[str, Any]) -> None:
     company, hub, manager = world["company"], world["hub"], world["manager"]
     data, account = world["lobby2"]
@@ -197,13 +222,15 @@ def test_the_purge_deletes_photos_at_post_and_hub_and_the_logbooks_agree(
     world: dict[str, Any],
 ) -> None:
     company, hub, post, manager = world["company"], world["hub"], world["post"], world["manager"]
-    [(photo_id, sha)] = events(post.data / "guardpost.db", "SELECT id, sha256 FROM photos")
+    photos = events(post.data / "guardpost.db", "SELECT id, sha256 FROM photos")
+    photo_id, sha = photos[0]
     assert hub_photo(manager, photo_id).status_code == 200
     purge = run_edge("purge", "--data", str(post.data), "--older-than", "0")
     assert purge.returncode == 0, purge.stderr
-    assert purge.stdout.splitlines()[-1] == "deleted 1 photos older than 0 days"
+    assert purge.stdout.splitlines()[-1] == f"deleted {len(photos)} photos older than 0 days"
     assert photo_files(post.data) == []
-    wait_until(lambda: sha not in photo_files(company.hub_data), 30, "the hub to delete it")
+    mine = {sha for _, sha in photos}
+    wait_until(lambda: not mine & set(photo_files(company.hub_data)), 30, "the hub to delete them")
     assert hub_photo(manager, photo_id).status_code == 404
     with post.client(post.login()) as guard:
         assert guard.get(f"/photos/{photo_id}").status_code == 404
