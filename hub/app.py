@@ -64,6 +64,8 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
         settings.public_url,
         on_entry=ingest.send_down if ingest else None,
     )
+    if ingest:
+        ingest.on_panic = escalation.wake  # a guard's panic is mailed as soon as it arrives
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,7 +1,8 @@
 """Escalation by grade (the manuals: minor handled by the assistant, medium by the supervisor,
 severe by the manager at once, each within its deadline). Managers set rules: an Apprise URL
 (e-mail, Telegram, and the rest of what Apprise supports) to notify when an incident of a
-severity, at a site or any, opens and/or passes its deadline unresolved. One thread looks for
+severity, at a site or any, opens and/or passes its deadline unresolved; a guard's panic goes
+to every rule of its severity and site at once, woken by ingest. One thread looks for
 what is due every few seconds, sends it, and records it once per incident, rule and event,
 as an `escalation` entry on the incident's timeline that also goes down to the post. A send
 that fails is tried again at the next look, so nothing is lost and nothing is sent twice
@@ -16,7 +17,6 @@ from typing import Any
 import apprise
 
 from service.incident_words import coded_title
-from service.workers import run_every
 
 from .store import Store
 from .store.outbox import new_hub_entry
@@ -39,10 +39,12 @@ def shown_url(url: str) -> str | None:
 
 def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
     """Title and body of a notification: what, where, how urgent; no personal data."""
-    what = "overdue" if due["kind"] == "overdue" else "opened"
+    what = {"overdue": "incident overdue", "panic": "PANIC, help called"}.get(
+        due["kind"], "incident opened"
+    )
     named = coded_title(str, {"title": due["title"], "title_code": due.get("title_code")})
     named = named or due["title"]
-    title = f"[{due['severity']}] {due['site']}: incident {what}: {named}"
+    title = f"[{due['severity']}] {due['site']}: {what}: {named}"
     body = (
         f"Site {due['site']} (post {due['device']}), severity {due['severity']}, "
         f"status {due['status']}.\nOpened {due['opened_at']}, due {due['due_at']}."
@@ -61,6 +63,7 @@ class Escalation:
         self.public_url = public_url
         self.on_entry = on_entry  # called with (site, device) so the entry goes down at once
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="escalation", daemon=True)
 
     def start(self) -> None:
@@ -68,10 +71,23 @@ class Escalation:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
+    def wake(self) -> None:
+        """Look now, not at the next round: a guard's panic has just arrived."""
+        self._wake.set()
+
     def _run(self) -> None:
-        run_every(self.check_s, self._stop, [(self.run_once, "escalation round failed")], log)
+        while not self._stop.is_set():
+            self._wake.wait(self.check_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.run_once()
+            except Exception:  # a failed round is tried again at the next; never ends the loop
+                log.exception("escalation round failed")
 
     def run_once(self) -> int:
         """Send what is due now; how many went out."""

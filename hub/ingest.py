@@ -17,12 +17,14 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from schemas.ids import format_time, utc_now
 from schemas.messages import UnreadableMessage, read_batch, read_status
 from schemas.topics import PREFIX, ack_topic, down_topic
+from service.incident_words import PANIC
 from service.mqtt import MqttClient
 from service.workers import run_every, take_group
 
@@ -52,6 +54,7 @@ class Ingest:
         self.min_retention_days = min_retention_days
         self.is_connected = False
         self.is_started = False
+        self.on_panic: Callable[[], None] | None = None  # escalation's wake: mail it now
         self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         events = f"{PREFIX}/+/+/events"
@@ -192,6 +195,8 @@ class Ingest:
                 log.exception("WAL checkpoint after a purge failed; the next one will do")
         for (site, device), acked in acks.items():  # only now: the batch is committed
             self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}))
+        if self.on_panic and any(has_panic(payload) for _s, _d, payload in batches):
+            self.on_panic()
         log.debug(
             "ingested",
             extra={
@@ -226,3 +231,13 @@ class Ingest:
             ],
             log,
         )
+
+
+def has_panic(payload: Any) -> bool:
+    """A batch holds a guard's panic incident (stored now or before: escalation sends once)."""
+    if not isinstance(payload, dict):
+        return False
+    return any(
+        event.get("type") == "incident.opened" and event["data"].get("title_code") == PANIC
+        for event in payload.get("events", [])
+    )

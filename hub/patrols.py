@@ -1,9 +1,11 @@
-"""Patrol rounds at the hub (CONTRACT section 9), for the API and any page alike: a manager adds
-a site's checkpoints and rounds (each change audited and sent to the site's posts), whoever may
-see the site lists them, and the printable sheet of the checkpoints' QR codes."""
+"""Patrol rounds at the hub (CONTRACT section 9), for the API and any page alike: a manager adds,
+changes and removes a site's checkpoints and rounds (each change audited and sent to the
+site's posts), whoever may see the site lists them, and the printable sheet of the
+checkpoints' QR codes."""
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi import Request
 from schemas import models as m
 from service import errors
 
+from . import rounds
 from .actions import check_site_access, send_down
 from .auth import User
 from .reports import pdf
@@ -36,12 +39,38 @@ def add_checkpoint(
     return checkpoint
 
 
-def add_round(
-    request: Request, store: Store, user: User, site: str, body: m.RoundIn
+def change_checkpoint(
+    request: Request, store: Store, user: User, site: str, checkpoint_id: str, body: m.CheckpointIn
 ) -> dict[str, Any]:
-    """A new round of the site's checkpoints (manager): 422 naming the field for a checkpoint
-    of no site's or another's, or a window longer than the interval."""
+    """Rename or move a checkpoint (manager); its code and printed card stay valid."""
     _known_site(store, user, site, change=True)
+    checkpoint = store.update_checkpoint(site, checkpoint_id, body.name, body.location or None)
+    if checkpoint is None:
+        raise errors.NotFound(f"no checkpoint {checkpoint_id}", loc=("path", "id"))
+    store.audit(user.username, "change checkpoint", f"{site}: {checkpoint_id} {body.name}")
+    send_down(request)
+    return checkpoint
+
+
+def remove_checkpoint(
+    request: Request, store: Store, user: User, site: str, checkpoint_id: str
+) -> None:
+    """Remove a checkpoint (manager): its code no longer scans at the posts. 409 while a
+    round still walks past it: change or remove the round first."""
+    _known_site(store, user, site, change=True)
+    if checkpoint_id not in {c["id"] for c in store.checkpoints(site)}:
+        raise errors.NotFound(f"no checkpoint {checkpoint_id}", loc=("path", "id"))
+    using = [r["name"] for r in store.rounds(site) if checkpoint_id in r["checkpoints"]]
+    if using:
+        raise errors.Conflict(f"round {using[0]} walks past this checkpoint", loc=("path", "id"))
+    store.remove_checkpoint(site, checkpoint_id)
+    store.audit(user.username, "remove checkpoint", f"{site}: {checkpoint_id}")
+    send_down(request)
+
+
+def _check_round(store: Store, site: str, body: m.RoundIn) -> None:
+    """422 naming the field for a checkpoint of no site's or another's (or a removed one),
+    or a window longer than the interval."""
     known = {c["id"] for c in store.checkpoints(site)}
     unknown = [c for c in body.checkpoints if c not in known]
     if unknown:
@@ -52,6 +81,37 @@ def add_round(
         raise errors.InvalidValue(
             "window_minutes must not be more than every_minutes", loc=("body", "window_minutes")
         )
+
+
+def change_round(
+    request: Request, store: Store, user: User, site: str, round_id: str, body: m.RoundIn
+) -> dict[str, Any]:
+    """Replace a round (manager), as `add_round` checks it; past runs keep their schedule."""
+    _known_site(store, user, site, change=True)
+    _check_round(store, site, body)
+    record = store.update_round(site, round_id, body.model_dump(by_alias=True))
+    if record is None:
+        raise errors.NotFound(f"no round {round_id}", loc=("path", "id"))
+    store.audit(user.username, "change round", f"{site}: {round_id} {body.name}")
+    send_down(request)
+    return record
+
+
+def remove_round(request: Request, store: Store, user: User, site: str, round_id: str) -> None:
+    """Remove a round (manager): the posts stop running it; its past runs stay."""
+    _known_site(store, user, site, change=True)
+    if not store.remove_round(site, round_id):
+        raise errors.NotFound(f"no round {round_id}", loc=("path", "id"))
+    store.audit(user.username, "remove round", f"{site}: {round_id}")
+    send_down(request)
+
+
+def add_round(
+    request: Request, store: Store, user: User, site: str, body: m.RoundIn
+) -> dict[str, Any]:
+    """A new round of the site's checkpoints (manager), checked by `_check_round`."""
+    _known_site(store, user, site, change=True)
+    _check_round(store, site, body)
     record = store.add_round(site, body.model_dump(by_alias=True), user.ref)
     store.audit(
         user.username,
@@ -65,6 +125,12 @@ def add_round(
 def list_checkpoints(store: Store, user: User, site: str) -> list[dict[str, Any]]:
     _known_site(store, user, site, change=False)
     return store.checkpoints(site)
+
+
+def day_runs(store: Store, user: User, site: str, day: date | None) -> list[dict[str, Any]]:
+    """The runs of the site's rounds on its local date (default today), with their state."""
+    _known_site(store, user, site, change=False)
+    return rounds.runs(store, site, day or rounds.site_today(store, site))
 
 
 def list_rounds(store: Store, user: User, site: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from schemas.ids import parse_time
 
+from . import rounds
 from .store import Store
 
 CATEGORIES = ("guest", "contractor", "delivery", "repair", "other")
@@ -57,6 +58,7 @@ def daily(store: Store, site: str, day: date) -> dict[str, Any]:
         **rows,
         "by_category": _ordered(rows["visits_by_category"], CATEGORIES),
         "by_hour": [(f"{h:02d}", hours.get(h, 0)) for h in range(24)],
+        "patrols": rounds.report_figures(store, [site], day, 1),
     }
 
 
@@ -65,7 +67,8 @@ def monthly(
 ) -> dict[str, Any]:
     """The month's management report; each visit only if `visits` (the CSV), else counts."""
     next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    start, end = period(store, month, (next_month - month).days)
+    days = (next_month - month).days
+    start, end = period(store, month, days)
     rows = store.report_rows(sites, start, end, visits=visits)
     incidents = rows["incidents"]
     complaints = [i for i in incidents if i["category"] == "complaint"]
@@ -112,6 +115,7 @@ def monthly(
             {**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
             for d in store.list_devices(sites)
         ],
+        "patrols": rounds.report_figures(store, sites or store.site_names(), month, days),
     }
 
 

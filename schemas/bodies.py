@@ -185,6 +185,9 @@ class SiteSettingsIn(Body):
     held_open_s: float | None = Field(default=None, ge=0, le=86400)
     idle_minutes: float | None = Field(default=None, gt=0, le=1440)
     default_lang: Language | None = None
+    patrol_missed_severity: Severity | None = Field(
+        default=None, description="the grade of the incident a missed patrol run opens"
+    )
 
     def given(self) -> dict[str, Any]:
         """The values set, as JSON (deadlines only the grades given)."""

@@ -128,7 +128,8 @@ class IncidentOpenedData(Record):
     title_code: str | None = Field(
         default=None,
         description="watch_list: a title each page words in its language from the visitor's "
-        "name (in `pii`) and the unit (`title`)",
+        "name (in `pii`) and the unit (`title`); panic: a guard's panic button, `title` names "
+        "the guard and the last checkpoint scanned (`location`)",
     )
 
 

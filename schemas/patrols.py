@@ -1,6 +1,7 @@
 """Patrol rounds (CONTRACT section 9): the checkpoints and rounds a manager defines at the hub,
 the `patrols` message that takes them to the posts, a guard's scan, a day's rounds as the post
-judges them, and the data of the `patrols.applied`, `patrol.scan` and `patrol.missed` events.
+judges them, the panic button's body, and the data of the `patrols.applied`, `patrol.scan` and
+`patrol.missed` events.
 
 A round runs every `every_minutes` from `from` to `to` (the site's local time; `to` before
 `from` runs past midnight); each occurrence's window is [start, start + `window_minutes`).
@@ -17,6 +18,7 @@ from pydantic import AfterValidator, Field
 
 from .bodies import Body
 from .fields import Moment, TextRules
+from .ids import format_time
 from .records import Record
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -29,6 +31,7 @@ def _hhmm(value: str) -> str:
 
 
 TimeOfDay = Annotated[str, TextRules(5), AfterValidator(_hhmm)]
+RunState = Literal["done", "late", "missed", "open"]
 
 
 class CheckpointIn(Body):
@@ -82,6 +85,12 @@ class ScanIn(Body):
     at: Moment | None = Field(default=None, description="when it was scanned; default now")
 
 
+class PanicIn(Body):
+    note: Annotated[str, TextRules(2000, multiline=True, may_be_empty=True)] | None = Field(
+        default=None, description="what the guard can say (free text: personal data, in `pii`)"
+    )
+
+
 class ScanOut(Record):
     id: str
     checkpoint: str = Field(description="the checkpoint's id")
@@ -101,7 +110,7 @@ class RoundOccurrence(Record):
     due_at: str = Field(description="when its window closes")
     starts_at: str
     checkpoints: list[CheckpointState]
-    state: Literal["done", "late", "missed", "open"]
+    state: RunState
 
 
 class PatrolDay(Record):
@@ -155,3 +164,18 @@ def occurrences(
         starts.append(start)
         start += timedelta(minutes=every_minutes)
     return starts
+
+
+def run_state(
+    checkpoints: list[str], scanned: dict[str, str], due: datetime, now: datetime
+) -> RunState:
+    """A run's state, at the post and at the hub alike: `done` when every checkpoint was
+    scanned before `due` (its window's end), `open` while its window lasts, then `late` when
+    every checkpoint was scanned (some after `due`) or `missed`. `scanned`: {checkpoint id:
+    its first scan for the run, RFC 3339 UTC}."""
+    due_at = format_time(due)
+    if all(i in scanned and scanned[i] < due_at for i in checkpoints):
+        return "done"
+    if now < due:
+        return "open"
+    return "late" if all(i in scanned for i in checkpoints) else "missed"

@@ -144,7 +144,8 @@ class Incident(Record):
     title: str
     title_code: str | None = Field(
         default=None,
-        description="watch_list: pages word the title from visitor_name and the unit (title)",
+        description="watch_list: pages word the title from visitor_name and the unit (title); "
+        "panic: a guard's panic button (the title names the guard, location the last checkpoint)",
     )
     description: str | None = Field(description="null once purged after retention")
     location: str | None
@@ -309,6 +310,7 @@ class SettingsVersions(Record):
     settings: int = Field(description="the hub's settings version applied here; 0 for none")
     roster: int
     directory: int
+    patrols: int = Field(description="the version of the checkpoints and rounds applied here")
 
 
 class PostSettings(Record):
@@ -322,6 +324,7 @@ class PostSettings(Record):
     held_open_s: float
     idle_minutes: float
     default_lang: str
+    patrol_missed_severity: str = Field(description="the grade of a missed patrol run's incident")
     versions: SettingsVersions
 
 

@@ -34,6 +34,8 @@ SEVERE_DEADLINE_H = "0.1"  # 6 minutes, so the demo's severe incident goes overd
 SUPERVISOR_MAIL = "supervisor@example.com"
 SUPERVISOR = ("supervisor", "supervisor-demo-1")
 HUB_GUARD = ("2002", "李保安", "8642")  # added at the hub, not at a post: works at both
+PATROL_SITE = "harbour-view"  # its three checkpoints and a round, walked at /patrol
+CHECKPOINTS = (("大堂 Lobby", "G/F"), ("停車場 Car park", "B1"), ("天台 Roof", "R/F"))
 
 
 def run(*args: str) -> str:
@@ -215,6 +217,7 @@ def main() -> None:
         wait_http(hub_url, hub)
         watch(hub_url)
         notify(hub_url, smtp_port)
+        patrol_round(hub_url)
         as_manager(
             hub_url,
             "/guards",
@@ -323,12 +326,38 @@ def wait_mail(mail: Path) -> str:
     return "demo: no mail yet; see the hub's log"
 
 
-def as_manager(hub_url: str, path: str, body: dict[str, Any]) -> None:
-    """POST `body` to the hub's API at `path`, logged in as the demo's manager."""
+def as_manager(hub_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST `body` to the hub's API at `path`, logged in as the demo's manager: the answer."""
     token = httpx.post(
         f"{hub_url}/api/v1/auth/login", json={"username": MANAGER[0], "password": MANAGER[1]}
     ).json()["token"]
-    httpx.post(f"{hub_url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, json=body)
+    answer = httpx.post(
+        f"{hub_url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, json=body
+    )
+    answer.raise_for_status()
+    made: dict[str, Any] = answer.json()
+    return made
+
+
+def patrol_round(hub_url: str) -> None:
+    """The demo site's three checkpoints and a round past them at the top of every hour (20
+    minutes to walk it): a run left unscanned opens an incident at the post."""
+    walk = [
+        as_manager(hub_url, f"/sites/{PATROL_SITE}/checkpoints", {"name": n, "location": at})["id"]
+        for n, at in CHECKPOINTS
+    ]
+    as_manager(
+        hub_url,
+        f"/sites/{PATROL_SITE}/rounds",
+        {
+            "name": "每小時巡邏 Hourly",
+            "checkpoints": walk,
+            "every_minutes": 60,
+            "window_minutes": 20,
+            "from": "00:00",
+            "to": "23:00",
+        },
+    )
 
 
 def notify(hub_url: str, smtp_port: int) -> None:
@@ -404,6 +433,9 @@ def banner(hub_url: str, broker_port: int, posts: list[dict[str, Any]], root: Pa
         f"    manager                username {MANAGER[0]}  password {MANAGER[1]}",
         f"    supervisor (both sites) username {SUPERVISOR[0]}  password {SUPERVISOR[1]}",
         f"    reports                {hub_url}/reports (PDF in Chinese: ?lang=zh-Hant)",
+        f"    patrol rounds          {hub_url}/sites/{PATROL_SITE}/patrols",
+        f"    checkpoint QR codes    {hub_url}/sites/{PATROL_SITE}/checkpoints.pdf (print, scan"
+        " or type the code at the post's /patrol)",
     ]
     for post in posts:
         lines.append(f"  Post {post['site']}/lobby-1   {post['url']}   API docs {post['url']}/docs")

@@ -294,7 +294,7 @@ def notified_text(_: Any, notified: dict[str, str]) -> str:
         text = _("Supervisor notified (%(channel)s)") % {"channel": channel}
     else:
         text = _("Supervisor notified")
-    events = {"opened": _("Incident opened"), "overdue": _("Overdue")}
+    events = {"opened": _("Incident opened"), "overdue": _("Overdue"), "panic": _("Help called")}
     return str(text) + (f" · {events[event]}" if event in events else "")
 
 

@@ -66,6 +66,16 @@ def launch() -> Iterator[Browser]:
             chromium.close()
 
 
+def launch_more(browser: Browser, *more_flags: str) -> Iterator[Browser]:
+    """A second Chromium from the same Playwright as `browser`, with `more_flags` too (a fake
+    camera); closed afterwards."""
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[*FLAGS, *more_flags])
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
 _VIOLATIONS: dict[int, list[str]] = {}
 
 

@@ -8,6 +8,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser import launch, tab
 from tests.helpers import Company, EdgeServer, HubServer, init_hub, init_post, running
+from tests.mail import Sink
 
 
 @pytest.fixture
@@ -78,3 +79,14 @@ def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     init_hub(data, ("harbour-view", "lobby-1"))
     with running(HubServer(data)) as server:
         yield server
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A local SMTP server for the hub's escalation mails, stopped afterwards."""
+    server = Sink()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()

@@ -3,6 +3,7 @@ by a real uvicorn child process."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -72,10 +73,36 @@ def run_edge(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def run_batch(
+    *commands: tuple[str, list[str]], keep_going: bool = False
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run `(program, args)` commands (program `edge` or `hub`) one after another in one child
+    Python process (tests/cli_batch.py), each as its console script would; stops at the first
+    that fails, whose result is the last one returned, unless `keep_going`."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), *(["--keep-going"] * keep_going)],
+        input=json.dumps(commands),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return [
+        subprocess.CompletedProcess(args, r["returncode"], r["stdout"], r["stderr"])
+        for (_, args), r in zip(commands, json.loads(done.stdout), strict=False)
+    ]
+
+
+def guard_args(data: Path, person: dict[str, str], *more: str) -> list[str]:
+    """`add-guard`'s arguments for `person` (its badge, name and PIN), with `more` options."""
+    who = ("--badge", person["badge"], "--name", person["name"], "--pin", person["pin"])
+    return ["add-guard", "--data", str(data), *who, *more]
+
+
 def add_guard(data: Path, person: dict[str, str], *more: str) -> subprocess.CompletedProcess[str]:
     """`guardpost-edge add-guard` of `person` (its badge, name and PIN), with `more` options."""
-    who = ("--badge", person["badge"], "--name", person["name"], "--pin", person["pin"])
-    return run_edge("add-guard", "--data", str(data), *who, *more)
+    return run_edge(*guard_args(data, person, *more))
 
 
 def import_units(data: Path, csv: Path, content: str) -> subprocess.CompletedProcess[str]:
@@ -89,20 +116,18 @@ def init_post(
 ) -> dict[str, str]:
     """An initialised post with a guard, a supervisor, units and one key of each scope."""
     key = ["--id-key", id_key] if id_key else []
-    assert (
-        run_edge("init", "--data", str(data), "--site", site, "--device", device, *key).returncode
-        == 0
+    csv = data.parent / f"{data.name}-units.csv"
+    csv.write_text(UNITS_CSV, encoding="utf-8")
+    scopes = ("door", "intercom")
+    results = run_batch(
+        ("edge", ["init", "--data", str(data), "--site", site, "--device", device, *key]),
+        ("edge", guard_args(data, GUARD, "--role", "guard")),
+        ("edge", guard_args(data, SUPERVISOR, "--role", "supervisor")),
+        ("edge", ["import-units", "--data", str(data), str(csv)]),
+        *(("edge", ["add-key", "--data", str(data), "--scope", s, "--name", s]) for s in scopes),
     )
-    for person, role in ((GUARD, "guard"), (SUPERVISOR, "supervisor")):
-        result = add_guard(data, person, "--role", role)
-        assert result.returncode == 0, result.stderr
-    assert import_units(data, data / "units.csv", UNITS_CSV).returncode == 0
-    keys = {}
-    for scope in ("door", "intercom"):
-        result = run_edge("add-key", "--data", str(data), "--scope", scope, "--name", scope)
-        assert result.returncode == 0, result.stderr
-        keys[scope] = result.stdout.strip().splitlines()[-1]
-    return keys
+    assert [r.returncode for r in results] == [0] * 6, results[-1].stderr
+    return {s: r.stdout.strip().splitlines()[-1] for s, r in zip(scopes, results[-2:], strict=True)}
 
 
 @dataclass
@@ -224,29 +249,38 @@ def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def user_args(data: Path, user: dict[str, str], role: str, sites: str | None = None) -> list[str]:
+    """`add-user`'s arguments for `user` (its username and password) with `role`, over `sites`."""
+    where = ["--sites", sites] if sites else []
+    login = ("--username", user["username"], "--password", user["password"])
+    return ["add-user", "--data", str(data), *login, "--role", role, *where]
+
+
 def add_user(data: Path, user: dict[str, str], role: str, sites: str | None = None) -> None:
     """`guardpost-hub add-user` of `user` (its username and password) with `role`, over `sites`
     where given (a user who exists gets the new password and role)."""
-    where = ["--sites", sites] if sites else []
-    result = run_hub(
-        "add-user",
-        *("--data", str(data), "--username", user["username"], "--password", user["password"]),
-        *("--role", role, *where),
-    )
+    result = run_hub(*user_args(data, user, role, sites))
     assert result.returncode == 0, result.stderr
 
 
-def init_hub(data: Path, *posts: tuple[str, str]) -> None:
-    """An initialised hub with the manager account and the posts `(site, device)` provisioned."""
-    assert run_hub("init", "--data", str(data)).returncode == 0
-    add_user(data, MANAGER, "manager")
-    for site, device in posts:
-        assert (
-            run_hub(
-                "provision-device", "--data", str(data), "--site", site, "--device", device
-            ).returncode
-            == 0
-        )
+def init_hub(
+    data: Path, *posts: tuple[str, str], then: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """An initialised hub with the manager account and the posts `(site, device)` provisioned;
+    `then`, one more hub command run in the same process, whose result is returned."""
+    results = run_batch(
+        ("hub", ["init", "--data", str(data)]),
+        ("hub", user_args(data, MANAGER, "manager")),
+        *(
+            ("hub", ["provision-device", "--data", str(data), "--site", s, "--device", d])
+            for s, d in posts
+        ),
+        *((("hub", list(then)),) if then else ()),
+    )
+    assert [r.returncode for r in results] == [0] * (2 + len(posts) + bool(then)), results[
+        -1
+    ].stderr
+    return results[-1]
 
 
 S = TypeVar("S", bound="Service")
@@ -301,8 +335,11 @@ class Broker(Child):
 
     hub_data: Path
 
+    def config_args(self) -> tuple[str, ...]:
+        return ("broker-config", "--data", str(self.hub_data), "--port", str(self.port))
+
     def configure(self) -> dict[str, str]:
-        result = run_hub("broker-config", "--data", str(self.hub_data), "--port", str(self.port))
+        result = run_hub(*self.config_args())
         assert result.returncode == 0, result.stderr
         return key_values(result.stdout)
 
@@ -357,9 +394,10 @@ class Company:
 
     def __post_init__(self) -> None:
         self.hub_data = self.root / "hub"
-        init_hub(self.hub_data)
         self.broker = Broker(self.hub_data)
-        self.hub_account = self.broker.configure()
+        self.hub_account = key_values(
+            init_hub(self.hub_data, then=self.broker.config_args()).stdout
+        )
 
     def add_post(self, site: str, device: str) -> EdgeServer:
         result = run_hub(

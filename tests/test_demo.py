@@ -27,6 +27,7 @@ def test_the_demo_starts_two_posts_that_sync_into_the_hub(tmp_path: Path) -> Non
     assert "Post harbour-view/lobby-1" in result.stdout
     assert "Post sunrise-court/lobby-1" in result.stdout
     assert "badge 1001  PIN 2468" in result.stdout
+    assert re.search(r"http://127\.0\.0\.1:\d+/sites/harbour-view/checkpoints\.pdf", result.stdout)
     # five seeded visits are to flats with an intercom: the gateway simulator rang them all
     assert (
         "demo: the simulated flats were rung and answered: 5 approved, 0 still pending"

@@ -4,49 +4,11 @@ one mail per rule and event, each on the incident's timeline at the hub and at t
 
 from __future__ import annotations
 
-import email
 import time
-from collections.abc import Iterator
-from email.header import decode_header, make_header
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from tests.bodies import new_incident
-from tests.helpers import Company, add_user, free_port, wait_until
-
-
-class Sink:
-    """A local SMTP server that keeps every mail it gets."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.mails: list[email.message.Message] = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.mails.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def url(self, to: str) -> str:
-        return f"mailto://127.0.0.1:{self.port}?from=hub@example.com&to={to}&mode=insecure"
-
-    def to(self, address: str) -> list[str]:
-        """Subjects of the mails to one address."""
-        return [
-            str(make_header(decode_header(m["Subject"]))) for m in self.mails if m["To"] == address
-        ]
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink()
-    server.controller.start()
-    try:
-        yield server
-    finally:
-        server.controller.stop()
+from tests.helpers import Company, add_user, wait_until
+from tests.mail import Sink
 
 
 def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:

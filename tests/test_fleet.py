@@ -33,7 +33,8 @@ LOCAL = {
     "held_open_s": 120.0,
     "idle_minutes": 10.0,
     "default_lang": "zh-Hant",
-    "versions": {"settings": 0, "roster": 0, "directory": 0},
+    "patrol_missed_severity": "medium",
+    "versions": {"settings": 0, "roster": 0, "directory": 0, "patrols": 0},
 }
 DIRECTORY_CSV = "unit,intercom,residents\n21A,2101,何太太\n21B,,\n\n22C,2203,Mr Ho\n"
 SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}
@@ -112,7 +113,7 @@ def test_the_hubs_deadlines_and_name_reach_the_post_and_its_next_incident(
         **LOCAL,
         "name": "海景大廈 Harbour View",
         "deadlines_h": {"minor": 72.0, "medium": 12.0, "severe": 2.0},
-        "versions": {"settings": 2, "roster": 0, "directory": 0},
+        "versions": {"settings": 2, "roster": 0, "directory": 0, "patrols": 0},
     }
     assert open_incident(post, "severe") == timedelta(hours=2)
     assert open_incident(post, "minor") == timedelta(hours=72)  # not set at the hub: the post's
@@ -152,7 +153,7 @@ def test_settings_sent_while_a_post_is_away_apply_once_in_order_and_survive_a_re
             "held_open_s": 30.0,
             "idle_minutes": 3.0,
             "default_lang": "en",
-            "versions": {"settings": 3, "roster": 0, "directory": 0},
+            "versions": {"settings": 3, "roster": 0, "directory": 0, "patrols": 0},
         }
         assert wait_until(lambda: settings_version(post, 3), 30, "version 3") == expected
         # version 2 was superseded before it left the hub: the post applied 1, then 3, once each

@@ -280,9 +280,13 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
             ),
         ),
         post("/shift", form(text=texts())),
+        post("/panic", form(confirm=field(["yes", "", "no"]), note=texts())),
+        post("/patrol", form(code=texts())),
         post("/visits/lookup", form(id_number=texts())),
         post("/login", form(badge=texts().filter(lambda b: b.strip() != "1001"), pin=texts())),
-        raw_posts(["/visits/new", "/incidents/new", "/door-events/new", "/shift", "/login"]),
+        raw_posts(
+            ["/visits/new", "/incidents/new", "/door-events/new", "/shift", "/panic", "/login"]
+        ),
         get("/visits", form(date=field(DAYS), unit=texts(), on_site=field(["true"]), q=texts())),
         get("/logbook", form(date=field(DAYS))),
         get("/incidents", form(status=texts())),
@@ -290,6 +294,7 @@ def tablet_asks(visit_ids: list[str], incident_ids: list[str]) -> st.SearchStrat
         record_path("/incidents/{}", incident_ids).map(
             lambda p: Ask("GET", p, label="/incidents/{id}")
         ),
+        record_path("/panic/{}", incident_ids).map(lambda p: Ask("GET", p, label="/panic/{id}")),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
     )
 
@@ -383,10 +388,59 @@ def dashboard_asks(rule_ids: list[str], entry_ids: list[str]) -> st.SearchStrate
         ),
         get("/", form(lang=field(["en", "zh-Hant", "zh-Hans"]))),
         *fleet_asks(sites),
+        *patrol_asks(sites),
         st.sampled_from(["/audit", "/rules", "/watchlist", "/reports", "/sites"]).map(
             lambda p: Ask("GET", p)
         ),
     )
+
+
+def patrol_asks(sites: list[str]) -> list[st.SearchStrategy[Ask]]:
+    """A site's patrol runs and the manager's checkpoints and rounds (ids that do not exist)."""
+    minutes = ["1", "0", "60", "1441", "abc", "١٥"]
+    return [
+        record_path("/sites/{}/patrols", sites).flatmap(
+            lambda p: get(p, form(date=field(DAYS)), "/sites/{site}/patrols")
+        ),
+        post(
+            record_path("/sites/{}/patrols/checkpoints", sites),
+            form(name=texts(), location=texts()),
+            "/sites/{site}/patrols/checkpoints",
+        ),
+        post(
+            record_path("/sites/{}/patrols/rounds", sites),
+            form(
+                name=texts(),
+                checkpoints=texts(),
+                every_minutes=field(minutes),
+                window_minutes=field(minutes),
+                **{"from": field(["22:00", "24:00", "7pm"]), "to": texts()},
+            ),
+            "/sites/{site}/patrols/rounds",
+        ),
+        post(
+            st.sampled_from(
+                [
+                    f"/sites/{s}/patrols/{k}/nope"
+                    for s in sites
+                    for k in ("checkpoints", "rounds", "x")
+                ]
+            ),
+            form(name=texts(), location=texts()),
+            "/sites/{site}/patrols/{kind}/{id}",
+        ),
+        post(
+            st.sampled_from(
+                [
+                    f"/sites/{s}/patrols/{k}/nope/remove"
+                    for s in sites
+                    for k in ("checkpoints", "rounds")
+                ]
+            ),
+            form(),
+            "/sites/{site}/patrols/{kind}/{id}/remove",
+        ),
+    ]
 
 
 def fleet_asks(sites: list[str]) -> list[st.SearchStrategy[Ask]]:
@@ -408,6 +462,7 @@ def fleet_asks(sites: list[str]) -> list[st.SearchStrategy[Ask]]:
                 held_open_s=field(["0", "86400", "86401"]),
                 idle_minutes=field(["0", "1440", "10"]),
                 default_lang=field(["", "en", "zh-Hant", "fr"]),
+                patrol_missed_severity=field(["", "severe", "huge"]),
             ),
             "/sites/{site}/settings",
         ),

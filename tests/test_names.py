@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.topics import NAME_RULE, is_safe_name
-from tests.helpers import run_edge, run_hub
+from tests.helpers import run_batch, run_edge, run_hub
 
 UNSAFE = [
     "a/b",
@@ -41,17 +41,16 @@ def test_init_and_provision_device_refuse_unsafe_names(tmp_path: Path) -> None:
     post = str(tmp_path / "post")
     good = {"--site": "harbour-view", "--device": "lobby-1"}
     tried = (
-        [(run_edge, "--site", n) for n in UNSAFE[:8]]
-        + [(run_hub, "--device", n) for n in UNSAFE[:8]]
-        + [(run_edge, "--device", "a.b"), (run_hub, "--site", "Harbour")]
+        [("edge", "--site", n) for n in UNSAFE[:8]]
+        + [("hub", "--device", n) for n in UNSAFE[:8]]
+        + [("edge", "--device", "a.b"), ("hub", "--site", "Harbour")]
     )
-    for command, option, name in tried:
-        args = names_args({**good, option: name})
-        result = (
-            command("init", "--data", post, *args)
-            if command is run_edge
-            else command("provision-device", "--data", str(hub), *args)
-        )
+    command = {"edge": ["init", "--data", post], "hub": ["provision-device", "--data", str(hub)]}
+    results = run_batch(
+        *((p, command[p] + names_args({**good, option: name})) for p, option, name in tried),
+        keep_going=True,
+    )
+    for (_, option, name), result in zip(tried, results, strict=True):
         line = f"Error: {option} must be {NAME_RULE}, e.g. harbour-view or lobby-1"
         assert (result.returncode, result.stderr.strip(), result.stdout) == (2, line, ""), (
             option,

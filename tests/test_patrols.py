@@ -1,7 +1,9 @@
 """Patrol rounds (CONTRACT section 9), against a real broker, hub and post: checkpoints and
 rounds defined at the hub reach the post; a guard's scans complete a round; a round with a
-checkpoint unscanned when its window closes opens one incident that reaches the hub; the
-printed sheet's QR codes decode back to the checkpoints' codes; only a manager defines them."""
+checkpoint unscanned when its window closes opens one incident (of the grade the site's
+settings give) that reaches the hub, whose page and reports show both runs; the printed
+sheet's QR codes decode back to the checkpoints' codes; only a manager defines them. While
+the runs are waited for, `tests/patrol_checks.py` changes and removes another site's rounds."""
 
 from __future__ import annotations
 
@@ -16,7 +18,16 @@ from zoneinfo import ZoneInfo
 import httpx
 from playwright.sync_api import Browser
 
-from tests.browser import PHONE, log_in, serious_axe_violations, shot, small_targets, tab, too_wide
+from tests import patrol_checks as checks
+from tests.browser import (
+    PHONE,
+    log_in,
+    serious_axe_violations,
+    shot,
+    small_targets,
+    tab,
+    too_wide,
+)
 from tests.helpers import (
     MANAGER,
     Company,
@@ -138,46 +149,78 @@ def rounds_at(post: EdgeServer, token: str) -> list[dict[str, Any]]:
 def missed_at_hub(hub: HubServer) -> list[dict[str, Any]]:
     with hub.client() as manager:
         incidents = manager.get("/incidents", params={"site": HARBOUR}).json()["incidents"]
-    return [i for i in incidents if i["title"] == "Patrol Walk: missed"]
+    return [i for i in incidents if i["title"] == "Patrol Roof: missed"]
+
+
+def next_minute_soon() -> datetime:
+    """The start of the next minute, waiting until it is 10 to 20 s away (time enough for a
+    round defined now to reach the post before it starts), on the same local day."""
+    local = datetime.now(ZONE)
+    if (local.hour, local.minute) >= (23, 58):
+        time.sleep((60 - local.minute) * 60 - local.second + 1)
+    second = datetime.now(ZONE).second
+    if second < 40:
+        time.sleep(40 - second)
+    elif second > 50:
+        time.sleep(100 - second)
+    return datetime.now(ZONE).replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_incident(
     company: Company, browser: Browser
 ) -> None:
-    post, hub = company.start_with_post(HARBOUR)
     local = datetime.now(ZONE)
-    if (local.hour, local.minute) >= (23, 56):  # the two runs and the checks within one day
+    if (local.hour, local.minute) >= (23, 57):  # every run and report checked on one day
         time.sleep((60 - local.minute) * 60 - local.second + 1)
-    if datetime.now(ZONE).second > 35:  # the first run's scans must all fall in its minute
-        time.sleep(61 - datetime.now(ZONE).second)
-    now = datetime.now(ZONE)
+    add_user(company.hub_data, checks.SUPERVISOR, "supervisor", SKY)
+    add_user(company.hub_data, checks.AUDITOR, "auditor", SKY)
+    add_user(company.hub_data, checks.ELSEWHERE, "supervisor", HARBOUR)
+    post, hub = company.start_with_post(HARBOUR)
+    other_post = company.add_post(SKY, "lobby-1").start()
+    # while this site's runs are waited for, another site's rounds are changed at the hub
+    sky_points = checks.change_rounds_by_api(hub, other_post)
     with hub.client() as manager:
+        graded = manager.put(
+            f"/sites/{HARBOUR}/settings", json={"patrol_missed_severity": "severe"}
+        )
+        assert graded.status_code == 200, graded.text
+        bad = manager.put(f"/sites/{HARBOUR}/settings", json={"patrol_missed_severity": "huge"})
+        assert (bad.status_code, error_fields(bad)) == (422, ["patrol_missed_severity"])
         points = {
             name: manager.post(f"/sites/{HARBOUR}/checkpoints", json={"name": name}).json()
-            for name in ("大堂 Lobby", "停車場 Car park")
+            for name in ("大堂 Lobby", "停車場 Car park", "天台 Roof")
         }
-        # two runs: the one going on when the round arrives (walked), and the next (missed)
-        walk = {
-            "name": "Walk",
-            "checkpoints": [p["id"] for p in points.values()],
-            "every_minutes": 1,
-            "window_minutes": 1,
-            "from": f"{now:%H:%M}",
-            "to": f"{now + timedelta(minutes=1):%H:%M}",
-        }
-        assert manager.post(f"/sites/{HARBOUR}/rounds", json=walk).status_code == 201
+        start = next_minute_soon()
+        # one run each, in the next minute: Walk is walked, Roof is missed
+        for name, walked in (("Walk", ["大堂 Lobby", "停車場 Car park"]), ("Roof", ["天台 Roof"])):
+            round_in = {
+                "name": name,
+                "checkpoints": [points[p]["id"] for p in walked],
+                "every_minutes": 1,
+                "window_minutes": 1,
+                "from": f"{start:%H:%M}",
+                "to": f"{start:%H:%M}",
+            }
+            assert manager.post(f"/sites/{HARBOUR}/rounds", json=round_in).status_code == 201
     token = post.login()
-    runs = wait_until(lambda: rounds_at(post, token), 10, "the round to reach the post")
-    assert [(r["name"], r["state"]) for r in runs] == [("Walk", "open"), ("Walk", "open")]
-    assert [c["name"] for c in runs[0]["checkpoints"]] == list(points)
-    lobby, car_park = (p["code"] for p in points.values())
+    runs = wait_until(
+        lambda: len(rounds_at(post, token)) == 2 and rounds_at(post, token),
+        10,
+        "the rounds to reach the post",
+    )
+    assert datetime.now(ZONE) < start, "the rounds reached the post after their run began"
+    assert [(r["name"], r["state"]) for r in runs] == [("Roof", "open"), ("Walk", "open")]
+    walk = runs[1]
+    assert [c["name"] for c in walk["checkpoints"]] == ["大堂 Lobby", "停車場 Car park"]
+    time.sleep(max(0.0, (start - datetime.now(ZONE)).total_seconds()) + 0.2)
+    lobby, car_park = points["大堂 Lobby"]["code"], points["停車場 Car park"]["code"]
     with post.client(token) as guard:
         scanned = guard.post("/patrols/scans", json={"code": lobby})
         assert scanned.status_code == 201, scanned.text
         assert scanned.json() | {"id": "-"} == {
             "id": "-",
             "checkpoint": points["大堂 Lobby"]["id"],
-            "round": runs[0]["round"],
+            "round": walk["round"],
             "on_time": True,
         }
         unknown = guard.post("/patrols/scans", json={"code": "not-a-code"})
@@ -196,7 +239,8 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         log_in(page, post, "zh-Hant")
         page.goto(f"{post.url}/patrol")
         assert page.locator("html").get_attribute("lang") == "zh-Hant"
-        left = page.locator(".patrol-run").first.locator("li.left").all_inner_texts()
+        walking = page.locator(f".patrol-run[data-id='{walk['round']}']")
+        left = walking.locator("li.left").all_inner_texts()
         assert len(left) == 1 and "停車場 Car park" in left[0]
         shot(page, "patrol-phone-zh-Hant")
         assert serious_axe_violations(page) == []
@@ -205,12 +249,11 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         page.click("main button[type=submit]")
         page.wait_for_url(f"{post.url}/patrol?scanned=*")
         assert "停車場 Car park" in page.locator("[role=status]").inner_text()
-        run_now = page.locator(".patrol-run").first
-        assert (run_now.get_attribute("data-state"), run_now.locator("li.left").count()) == (
+        assert (walking.get_attribute("data-state"), walking.locator("li.left").count()) == (
             "done",
             0,
         )
-        assert "巡邏完成" in run_now.inner_text()
+        assert "巡邏完成" in walking.inner_text()
         shot(page, "patrol-phone-zh-Hant-scanned")
         page.goto(f"{post.url}/patrol?lang=en")
         page.fill("input[name=code]", "wrong-code")
@@ -220,16 +263,18 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         shot(page, "patrol-phone-en-error")
         assert serious_axe_violations(page) == []
         assert too_wide(page) is None and small_targets(page) == []
-    first, second = rounds_at(post, token)
-    assert first["state"] == "done"
-    assert all(c["scanned_at"] for c in first["checkpoints"])
+    roof, walked = rounds_at(post, token)
+    assert walked["state"] == "done"
+    assert all(c["scanned_at"] for c in walked["checkpoints"])
+    checks.manage_rounds_on_pages(browser, hub, sky_points)
 
-    # the next run passes unscanned: one incident, at the post and at the hub
-    missed = wait_until(lambda: missed_at_hub(hub), 140, "the missed run's incident at the hub")
+    # the roof's run passes unscanned: one incident of the site's grade, at post and hub
+    missed = wait_until(lambda: missed_at_hub(hub), 80, "the missed run's incident at the hub")
     assert [(i["category"], i["severity"], i["status"]) for i in missed] == [
-        ("security", "medium", "open")
+        ("security", "severe", "open")
     ]
-    assert [r["state"] for r in rounds_at(post, token)] == ["done", "missed"]
+    assert [r["state"] for r in rounds_at(post, token)] == ["missed", "done"]
+    checks.check_the_hub_shows_the_runs(hub, browser, walked, start)
     post.stop()
     post.start()  # judged once: a restart opens nothing more
     time.sleep(6)
@@ -237,7 +282,7 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
         opened = guard.get("/incidents").json()["incidents"]
         logbook = guard.get("/logbook").json()["entries"]
     assert [i["title"] for i in opened if i["title"].startswith("Patrol")] == [
-        "Patrol Walk: missed"
+        "Patrol Roof: missed"
     ]
     patrol_lines = [e["type"] for e in logbook if e["type"].startswith("patrol")]
     assert patrol_lines[0] == "patrols.applied"  # one for each version the hub sent
@@ -250,7 +295,7 @@ def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_i
     for page in tab(browser, viewport=PHONE):  # worded in the page's language, from its codes
         log_in(page, post, "zh-Hant")
         page.goto(f"{post.url}/incidents")
-        assert "巡邏路線 Walk 漏巡" in page.locator("main").inner_text()
+        assert "巡邏路線 Roof 漏巡" in page.locator("main").inner_text()
         page.goto(f"{post.url}/patrol")
         behind = page.locator("li[data-state=missed]")
         assert behind.count() == 1 and "漏巡" in behind.inner_text()

@@ -219,6 +219,8 @@ def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
     later += ("complainant_phone", "visitor_name", "reply_by", "purged_at")
     for column in ("acknowledged_at", "resolved_at", *later):
         conn.execute(f"ALTER TABLE incidents DROP COLUMN {column}")
+    for table in ("checkpoints", "rounds"):  # added in 8
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN removed_at")
     conn.execute("PRAGMA user_version = 0")  # and before numbered migrations
     conn.close()
     conn = connect(data / DB_FILE)

@@ -34,6 +34,7 @@ from .directory import Directory
 from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
+from .panic import Panic
 from .patrols import Patrols
 from .photos import Photos
 from .preapprovals import Preapprovals
@@ -103,10 +104,13 @@ class Logbook:
         self.roster = Roster(self)
         self.patrols = Patrols(self)
         self.photos = Photos(self, PhotoFiles(data))
+        self.panic = Panic(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)
         self.settings = SiteSettings(
-            self, self.local_settings, {"roster": self.roster, "directory": self.directory}
+            self,
+            self.local_settings,
+            {"roster": self.roster, "directory": self.directory, "patrols": self.patrols},
         )
 
     def close(self) -> None:
@@ -128,6 +132,11 @@ class Logbook:
         """Which door events open incidents, with the effective held-open limit."""
         held_open_s = self.settings.effective()["held_open_s"]
         return replace(self._doors, held_open_limit_s=held_open_s)
+
+    @property
+    def patrol_missed_severity(self) -> str:
+        """The grade of the incident a missed patrol run opens (the site's settings)."""
+        return str(self.settings.effective()["patrol_missed_severity"])
 
     @property
     def disk_full(self) -> bool:

@@ -46,6 +46,9 @@ class LogbookParts(Protocol):
     def door_policy(self) -> DoorPolicy: ...
 
     @property
+    def patrol_missed_severity(self) -> str: ...  # the hub's, once delivered
+
+    @property
     def reader(self) -> sqlite3.Connection: ...
 
     @property

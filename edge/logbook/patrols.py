@@ -23,7 +23,7 @@ from schemas.models import (
     PatrolScanData,
     Severity,
 )
-from schemas.patrols import Checkpoint, Round, occurrences
+from schemas.patrols import Checkpoint, Round, occurrences, run_state
 from service import errors
 
 from .actors import SYSTEM, Actor
@@ -31,7 +31,6 @@ from .family import LogbookParts, VersionedFamily
 
 CHECKPOINTS = TypeAdapter(builtins.list[Checkpoint])
 ROUNDS = TypeAdapter(builtins.list[Round])
-MISSED_SEVERITY = "medium"  # CONTRACT 9's default; the site's settings have no value for it yet
 
 
 @dataclass(frozen=True)
@@ -217,7 +216,7 @@ class Patrols(VersionedFamily):
                         {"id": i, "name": names.get(i, i), "scanned_at": scanned.get(i)}
                         for i in ids
                     ],
-                    "state": _state(run, ids, scanned, now),
+                    "state": run_state(ids, scanned, run.due, now),
                 }
             )
         return shown
@@ -272,6 +271,7 @@ class Patrols(VersionedFamily):
 
     def _log_missed(self, conn: sqlite3.Connection, run: Occurrence, missing: list[str]) -> None:
         incident_id, opened = new_id(), utc_now()
+        severity = self.book.patrol_missed_severity  # the site's settings; default medium
         names = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM checkpoints")}
         self.writer.append(
             conn,
@@ -292,7 +292,7 @@ class Patrols(VersionedFamily):
             incident_id,
             IncidentOpenedData(
                 category="security",
-                severity=Severity(MISSED_SEVERITY),
+                severity=Severity(severity),
                 # a code the pages word in their language (`service.pages_text.incident_title`)
                 title=f"Patrol {run.round['name']}: missed",
                 description=f"patrol round {run.round['id']} due at {format_time(run.due)}:"
@@ -300,19 +300,8 @@ class Patrols(VersionedFamily):
                 location=None,
                 visit_id=None,
                 channel=Channel.patrol,
-                due_at=format_time(
-                    opened + timedelta(hours=self.book.deadlines_h[MISSED_SEVERITY])
-                ),
+                due_at=format_time(opened + timedelta(hours=self.book.deadlines_h[severity])),
                 by=SYSTEM.ref,
             ),
             at=opened,
         )
-
-
-def _state(run: Occurrence, ids: list[str], scanned: dict[str, str], now: datetime) -> str:
-    due = format_time(run.due)
-    if all(i in scanned and scanned[i] < due for i in ids):
-        return "done"
-    if now < run.due:
-        return "open"
-    return "late" if all(i in scanned for i in ids) else "missed"

@@ -31,6 +31,7 @@ class LocalSettings:
     held_open_s: float = 120.0
     idle_minutes: float = 10.0
     default_lang: str = "zh-Hant"
+    patrol_missed_severity: str = "medium"  # CONTRACT 9's default
 
 
 class SiteSettings(VersionedFamily):
@@ -107,6 +108,9 @@ class SiteSettings(VersionedFamily):
             "held_open_s": float(held.get("held_open_s", local.held_open_s)),
             "idle_minutes": float(held.get("idle_minutes", local.idle_minutes)),
             "default_lang": str(held.get("default_lang", local.default_lang)),
+            "patrol_missed_severity": str(
+                held.get("patrol_missed_severity", local.patrol_missed_severity)
+            ),
         }  # the time zone is `book.zone`
 
     def versions(self) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The guard's patrol page (`/patrol`, CONTRACT section 9), on the tablet and on the phone the
 guard carries: the round going on now and what is left of it, what is late or missed today,
-and a form to enter a checkpoint's code (the code its QR code holds; scanning with the camera
-is to come, docs/patrol.md)."""
+and a form to enter a checkpoint's code (the code its QR code holds), which the camera fills in
+and sends when it reads the QR code (`service/static/camera.js`, docs/patrol.md)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,12 @@
-"""Patrol rounds (CONTRACT section 9): a manager defines each site's checkpoints and rounds,
-which reach every post of the site as a versioned `patrols` message; whoever may see the site
-lists them and prints the checkpoints' QR codes."""
+"""Patrol rounds (CONTRACT section 9): a manager defines, changes and removes each site's
+checkpoints and rounds, which reach every post of the site as a versioned `patrols` message;
+whoever may see the site lists them, prints the checkpoints' QR codes and sees the day's runs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from schemas import models as m
@@ -73,3 +75,76 @@ def post_round(
 def get_rounds(site: str, user: CurrentUser, store: StoreDep) -> m.RoundList:
     """The site's rounds (anyone who may see the site)."""
     return m.RoundList.model_validate({"rounds": patrols.list_rounds(store, user, site)})
+
+
+@router.put(
+    "/sites/{site}/checkpoints/{checkpoint_id}",
+    tags=["patrols"],
+    responses={403: {}, 404: {}, 422: {}},
+)
+def put_checkpoint(
+    site: str,
+    checkpoint_id: str,
+    body: m.CheckpointIn,
+    request: Request,
+    user: CurrentUser,
+    store: StoreDep,
+) -> m.Checkpoint:
+    """Manager only: rename or move a checkpoint. Its code (and the printed card) stays; the
+    posts get the new name with a new version."""
+    return m.Checkpoint.model_validate(
+        patrols.change_checkpoint(request, store, user, site, checkpoint_id, body)
+    )
+
+
+@router.delete(
+    "/sites/{site}/checkpoints/{checkpoint_id}",
+    status_code=204,
+    tags=["patrols"],
+    responses={403: {}, 404: {}, 409: {}},
+)
+def delete_checkpoint(
+    site: str, checkpoint_id: str, request: Request, user: CurrentUser, store: StoreDep
+) -> Response:
+    """Manager only: remove a checkpoint. Once the new version reaches a post its code is 404
+    there; history keeps its name. 409 while a round walks past it (change the round first)."""
+    patrols.remove_checkpoint(request, store, user, site, checkpoint_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/sites/{site}/rounds/{round_id}", tags=["patrols"], responses={403: {}, 404: {}, 422: {}}
+)
+def put_round(
+    site: str, round_id: str, body: m.RoundIn, request: Request, user: CurrentUser, store: StoreDep
+) -> m.Round:
+    """Manager only: replace a round (the same body and checks as `POST`). Runs from now on
+    follow the new schedule; the hub shows past runs as they were scheduled."""
+    return m.Round.model_validate(patrols.change_round(request, store, user, site, round_id, body))
+
+
+@router.delete(
+    "/sites/{site}/rounds/{round_id}",
+    status_code=204,
+    tags=["patrols"],
+    responses={403: {}, 404: {}},
+)
+def delete_round(
+    site: str, round_id: str, request: Request, user: CurrentUser, store: StoreDep
+) -> Response:
+    """Manager only: remove a round; the posts stop running it, its past runs stay."""
+    patrols.remove_round(request, store, user, site, round_id)
+    return Response(status_code=204)
+
+
+@router.get("/sites/{site}/patrols", tags=["patrols"], responses={404: {}, 422: {}})
+def get_site_rounds(
+    site: str,
+    user: CurrentUser,
+    store: StoreDep,
+    date: Annotated[m.Day | None, Query(description="the site's local date; default today")] = None,
+) -> m.PatrolDay:
+    """Each run of the site's rounds that starts on the site's local date, in time order,
+    as on a post's `GET /patrols`: checkpoints with each one's first scan at any post of
+    the site, `due_at` and the state (`done`, `open`, `late`, `missed`)."""
+    return m.PatrolDay.model_validate({"rounds": patrols.day_runs(store, user, site, date)})

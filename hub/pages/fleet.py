@@ -26,7 +26,13 @@ from .base import HubPage
 router = APIRouter(include_in_schema=False)
 
 GRADES = ("minor", "medium", "severe")
-SETTINGS = ("retention_days", "held_open_s", "idle_minutes", "default_lang")
+SETTINGS = (
+    "retention_days",
+    "held_open_s",
+    "idle_minutes",
+    "default_lang",
+    "patrol_missed_severity",
+)
 RECORD = ("name", "timezone", "kind")
 
 
@@ -39,6 +45,12 @@ def fleet_labels(page: HubPage) -> dict[str, Any]:
         "lang_names": languages,
         "lang_choices": {"": _("the post's own"), **languages},
         "guard_roles": {"guard": _("Guard"), "supervisor": _("Supervisor")},
+        "missed_choices": {
+            "": _("Medium (the default)"),
+            "minor": _("Minor"),
+            "medium": _("Medium"),
+            "severe": _("Severe"),
+        },
     }
 
 
@@ -102,6 +114,7 @@ def posts_of(page: HubPage, site: dict[str, Any]) -> list[dict[str, Any]]:
         "settings": site["version"],
         "directory": page.store.directory(name)["version"],
         "roster": page.store.roster(name)["version"],
+        "patrols": page.store.patrols_version(name),
     }
     return [
         {

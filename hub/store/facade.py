@@ -8,6 +8,7 @@ from __future__ import annotations
 from .accounts import Accounts
 from .batches import Batches
 from .commands import Commands
+from .patrol_history import PatrolHistory
 from .photos import Photos
 from .reads import Reads
 from .reports import Reports
@@ -15,5 +16,5 @@ from .rules import Rules
 from .search import SearchAudit
 
 
-class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports, Commands, Photos):
+class Store(Batches, Reads, Rules, Accounts, SearchAudit, Reports, Commands, PatrolHistory, Photos):
     """The hub's database. Reads on per-thread connections; ingest on one writer connection."""

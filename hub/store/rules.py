@@ -54,7 +54,9 @@ class Rules(Patrols):
 
     def due_notifications(self) -> list[dict[str, Any]]:
         """(incident, rule, kind) to notify now: an incident of the rule's severity and site
-        opened since the rule was made, or past its deadline unresolved; each once."""
+        opened since the rule was made, or past its deadline unresolved; each once. A guard's
+        panic (`title_code` panic) goes at once to every rule of its severity and site, as
+        kind `panic` in place of `opened`, whichever events the rule asks for."""
         now = format_time(utc_now())
         rows = self._read.execute(
             "SELECT i.id AS incident_id, i.site, i.device, i.severity, i.title, i.title_code,"
@@ -62,9 +64,11 @@ class Rules(Patrols):
             " FROM incidents i"
             " JOIN notify_rules r ON r.removed_at IS NULL AND r.severity = i.severity"
             "  AND (r.site IS NULL OR r.site = i.site)"
-            " JOIN (SELECT 'opened' AS kind UNION ALL SELECT 'overdue') k"
-            "  ON instr(',' || r.events || ',', ',' || k.kind || ',') > 0"
-            " WHERE ((k.kind = 'opened' AND i.opened_at >= r.created_at)"
+            " JOIN (SELECT 'opened' AS kind UNION ALL SELECT 'overdue' UNION ALL SELECT 'panic') k"
+            "  ON k.kind = 'panic' OR instr(',' || r.events || ',', ',' || k.kind || ',') > 0"
+            " WHERE ((k.kind = 'opened' AND i.opened_at >= r.created_at"
+            "      AND COALESCE(i.title_code, '') <> 'panic')"
+            "  OR (k.kind = 'panic' AND i.opened_at >= r.created_at AND i.title_code = 'panic')"
             "  OR (k.kind = 'overdue' AND i.due_at <= ?"
             "      AND i.status IN ('open', 'acknowledged', 'in_progress')))"
             " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.incident_id = i.id"

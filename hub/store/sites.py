@@ -144,22 +144,24 @@ class Sites(Outbox):
             queue(conn, site, row["device"])
 
     def applied_versions(self, site: str) -> dict[str, dict[str, int]]:
-        """Which version of the settings, directory and roster each post of the site says it
-        applied (its `*.applied` events that reached the hub): `{device: {"settings": n,
-        "directory": n, "roster": n}}`, 0 for none yet."""
+        """Which version of the settings, directory, roster and patrol rounds each post of the
+        site says it applied (its `*.applied` events that reached the hub): `{device:
+        {"settings": n, "directory": n, "roster": n, "patrols": n}}`, 0 for none yet."""
+        none = {"settings": 0, "directory": 0, "roster": 0, "patrols": 0}
         applied: dict[str, dict[str, int]] = {
-            r["device"]: {"settings": 0, "directory": 0, "roster": 0}
+            r["device"]: dict(none)
             for r in self._read.execute("SELECT device FROM devices WHERE site = ?", (site,))
         }
         rows = self._read.execute(
             "SELECT device, type, MAX(CAST(json_extract(data, '$.version') AS INTEGER)) AS n"
             " FROM events WHERE site = ? AND type IN"
-            " ('settings.applied', 'directory.applied', 'roster.applied') GROUP BY device, type",
+            " ('settings.applied', 'directory.applied', 'roster.applied', 'patrols.applied')"
+            " GROUP BY device, type",
             (site,),
         )
         for row in rows:
             kind = row["type"].removesuffix(".applied")
-            applied.setdefault(row["device"], {"settings": 0, "directory": 0, "roster": 0})
+            applied.setdefault(row["device"], dict(none))
             applied[row["device"]][kind] = row["n"] or 0
         return applied
 

@@ -1,6 +1,7 @@
-// The post at a glance sounds a short beep when an incident becomes overdue: a row marked
-// `li.overdue[data-id]` that this tablet has not seen overdue before, when the page opens or
-// when live.js swaps in fresh content. The ids already seen are kept in localStorage, so going
+// The post at a glance sounds a short beep when an incident becomes overdue, or a guard calls
+// for help from the patrol phone: a row marked `li.overdue[data-id]` or `li.panic[data-id]`
+// that this tablet has not seen so before, when the page opens or when live.js swaps in fresh
+// content. The ids already seen are kept in localStorage, so going
 // back to the page or a live refresh does not beep again. <button name="mute"> silences it;
 // the choice is kept in localStorage too. Browsers only let a page play sound after a tap on
 // it; a lobby kiosk can start Chromium with --autoplay-policy=no-user-gesture-required.
@@ -51,12 +52,12 @@
     var seen = JSON.parse(localStorage.getItem(SEEN) || "[]");
     var now = [];
     var fresh = false;
-    document.querySelectorAll("li.overdue[data-id]").forEach(function (row) {
+    document.querySelectorAll("li.overdue[data-id], li.panic[data-id]").forEach(function (row) {
       var id = row.dataset.id;
       if (now.indexOf(id) < 0) { now.push(id); }
       if (seen.indexOf(id) < 0) { fresh = true; }
     });
-    localStorage.setItem(SEEN, JSON.stringify(now));  // only the ones overdue now: no growth
+    localStorage.setItem(SEEN, JSON.stringify(now));  // only the ones marked now: no growth
     if (fresh) { beep(); }
   }
 

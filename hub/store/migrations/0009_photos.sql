@@ -1,4 +1,4 @@
--- 8: evidence photos on incidents (CONTRACT section 9): the projection of the posts'
+-- 9: evidence photos on incidents (CONTRACT section 9): the projection of the posts'
 -- `photo.attached` events (`purged_at` set by `photo.purged`). The bytes arrive on the
 -- `blobs` topic and are kept as files named by their SHA-256 in DIR/photos/; `stored_at` says
 -- when they arrived (null: not yet, or deleted after the purge).
