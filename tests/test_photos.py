@@ -16,6 +16,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from schemas.photos import (
+    CHUNK_BYTES,
+    BlobChunk,
+    UnreadableChunk,
+    chunk_message,
+    image_type,
+    read_chunk,
+)
 from tests.browser import (
     PHONE,
     csrf_on,
@@ -238,3 +246,33 @@ def test_without_script_the_form_uploads_the_photo_with_its_csrf_token(
         shown = browser.get(f"/incidents/{incident}").text
         assert f'<img class="thumb" src="/photos/{photo_id}"' in shown
         assert browser.get(f"/photos/{photo_id}").content == jpeg(5000, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\xff\xd8\xff\xdb" + bytes(8), "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(4), "image/png"),
+        (b"RIFF\x10\x00\x00\x00WEBP", "image/webp"),
+        (b"RIFF\x10\x00\x00\x00WAVE", None),  # a sound file is RIFF too
+        (b"GIF89a" + bytes(6), None),
+        (b"<svg xmlns=", None),  # an SVG can carry a script: never a photo here
+    ],
+)
+def test_the_type_is_told_by_the_first_bytes(head: bytes, kind: str | None) -> None:
+    assert image_type(head) == kind
+
+
+def test_a_chunk_must_be_as_long_as_its_place_in_the_photo_says() -> None:
+    sha = "a" * 64
+    whole = BlobChunk(sha256=sha, size=CHUNK_BYTES + 10, index=1, count=2)
+    assert read_chunk(chunk_message(whole, bytes(10))) == (whole, bytes(10))
+    for header, body in (
+        (whole, bytes(11)),  # longer than the photo's last 10 bytes
+        (BlobChunk(sha256=sha, size=CHUNK_BYTES + 10, index=1, count=3), bytes(10)),
+        (BlobChunk(sha256=sha, size=10, index=1, count=1), bytes(10)),  # past the last
+    ):
+        with pytest.raises(UnreadableChunk):
+            read_chunk(chunk_message(header, body))
+    with pytest.raises(UnreadableChunk):
+        read_chunk(b'{"sha256": "../../etc/passwd"}\n' + bytes(10))
