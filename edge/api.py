@@ -210,8 +210,9 @@ def list_incidents(
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
 def get_incident(incident_id: str, guard: CurrentGuard, book: LogbookDep) -> m.Incident:
-    """One incident with its entries, oldest first."""
-    return m.Incident.model_validate(book.incidents.get(incident_id))
+    """One incident with its entries and its evidence photos, oldest first."""
+    incident = book.incidents.get(incident_id)
+    return m.Incident.model_validate({**incident, "photos": book.photos.of_incident(incident_id)})
 
 
 @router.post(

@@ -19,7 +19,10 @@ from service.workers import run_every
 
 from .api import router
 from .api_patrols import router as patrols_router
+from .api_photos import PHOTO_PATHS
+from .api_photos import router as photos_router
 from .auth import Auth
+from .blobs import BlobSender
 from .intercom import Intercom
 from .logbook import DoorPolicy, Logbook
 from .pages import Page
@@ -54,6 +57,7 @@ def _purge_daily(book: Logbook, stop: threading.Event) -> None:
     while not stop.is_set():
         try:  # the hub's retention once delivered, else the post's own
             removed = book.retention.purge_now(book.settings.effective()["retention_days"])
+            removed["photos"] = book.photos.purge_now(removed["cutoff"])
             log.info("retention purge", extra=removed)
         except (errors.ClockBehind, errors.DiskFull, errors.StorageFailed) as exc:
             log.warning("retention purge skipped: %s", exc.msg)
@@ -69,12 +73,14 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     stop = threading.Event()
 
     sync = Sync(book, settings.broker) if settings.broker else None
+    blobs = BlobSender(book, settings.broker) if settings.broker else None
     intercom = Intercom(
         book, settings.intercom_webhook, settings.intercom_secret, settings.answers_url
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        book.photos.sweep_now()  # what a crash between a photo's file and its event left
         purger = threading.Thread(target=_purge_daily, args=(book, stop), daemon=True)
         purger.start()
         judge = threading.Thread(
@@ -85,14 +91,16 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
         )
         judge.start()
         intercom.start()
-        if sync:
+        if sync and blobs:
             sync.start()
+            blobs.start()
         try:
             yield
         finally:
             stop.set()
             intercom.stop()
-            if sync:
+            if sync and blobs:
+                blobs.stop()
                 sync.stop()
             book.close()
 
@@ -107,7 +115,9 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    install_api(app, auth, router, patrols_router, pages_router)
+    install_api(
+        app, auth, router, patrols_router, photos_router, pages_router, larger_bodies=PHOTO_PATHS
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, Page)
 

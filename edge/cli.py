@@ -206,18 +206,22 @@ def verify(data: Path) -> None:
     help="the post's clock was checked: judge age by it alone, not also by the log",
 )
 def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
-    """Remove visitors' and incidents' personal data past retention; the chain still verifies."""
+    """Remove visitors' and incidents' personal data and photos past retention; the chain still
+    verifies."""
     from .settings import EdgeSettings
 
     local_days = EdgeSettings(data=data).retention_days
     with opened(DATA.initialised(data), retention_days=local_days) as book:
         days = older_than if older_than is not None else book.settings.effective()["retention_days"]
         removed = book.retention.purge_now(days, trust_clock=trust_clock)
+        photos = book.photos.purge_now(removed["cutoff"])
     incidents = f" and {removed['incidents']} incidents" if removed["incidents"] else ""
     click.echo(
         f"purged personal data of {removed['visits']} visits{incidents} "
         f"({removed['events']} events) older than {days} days"
     )
+    if photos:
+        click.echo(f"deleted {photos} photos older than {days} days")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from service import __version__
 from service.error_pages import install_page_handlers
 from service.http import install_api
 from service.pages import STATIC
+from service.photo_files import PhotoFiles
 
 from .api import router
 from .auth import HubAuth
+from .blobs import BlobReceiver
 from .escalation import Escalation
 from .ingest import Ingest
 from .pages import HubPage
@@ -43,6 +45,19 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
         else None
     )
 
+    photo_files = PhotoFiles(settings.data)
+    blobs = (
+        BlobReceiver(
+            store,
+            settings.broker,
+            photo_files,
+            settings.client_id,
+            min_retention_days=settings.min_retention_days,
+        )
+        if settings.broker
+        else None
+    )
+
     escalation = Escalation(
         store,
         settings.escalation_check_s,
@@ -56,11 +71,15 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ingest:
             ingest.start()
+        if blobs:
+            blobs.start()
         escalation.start()
         try:
             yield
         finally:
             escalation.stop()
+            if blobs:
+                blobs.stop()
             if ingest:
                 ingest.stop()
             store.close()
@@ -76,6 +95,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.auth = auth
     app.state.ingest = ingest
+    app.state.photo_files = photo_files
     install_api(app, auth, router, pages_router)
     # one stylesheet and one live-update script for the tablet and the dashboard
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

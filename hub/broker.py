@@ -1,7 +1,8 @@
 """Mosquitto 2.x configuration for the hub's broker: config, password file and ACL.
 
-Each device may publish only its own `events` and `status`, read only its own `ack` and its
-site's `down`; the hub account reads and writes everything under `guardpost/v1/`.
+Each device may publish only its own `events`, `status` and `blobs` (photo bytes), read only
+its own `ack` and `blobs/ack` and its site's `down`; the hub account reads and writes
+everything under `guardpost/v1/`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from schemas.topics import ack_topic, down_topic, events_topic, status_topic
+from schemas.topics import (
+    ack_topic,
+    blob_ack_topic,
+    blobs_topic,
+    down_topic,
+    events_topic,
+    status_topic,
+)
 
 HUB_USER = "hub"
 PBKDF2_ITERATIONS = 1000
@@ -58,7 +66,9 @@ def write_broker_files(
             f"user {d['mqtt_username']}",
             f"topic write {events_topic(site, device)}",
             f"topic write {status_topic(site, device)}",
+            f"topic write {blobs_topic(site, device)}",
             f"topic read {ack_topic(site, device)}",
+            f"topic read {blob_ack_topic(site, device)}",
             f"topic read {down_topic(site)}",
             "",
         ]

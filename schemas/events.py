@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from .fields import Category, Channel, DoorKind, EntryKind, IncidentStatus, Severity
 from .patrols import PatrolMissedData, PatrolsAppliedData, PatrolScanData
+from .photos import PhotoAttachedData, PhotoPurgedData
 from .records import Confirmation, Record
 
 EventType = Literal[
@@ -36,6 +37,8 @@ EventType = Literal[
     "patrols.applied",
     "patrol.scan",
     "patrol.missed",
+    "photo.attached",
+    "photo.purged",
 ]
 
 
@@ -327,4 +330,6 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "patrols.applied": PatrolsAppliedData,
     "patrol.scan": PatrolScanData,
     "patrol.missed": PatrolMissedData,
+    "photo.attached": PhotoAttachedData,
+    "photo.purged": PhotoPurgedData,
 }

@@ -34,6 +34,8 @@ _WORDING = {
     " checkpoints, {rounds} rounds)",
     "patrol.scan": "Patrol checkpoint scanned",
     "patrol.missed": "Patrol round missed: {missing_count} checkpoints not scanned by {due_at}",
+    "photo.attached": "Photo attached to an incident ({size} bytes)",
+    "photo.purged": "Photos deleted after retention: {photo_count}",
     "roster.applied": "Roster version {version} from the hub in force ({guards} guards,"
     " {disabled} disabled)",
 }
@@ -139,6 +141,8 @@ def summarise(event_type: str, data: dict[str, Any], pii: dict[str, Any] | None)
         return event_type
     if event_type == "patrol.missed":
         data = {**data, "missing_count": len(data["missing"])}
+    if event_type == "photo.purged":
+        data = {**data, "photo_count": len(data["photos"])}
     text = wording.format_map(data)  # the template is ours; values go in as they are
     if event_type in _WITH_REASON and data.get("reason"):
         text += f" ({data['reason']})"

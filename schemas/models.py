@@ -8,4 +8,5 @@ from .bodies import *  # noqa: F403
 from .events import *  # noqa: F403
 from .fields import *  # noqa: F403
 from .patrols import *  # noqa: F403
+from .photos import *  # noqa: F403
 from .records import *  # noqa: F403

@@ -243,6 +243,23 @@ def changes(event: dict[str, Any]) -> list[Change]:
                 },
             )
         ]
+    if kind == "photo.attached":
+        return [
+            Insert(
+                "photos",
+                {
+                    "id": record_id,
+                    "incident_id": data["incident_id"],
+                    "sha256": data["sha256"],
+                    "content_type": data["content_type"],
+                    "size": data["size"],
+                    "attached_at": at,
+                    "author": by,
+                },
+            )
+        ]
+    if kind == "photo.purged":  # the files go after the commit (edge) or on arrival (hub)
+        return [Update("photos", photo_id, {"purged_at": at}) for photo_id in data["photos"]]
     if kind == "pii.purged":
         return [Purge(list(data["seqs"]), data["older_than"], at)]
     if kind in (

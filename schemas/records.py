@@ -124,6 +124,17 @@ class CommandState(Record):
     settled_at: str | None
 
 
+class IncidentPhoto(Record):
+    """An evidence photo of an incident; its bytes are `GET /photos/{id}` until `purged_at`."""
+
+    id: str
+    sha256: str
+    content_type: str
+    size: int
+    attached_at: str
+    purged_at: str | None = Field(description="when its file was deleted past retention")
+
+
 class Incident(Record):
     id: str
     site: str
@@ -157,6 +168,9 @@ class Incident(Record):
     entries: list[IncidentEntry] | None = None
     history: list[IncidentChange] | None = Field(
         default=None, description="status, assignee and grade changes, oldest first"
+    )
+    photos: list[IncidentPhoto] | None = Field(
+        default=None, description="evidence photos, oldest first (`GET /photos/{id}`)"
     )
 
 

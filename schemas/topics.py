@@ -32,3 +32,12 @@ def status_topic(site: str, device: str) -> str:
 
 def down_topic(site: str) -> str:
     return f"{PREFIX}/{site}/down"
+
+
+def blobs_topic(site: str, device: str) -> str:
+    """A post's photo bytes, in chunks (`schemas.photos`)."""
+    return f"{PREFIX}/{site}/{device}/blobs"
+
+
+def blob_ack_topic(site: str, device: str) -> str:
+    return f"{PREFIX}/{site}/{device}/blobs/ack"

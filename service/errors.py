@@ -86,6 +86,20 @@ class TransitionForbidden(Conflict):
     loc = ("body", "status")
 
 
+class TooLarge(GuardpostError):
+    """An upload over its size limit (refused while it streams in)."""
+
+    status = 413
+    type = "too_large"
+
+
+class UnsupportedType(GuardpostError):
+    """An upload whose bytes are not of a type accepted there (a photo: JPEG, PNG, WebP)."""
+
+    status = 415
+    type = "unsupported_media_type"
+
+
 class Unauthorized(GuardpostError):
     status = 401
     type = "unauthorized"

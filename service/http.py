@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI, Request
@@ -82,13 +82,19 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def install_api(app: FastAPI, auth: TokenResolver, *routers: APIRouter) -> None:
-    """Serve `routers` behind bearer auth, with the body caps and security headers outermost
-    (on every answer, a 401 from `BearerAuth` too) and the one error shape."""
+def install_api(
+    app: FastAPI,
+    auth: TokenResolver,
+    *routers: APIRouter,
+    larger_bodies: Mapping[str, int] | None = None,
+) -> None:
+    """Serve `routers` behind bearer auth, with the body caps (`larger_bodies`: a path pattern's
+    own cap) and security headers outermost (on every answer, a 401 from `BearerAuth` too) and
+    the one error shape."""
     for router in routers:
         app.include_router(router)
     app.add_middleware(BearerAuth, auth=auth)
-    install_http_limits(app)
+    install_http_limits(app, larger_bodies)
     install_error_handlers(app)
 
 

@@ -190,6 +190,10 @@ def _worded_line(_: Any, labels: dict[str, Any], line: dict[str, Any]) -> str:
     if kind == "patrol.missed":
         n = len(data["missing"])
         return str(_("Patrol round missed: %(n)s checkpoints not scanned") % {"n": n})
+    if kind == "photo.attached":
+        return str(_("Photo attached to an incident"))
+    if kind == "photo.purged":
+        return str(_("Photos deleted after retention: %(n)s") % {"n": len(data["photos"])})
     if kind == "watchlist.applied":
         return str(
             _("Watch list version %(version)s in force (%(n)s entries)")

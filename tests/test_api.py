@@ -298,7 +298,7 @@ def test_an_incident_gets_its_deadline_from_its_severity(api: httpx.Client) -> N
     assert parse_time(severe["due_at"]) - parse_time(severe["opened_at"]) == timedelta(hours=1)
     medium = incident(api)
     assert parse_time(medium["due_at"]) - parse_time(medium["opened_at"]) == timedelta(hours=24)
-    assert api.get(f"/incidents/{severe['id']}").json() == {**severe, "entries": []}
+    assert api.get(f"/incidents/{severe['id']}").json() == {**severe, "entries": [], "photos": []}
     assert error_fields(
         api.post("/incidents", json={"category": "x", "severity": "huge", "title": "t"})
     ) == ["severity"]

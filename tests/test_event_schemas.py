@@ -212,6 +212,11 @@ def test_every_event_the_logbook_writes_matches_its_published_schema(tmp_path: P
     ).start()
     try:
         incident_id = drive_a_shift(edge, keys)
+        with edge.client(edge.login()) as guard:  # evidence: a photo, deleted by the purge
+            jpeg = b"\xff\xd8\xff\xe0" + bytes(2000)
+            photo = {"file": ("evidence.jpg", jpeg, "image/jpeg")}
+            answer = guard.post(f"/incidents/{incident_id}/photos", files=photo)
+            assert answer.status_code == 201, answer.text
     finally:
         edge.stop()
     book = Logbook(data)  # a supervisor's entry from the hub, as sync applies it

@@ -89,7 +89,10 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
     assert (
         "user hv.lobby-1\ntopic write guardpost/v1/hv/lobby-1/events\n"
         "topic write guardpost/v1/hv/lobby-1/status\n"
-        "topic read guardpost/v1/hv/lobby-1/ack\ntopic read guardpost/v1/hv/down\n"
+        "topic write guardpost/v1/hv/lobby-1/blobs\n"
+        "topic read guardpost/v1/hv/lobby-1/ack\n"
+        "topic read guardpost/v1/hv/lobby-1/blobs/ack\n"
+        "topic read guardpost/v1/hv/down\n"
     ) in acl
     password = device.stdout.splitlines()[2].removeprefix("password=")
     assert password not in (hub.data / "broker" / "passwd").read_text()

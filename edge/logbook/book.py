@@ -16,6 +16,7 @@ from schemas.ids import format_time, utc_now
 from schemas.lines import logbook_line, wanted
 from service import errors, sqlite
 from service.logbook_words import Names
+from service.photo_files import PhotoFiles
 from service.purge_text import as_purged
 
 from .accounts import Accounts
@@ -36,6 +37,7 @@ from .family import DoorPolicy
 from .incidents import Incidents
 from .panic import Panic
 from .patrols import Patrols
+from .photos import Photos
 from .preapprovals import Preapprovals
 from .retention import Retention
 from .roster import Roster
@@ -102,6 +104,7 @@ class Logbook:
         self.accounts = Accounts(self)
         self.roster = Roster(self)
         self.patrols = Patrols(self)
+        self.photos = Photos(self, PhotoFiles(data))
         self.panic = Panic(self)
         self.sync = SyncCursor(self)
         self.retention = Retention(self)

@@ -7,7 +7,7 @@ per area, and the login with a badge and a PIN."""
 from schemas import models as m
 from service.pages_login import LoginForm, pages_router
 
-from . import incidents, logbook, panic, patrol, visits
+from . import incidents, logbook, panic, patrol, photos, visits
 from .base import Page
 
 LOGIN = LoginForm(
@@ -17,6 +17,6 @@ LOGIN = LoginForm(
     too_many=lambda _: _("Too many wrong PINs. Wait 5 minutes."),
     wrong=lambda _: _("Wrong badge or PIN."),
 )
-router = pages_router(Page, LOGIN, visits, incidents, logbook, patrol, panic)
+router = pages_router(Page, LOGIN, visits, incidents, photos, logbook, patrol, panic)
 
 __all__ = ["Page", "router"]

@@ -25,7 +25,7 @@ def no_such_incident(page: Page) -> Response:
 
 
 @router.get("/incidents/new", response_class=HTMLResponse)
-def new_incident_page(request: Request) -> Response:
+def newrender_incident(request: Request) -> Response:
     return Page.blank_form(request, "incident_new.html")
 
 
@@ -66,7 +66,7 @@ def incidents_page(request: Request, status: str | None = None) -> Response:
     return page.render("incidents.html", incidents=page.book.incidents.list(status=wanted))
 
 
-def _incident_page(
+def render_incident(
     page: Page, incident_id: str, status_code: int = 200, **context: Any
 ) -> Response:
     try:
@@ -96,13 +96,15 @@ def _incident_page(
         incident=incident,
         next_status=step,
         timeline=incident_timeline(page._, page.labels(), incident),
+        photos=page.book.photos.of_incident(incident_id),
+        may_add_photo=True,
         **context,
     )
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(incident_id: str, request: Request) -> Response:
-    return _incident_page(Page.of_user(request), incident_id)
+    return render_incident(Page.of_user(request), incident_id)
 
 
 @router.post("/incidents/{incident_id}/entries", response_class=HTMLResponse)
@@ -111,7 +113,7 @@ async def add_entry(incident_id: str, request: Request) -> Response:
     form = await page.checked_form()
     entry, retry = page.text_entry(m.EntryIn, form, "kind", "text")
     if entry is None:
-        return _incident_page(page, incident_id, 422, **retry)
+        return render_incident(page, incident_id, 422, **retry)
     try:
         await page.book.incidents.add_entry(incident_id, entry.kind, entry.text, page.me)
     except errors.NotFound:
@@ -142,7 +144,7 @@ async def approve_closing(incident_id: str, request: Request) -> Response:
     except errors.NotFound:
         return no_such_incident(page)
     if problem:
-        return _incident_page(
+        return render_incident(
             page, incident_id, status_code, approve_error=problem, badge=form.get("badge", "")
         )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
@@ -155,12 +157,12 @@ async def set_status(incident_id: str, request: Request) -> Response:
     try:
         await page.book.incidents.set_status(incident_id, form.get("status", ""), page.me)
     except errors.Forbidden:
-        return _incident_page(
+        return render_incident(
             page, incident_id, 403, status_error=page._("Only a supervisor may close an incident.")
         )
     except errors.TransitionForbidden:
         message = page._("Not now: a complaint closes after a follow-up visit and a summary.")
-        return _incident_page(page, incident_id, 409, status_error=message)
+        return render_incident(page, incident_id, 409, status_error=message)
     except errors.NotFound:
         return no_such_incident(page)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

@@ -94,10 +94,15 @@ def list_incidents(
 @router.get("/incidents/{incident_id}", tags=["incidents"], responses={404: {}})
 def get_incident(incident_id: str, user: CurrentUser, store: StoreDep) -> m.HubIncident:
     """One incident with its entries, its history (status, assignee and grade changes as its
-    post recorded them) and the commands sent to its post with their state."""
+    post recorded them), the commands sent to its post with their state, and its evidence
+    photos (`GET /photos/{id}` once their bytes have arrived)."""
     incident = visible_incident(store, user, incident_id)
     audit_read(store, user, "api incident", id=incident_id)
-    return m.HubIncident.model_validate(incident)
+    fields = m.IncidentPhoto.model_fields
+    photos = [
+        {k: v for k, v in p.items() if k in fields} for p in store.incident_photos(incident_id)
+    ]
+    return m.HubIncident.model_validate({**incident, "photos": photos})
 
 
 @router.post(

@@ -11,7 +11,7 @@ password."""
 from service.pages_login import LoginForm, pages_router
 
 from ..actions import HubLoginIn
-from . import fleet, guards, incidents, manage, patrols, reports, search, sites, visits
+from . import fleet, guards, incidents, manage, patrols, photos, reports, search, sites, visits
 from .base import HubPage
 
 LOGIN = LoginForm(
@@ -22,7 +22,18 @@ LOGIN = LoginForm(
     wrong=lambda _: _("Wrong username or password."),
 )
 router = pages_router(
-    HubPage, LOGIN, sites, fleet, guards, incidents, search, manage, reports, visits, patrols
+    HubPage,
+    LOGIN,
+    sites,
+    fleet,
+    guards,
+    incidents,
+    photos,
+    search,
+    manage,
+    reports,
+    visits,
+    patrols,
 )
 
 __all__ = ["HubPage", "router"]

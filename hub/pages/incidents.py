@@ -81,6 +81,10 @@ def _incident_page(
         status_code,
         incident=incident,
         timeline=incident_timeline(page._, page.labels(), incident),
+        photos=[  # a photo whose bytes have not come from the post yet shows a placeholder
+            {**photo, "missing": photo["stored_at"] is None}
+            for photo in page.store.incident_photos(incident_id)
+        ],
         **context,
     )
 

@@ -4,8 +4,8 @@ Keep SQL in this package and nowhere else, so that moving the hub to PostgreSQL 
 this package: `schema` (connection, numbered `migrations/*.sql`), `base` (connections,
 transactions), `batches` (ingest), `projection`, `devices`, `reads`, `outbox` (down messages,
 watch list), `sites` (site records and their settings), `guards` (the guards and each site's
-roster), `rules` (escalation), `accounts`, `search` (and audit), `reports`; `facade` puts them
-together.
+roster), `rules` (escalation), `accounts`, `search` (and audit), `reports`, `photos`
+(evidence photos; their bytes are files); `facade` puts them together.
 """
 
 from .batches import is_database_failure
