@@ -18,6 +18,7 @@ from service.pages import STATIC
 from service.workers import run_every
 
 from .api import router
+from .api_health import router as health_router
 from .api_patrols import router as patrols_router
 from .auth import Auth
 from .intercom import Intercom
@@ -47,6 +48,7 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
         retention_days=settings.retention_days,
         idle_minutes=settings.idle_minutes,
         default_lang=settings.language,
+        disk_reserve_mb=settings.disk_reserve_mb,
     )
 
 
@@ -107,7 +109,7 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
-    install_api(app, auth, router, patrols_router, pages_router)
+    install_api(app, auth, router, patrols_router, health_router, pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, Page)
 

@@ -41,6 +41,11 @@ class EdgeSettings(ServiceSettings):
     )
     idle_minutes: float = Field(default=10.0, gt=0, description="tablet back to the PIN pad")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
+    disk_reserve_mb: int = Field(
+        default=200,
+        ge=0,
+        description="below this much free disk the post refuses new records (507); 0: none",
+    )
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
     deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
     deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")

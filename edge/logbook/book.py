@@ -30,6 +30,7 @@ from .database import (
 )
 from .deliveries import Deliveries
 from .directory import Directory
+from .disk import DiskReserve
 from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
@@ -60,6 +61,7 @@ class Logbook:
         retention_days: int = 30,
         idle_minutes: float = 10.0,
         default_lang: str = "zh-Hant",
+        disk_reserve_mb: int = 0,
     ) -> None:
         if not is_initialised(data):
             raise errors.NotInitialised(
@@ -88,6 +90,8 @@ class Logbook:
         self.site: str = meta["site"]
         self.device: str = meta["device"]
         self.writer = Writer(self.path, conn)
+        self.disk = DiskReserve(data, disk_reserve_mb)
+        self.writer.check_room = self.disk.check
         self.preapprovals = Preapprovals(self)
         self.watchlist = Watchlist(self)
         self.visits = Visits(self, self.preapprovals, self.watchlist)

@@ -83,6 +83,8 @@ class Writer:
         self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
         self._committed: list[dict[str, Any]] = []
         self._disk_full = False
+        # called before each request's write (`run`); raises to refuse it (the disk's reserve)
+        self.check_room: Callable[[], None] = lambda: None
         self._closed = False
         self._submit_lock = threading.Lock()
         self._thread = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
@@ -136,8 +138,14 @@ class Writer:
         return self.submit(work).result()
 
     async def run(self, work: Work[T]) -> T:
-        """`write` for async callers: the event loop serves others while the commit happens."""
+        """`write` for async callers (requests): the event loop serves others while the commit
+        happens. Refused (507) while the disk's reserve is reached; `write` is not."""
+        self.check_room()
         return await asyncio.wrap_future(self.submit(work))
+
+    @property
+    def is_running(self) -> bool:
+        return not self._closed and self._thread.is_alive()
 
     @property
     def disk_full(self) -> bool:

@@ -61,9 +61,12 @@ class Devices(StoreBase):
                 )
             conn.execute(
                 "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
-                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
-                " WHERE site = ? AND device = ?",
-                (online, status.last_seq, offset, status.version, format_time(now), site, device),
+                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?,"
+                " disk_free_mb = COALESCE(?, disk_free_mb) WHERE site = ? AND device = ?",
+                (
+                    *(online, status.last_seq, offset, status.version, format_time(now)),
+                    *(status.disk_free_mb, site, device),
+                ),
             )
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
@@ -97,6 +100,8 @@ class Devices(StoreBase):
                 "clock_offset_s": r["clock_offset_s"],
                 "tampered": bool(r["tampered"]),
                 "tampered_reason": r["tampered_reason"],
+                "version": r["version"] or None,
+                "disk_free_mb": r["disk_free_mb"],
             }
             for r in rows
             if sites is None or r["site"] in sites
