@@ -220,5 +220,29 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     )
 
 
+@cli.command()
+@DATA
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="the backup file, or a directory for a dated file in it",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="with a directory: keep only the newest KEEP backups in it",
+)
+def backup(data: Path, to: Path, keep: int | None) -> None:
+    """Copy the database while `serve` runs (SQLite online backup), checked before it is kept."""
+    from .logbook.backup import back_up
+
+    done = back_up(DATA.initialised(data), to, keep)
+    gone = f"; removed {len(done.removed)} older" if done.removed else ""
+    click.echo(f"backed up {done.events} events (last seq {done.last_seq}) to {done.path}{gone}")
+
+
 if __name__ == "__main__":
     main()
