@@ -244,5 +244,20 @@ def backup(data: Path, to: Path, keep: int | None) -> None:
     click.echo(f"backed up {done.events} events (last seq {done.last_seq}) to {done.path}{gone}")
 
 
+@cli.command()
+@DATA
+@click.option("--from-hub", "hub_url", required=True, help="the hub's base URL, https://HOST:PORT")
+@click.option("--token", required=True, help="a hub manager's token (POST /api/v1/auth/login)")
+def restore(data: Path, hub_url: str, token: str) -> None:
+    """Make a freshly initialised post the continuation of a dead one, from the hub's copy."""
+    from .restore import restore_from_hub
+
+    if not hub_url.startswith(("http://", "https://")):
+        raise CliError("--from-hub must be an http:// or https:// URL")
+    with opened(DATA.initialised(data)) as book:
+        count = restore_from_hub(book, hub_url, token)
+    click.echo(f"restored {count} events from the hub; the post continues at seq {count + 1}")
+
+
 if __name__ == "__main__":
     main()

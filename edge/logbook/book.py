@@ -36,6 +36,7 @@ from .family import DoorPolicy
 from .incidents import Incidents
 from .patrols import Patrols
 from .preapprovals import Preapprovals
+from .restore import Restore
 from .retention import Retention
 from .roster import Roster
 from .shift_notes import ShiftNotes
@@ -105,6 +106,7 @@ class Logbook:
         self.roster = Roster(self)
         self.patrols = Patrols(self)
         self.sync = SyncCursor(self)
+        self.restore = Restore(self, self.sync)
         self.retention = Retention(self)
         self.settings = SiteSettings(
             self, self.local_settings, {"roster": self.roster, "directory": self.directory}

@@ -294,15 +294,31 @@ class Writer:
         }
         event["hash"] = event_hash(event, data_text)
         event["pii"] = pii_json
+        return self._insert(conn, event, data_text)
+
+    def append_given(self, conn: sqlite3.Connection, event: dict[str, Any]) -> dict[str, Any]:
+        """Append an event exactly as another copy of this logbook holds it (a replacement
+        post's restore from the hub, `restore.py`), with its projection: only the next seq,
+        linked to the head, with its own hash."""
+        data_text = canonical_text(event["data"])
+        links = (event["seq"], event["prev_hash"]) == (self._head.seq + 1, self._head.hash)
+        if not links or event_hash(event, data_text) != event["hash"]:
+            raise errors.InvalidValue(f"event {event['seq']} does not continue the logbook")
+        return self._insert(conn, event, data_text)
+
+    def _insert(
+        self, conn: sqlite3.Connection, event: dict[str, Any], data_text: str
+    ) -> dict[str, Any]:
+        pii_json = event["pii"]
         conn.execute(
             "INSERT INTO events (seq, id, type, at, record_id, data, pii, pii_digest, prev_hash,"
             " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event["seq"],
                 event["id"],
-                event_type,
+                event["type"],
                 event["at"],
-                record_id,
+                event["record_id"],
                 data_text,
                 None if pii_json is None else canonical_text(pii_json),
                 event["pii_digest"],

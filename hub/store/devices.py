@@ -3,6 +3,7 @@ status and its history, the `tampered` flag, and the dashboard's live version.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -108,6 +109,23 @@ class Devices(StoreBase):
         ]
 
     # ---- reads for the API ------------------------------------------------------------------
+
+    def device_events(self, site: str, device: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """A device's events with seq > `after`, in seq order, as stored (the `pii` purged here
+        is null): what a replacement post restores from (`guardpost-edge restore`)."""
+        rows = self._read.execute(
+            "SELECT seq, id, type, at, record_id, data, pii, pii_digest, prev_hash, hash"
+            " FROM events WHERE site = ? AND device = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (site, device, after, limit),
+        )
+        return [
+            {
+                **dict(r),
+                "data": json.loads(r["data"]),
+                "pii": None if r["pii"] is None else json.loads(r["pii"]),
+            }
+            for r in rows
+        ]
 
     def live_version(self, sites: list[str] | None) -> str:
         """Changes whenever something a dashboard shows does: events, acks, a device going
