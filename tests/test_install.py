@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -123,3 +124,22 @@ def test_without_root_install_is_one_line_and_exit_2(post: Path) -> None:
     assert result.stderr == (
         "Error: install writes /etc/systemd/system: run it as root, or with --dry-run\n"
     )
+
+
+def test_an_older_program_refuses_to_serve_a_newer_database(post: Path, tmp_path: Path) -> None:
+    """An upgrade is a newer program on the same data (it migrates on start); going back to an
+    older program after one is refused, before anything is written."""
+    upgraded = tmp_path / "upgraded"
+    shutil.copytree(post, upgraded)
+    conn = sqlite3.connect(upgraded / "guardpost.db")
+    version = conn.execute("PRAGMA user_version").fetchone()[0] + 1
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    before = (upgraded / "guardpost.db").read_bytes()
+    result = run_edge("serve", "--data", str(upgraded), "--port", "1")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: {upgraded / 'guardpost.db'} was written by a newer Guardpost (schema version"
+        f" {version}); upgrade guardpost to open it\n"
+    )
+    assert (upgraded / "guardpost.db").read_bytes() == before
