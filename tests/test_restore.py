@@ -5,25 +5,38 @@ its next events reach the hub as a continuation of the chain, not as tampering."
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from schemas.ids import format_time, utc_now
+from schemas.topics import status_topic
+from service import __version__
+
+from .browser import signed_in
 from .helpers import (
     GUARD,
     MANAGER,
+    UNITS_CSV,
     Company,
     EdgeServer,
+    HubServer,
+    Tap,
     add_guard,
     add_user,
+    import_units,
+    key_values,
     run_edge,
+    run_hub,
     wait_until,
 )
 from .test_clock import faked
@@ -80,10 +93,72 @@ def hub_token(hub_url: str, user: dict[str, str]) -> str:
     return str(answer.json()["token"])
 
 
+def provision(company: Company, device: str) -> dict[str, str]:
+    result = run_hub(
+        "provision-device", "--data", str(company.hub_data), "--site", "harbour-view",
+        "--device", device,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return key_values(result.stdout)
+
+
+def login_of(account: dict[str, str]) -> tuple[str, str]:
+    return account["username"], account["password"]
+
+
+def device_card(page: str, device: str) -> str:
+    start = page.index(f'data-device="{device}"')
+    return page[start : page.index("</li>", start)]
+
+
+def warns_of_an_old_post(company: Company, hub: HubServer, account: dict[str, str]) -> None:
+    """An older post's status (no `disk_free_mb`) is still read; then one with little disk and
+    a clock ahead: the hub shows each post's version and free disk, and warns of that one in
+    the supervisor's language."""
+    tap = Tap(company, *login_of(account))
+    topic = status_topic("harbour-view", "lobby-2")
+    older = {"online": True, "last_seq": 0, "version": "0.0.9"}
+    with hub.client() as desk:
+
+        def lobby2() -> dict[str, Any]:
+            devices = desk.get("/devices").json()["devices"]
+            return next((dict(d) for d in devices if d["device"] == "lobby-2"), {})
+
+        try:
+            tap.publish(topic, json.dumps(older).encode())
+            seen = wait_until(lambda: lobby2().get("version") and lobby2())
+            assert (seen["disk_free_mb"], seen["tampered"]) == (None, False)
+            ahead = format_time(utc_now() + timedelta(seconds=125))
+            low = {**older, "disk_free_mb": 120, "clock": ahead}
+            tap.publish(topic, json.dumps(low).encode())
+            wait_until(lambda: lobby2().get("disk_free_mb") == 120)
+        finally:
+            tap.close()
+    with signed_in(hub.url, MANAGER) as desk:
+        page = desk.get("/", params={"lang": "zh-Hant"}).text
+        english = device_card(desk.get("/", params={"lang": "en"}).text, "lobby-2")
+        settings = desk.get("/sites/harbour-view/settings", params={"lang": "zh-Hans"}).text
+    card = device_card(page, "lobby-2")
+    assert "磁碟快滿：只餘 120 MB。" in card
+    assert "版本 0.0.9 比總部舊：請更新崗位。" in card
+    assert "時鐘相差 12" in card  # 125 s, less the message's time on the way
+    assert "data-warning" not in device_card(page, "lobby-1")
+    assert f"軟件版本 {__version__}" in device_card(page, "lobby-1")
+    assert "Disk nearly full: 120 MB left." in english
+    assert f'data-version="{__version__}"' in settings and "软件版本 0.0.9" in settings
+
+
 def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: Path) -> None:
     company = Company(tmp_path)
-    post = company.add_post("harbour-view", "lobby-1")
-    account = post.account  # type: ignore[attr-defined]
+    account = provision(company, "lobby-1")
+    old_post = provision(company, "lobby-2")  # never started: the test speaks for it
+    post = EdgeServer(
+        tmp_path / "post", extra_args=["--broker", company.broker.url(*login_of(account))]
+    )
+    init = ("init", "--data", str(post.data), "--site", "harbour-view", "--device", "lobby-1")
+    assert run_edge(*init, "--id-key", account["id_key"]).returncode == 0
+    assert add_guard(post.data, GUARD).returncode == 0
+    assert import_units(post.data, tmp_path / "units.csv", UNITS_CSV).returncode == 0
     add_user(company.hub_data, SUPERVISOR_AT_HUB, "supervisor", "harbour-view")
     register_many(post.data, 2000, 0, faked("-40d"))  # 40 days ago: past retention now
     purge = run_edge("purge", "--data", str(post.data), "--trust-clock")
@@ -92,6 +167,7 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: 
     before = register_state(post.data)
 
     hub = company.start_hub()
+    company.extra.append(post)
     try:
         post.start()
         with hub.client() as desk, post.client(post.login()) as guard:
@@ -103,8 +179,9 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: 
             )
             assert units.status_code == 200, units.text
 
-            def device() -> dict[str, Any]:
-                return dict(desk.get("/devices").json()["devices"][0])
+            def device(name: str = "lobby-1") -> dict[str, Any]:
+                devices = desk.get("/devices").json()["devices"]
+                return next((dict(d) for d in devices if d["device"] == name), {})
 
             seen: list[int] = []
 
@@ -119,6 +196,8 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: 
 
             last_seq = wait_until(synced, 60, "the post to apply the directory and sync it all")
             assert last_seq > 5000 and device()["acked_seq"] == last_seq
+            assert device()["version"] == __version__ and device()["disk_free_mb"] > 0
+            warns_of_an_old_post(company, hub, old_post)
             post.stop()
             shutil.rmtree(post.data)  # the card dies
 
@@ -127,23 +206,29 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: 
             assert run_edge(*init, "--id-key", account["id_key"]).returncode == 0
             restore = ("restore", "--data", str(fresh), "--from-hub", hub.url, "--token")
 
-            wrong = run_edge(*restore, hub_token(hub.url, SUPERVISOR_AT_HUB))
-            assert (wrong.returncode, wrong.stdout) == (2, "")
-            assert wrong.stderr == (
-                "Error: the hub refused the token: it must be a hub manager's; nothing was"
-                " restored\n"
-            )
             token = hub_token(hub.url, MANAGER)
-            other = tmp_path / "other-card"
-            assert run_edge("init", "--data", str(other), "--site", "harbour-view",
-                            "--device", "lobby-9").returncode == 0  # fmt: skip
-            unknown = run_edge(
-                "restore", "--data", str(other), "--from-hub", hub.url, "--token", token
-            )
-            assert (unknown.returncode, unknown.stderr) == (
-                2,
-                "Error: the hub has no such post; nothing was restored\n",
-            )
+            supervisor = hub_token(hub.url, SUPERVISOR_AT_HUB)
+            path = f"{hub.url}/api/v1/devices/harbour-view"
+            for method, url, who, status in (
+                ("GET", f"{path}/lobby-1/events", None, 401),
+                ("GET", f"{path}/lobby-1/events", supervisor, 403),  # a manager's only
+                ("POST", f"{path}/lobby-1/resend", supervisor, 403),
+                ("GET", f"{path}/lobby-9/events", token, 404),
+                ("GET", f"{path}/lobby-1/events?limit=5001", token, 422),
+            ):
+                headers = {"Authorization": f"Bearer {who}"} if who else {}
+                answer = httpx.request(method, url, headers=headers, timeout=30)
+                assert answer.status_code == status, (method, url, answer.text)
+            page = httpx.get(
+                f"{path}/lobby-1/events",
+                params={"after": 10, "limit": 3},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
+            assert [e["seq"] for e in page["events"]] == [11, 12, 13]
+            assert (page["next_after"], page["acked_seq"]) == (13, last_seq)
+            visits = [e for e in page["events"] if e["type"] == "visit.registered"]
+            assert visits and all(e["pii"] is None for e in visits)  # purged at the hub too
 
             done = run_edge(*restore, token)
             assert (done.returncode, done.stdout) == (
