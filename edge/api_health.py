@@ -24,9 +24,13 @@ def post_health(book: Logbook, broker_connected: bool) -> dict[str, Any]:
         db_ok = book.writer.is_running
     except sqlite3.Error:
         last_ack_at, db_ok = None, False
-    disk_free_mb = book.disk.free_mb()
+    try:
+        disk_free_mb = book.disk.free_mb()
+    except OSError:  # the data directory is gone from under the service
+        disk_free_mb, db_ok = 0, False
+    low = disk_free_mb < book.disk.reserve_mb
     return {
-        "ok": db_ok and not (book.disk_full or book.disk.is_low()),
+        "ok": db_ok and not (book.disk_full or low),
         "version": __version__,
         "db_ok": db_ok,
         "disk_free_mb": disk_free_mb,
