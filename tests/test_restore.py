@@ -17,12 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import Browser
 
 from schemas.ids import format_time, utc_now
 from schemas.topics import status_topic
 from service import __version__
 
-from .browser import signed_in
+from .browser import (
+    CONTRAST,
+    PHONE,
+    hub_log_in,
+    serious_axe_violations,
+    signed_in,
+    tab,
+    too_wide,
+)
 from .helpers import (
     GUARD,
     MANAGER,
@@ -111,7 +120,9 @@ def device_card(page: str, device: str) -> str:
     return page[start : page.index("</li>", start)]
 
 
-def warns_of_an_old_post(company: Company, hub: HubServer, account: dict[str, str]) -> None:
+def warns_of_an_old_post(
+    company: Company, hub: HubServer, account: dict[str, str], browser: Browser
+) -> None:
     """An older post's status (no `disk_free_mb`) is still read; then one with little disk and
     a clock ahead: the hub shows each post's version and free disk, and warns of that one in
     the supervisor's language."""
@@ -146,9 +157,18 @@ def warns_of_an_old_post(company: Company, hub: HubServer, account: dict[str, st
     assert f"軟件版本 {__version__}" in device_card(page, "lobby-1")
     assert "Disk nearly full: 120 MB left." in english
     assert f'data-version="{__version__}"' in settings and "软件版本 0.0.9" in settings
+    for tablet in tab(browser, viewport=PHONE):  # a supervisor's phone
+        hub_log_in(tablet, hub, MANAGER, "zh-Hant")
+        assert too_wide(tablet) is None
+        assert serious_axe_violations(tablet) == []
+        badges = tablet.locator("[data-warning]").all()
+        assert len(badges) == 3  # low disk, clock, old version: readable in the sun
+        assert all(badge.evaluate(CONTRAST) >= 4.5 for badge in badges)
 
 
-def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: Path) -> None:
+def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(
+    tmp_path: Path, browser: Browser
+) -> None:
     company = Company(tmp_path)
     account = provision(company, "lobby-1")
     old_post = provision(company, "lobby-2")  # never started: the test speaks for it
@@ -197,7 +217,7 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(tmp_path: 
             last_seq = wait_until(synced, 60, "the post to apply the directory and sync it all")
             assert last_seq > 5000 and device()["acked_seq"] == last_seq
             assert device()["version"] == __version__ and device()["disk_free_mb"] > 0
-            warns_of_an_old_post(company, hub, old_post)
+            warns_of_an_old_post(company, hub, old_post, browser)
             post.stop()
             shutil.rmtree(post.data)  # the card dies
 
