@@ -42,6 +42,7 @@ from .helpers import (
     Tap,
     add_guard,
     add_user,
+    free_port,
     import_units,
     key_values,
     run_edge,
@@ -293,3 +294,22 @@ def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(
             ]
     finally:
         company.stop_all(*company.extra)
+
+
+def test_a_restore_that_cannot_reach_the_hub_is_one_line_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    card = tmp_path / "card"
+    init = ("init", "--data", str(card), "--site", "harbour-view", "--device", "lobby-1")
+    assert run_edge(*init).returncode == 0
+    before = (card / "guardpost.db").read_bytes()
+    for hub_url, line in (
+        (
+            f"http://127.0.0.1:{free_port()}",
+            "Error: cannot reach the hub ([Errno 111] Connection refused); nothing was restored\n",
+        ),
+        ("ftp://hub.example", "Error: --from-hub must be an http:// or https:// URL\n"),
+    ):
+        result = run_edge("restore", "--data", str(card), "--from-hub", hub_url, "--token", "t")
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", line)
+    assert (card / "guardpost.db").read_bytes() == before
