@@ -18,6 +18,7 @@ from service.pages import STATIC
 from service.workers import run_every
 
 from .api import router
+from .api_health import router as health_router
 from .api_patrols import router as patrols_router
 from .api_photos import PHOTO_PATHS
 from .api_photos import router as photos_router
@@ -50,6 +51,7 @@ def open_logbook(settings: EdgeSettings) -> Logbook:
         retention_days=settings.retention_days,
         idle_minutes=settings.idle_minutes,
         default_lang=settings.language,
+        disk_reserve_mb=settings.disk_reserve_mb,
     )
 
 
@@ -116,7 +118,14 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.sync = sync
     install_api(
-        app, auth, router, patrols_router, photos_router, pages_router, larger_bodies=PHOTO_PATHS
+        app,
+        auth,
+        router,
+        patrols_router,
+        photos_router,
+        health_router,
+        pages_router,
+        larger_bodies=PHOTO_PATHS,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_page_handlers(app, Page)

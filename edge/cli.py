@@ -147,6 +147,8 @@ def import_units(data: Path, file: Path) -> None:
 @click.option(
     "--public-url", default=None, help="how the gateway reaches this post (the webhook's callback)"
 )
+@click.option("--ssl-certfile", type=click.Path(path_type=Path), default=None, help="HTTPS: PEM")
+@click.option("--ssl-keyfile", type=click.Path(path_type=Path), default=None, help="its key")
 def serve(data: Path, **flags: Any) -> None:
     """Run the post's service (API and pages)."""
     import uvicorn
@@ -162,7 +164,7 @@ def serve(data: Path, **flags: Any) -> None:
     app = create_app(settings)
     click.echo(
         f"guardpost-edge serving {app.state.book.site}/{app.state.book.device} on "
-        f"http://{settings.host}:{settings.port}"
+        f"http{'s' if settings.ssl_certfile else ''}://{settings.host}:{settings.port}"
         + (f" via {mask_url(settings.broker)}" if settings.broker else " (offline, no broker)"),
         err=True,
     )
@@ -176,6 +178,8 @@ def serve(data: Path, **flags: Any) -> None:
         proxy_headers=False,
         access_log=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
     )
 
 
@@ -222,6 +226,94 @@ def purge(data: Path, older_than: int | None, trust_clock: bool) -> None:
     )
     if photos:
         click.echo(f"deleted {photos} photos older than {days} days")
+
+
+@cli.command()
+@DATA
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="the backup file, or a directory for a dated file in it",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="with a directory: keep only the newest KEEP backups in it",
+)
+def backup(data: Path, to: Path, keep: int | None) -> None:
+    """Copy the database while `serve` runs (SQLite online backup), checked before it is kept."""
+    from .logbook.backup import back_up
+
+    done = back_up(DATA.initialised(data), to, keep)
+    gone = f"; removed {len(done.removed)} older" if done.removed else ""
+    click.echo(f"backed up {done.events} events (last seq {done.last_seq}) to {done.path}{gone}")
+
+
+@cli.command()
+@DATA
+@click.option("--from-hub", "hub_url", required=True, help="the hub's base URL, https://HOST:PORT")
+@click.option("--token", required=True, help="a hub manager's token (POST /api/v1/auth/login)")
+def restore(data: Path, hub_url: str, token: str) -> None:
+    """Make a freshly initialised post the continuation of a dead one, from the hub's copy."""
+    from .restore import restore_from_hub
+
+    if not hub_url.startswith(("http://", "https://")):
+        raise CliError("--from-hub must be an http:// or https:// URL")
+    with opened(DATA.initialised(data)) as book:
+        count = restore_from_hub(book, hub_url, token)
+    click.echo(f"restored {count} events from the hub; the post continues at seq {count + 1}")
+
+
+@cli.command()
+@DATA
+@click.option("--user", default="guardpost", help="the system user that runs the post")
+@click.option("--host", default="0.0.0.0", help="listen address (default: the lobby LAN)")
+@click.option("--port", type=click.IntRange(1024, 65535), default=8080, help="port")
+@click.option("--keep", type=click.IntRange(min=1), default=14, help="daily backups to keep")
+@click.option("--kiosk-user", default=None, help="also a Chromium kiosk unit, as this user")
+@click.option("--kiosk-url", default=None, help="the kiosk's page (default: this post)")
+@click.option("--dry-run", is_flag=True, help="print the units; write nothing")
+@click.option(
+    "--root", type=click.Path(path_type=Path), default=None, help="write under ROOT, not /"
+)
+def install(data: Path, root: Path | None, dry_run: bool, **options: Any) -> None:
+    """Write and enable the systemd units of this post (serve, daily purge and backup)."""
+    import os
+
+    from . import install as units
+
+    if not dry_run and root is None and os.geteuid() != 0:
+        raise CliError("install writes /etc/systemd/system: run it as root, or with --dry-run")
+    if any(c.isspace() for c in str(data.resolve())):
+        raise CliError("--data: a path without spaces, please (it goes into the units' commands)")
+    post = units.Post(
+        data=DATA.initialised(data).resolve(),
+        user=options["user"],
+        host=options["host"],
+        port=options["port"],
+        keep=options["keep"],
+        program=units.program_path(),
+        kiosk_user=options["kiosk_user"],
+        kiosk_url=options["kiosk_url"] or "",
+    )
+    if dry_run:
+        for name, text in units.unit_files(post).items():
+            click.echo(f"# /{units.UNIT_DIR / name}\n{text}")
+        return
+    for path in units.write_units(post, root or Path("/")):
+        click.echo(f"wrote {path}")
+    if root is not None:
+        return
+    if units.ensure_user(post.user, post.data):
+        click.echo(f"created the system user {post.user}")
+    wanted = [units.SERVE_UNIT, units.DAILY_TIMER, *([units.KIOSK_UNIT] * bool(post.kiosk_user))]
+    if units.enable(wanted):
+        click.echo(f"enabled and started {' '.join(wanted)}")
+    else:
+        click.echo(f"systemd is not running here; on the post: systemctl enable --now {wanted[0]}")
 
 
 if __name__ == "__main__":

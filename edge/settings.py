@@ -19,6 +19,10 @@ class EdgeSettings(ServiceSettings):
     data: Path = Field(description="the post's data directory (made by `init`)")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    ssl_certfile: Path | None = Field(
+        default=None, description="serve HTTPS with this certificate (PEM, with its chain)"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="the certificate's key (PEM)")
     public_url: str | None = Field(
         default=None,
         description="how the intercom gateway reaches this post; default http://HOST:PORT",
@@ -41,6 +45,11 @@ class EdgeSettings(ServiceSettings):
     )
     idle_minutes: float = Field(default=10.0, gt=0, description="tablet back to the PIN pad")
     retention_days: int = Field(default=30, ge=1, description="days personal data is kept")
+    disk_reserve_mb: int = Field(
+        default=200,
+        ge=0,
+        description="below this much free disk the post refuses new records (507); 0: none",
+    )
     deadline_minor_h: float = Field(default=72.0, gt=0, description="hours to resolve a minor")
     deadline_medium_h: float = Field(default=24.0, gt=0, description="hours to resolve a medium")
     deadline_severe_h: float = Field(default=1.0, gt=0, description="hours to resolve a severe")
@@ -51,6 +60,12 @@ class EdgeSettings(ServiceSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _key_with_certificate(self) -> EdgeSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("--ssl-certfile and --ssl-keyfile go together")
+        return self
 
     @model_validator(mode="after")
     def _secret_with_webhook(self) -> EdgeSettings:
@@ -64,7 +79,8 @@ class EdgeSettings(ServiceSettings):
     @property
     def answers_url(self) -> str:
         """The `callback` a gateway answers on."""
-        base = self.public_url or f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        base = self.public_url or f"{scheme}://{self.host}:{self.port}"
         return f"{base}/api/v1/intercom/answers"
 
     def deadline_h(self, severity: str) -> float:

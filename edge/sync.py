@@ -232,6 +232,7 @@ class Sync:
             "backlog": state["backlog"],
             "clock": now_text(),
             "version": __version__,
+            "disk_free_mb": self.book.disk.free_mb(),
         }
 
     def _publish_status(self) -> None:

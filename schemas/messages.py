@@ -168,6 +168,7 @@ class StatusIn(BaseModel):
     backlog: int = Field(default=0, ge=0, le=MAX_SEQ)
     clock: Time | None = None
     version: str = Field(default="", max_length=64)
+    disk_free_mb: int | None = Field(default=None, ge=0, le=MAX_SEQ)  # None: an older post
 
 
 class AckIn(BaseModel):

@@ -272,6 +272,18 @@ class Health(Record):
     ok: bool
 
 
+class PostHealth(Record):
+    """`GET /api/v1/health` on a post: for a monitor, without a login; nothing personal."""
+
+    ok: bool = Field(description="the database answers and the disk is above the reserve")
+    version: str = Field(description="the Guardpost version the post runs")
+    db_ok: bool = Field(description="the database answers and its writer runs")
+    disk_free_mb: int = Field(description="megabytes free where the database lives")
+    clock: str = Field(description="the post's clock now (compare it with yours)")
+    broker_connected: bool = Field(description="connected to the hub's broker now")
+    last_ack_at: str | None = Field(description="when the hub last acknowledged events")
+
+
 class Preapproval(Record):
     id: str
     unit: str

@@ -19,7 +19,7 @@ from .http_limits import install_http_limits
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-OPEN_PATHS = {"/api/v1/auth/login"}
+OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/health"}  # health: the edge's, for monitors
 
 
 class TokenResolver(Protocol):

@@ -523,3 +523,12 @@ def cases_as_requests(examples: int, seed_value: int) -> Callable[[F], F]:
         return seed(seed_value)(configured)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def init_small_post(data: Path, site: str = "harbour-view", device: str = "lobby-1") -> None:
+    """An initialised post with the guard and the units only (three commands, not `init_post`'s
+    six: for tests that only register visitors)."""
+    result = run_edge("init", "--data", str(data), "--site", site, "--device", device)
+    assert result.returncode == 0, result.stderr
+    assert add_guard(data, GUARD).returncode == 0
+    assert import_units(data, data.parent / f"{data.name}-units.csv", UNITS_CSV).returncode == 0

@@ -32,6 +32,7 @@ from .database import (
 )
 from .deliveries import Deliveries
 from .directory import Directory
+from .disk import DiskReserve
 from .doors import Doors
 from .family import DoorPolicy
 from .incidents import Incidents
@@ -39,6 +40,7 @@ from .panic import Panic
 from .patrols import Patrols
 from .photos import Photos
 from .preapprovals import Preapprovals
+from .restore import Restore
 from .retention import Retention
 from .roster import Roster
 from .shift_notes import ShiftNotes
@@ -64,6 +66,7 @@ class Logbook:
         retention_days: int = 30,
         idle_minutes: float = 10.0,
         default_lang: str = "zh-Hant",
+        disk_reserve_mb: int = 0,
     ) -> None:
         if not is_initialised(data):
             raise errors.NotInitialised(
@@ -92,6 +95,8 @@ class Logbook:
         self.site: str = meta["site"]
         self.device: str = meta["device"]
         self.writer = Writer(self.path, conn)
+        self.disk = DiskReserve(data, disk_reserve_mb)
+        self.writer.check_room = self.disk.check
         self.preapprovals = Preapprovals(self)
         self.watchlist = Watchlist(self)
         self.visits = Visits(self, self.preapprovals, self.watchlist)
@@ -107,6 +112,7 @@ class Logbook:
         self.photos = Photos(self, PhotoFiles(data))
         self.panic = Panic(self)
         self.sync = SyncCursor(self)
+        self.restore = Restore(self, self.sync)
         self.retention = Retention(self)
         self.settings = SiteSettings(
             self,

@@ -56,12 +56,12 @@ class SyncCursor(Family):
 
     def set_acked_now(self, acked_seq: int) -> bool:
         """Record the hub's cumulative ack; True if it moved forward."""
+        return self.writer.write(lambda conn: self.set_acked(conn, acked_seq))
 
-        def work(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE sync_state SET acked_seq = ?, last_ack_at = ? WHERE acked_seq < ?",
-                (acked_seq, format_time(utc_now()), acked_seq),
-            )
-            return cursor.rowcount > 0
-
-        return self.writer.write(work)
+    def set_acked(self, conn: sqlite3.Connection, acked_seq: int) -> bool:
+        """`set_acked_now` inside a work of the writer."""
+        cursor = conn.execute(
+            "UPDATE sync_state SET acked_seq = ?, last_ack_at = ? WHERE acked_seq < ?",
+            (acked_seq, format_time(utc_now()), acked_seq),
+        )
+        return cursor.rowcount > 0

@@ -84,6 +84,8 @@ class Writer:
         self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
         self._committed: list[dict[str, Any]] = []
         self._disk_full = False
+        # called before each request's write (`run`); raises to refuse it (the disk's reserve)
+        self.check_room: Callable[[], None] = lambda: None
         self._closed = False
         self._submit_lock = threading.Lock()
         self._thread = threading.Thread(target=self._write_loop, name="logbook-writer", daemon=True)
@@ -137,8 +139,14 @@ class Writer:
         return self.submit(work).result()
 
     async def run(self, work: Work[T]) -> T:
-        """`write` for async callers: the event loop serves others while the commit happens."""
+        """`write` for async callers (requests): the event loop serves others while the commit
+        happens. Refused (507) while the disk's reserve is reached; `write` is not."""
+        self.check_room()
         return await asyncio.wrap_future(self.submit(work))
+
+    @property
+    def is_running(self) -> bool:
+        return not self._closed and self._thread.is_alive()
 
     @property
     def disk_full(self) -> bool:
@@ -287,15 +295,31 @@ class Writer:
         }
         event["hash"] = event_hash(event, data_text)
         event["pii"] = pii_json
+        return self._insert(conn, event, data_text)
+
+    def append_given(self, conn: sqlite3.Connection, event: dict[str, Any]) -> dict[str, Any]:
+        """Append an event exactly as another copy of this logbook holds it (a replacement
+        post's restore from the hub, `restore.py`), with its projection: only the next seq,
+        linked to the head, with its own hash."""
+        data_text = canonical_text(event["data"])
+        links = (event["seq"], event["prev_hash"]) == (self._head.seq + 1, self._head.hash)
+        if not links or event_hash(event, data_text) != event["hash"]:
+            raise errors.InvalidValue(f"event {event['seq']} does not continue the logbook")
+        return self._insert(conn, event, data_text)
+
+    def _insert(
+        self, conn: sqlite3.Connection, event: dict[str, Any], data_text: str
+    ) -> dict[str, Any]:
+        pii_json = event["pii"]
         conn.execute(
             "INSERT INTO events (seq, id, type, at, record_id, data, pii, pii_digest, prev_hash,"
             " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event["seq"],
                 event["id"],
-                event_type,
+                event["type"],
                 event["at"],
-                record_id,
+                event["record_id"],
                 data_text,
                 None if pii_json is None else canonical_text(pii_json),
                 event["pii_digest"],

@@ -60,6 +60,7 @@ class Page(BasePage[Actor]):
         return {
             **self.book.sync.state(connected=bool(sync and sync.is_connected)),
             "disk_full": self.book.disk_full,
+            "disk_low": self.book.disk.is_low(),
             "clock": self.book.retention.clock_problem(),
         }
 

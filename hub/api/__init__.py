@@ -8,11 +8,11 @@ from fastapi import APIRouter
 
 from service.http import COMMON_ERRORS
 
-from . import accounts, commands, guards, manage, patrols, photos, records, sites
+from . import accounts, commands, device_copy, guards, manage, patrols, photos, records, sites
 from .deps import AuthDep, CurrentUser, StoreDep
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
-for area in (accounts, records, commands, sites, guards, manage, patrols, photos):
+for area in (accounts, records, device_copy, commands, sites, guards, manage, patrols, photos):
     router.include_router(area.router)
 
 __all__ = ["AuthDep", "CurrentUser", "StoreDep", "router"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas import models as m
 from schemas.ids import utc_now
@@ -32,6 +32,8 @@ class Device(BaseModel):
     clock_offset_s: float | None
     tampered: bool
     tampered_reason: str | None
+    version: str | None = Field(description="the Guardpost version the post last reported")
+    disk_free_mb: int | None = Field(description="the post's free disk (MB) it last reported")
 
 
 class DeviceList(BaseModel):
@@ -49,7 +51,7 @@ class HubLogbook(BaseModel):
 @router.get("/devices", tags=["devices"])
 def list_devices(user: CurrentUser, store: StoreDep) -> DeviceList:
     """Every post the user may see: online, last seen, how far the hub has it, clock offset,
-    and whether a forged batch was refused (`tampered`)."""
+    whether a forged batch was refused (`tampered`), its version and free disk."""
     return DeviceList(devices=[Device.model_validate(d) for d in store.list_devices(user.sites)])
 
 

@@ -108,7 +108,8 @@ def visible_site(page: HubPage, site: str) -> dict[str, Any]:
 
 
 def posts_of(page: HubPage, site: dict[str, Any]) -> list[dict[str, Any]]:
-    """The site's posts, each with the versions it applied and whether it has the latest."""
+    """The site's posts, each with the versions it applied and whether it has the latest, and
+    the Guardpost version it runs."""
     name = site["site"]
     latest = {
         "settings": site["version"],
@@ -116,9 +117,11 @@ def posts_of(page: HubPage, site: dict[str, Any]) -> list[dict[str, Any]]:
         "roster": page.store.roster(name)["version"],
         "patrols": page.store.patrols_version(name),
     }
+    software = {d["device"]: d["version"] for d in page.store.list_devices([name])}
     return [
         {
             "device": device,
+            "version": software.get(device),
             "applied": applied,
             "latest": latest,
             "current": all(applied[k] >= latest[k] for k in latest),

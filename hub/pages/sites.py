@@ -13,6 +13,7 @@ from service.logbook_words import worded_lines
 from service.pages_text import day_field
 
 from ..actions import audit_read
+from ..device_health import device_warnings
 from .base import HubPage, open_incidents
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,8 @@ def overview(request: Request) -> Response:
     """Every site the user may see: its posts' health, who is in, what is open."""
     page = HubPage.of_user(request)
     sites = page.me.sites
-    devices = page.store.list_devices(sites)
+    now = utc_now()
+    devices = [{**d, "warnings": device_warnings(d, now)} for d in page.store.list_devices(sites)]
     on_site = page.store.list_visits(sites, on_site=True)
     incidents = open_incidents(page.store, sites)
     names = sorted({d["site"] for d in devices} | set(sites or []))

@@ -3,6 +3,7 @@ status and its history, the `tampered` flag, and the dashboard's live version.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -61,9 +62,12 @@ class Devices(StoreBase):
                 )
             conn.execute(
                 "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
-                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?"
-                " WHERE site = ? AND device = ?",
-                (online, status.last_seq, offset, status.version, format_time(now), site, device),
+                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?,"
+                " disk_free_mb = COALESCE(?, disk_free_mb) WHERE site = ? AND device = ?",
+                (
+                    *(online, status.last_seq, offset, status.version, format_time(now)),
+                    *(status.disk_free_mb, site, device),
+                ),
             )
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
@@ -97,12 +101,31 @@ class Devices(StoreBase):
                 "clock_offset_s": r["clock_offset_s"],
                 "tampered": bool(r["tampered"]),
                 "tampered_reason": r["tampered_reason"],
+                "version": r["version"] or None,
+                "disk_free_mb": r["disk_free_mb"],
             }
             for r in rows
             if sites is None or r["site"] in sites
         ]
 
     # ---- reads for the API ------------------------------------------------------------------
+
+    def device_events(self, site: str, device: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """A device's events with seq > `after`, in seq order, as stored (the `pii` purged here
+        is null): what a replacement post restores from (`guardpost-edge restore`)."""
+        rows = self._read.execute(
+            "SELECT seq, id, type, at, record_id, data, pii, pii_digest, prev_hash, hash"
+            " FROM events WHERE site = ? AND device = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (site, device, after, limit),
+        )
+        return [
+            {
+                **dict(r),
+                "data": json.loads(r["data"]),
+                "pii": None if r["pii"] is None else json.loads(r["pii"]),
+            }
+            for r in rows
+        ]
 
     def live_version(self, sites: list[str] | None) -> str:
         """Changes whenever something a dashboard shows does: events, acks, a device going

@@ -154,6 +154,12 @@ class Outbox(StoreBase):
             },
         )
 
+    def forget_sent(self, site: str, device: str) -> None:
+        """Forget which versions went to a post (a replacement card has none of them), so
+        `queue_current` sends it every current version again."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM down_sent WHERE site = ? AND device = ?", (site, device))
+
     def _queue_versioned(
         self,
         conn: sqlite3.Connection,

@@ -1,0 +1,54 @@
+"""The post's disk: how much is free where its database lives, and the reserve below which the
+post refuses new records (a 507 before the disk is really full, so the post's own bookkeeping,
+acks, the hub's messages and the purge, still has room to write)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from service import errors
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+def free_mb(path: Path) -> int:
+    """Megabytes free to this process on the file system holding `path`."""
+    return shutil.disk_usage(path).free // MB
+
+
+class DiskReserve:
+    """Refuses new records while less than `reserve_mb` is free beside the database."""
+
+    def __init__(self, path: Path, reserve_mb: int) -> None:
+        self.path = path
+        self.reserve_mb = reserve_mb
+        self._was_low = False
+
+    def free_mb(self) -> int:
+        return free_mb(self.path)
+
+    def is_low(self) -> bool:
+        """True while less than the reserve is free (never with a reserve of 0)."""
+        return self.reserve_mb > 0 and self.free_mb() < self.reserve_mb
+
+    def check(self) -> None:
+        """DiskFull (507) while the reserve is reached; nothing is written then."""
+        if not self.is_low():
+            if self._was_low:
+                log.info("disk space above the reserve again: new records are accepted")
+            self._was_low = False
+            return
+        if not self._was_low:
+            log.error(
+                "disk space below the reserve: new records are refused",
+                extra={"free_mb": self.free_mb(), "reserve_mb": self.reserve_mb},
+            )
+        self._was_low = True
+        raise errors.DiskFull(
+            f"the post's disk is nearly full (less than {self.reserve_mb} MB free); nothing"
+            " was saved. Free some space, then try again"
+        )
