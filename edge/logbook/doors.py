@@ -4,16 +4,17 @@ one held open too long) opens by itself."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
-from schemas.models import Channel, DoorEventData, IncidentOpenedData, Severity
+from schemas.models import Channel, DoorEventData, Severity
 from service import errors
 
 from ..privacy import text_pii
 from .actors import Actor
 from .family import Family
+from .own_incidents import open_own_incident
 from .visits import linked_visit
 
 
@@ -46,24 +47,19 @@ class Doors(Family):
             if severity:
                 opened = utc_now()
                 incident_id = new_id()
-                self.writer.append(
+                open_own_incident(
+                    self.book,
                     conn,
-                    "incident.opened",
                     incident_id,
-                    IncidentOpenedData(
-                        category="security",
-                        severity=Severity(severity),
-                        title=f"Door {body['door']}: {body['kind']}",
-                        description=f"door event {event_id} at {data.occurred_at}"
-                        + (f", open for {duration_s:.0f} s" if duration_s is not None else ""),
-                        location=body["door"],
-                        visit_id=visit_id,
-                        channel=Channel.other,
-                        due_at=format_time(
-                            opened + timedelta(hours=self.book.deadlines_h[severity])
-                        ),
-                        by=by.ref,
-                    ),
+                    category="security",
+                    severity=Severity(severity),
+                    title=f"Door {body['door']}: {body['kind']}",
+                    description=f"door event {event_id} at {data.occurred_at}"
+                    + (f", open for {duration_s:.0f} s" if duration_s is not None else ""),
+                    location=body["door"],
+                    visit_id=visit_id,
+                    channel=Channel.other,
+                    by=by.ref,
                     at=opened,
                 )
                 door["incident_id"] = incident_id

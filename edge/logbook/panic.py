@@ -9,12 +9,13 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from schemas.ids import format_time, new_id, utc_now
-from schemas.models import IncidentOpenedData, Severity
+from schemas.models import Severity
 from service.incident_words import PANIC, panic_title
 
 from ..privacy import incident_pii
 from .actors import Actor
 from .family import Family
+from .own_incidents import open_own_incident
 
 LAST_SCAN_H = 12  # a scan older than a long shift says nothing about where the guard is now
 
@@ -30,24 +31,18 @@ class Panic(Family):
         def work(conn: sqlite3.Connection) -> None:
             opened = utc_now()
             checkpoint = self.last_checkpoint(conn, by, opened - timedelta(hours=LAST_SCAN_H))
-            self.writer.append(
+            open_own_incident(
+                self.book,
                 conn,
-                "incident.opened",
                 incident_id,
-                IncidentOpenedData(
-                    category="security",
-                    severity=Severity.severe,
-                    title=panic_title(by.name or by.id, checkpoint),
-                    title_code=PANIC,
-                    description=None,
-                    location=checkpoint,
-                    visit_id=None,
-                    channel=None,
-                    due_at=format_time(opened + timedelta(hours=self.book.deadlines_h["severe"])),
-                    by=by.ref,
-                ),
-                incident_pii({"description": note}),
+                category="security",
+                severity=Severity.severe,
+                title=panic_title(by.name or by.id, checkpoint),
+                title_code=PANIC,
+                location=checkpoint,
+                by=by.ref,
                 at=opened,
+                pii=incident_pii({"description": note}),
             )
 
         await self.writer.run(work)

@@ -17,7 +17,6 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.ids import format_time, new_id, parse_time, utc_now
 from schemas.models import (
     Channel,
-    IncidentOpenedData,
     PatrolMissedData,
     PatrolsAppliedData,
     PatrolScanData,
@@ -28,6 +27,7 @@ from service import errors
 
 from .actors import SYSTEM, Actor
 from .family import LogbookParts, VersionedFamily
+from .own_incidents import open_own_incident
 
 CHECKPOINTS = TypeAdapter(builtins.list[Checkpoint])
 ROUNDS = TypeAdapter(builtins.list[Round])
@@ -286,22 +286,17 @@ class Patrols(VersionedFamily):
                 by=SYSTEM.ref,
             ),
         )
-        self.writer.append(
+        open_own_incident(
+            self.book,
             conn,
-            "incident.opened",
             incident_id,
-            IncidentOpenedData(
-                category="security",
-                severity=Severity(severity),
-                # a code the pages word in their language (`service.pages_text.incident_title`)
-                title=f"Patrol {run.round['name']}: missed",
-                description=f"patrol round {run.round['id']} due at {format_time(run.due)}:"
-                f" not scanned: {', '.join(names.get(i, i) for i in missing)}",
-                location=None,
-                visit_id=None,
-                channel=Channel.patrol,
-                due_at=format_time(opened + timedelta(hours=self.book.deadlines_h[severity])),
-                by=SYSTEM.ref,
-            ),
+            category="security",
+            severity=Severity(severity),
+            # a code the pages word in their language (`service.pages_text.incident_title`)
+            title=f"Patrol {run.round['name']}: missed",
+            description=f"patrol round {run.round['id']} due at {format_time(run.due)}:"
+            f" not scanned: {', '.join(names.get(i, i) for i in missing)}",
+            channel=Channel.patrol,
+            by=SYSTEM.ref,
             at=opened,
         )

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.ids import format_time, new_id
-from schemas.models import Channel, IncidentOpenedData, Severity, VisitPii, WatchlistAppliedData
+from schemas.ids import new_id
+from schemas.models import Channel, Severity, VisitPii, WatchlistAppliedData
 from schemas.privacy import key_id, normalise_name
 
 from ..privacy import incident_pii
 from .actors import SYSTEM
 from .family import VersionedFamily
+from .own_incidents import open_own_incident
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +87,19 @@ class Watchlist(VersionedFamily):
         each page words in its language, the visitor's name and the entry's reason (personal
         data) in its `pii`."""
         severity = Severity(match.get("severity") or "severe")
-        self.writer.append(
+        open_own_incident(
+            self.book,
             conn,
-            "incident.opened",
             new_id(),
-            IncidentOpenedData(
-                category="watch_list",
-                severity=severity,
-                title=unit,
-                title_code="watch_list",
-                description=None,
-                location=None,
-                visit_id=visit_id,
-                channel=Channel.in_person,
-                by=SYSTEM.ref,
-                due_at=format_time(now + timedelta(hours=self.book.deadlines_h[severity])),
-            ),
-            incident_pii({"description": match["reason"]}, visitor.visitor_name),
+            category="watch_list",
+            severity=severity,
+            title=unit,
+            title_code="watch_list",
+            visit_id=visit_id,
+            channel=Channel.in_person,
+            by=SYSTEM.ref,
             at=now,
+            pii=incident_pii({"description": match["reason"]}, visitor.visitor_name),
         )
 
     def entry(self, entry_id: str) -> dict[str, Any] | None:
