@@ -236,9 +236,23 @@ def add_user(data: Path, user: dict[str, str], role: str, sites: str | None = No
     assert result.returncode == 0, result.stderr
 
 
-def init_hub(data: Path, *posts: tuple[str, str]) -> None:
-    """An initialised hub with the manager account and the posts `(site, device)` provisioned."""
-    assert run_hub("init", "--data", str(data)).returncode == 0
+class HubDatabases:
+    """Where `init_hub` keeps a new hub's tables: SQLite in its directory, or (while a module
+    runs on PostgreSQL: the `hub_db` fixture sets `cluster`) a new database of the test cluster."""
+
+    cluster: Any = None
+
+    @classmethod
+    def new(cls) -> str | None:
+        return None if cls.cluster is None else str(cls.cluster.new_database())
+
+
+def init_hub(data: Path, *posts: tuple[str, str], db: str | None = None) -> None:
+    """An initialised hub with the manager account and the posts `(site, device)` provisioned;
+    its tables in `db`, else where `HubDatabases` says."""
+    db = db or HubDatabases.new()
+    result = run_hub("init", "--data", str(data), *(["--db", db] if db else []))
+    assert result.returncode == 0, result.stderr
     add_user(data, MANAGER, "manager")
     for site, device in posts:
         assert (

@@ -7,7 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import BOTH_ENGINES
 from tests.helpers import MANAGER, HubServer, add_user, init_hub, run_hub
+
+pytestmark = BOTH_ENGINES
 
 
 @pytest.fixture

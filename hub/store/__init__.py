@@ -9,8 +9,9 @@ together.
 """
 
 from .batches import is_database_failure
+from .engine import DB_FILE
 from .facade import Store
-from .schema import DB_FILE, connect, create_schema, init_store, is_initialised
+from .schema import connect, create_schema, init_store, is_initialised
 
 __all__ = [
     "DB_FILE",

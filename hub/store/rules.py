@@ -63,7 +63,7 @@ class Rules(Patrols):
             " JOIN notify_rules r ON r.removed_at IS NULL AND r.severity = i.severity"
             "  AND (r.site IS NULL OR r.site = i.site)"
             " JOIN (SELECT 'opened' AS kind UNION ALL SELECT 'overdue') k"
-            "  ON instr(',' || r.events || ',', ',' || k.kind || ',') > 0"
+            "  ON (',' || r.events || ',') LIKE ('%,' || k.kind || ',%')"
             " WHERE ((k.kind = 'opened' AND i.opened_at >= r.created_at)"
             "  OR (k.kind = 'overdue' AND i.due_at <= ?"
             "      AND i.status IN ('open', 'acknowledged', 'in_progress')))"
