@@ -162,6 +162,23 @@ def provision_device(data: Path, site: str, device: str, db: str | None) -> None
     click.echo(f"id_key={id_key}")
 
 
+@cli.command("migrate-db")
+@DATA
+@click.option("--to", "to_url", required=True, help="postgresql://USER:PASS@HOST:PORT/DB (empty)")
+def migrate_db(data: Path, to_url: str) -> None:
+    """Copy the hub's SQLite tables in DATA into an empty PostgreSQL database, check each
+    table's count, and make DATA use PostgreSQL from now on. Stop `serve` first."""
+    from .store.copy import copy_to_postgres
+
+    DATA.initialised(data)
+    if not is_postgres(to_url):
+        raise CliError("--to must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+    counts = copy_to_postgres(data, to_url)
+    for table, count in counts.items():
+        click.echo(f"{table}: {count}")
+    click.echo(f"copied {sum(counts.values())} rows in {len(counts)} tables; {data} now uses it")
+
+
 @cli.command()
 @DATA
 @click.option("--host", default=None)

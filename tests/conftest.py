@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -24,6 +25,16 @@ BOTH_ENGINES = [
     pytest.mark.usefixtures("hub_db"),
     pytest.mark.parametrize("hub_db", ["sqlite", "postgresql"], indirect=True, scope="module"),
 ]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def both_engines(test: F) -> F:
+    """Run `test` on the hub's SQLite, then on its PostgreSQL (as `pytestmark = BOTH_ENGINES`)."""
+    for mark in reversed(BOTH_ENGINES):
+        test = mark(test)
+    return test
 
 
 @pytest.fixture(scope="session")

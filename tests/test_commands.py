@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from schemas.ids import parse_time
 from tests.browser import hub_log_in, log_in, serious_axe_violations, shot, tab
+from tests.conftest import both_engines
 from tests.helpers import (
     GUARD,
     Company,
@@ -75,6 +76,7 @@ def at_post(post: EdgeServer, incident_id: str) -> dict[str, Any]:
         return dict(guard.get(f"/incidents/{incident_id}").json())
 
 
+@both_engines
 def test_commands_sent_while_a_post_is_away_apply_once_in_order(company: Company) -> None:
     hub_users(company)
     post, hub = company.start_with_post(SITE)

@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.bodies import new_incident
+from tests.conftest import both_engines
 from tests.helpers import Company, add_user, free_port, wait_until
 
 
@@ -49,6 +50,7 @@ def sink() -> Iterator[Sink]:
         server.controller.stop()
 
 
+@both_engines
 def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:
     add_user(
         company.hub_data,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from schemas.ids import new_id, parse_time
+from tests.conftest import both_engines
 from tests.helpers import (
     MANAGER,
     Company,
@@ -125,6 +126,7 @@ def test_the_hubs_deadlines_and_name_reach_the_post_and_its_next_incident(
     assert f'<a href="/sites/{SITE}">海景大廈 Harbour View</a>' in overview.text
 
 
+@both_engines
 def test_settings_sent_while_a_post_is_away_apply_once_in_order_and_survive_a_restart(
     company: Company,
 ) -> None:

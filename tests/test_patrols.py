@@ -17,6 +17,7 @@ import httpx
 from playwright.sync_api import Browser
 
 from tests.browser import PHONE, log_in, serious_axe_violations, shot, small_targets, tab, too_wide
+from tests.conftest import both_engines
 from tests.helpers import (
     MANAGER,
     Company,
@@ -141,6 +142,7 @@ def missed_at_hub(hub: HubServer) -> list[dict[str, Any]]:
     return [i for i in incidents if i["title"] == "Patrol Walk: missed"]
 
 
+@both_engines
 def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_incident(
     company: Company, browser: Browser
 ) -> None:

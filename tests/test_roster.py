@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import both_engines
 from tests.helpers import (
     GUARD,
     MANAGER,
@@ -54,6 +55,7 @@ def hub_pages(hub: HubServer, *paths: str) -> str:
     return "".join(a.text for a in answers)
 
 
+@both_engines
 def test_a_hub_guard_works_at_their_sites_only_and_is_locked_out_when_disabled(
     company: Company,
 ) -> None:

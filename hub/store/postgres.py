@@ -23,6 +23,7 @@ import psycopg
 import psycopg_pool
 
 from service import errors, sqlite
+from service.logs import mask_url
 
 from .engine import Conn, Engine
 
@@ -154,7 +155,7 @@ class PgEngine(Engine):
             )
             self.pool.wait(timeout=15)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-            raise errors.NotInitialised(f"cannot reach the database at {_masked(url)}") from exc
+            raise errors.NotInitialised(f"cannot reach the database at {mask_url(url)}") from exc
         self._reader = PgReader(self.pool)
 
     @property
@@ -224,13 +225,9 @@ def _refuse_newer(raw: psycopg.Connection[Any], known: int, url: str) -> None:
     version = _version(raw)
     if version > known:
         raise errors.DamagedDatabase(
-            f"{_masked(url)} was written by a newer Guardpost (schema version {version});"
+            f"{mask_url(url)} was written by a newer Guardpost (schema version {version});"
             " upgrade guardpost to open it"
         )
-
-
-def _masked(url: str) -> str:
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def load_pg_migrations(folder: Traversable) -> list[str]:
