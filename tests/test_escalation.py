@@ -1,6 +1,7 @@
 """Escalation by grade: rules per severity and site send mail through Apprise to a real SMTP
 server (aiosmtpd) when an incident opens and when it passes its deadline unresolved; exactly
-one mail per rule and event, each on the incident's timeline at the hub and at the post."""
+one mail per rule and event (with two hub processes on one database too), each on the
+incident's timeline at the hub and at the post."""
 
 from __future__ import annotations
 
@@ -61,13 +62,15 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
     post = company.add_post("harbour-view", "lobby-1")
     post.env = {"GUARDPOST_DEADLINE_SEVERE_H": "0.001"}  # severe is due 3.6 s after it opens
     company.broker.start()
-    hub = company.hub()
-    hub.env = {
-        "GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
-        "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
-    }
-    hub.start()
-    company.extra = [hub]
+    for worker in ("a", "b"):  # two hub processes on one database: each mail still goes once
+        hub = company.hub()
+        hub.env = {
+            "GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
+            "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
+            "GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
+            "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}",
+        }
+        company.extra.append(hub.start())
     post.start()
     with hub.client() as manager:
         rules = [
