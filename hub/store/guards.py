@@ -112,7 +112,7 @@ class Guards(Sites):
     def _bump_roster(self, conn: Conn, site: str) -> None:
         conn.execute(
             "INSERT INTO site_roster (site, version) VALUES (?, 1)"
-            " ON CONFLICT (site) DO UPDATE SET version = version + 1",
+            " ON CONFLICT (site) DO UPDATE SET version = site_roster.version + 1",
             (site,),
         )
         self._queue_for_posts(conn, site, self._queue_roster)

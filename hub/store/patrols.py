@@ -90,7 +90,7 @@ class Patrols(Guards):
     def _bump_patrols(self, conn: Conn, site: str) -> None:
         conn.execute(
             "INSERT INTO site_patrols (site, version) VALUES (?, 1)"
-            " ON CONFLICT (site) DO UPDATE SET version = version + 1",
+            " ON CONFLICT (site) DO UPDATE SET version = site_patrols.version + 1",
             (site,),
         )
         self._queue_for_posts(conn, site, self._queue_patrols)
