@@ -76,7 +76,6 @@ def at_post(post: EdgeServer, incident_id: str) -> dict[str, Any]:
         return dict(guard.get(f"/incidents/{incident_id}").json())
 
 
-@both_engines
 def test_commands_sent_while_a_post_is_away_apply_once_in_order(company: Company) -> None:
     hub_users(company)
     post, hub = company.start_with_post(SITE)
@@ -202,6 +201,7 @@ def test_commands_sent_while_a_post_is_away_apply_once_in_order(company: Company
         company.stop_all(hub)
 
 
+@both_engines
 def test_a_step_the_post_refuses_comes_back_rejected_with_the_reason(company: Company) -> None:
     hub_users(company)
     post, hub = company.start_with_post(SITE)

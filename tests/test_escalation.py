@@ -123,6 +123,16 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
     body = sink.mails[0].get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert f"https://hub.example.com/incidents/{incident['id']}" in body
 
+    with company.extra[0].client() as manager:  # an entry made through hub A ...
+        note = {"kind": "note", "text": "經 A 加入"}
+        assert manager.post(f"/incidents/{incident['id']}/entries", json=note).status_code == 201
+
+    def on_hub_b() -> bool:  # ... is on hub B at once
+        with hub.client() as manager:
+            kept = manager.get(f"/incidents/{incident['id']}").json()["entries"]
+        return any(e["text"] == "經 A 加入" for e in kept)
+
+    wait_until(on_hub_b, 3, "hub B to show the entry made through hub A")
     with hub.client() as manager:
         entries = manager.get(f"/incidents/{incident['id']}").json()["entries"]
     notes = sorted(e["text"] for e in entries if e["author"] == "hub:escalation")

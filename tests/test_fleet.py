@@ -126,7 +126,6 @@ def test_the_hubs_deadlines_and_name_reach_the_post_and_its_next_incident(
     assert f'<a href="/sites/{SITE}">海景大廈 Harbour View</a>' in overview.text
 
 
-@both_engines
 def test_settings_sent_while_a_post_is_away_apply_once_in_order_and_survive_a_restart(
     company: Company,
 ) -> None:
@@ -192,6 +191,7 @@ def test_settings_sent_while_a_post_is_away_apply_once_in_order_and_survive_a_re
     assert '<html lang="en"' in home.text  # the hub's default language
 
 
+@both_engines
 def test_who_may_read_and_change_sites_and_settings(company: Company) -> None:
     company.add_post(SITE, "lobby-1")
     company.add_post("sky-tower", "lobby-1")

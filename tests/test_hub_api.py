@@ -7,10 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BOTH_ENGINES
+from tests.conftest import both_engines
 from tests.helpers import MANAGER, HubServer, add_user, init_hub, run_hub
-
-pytestmark = BOTH_ENGINES
 
 
 @pytest.fixture
@@ -20,6 +18,7 @@ def hub(tmp_path: Path) -> HubServer:
     return HubServer(data)
 
 
+@both_engines
 def test_login_logout_and_lockout(hub: HubServer) -> None:
     hub.start()
     try:
@@ -98,6 +97,7 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
     assert password not in (hub.data / "broker" / "passwd").read_text()
 
 
+@both_engines
 def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(hub: HubServer) -> None:
     sup = {"username": "wong", "password": "wong-pass-1"}
     add_user(hub.data, sup, "supervisor", "a")

@@ -35,6 +35,7 @@ SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}
 AUDITOR = {"username": "aud", "password": "aud-pass-123"}
 
 
+@both_engines
 def test_only_a_manager_defines_rounds_and_bad_bodies_are_named(company: Company) -> None:
     company.add_post(HARBOUR, "lobby-1")
     company.add_post(SKY, "lobby-1")
@@ -142,7 +143,6 @@ def missed_at_hub(hub: HubServer) -> list[dict[str, Any]]:
     return [i for i in incidents if i["title"] == "Patrol Walk: missed"]
 
 
-@both_engines
 def test_a_round_from_the_hub_is_walked_at_the_post_and_a_missed_run_opens_one_incident(
     company: Company, browser: Browser
 ) -> None:

@@ -83,7 +83,6 @@ def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> No
     )
 
 
-@both_engines
 def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(company: Company) -> None:
     post, hub = company.start_with_post("harbour-view")
     incident = write_offline_or_online(post)
@@ -199,7 +198,6 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     assert canary.encode() not in kept and b"5555 0123" not in kept
 
 
-@both_engines
 def test_two_ingest_workers_share_the_subscription(company: Company) -> None:
     post = company.add_post("harbour-view", "lobby-1")
     post.start()

@@ -137,7 +137,6 @@ def test_the_hub_down_for_long_then_everything_drains(company: Company) -> None:
 # ---- duplicates, reordering, gaps -------------------------------------------------------------
 
 
-@both_engines
 def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
     company: Company,
 ) -> None:
@@ -221,7 +220,6 @@ def pending_batch(post: EdgeServer, after: int) -> dict[str, Any]:
     return {"site": SITE, "device": DEVICE, "events": events}
 
 
-@both_engines
 @pytest.mark.parametrize("forgery", ["edited field", "chain that does not link"])
 def test_a_forged_batch_is_rejected_whole_and_the_device_marked_tampered(
     company: Company, forgery: str

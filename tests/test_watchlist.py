@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import both_engines
 from tests.helpers import MANAGER, Company, EdgeServer, Tap, error_fields, hub_contents, wait_until
 
 ID_NUMBER = "Z9876543(2)"
@@ -27,7 +26,6 @@ def register(api: httpx.Client, **fields: Any) -> dict[str, Any]:
     return dict(answer.json())
 
 
-@both_engines
 def test_watch_list_matches_offline_and_the_number_never_leaves(company: Company) -> None:
     post, hub = company.start_with_post("harbour-view")
     tap = Tap(
