@@ -126,9 +126,8 @@ def test_a_postgresql_hub_remembers_its_database_and_refuses_a_newer_one(
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("UPDATE guardpost_schema SET version = version + 1")
-    for command in (["init"], ["serve"], ["add-user", "--username", "x", "--password", "p" * 8]):
-        extra = ["--role", "manager"] if command[0] == "add-user" else []
-        refused = run_hub(*command, "--data", str(data), *extra)
+    for command in ("init", "serve"):
+        refused = run_hub(command, "--data", str(data))
         assert refused.returncode == 2, (command, refused.stderr)
         assert "newer Guardpost" in refused.stderr and refused.stderr.count("\n") == 1
 
