@@ -14,7 +14,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from schemas.ids import parse_time
 from tests.browser import hub_log_in, log_in, serious_axe_violations, shot, tab
-from tests.conftest import both_engines
 from tests.helpers import (
     GUARD,
     Company,
@@ -201,7 +200,6 @@ def test_commands_sent_while_a_post_is_away_apply_once_in_order(company: Company
         company.stop_all(hub)
 
 
-@both_engines
 def test_a_step_the_post_refuses_comes_back_rejected_with_the_reason(company: Company) -> None:
     hub_users(company)
     post, hub = company.start_with_post(SITE)

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from schemas.ids import new_id, parse_time
-from tests.conftest import both_engines
 from tests.helpers import (
     MANAGER,
     Company,
@@ -191,7 +190,6 @@ def test_settings_sent_while_a_post_is_away_apply_once_in_order_and_survive_a_re
     assert '<html lang="en"' in home.text  # the hub's default language
 
 
-@both_engines
 def test_who_may_read_and_change_sites_and_settings(company: Company) -> None:
     company.add_post(SITE, "lobby-1")
     company.add_post("sky-tower", "lobby-1")

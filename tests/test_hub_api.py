@@ -97,7 +97,6 @@ def test_broker_config_keeps_the_hub_account(hub: HubServer) -> None:
     assert password not in (hub.data / "broker" / "passwd").read_text()
 
 
-@both_engines
 def test_a_manager_ends_a_users_sessions_and_a_new_password_ends_them_too(hub: HubServer) -> None:
     sup = {"username": "wong", "password": "wong-pass-1"}
     add_user(hub.data, sup, "supervisor", "a")

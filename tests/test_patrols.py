@@ -17,7 +17,6 @@ import httpx
 from playwright.sync_api import Browser
 
 from tests.browser import PHONE, log_in, serious_axe_violations, shot, small_targets, tab, too_wide
-from tests.conftest import both_engines
 from tests.helpers import (
     MANAGER,
     Company,
@@ -35,7 +34,6 @@ SUPERVISOR = {"username": "sup", "password": "sup-pass-123"}
 AUDITOR = {"username": "aud", "password": "aud-pass-123"}
 
 
-@both_engines
 def test_only_a_manager_defines_rounds_and_bad_bodies_are_named(company: Company) -> None:
     company.add_post(HARBOUR, "lobby-1")
     company.add_post(SKY, "lobby-1")

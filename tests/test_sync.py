@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import both_engines
 from tests.helpers import Company, EdgeServer, HubServer, hub_contents, hub_query, wait_until
 
 
@@ -53,7 +52,6 @@ def synced(post: EdgeServer) -> bool:
     return bool(state["connected"] and state["backlog"] == 0 and state["last_seq"] > 0)
 
 
-@both_engines
 def test_three_posts_written_offline_arrive_exactly_once(company: Company) -> None:
     posts = [
         company.add_post("harbour-view", "lobby-1"),
@@ -155,7 +153,6 @@ def test_hub_answers_404_for_sites_outside_a_users_scope(company: Company, tmp_p
     assert isinstance(hub, HubServer)
 
 
-@both_engines
 def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -> None:
     from tests.helpers import run_edge
 

@@ -2,7 +2,8 @@
 
 Keep SQL in this package and nowhere else: the same SQL runs on SQLite and PostgreSQL, and
 `engine` (with `postgres`) holds what differs between them. `schema` (numbered
-`migrations/*.sql`, a new hub's directory), `copy` (`migrate-db`), `base` (reads, transactions), `batches` (ingest), `projection`, `devices`, `reads`, `outbox` (down messages,
+`migrations/*.sql`, a new hub's directory), `copy` (`migrate-db`), `base` (reads,
+transactions), `batches` (ingest), `projection`, `devices`, `reads`, `outbox` (down messages,
 watch list), `sites` (site records and their settings), `guards` (the guards and each site's
 roster), `rules` (escalation), `accounts`, `search` (and audit), `reports`; `facade` puts them
 together.

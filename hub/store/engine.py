@@ -2,10 +2,10 @@
 
 The store modules write one SQL text for both engines: `?` placeholders, rows read by column
 name (or position), `INSERT ... ON CONFLICT DO NOTHING` and `ON CONFLICT (key) DO UPDATE SET
-col = excluded.col` (both accept them), `RETURNING`. What the engines spell differently is asked
-of the engine: `json_text` (one member of a JSON text column), `least`/`greatest` (SQLite's
-two-argument MIN/MAX), `json_list` (the members of a JSON list column as rows), `search` (FTS5
-trigram on SQLite, `pg_trgm` + ILIKE on PostgreSQL), `optimize_search`.
+col = excluded.col` (both accept them), `RETURNING`, `CASE` for SQLite's two-argument MIN/MAX.
+What the engines spell differently is asked of the engine: `json_text` (one member of a JSON
+text column), `json_list` (the members of a JSON list column as rows), `search` (FTS5 trigram
+on SQLite, `pg_trgm` + ILIKE on PostgreSQL), `optimize_search`.
 
 `SqliteEngine` is the hub as it always was: one writer connection behind a lock (BEGIN
 IMMEDIATE) and a connection per reading thread. `PgEngine` (`hub.store.postgres`) runs the same
@@ -94,12 +94,6 @@ class Engine:
     def json_text(self, column: str, key: str) -> str:
         """SQL for the member `key` of the JSON object in `column`, as text."""
         return f"json_extract({column}, '$.{key}')"
-
-    def least(self, *args: str) -> str:
-        return f"MIN({', '.join(args)})"
-
-    def greatest(self, *args: str) -> str:
-        return f"MAX({', '.join(args)})"
 
     def json_list(self, column: str, alias: str) -> str:
         """A FROM item: one row per member of the JSON list in `column`, as `alias.value`."""

@@ -197,12 +197,6 @@ class PgEngine(Engine):
     def json_text(self, column: str, key: str) -> str:
         return f"({column}::jsonb ->> '{key}')"
 
-    def least(self, *args: str) -> str:
-        return f"LEAST({', '.join(args)})"
-
-    def greatest(self, *args: str) -> str:
-        return f"GREATEST({', '.join(args)})"
-
     def json_list(self, column: str, alias: str) -> str:
         return f"jsonb_array_elements_text({column}::jsonb) AS {alias}(value)"
 
