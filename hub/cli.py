@@ -4,15 +4,18 @@ into the store and app; every misuse is one line on stderr and exit 2."""
 from __future__ import annotations
 
 import getpass
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 
 from service import errors
 from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
+from service.logs import mask_url
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
@@ -52,7 +55,12 @@ cli = command_group("Guardpost hub: every post's logbook in one place.")
 
 
 def main() -> None:
-    run(cli)
+    try:
+        run(cli)
+    except psycopg.Error as exc:  # PostgreSQL went away mid-command: one line, not a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"Error: the hub's database failed: {mask_url(first)}", err=True)
+        sys.exit(2)
 
 
 @cli.command()
@@ -194,7 +202,7 @@ def serve(data: Path, **flags: Any) -> None:
     """Run the hub: MQTT ingest, API."""
     import uvicorn
 
-    from service.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+    from service.logs import UVICORN_LOG_CONFIG, setup_logging
 
     from .app import create_app
     from .settings import HubSettings
