@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
 
 from tests.helpers import (
     Company,
@@ -21,6 +22,8 @@ from tests.helpers import (
     wait_until,
 )
 from tests.pg import PgCluster
+from tests.test_sync import edge_events, hub_events, synced
+from tests.test_sync_faults import append_notes
 
 ZONE = ZoneInfo("Asia/Hong_Kong")
 
@@ -138,3 +141,41 @@ def test_a_postgresql_hub_remembers_its_database_and_refuses_a_newer_one(
         assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
     unreachable = run_hub("init", "--data", str(tmp_path / "new"), "--db", pg_cluster.url("nope"))
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
+
+
+@pytest.mark.parametrize("hub_db", ["postgresql"], indirect=True, scope="module")
+def test_two_hub_processes_drain_three_posts_through_a_kill_9(company: Company) -> None:
+    """Two hub processes share the events subscription on one PostgreSQL; one is killed -9 in
+    the middle of the drain and started again: every post's events are at the hub once, in
+    order, and every post has all of them acked."""
+    posts = [
+        company.add_post("harbour-view", "lobby-1"),
+        company.add_post("harbour-view", "carpark"),
+        company.add_post("sunrise-court", "lobby-1"),
+    ]
+    for post in posts:
+        append_notes(post, 2000)
+    company.broker.start()
+    for worker in ("a", "b"):
+        hub = company.hub()
+        hub.env = {
+            "GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
+            "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}",
+        }
+        company.extra.append(hub.start())
+    for post in posts:
+        post.start()
+
+    def stored() -> int:
+        [(count,)] = hub_query(company.hub_data, "SELECT COUNT(*) FROM events")
+        return int(count) if 0 < count < 6000 else 0
+
+    wait_until(stored, 60, "the hubs to be in the middle of the drain")
+    company.extra[0].kill9()
+    company.extra[0].start()
+    for (site, device), post in company.posts.items():
+        wait_until(lambda post=post: synced(post), 120, f"{site}/{device} to drain")
+        assert hub_events(company, site, device) == edge_events(post)
+        with post.client(post.login()) as api:
+            state = api.get("/sync").json()
+        assert state["acked_seq"] == state["last_seq"] == 2000

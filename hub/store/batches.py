@@ -57,7 +57,7 @@ class Batches(Devices):
         (the hub's clock minus its minimum retention)."""
         results: list[BatchResult] = []
         now = format_time(utc_now())
-        with self.transaction() as conn:
+        with self.db.transaction(devices=[(site, device) for site, device, _ in batches]) as conn:
             for site, device, payload in batches:
                 conn.execute("SAVEPOINT batch")
                 try:

@@ -71,8 +71,12 @@ class Engine:
         """A connection for reads (each statement sees what is committed)."""
         raise NotImplementedError
 
-    def transaction(self) -> AbstractContextManager[Conn]:
-        """One write transaction at a time (across processes too): commit, or roll back."""
+    def transaction(
+        self, devices: Iterable[tuple[str, str]] | None = None
+    ) -> AbstractContextManager[Conn]:
+        """One write transaction at a time (across processes too): commit, or roll back.
+        `devices`: an ingest of these posts' batches, which the engine may run beside
+        ingests of other posts (never beside any other write)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -132,8 +136,8 @@ class SqliteEngine(Engine):
         return self._readers.get()
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        with self._write_lock, sqlite.transaction(self._writer) as conn:
+    def transaction(self, devices: Iterable[tuple[str, str]] | None = None) -> Iterator[Conn]:
+        with self._write_lock, sqlite.transaction(self._writer) as conn:  # one file, one writer
             yield conn
 
     def close(self) -> None:

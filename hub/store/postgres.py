@@ -3,7 +3,9 @@
 Statements keep SQLite's `?` placeholders; `pg_sql` turns them into psycopg's `%s` once per
 statement text (cached) and refuses, by name, the SQLite-only forms a module forgot to port.
 Write transactions take one advisory lock, so they run one at a time across every hub process,
-as SQLite's BEGIN IMMEDIATE does on its file; reads run on any pooled connection.
+as SQLite's BEGIN IMMEDIATE does on its file; an ingest takes that lock shared and one lock per
+post it stores for, so processes ingest different posts at once while each post's events are
+still stored once and in order; reads run on any pooled connection.
 
 Migrations are the same numbered files as SQLite's, each put in PostgreSQL's words by
 `pg_script` (identity columns, DOUBLE PRECISION, ON CONFLICT, `->>`), or a `NNNN_name.pg.sql`
@@ -30,6 +32,7 @@ from .engine import Conn, Engine
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+(\.pg)?\.sql$")
 WRITE_LOCK = 0x6775617264  # pg_advisory_xact_lock key of the hub's write transactions
+DEVICE_LOCKS = 0x67707264  # the (class, hashtext) advisory locks of one post's ingest
 # SQLite-only words a store module may not send to PostgreSQL (port them: engine.py's docstring)
 _SQLITE_ONLY = re.compile(
     r"INSERT\s+OR\s+|json_extract\(|json_each\(|PRAGMA|search_fts|\binstr\(", re.IGNORECASE
@@ -164,9 +167,16 @@ class PgEngine(Engine):
         return self._reader
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
+    def transaction(self, devices: Iterable[tuple[str, str]] | None = None) -> Iterator[Conn]:
         with self.pool.connection() as raw:  # commits at the end, rolls back on an error
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if devices is None:
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            else:  # the global lock first, then each post's in one order: no deadlock
+                raw.execute("SELECT pg_advisory_xact_lock_shared(%s)", (WRITE_LOCK,))
+                for key in sorted({f"{site}/{device}" for site, device in devices}):
+                    raw.execute(
+                        "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (DEVICE_LOCKS, key)
+                    )
             yield PgConn(raw)
 
     def close(self) -> None:
