@@ -154,7 +154,7 @@ def test_two_hub_processes_drain_three_posts_through_a_kill_9(company: Company) 
         company.add_post("sunrise-court", "lobby-1"),
     ]
     for post in posts:
-        append_notes(post, 2000)
+        append_notes(post, 1000)
     company.broker.start()
     for worker in ("a", "b"):
         hub = company.hub()
@@ -168,7 +168,7 @@ def test_two_hub_processes_drain_three_posts_through_a_kill_9(company: Company) 
 
     def stored() -> int:
         [(count,)] = hub_query(company.hub_data, "SELECT COUNT(*) FROM events")
-        return int(count) if 0 < count < 6000 else 0
+        return int(count) if 0 < count < 3000 else 0
 
     wait_until(stored, 60, "the hubs to be in the middle of the drain")
     company.extra[0].kill9()
@@ -178,4 +178,4 @@ def test_two_hub_processes_drain_three_posts_through_a_kill_9(company: Company) 
         assert hub_events(company, site, device) == edge_events(post)
         with post.client(post.login()) as api:
             state = api.get("/sync").json()
-        assert state["acked_seq"] == state["last_seq"] == 2000
+        assert state["acked_seq"] == state["last_seq"] == 1000
