@@ -30,7 +30,7 @@ from .store import Store
 
 
 def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
-    store = store or Store(settings.data, zone=settings.zone)
+    store = store or Store(settings.data, zone=settings.zone, db_url=settings.db)
     auth = HubAuth(store, session_hours=settings.session_hours)
     ingest = (
         Ingest(

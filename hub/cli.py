@@ -4,19 +4,23 @@ into the store and app; every misuse is one line on stderr and exit 2."""
 from __future__ import annotations
 
 import getpass
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 
 from service import errors
 from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
+from service.logs import mask_url
 
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
 from .store import Store, init_store, is_initialised
+from .store.engine import is_postgres
 
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
@@ -24,8 +28,23 @@ DEFAULT_BROKER_PORT = 1883
 DATA = DataDir("GUARDPOST_HUB_DATA", "the hub's", "guardpost-hub", is_initialised)
 
 
-def _store(data: Path) -> Store:
-    return Store(DATA.initialised(data))
+DB = click.option(
+    "--db",
+    envvar="GUARDPOST_HUB_DB",
+    default=None,
+    help="postgresql://USER:PASS@HOST:PORT/DB: the hub's tables in PostgreSQL (env"
+    " GUARDPOST_HUB_DB; absent: the database `init` was given, else SQLite in DATA)",
+)
+
+
+def _store(data: Path, db: str | None) -> Store:
+    return Store(DATA.initialised(data), db_url=_db_url(db))
+
+
+def _db_url(db: str | None) -> str | None:
+    if db and not is_postgres(db):
+        raise CliError("--db must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+    return db or None
 
 
 def _name_ok(value: str) -> bool:
@@ -36,14 +55,21 @@ cli = command_group("Guardpost hub: every post's logbook in one place.")
 
 
 def main() -> None:
-    run(cli)
+    try:
+        run(cli)
+    except psycopg.Error as exc:  # PostgreSQL went away mid-command: one line, not a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"Error: the hub's database failed: {mask_url(first)}", err=True)
+        sys.exit(2)
 
 
 @cli.command()
 @DATA
-def init(data: Path) -> None:
-    """Create the hub's database and secrets in DATA."""
-    created = init_store(data)
+@DB
+def init(data: Path, db: str | None) -> None:
+    """Create the hub's database (in DATA, or the PostgreSQL database --db names) and its
+    secrets in DATA."""
+    created = init_store(data, _db_url(db))
     click.echo(f"{'initialised' if created else 'already initialised'} {data}")
 
 
@@ -53,7 +79,10 @@ def init(data: Path) -> None:
 @click.option("--password", required=True)
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--sites", default="", help="S1,S2: the sites a supervisor or auditor sees")
-def add_user(data: Path, username: str, password: str, role: str, sites: str) -> None:
+@DB
+def add_user(
+    data: Path, username: str, password: str, role: str, sites: str, db: str | None
+) -> None:
     """Add a user (or change their password, role and sites)."""
     site_list = [s.strip() for s in sites.split(",") if s.strip()]
     if len(password) < 8:
@@ -62,7 +91,7 @@ def add_user(data: Path, username: str, password: str, role: str, sites: str) ->
         raise CliError(f"--sites is required for a {role}")
     if not _name_ok(username):
         raise CliError("--username may hold only letters, digits, '-' and '_'")
-    store = _store(data)
+    store = _store(data, db)
     try:
         created = HubAuth(store).add_user(username, password, role, site_list)
     finally:
@@ -101,9 +130,10 @@ def _write_broker(data: Path, store: Store, port: int | None) -> Path:
 @cli.command("broker-config")
 @DATA
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="listener port (1883)")
-def broker_config(data: Path, port: int | None) -> None:
+@DB
+def broker_config(data: Path, port: int | None, db: str | None) -> None:
     """Write DATA/broker/mosquitto.conf, passwd and acl; print the hub's own account."""
-    store = _store(data)
+    store = _store(data, db)
     try:
         conf = _write_broker(data, store, port)
         username, password = _hub_account(data, store)
@@ -118,12 +148,13 @@ def broker_config(data: Path, port: int | None) -> None:
 @DATA
 @click.option("--site", required=True)
 @click.option("--device", required=True)
-def provision_device(data: Path, site: str, device: str) -> None:
+@DB
+def provision_device(data: Path, site: str, device: str, db: str | None) -> None:
     """Create (or rotate) one edge device's MQTT account and regenerate the broker files;
     also print the company's ID-number HMAC key for the post's `init --id-key`."""
     check_name("--site", site)
     check_name("--device", device)
-    store = _store(data)
+    store = _store(data, db)
     try:
         password = new_password()
         username = device_username(site, device)
@@ -139,6 +170,23 @@ def provision_device(data: Path, site: str, device: str) -> None:
     click.echo(f"id_key={id_key}")
 
 
+@cli.command("migrate-db")
+@DATA
+@click.option("--to", "to_url", required=True, help="postgresql://USER:PASS@HOST:PORT/DB (empty)")
+def migrate_db(data: Path, to_url: str) -> None:
+    """Copy the hub's SQLite tables in DATA into an empty PostgreSQL database, check each
+    table's count, and make DATA use PostgreSQL from now on. Stop `serve` first."""
+    from .store.copy import copy_to_postgres
+
+    DATA.initialised(data)
+    if not is_postgres(to_url):
+        raise CliError("--to must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+    counts = copy_to_postgres(data, to_url)
+    for table, count in counts.items():
+        click.echo(f"{table}: {count}")
+    click.echo(f"copied {sum(counts.values())} rows in {len(counts)} tables; {data} now uses it")
+
+
 @cli.command()
 @DATA
 @click.option("--host", default=None)
@@ -149,16 +197,17 @@ def provision_device(data: Path, site: str, device: str) -> None:
     default=None,
     help="share the events subscription with other hub workers (MQTT 5)",
 )
+@DB
 def serve(data: Path, **flags: Any) -> None:
     """Run the hub: MQTT ingest, API."""
     import uvicorn
 
-    from service.logs import UVICORN_LOG_CONFIG, mask_url, setup_logging
+    from service.logs import UVICORN_LOG_CONFIG, setup_logging
 
     from .app import create_app
     from .settings import HubSettings
 
-    _store(data).close()
+    _store(data, flags["db"]).close()
     settings = build_settings(HubSettings, data=data, **flags)
     setup_logging()
     try:

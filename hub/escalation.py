@@ -6,16 +6,20 @@ to every rule of its severity and site at once, woken by ingest. One thread look
 what is due every few seconds, sends it, and records it once per incident, rule and event,
 as an `escalation` entry on the incident's timeline that also goes down to the post. A send
 that fails is tried again at the next look, so nothing is lost and nothing is sent twice
-(unless the hub dies between sending and recording: then once more, never less)."""
+(unless the hub dies between sending and recording: then once more, never less). Several hub
+processes on one database each look: a process claims a notification in the database before
+it sends it (`Rules.claim_notification`), so only one of them sends it."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 import apprise
 
+from schemas.ids import format_time, new_id, utc_now
 from service.incident_words import coded_title
 
 from .store import Store
@@ -23,6 +27,7 @@ from .store.outbox import new_hub_entry
 
 log = logging.getLogger(__name__)
 AUTHOR = "hub:escalation"
+CLAIM_S = 300.0  # a claim this old belongs to a process that died before it recorded the send
 
 
 def shown_url(url: str) -> str | None:
@@ -62,6 +67,7 @@ class Escalation:
         self.check_s = check_s
         self.public_url = public_url
         self.on_entry = on_entry  # called with (site, device) so the entry goes down at once
+        self.owner = new_id()  # this process, in its claims
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="escalation", daemon=True)
@@ -92,10 +98,14 @@ class Escalation:
     def run_once(self) -> int:
         """Send what is due now; how many went out."""
         sent = 0
+        stale_before = format_time(utc_now() - timedelta(seconds=CLAIM_S))
         for due in self.store.due_notifications():
+            if not self.store.claim_notification(due, self.owner, stale_before):
+                continue  # another hub process sends it
             title, body = message(due, self.public_url)
             notifier = apprise.Apprise()
             if not notifier.add(due["url"]) or not notifier.notify(title=title, body=body):
+                self.store.release_notification(due, self.owner)
                 log.warning(
                     "notification failed; trying again later",
                     extra={"incident": due["incident_id"], "rule": due["rule_id"]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from service.settings import ServiceSettings
@@ -16,6 +16,11 @@ class HubSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GUARDPOST_HUB_", extra="forbid")
 
     data: Path = Field(description="the hub's data directory (made by `init`)")
+    db: str | None = Field(
+        default=None,
+        description="postgresql://USER:PASS@HOST:PORT/DB: the hub's tables in PostgreSQL"
+        " (absent: the one `init` was given, else SQLite in DATA)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     shared_subscription: bool = Field(
@@ -35,3 +40,10 @@ class HubSettings(ServiceSettings):
     public_url: str | None = Field(
         default=None, description="the dashboard's address, for links in notifications"
     )
+
+    @field_validator("db")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("db must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+        return value or None

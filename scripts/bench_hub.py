@@ -3,6 +3,9 @@
 events, ingested through the hub's own ingest (chain checks and projections included).
 
     .venv/bin/python scripts/bench_hub.py [--sites 200] [--days 30] [--per-day 170]
+        [--db postgresql://USER:PASS@HOST:PORT/DB]
+
+`--db`: the hub's tables in that (empty) PostgreSQL database instead of a SQLite file.
 
 Then times, through the real app over HTTP (FastAPI's TestClient, no network): the overview
 for a manager (every site), a site's monthly report (page and PDF), the company's monthly
@@ -160,10 +163,11 @@ def timed(client: TestClient, path: str, runs: int = 5) -> tuple[float, int]:
 
 
 def main() -> None:
-    args = parse_counts(__doc__.split("\n\n")[0], sites=200, days=30, per_day=170)
+    args = parse_counts(__doc__.split("\n\n")[0], texts=("db",), sites=200, days=30, per_day=170)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "hub"
-        init_store(data)
+        init_store(data, args.db)
+        print(f"engine: {'PostgreSQL' if args.db else 'SQLite'}")
         store = Store(data)
         end = datetime.now(UTC)
         started, total = time.perf_counter(), 0
@@ -192,7 +196,7 @@ def main() -> None:
             f"{total:,} events for {args.sites} sites x {args.days} days ingested in "
             f"{load_s:.0f} s ({total / load_s:,.0f} events/s)"
         )
-        app = create_app(HubSettings(data=data), store=store)
+        app = create_app(HubSettings(data=data, db=args.db), store=store)
         month = end.strftime("%Y-%m")
         with TestClient(app) as client:
             client.post("/login", data={"username": "boss", "password": "bench-password-1"})

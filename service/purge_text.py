@@ -5,12 +5,19 @@ The events are the purge's seqs (`pii.purged`), so only what the post named is c
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from schemas.free_text import TEXT_FIELDS, without_text
 from schemas.projection import PURGED_INCIDENT_FIELDS, PURGED_TEXT
+
+
+class Executes(Protocol):
+    """A connection: SQLite's at the post, the hub's engine connection (SQLite or PostgreSQL);
+    the SQL here is what both engines run."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
 
 # a title a person typed becomes empty (pages word it as removed); a watch-list title is a unit
 _INCIDENT_SET = ", ".join(
@@ -20,7 +27,7 @@ _INCIDENT_SET = ", ".join(
 
 
 def clear_free_text(
-    conn: sqlite3.Connection,
+    conn: Executes,
     events: Iterable[Mapping[str, Any]],
     at: str,
     scope: Mapping[str, str] | None = None,
@@ -60,7 +67,7 @@ _CLEARED = {
 
 
 def as_purged(
-    conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], site: str | None = None
+    conn: Executes, rows: Iterable[Mapping[str, Any]], site: str | None = None
 ) -> list[dict[str, Any]]:
     """Event rows (`id`, `type`, `record_id`, `data`, `pii`; `device` at the hub, with its
     `site`) as a logbook shows them: an older event that kept a person's words in `data`, whose
@@ -77,7 +84,7 @@ def as_purged(
     return shown
 
 
-def _is_cleared(conn: sqlite3.Connection, row: Mapping[str, Any], site: str | None) -> bool:
+def _is_cleared(conn: Executes, row: Mapping[str, Any], site: str | None) -> bool:
     table, key, cleared = _CLEARED[row["type"]]
     where, args = f"id = ? AND {cleared}", [row[key]]
     if site is not None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from service import errors
 
@@ -87,20 +87,24 @@ class ThreadConnections:
             self._open.clear()
 
 
-def insert_row(
-    conn: sqlite3.Connection, table: str, row: dict[str, Any], *, or_ignore: bool = False
-) -> None:
-    """INSERT one row given as {column: value} (table and column names are ours, never input)."""
-    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+class Executes(Protocol):
+    """A connection, or another engine's connection that speaks the same `?` SQL (the hub's
+    PostgreSQL: `hub.store.postgres`)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+
+def insert_row(conn: Executes, table: str, row: dict[str, Any], *, if_new: bool = False) -> None:
+    """INSERT one row given as {column: value} (table and column names are ours, never input);
+    `if_new`: nothing happens if a row with its key is there (SQL that PostgreSQL runs too)."""
     conn.execute(
-        f"{verb} INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        + (" ON CONFLICT DO NOTHING" if if_new else ""),
         tuple(row.values()),
     )
 
 
-def update_row(
-    conn: sqlite3.Connection, table: str, values: dict[str, Any], where: dict[str, Any]
-) -> None:
+def update_row(conn: Executes, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
     """UPDATE `table` SET `values` WHERE every column of `where` equals its value."""
     conn.execute(
         f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in values)}"
@@ -115,15 +119,15 @@ def like_escaped(text: str) -> str:
 
 
 def rows_with_ids(
-    conn: sqlite3.Connection,
+    conn: Executes,
     select: str,
     ids: Iterable[str],
     also: str = "",
     args: Sequence[Any] = (),
-) -> list[sqlite3.Row]:
+) -> list[Any]:
     """The rows of `select` (a SELECT without WHERE) whose `id` is one of `ids`, and that meet
     `also` (" AND site = ?") with its `args`; 500 ids a query (SQLite's limit on parameters)."""
-    wanted, rows = list(ids), list[sqlite3.Row]()
+    wanted, rows = list(ids), list[Any]()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))

@@ -1,14 +1,63 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser import launch, tab
-from tests.helpers import Company, EdgeServer, HubServer, init_hub, init_post, running
+from tests.helpers import (
+    Company,
+    EdgeServer,
+    HubDatabases,
+    HubServer,
+    init_hub,
+    init_post,
+    running,
+)
 from tests.mail import Sink
+from tests.pg import PgCluster, start_cluster
+
+# a module (pytestmark) or test that runs on both of the hub's engines; its hubs made by
+# init_hub, `hub`, `company` and `shared_hub` keep their tables in SQLite, then in PostgreSQL
+BOTH_ENGINES = [
+    pytest.mark.usefixtures("hub_db"),
+    pytest.mark.parametrize("hub_db", ["sqlite", "postgresql"], indirect=True, scope="module"),
+]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def both_engines(test: F) -> F:
+    """Run `test` on the hub's SQLite, then on its PostgreSQL (as `pytestmark = BOTH_ENGINES`)."""
+    for mark in reversed(BOTH_ENGINES):
+        test = mark(test)
+    return test
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL per test worker, started when a test first needs it."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def hub_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The hub's engine for this module's hubs: "sqlite" unless parametrised (BOTH_ENGINES)."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        HubDatabases.cluster = request.getfixturevalue("pg_cluster")
+    try:
+        yield engine
+    finally:
+        HubDatabases.cluster = None
 
 
 @pytest.fixture
@@ -31,7 +80,7 @@ def edge(post: tuple[Path, dict[str, str]]) -> Iterator[EdgeServer]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
+def hub(tmp_path: Path, hub_db: str) -> Iterator[HubServer]:
     """A real hub with the manager's account on a free port, stopped afterwards."""
     data = tmp_path / "hub"
     init_hub(data)
@@ -40,7 +89,7 @@ def hub(tmp_path: Path) -> Iterator[HubServer]:
 
 
 @pytest.fixture
-def company(tmp_path: Path) -> Iterator[Company]:
+def company(tmp_path: Path, hub_db: str) -> Iterator[Company]:
     """A hub with its broker config; posts are added by the test; everything stops after."""
     world = Company(tmp_path)
     try:
@@ -72,7 +121,7 @@ def shared_post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer
 
 
 @pytest.fixture(scope="module")
-def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+def shared_hub(tmp_path_factory: pytest.TempPathFactory, hub_db: str) -> Iterator[HubServer]:
     """One running hub for a whole module: the manager, and the post harbour-view/lobby-1
     provisioned (no broker: nothing to ingest)."""
     data = tmp_path_factory.mktemp("shared") / "hub"

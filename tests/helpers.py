@@ -263,13 +263,69 @@ def add_user(data: Path, user: dict[str, str], role: str, sites: str | None = No
     assert result.returncode == 0, result.stderr
 
 
+class HubDatabases:
+    """Where `init_hub` keeps a new hub's tables: SQLite in its directory, or (while a module
+    runs on PostgreSQL: the `hub_db` fixture sets `cluster`) a new database of the test cluster."""
+
+    cluster: Any = None
+
+    @classmethod
+    def new(cls) -> str | None:
+        return None if cls.cluster is None else str(cls.cluster.new_database())
+
+
+def hub_query(data: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (with `?` placeholders) on the hub in `data`, whichever its engine; no rows
+    while its tables are not made yet."""
+    import sqlite3
+
+    import psycopg
+
+    from hub.store.postgres import pg_sql
+    from hub.store.schema import DB_URL_FILE
+
+    if (data / DB_URL_FILE).is_file():
+        url = (data / DB_URL_FILE).read_text(encoding="utf-8").strip()
+        with psycopg.connect(url, autocommit=True) as conn:
+            try:
+                return [tuple(r) for r in conn.execute(pg_sql(sql), list(args)).fetchall()]
+            except psycopg.errors.UndefinedTable:
+                return []
+    conn = sqlite3.connect(data / "hub.db", timeout=5)
+    try:
+        return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        conn.close()
+
+
+def hub_contents(data: Path) -> bytes:
+    """What the hub in `data` keeps: its SQLite files' bytes, or every PostgreSQL table's rows
+    as text (a purged name must be in neither)."""
+    from hub.store.schema import DB_URL_FILE
+
+    if not (data / DB_URL_FILE).is_file():
+        return b"".join(p.read_bytes() for p in data.glob("hub.db*") if p.is_file())
+    tables = hub_query(
+        data, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    )
+    return "\n".join(
+        str(row) for (table,) in tables for row in hub_query(data, f"SELECT t::text FROM {table} t")
+    ).encode()
+
+
 def init_hub(
-    data: Path, *posts: tuple[str, str], then: tuple[str, ...] = ()
+    data: Path, *posts: tuple[str, str], db: str | None = None, then: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
-    """An initialised hub with the manager account and the posts `(site, device)` provisioned;
-    `then`, one more hub command run in the same process, whose result is returned."""
+    """An initialised hub with the manager account and the posts `(site, device)` provisioned,
+    its tables in `db`, else where `HubDatabases` says; `then`, one more hub command run in the
+    same process, whose result is returned."""
+    db = db or HubDatabases.new()
     results = run_batch(
-        ("hub", ["init", "--data", str(data)]),
+        ("hub", ["init", "--data", str(data), *(["--db", db] if db else [])]),
         ("hub", user_args(data, MANAGER, "manager")),
         *(
             ("hub", ["provision-device", "--data", str(data), "--site", s, "--device", d])

@@ -1,16 +1,19 @@
 """Escalation by grade: rules per severity and site send mail through Apprise to a real SMTP
 server (aiosmtpd) when an incident opens and when it passes its deadline unresolved; exactly
-one mail per rule and event, each on the incident's timeline at the hub and at the post."""
+one mail per rule and event (with two hub processes on one database too), each on the
+incident's timeline at the hub and at the post."""
 
 from __future__ import annotations
 
 import time
 
 from tests.bodies import new_incident
+from tests.conftest import both_engines
 from tests.helpers import Company, add_user, wait_until
 from tests.mail import Sink
 
 
+@both_engines
 def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink: Sink) -> None:
     add_user(
         company.hub_data,
@@ -21,13 +24,15 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
     post = company.add_post("harbour-view", "lobby-1")
     post.env = {"GUARDPOST_DEADLINE_SEVERE_H": "0.001"}  # severe is due 3.6 s after it opens
     company.broker.start()
-    hub = company.hub()
-    hub.env = {
-        "GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
-        "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
-    }
-    hub.start()
-    company.extra = [hub]
+    for worker in ("a", "b"):  # two hub processes on one database: each mail still goes once
+        hub = company.hub()
+        hub.env = {
+            "GUARDPOST_HUB_ESCALATION_CHECK_S": "0.5",
+            "GUARDPOST_HUB_PUBLIC_URL": "https://hub.example.com",
+            "GUARDPOST_HUB_SHARED_SUBSCRIPTION": "true",
+            "GUARDPOST_HUB_CLIENT_ID": f"guardpost-hub-{worker}",
+        }
+        company.extra.append(hub.start())
     post.start()
     with hub.client() as manager:
         rules = [
@@ -80,6 +85,16 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
     body = sink.mails[0].get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert f"https://hub.example.com/incidents/{incident['id']}" in body
 
+    with company.extra[0].client() as manager:  # an entry made through hub A ...
+        note = {"kind": "note", "text": "經 A 加入"}
+        assert manager.post(f"/incidents/{incident['id']}/entries", json=note).status_code == 201
+
+    def on_hub_b() -> bool:  # ... is on hub B at once
+        with hub.client() as manager:
+            kept = manager.get(f"/incidents/{incident['id']}").json()["entries"]
+        return any(e["text"] == "經 A 加入" for e in kept)
+
+    wait_until(on_hub_b, 3, "hub B to show the entry made through hub A")
     with hub.client() as manager:
         entries = manager.get(f"/incidents/{incident['id']}").json()["entries"]
     notes = sorted(e["text"] for e in entries if e["author"] == "hub:escalation")

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import both_engines
 from tests.helpers import MANAGER, HubServer, add_user, init_hub, run_hub
 
 
@@ -17,6 +18,7 @@ def hub(tmp_path: Path) -> HubServer:
     return HubServer(data)
 
 
+@both_engines
 def test_login_logout_and_lockout(hub: HubServer) -> None:
     hub.start()
     try:

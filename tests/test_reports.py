@@ -20,6 +20,7 @@ from hub.store import DB_FILE, Store, connect, create_schema, init_store
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.ids import format_time, new_id
 from tests.browser import SHOTS, hub_log_in, shot, tab
+from tests.conftest import both_engines
 from tests.helpers import MANAGER, Company, wait_until
 from tests.test_hub_pages import SUPERVISOR, World
 
@@ -33,6 +34,7 @@ def pdf_text(data: bytes) -> str:
     return result.stdout.decode("utf-8")
 
 
+@both_engines
 def test_daily_and_monthly_reports_in_every_format(browser: Browser, company: Company) -> None:
     world = World(company)
     post = world.harbour

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import both_engines
 from tests.helpers import (
     GUARD,
     MANAGER,
@@ -118,6 +119,7 @@ def test_a_hub_guard_works_at_their_sites_only_and_is_locked_out_when_disabled(
     assert login_status(sky, HUB_GUARD) == 401
 
 
+@both_engines
 def test_only_a_manager_changes_guards_and_bad_bodies_are_named(company: Company) -> None:
     company.add_post(HARBOUR, "lobby-1")
     company.add_post(SKY, "lobby-1")

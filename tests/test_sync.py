@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import Company, EdgeServer, HubServer, wait_until
+from tests.helpers import Company, EdgeServer, HubServer, hub_contents, hub_query, wait_until
 
 
 def write_offline(post: EdgeServer, visits: int) -> list[dict[str, object]]:
@@ -37,13 +37,12 @@ def edge_events(post: EdgeServer) -> list[tuple[int, str]]:
 
 
 def hub_events(company: Company, site: str, device: str) -> list[tuple[int, str]]:
-    import sqlite3
-
-    conn = sqlite3.connect(company.hub_data / "hub.db")
-    rows = conn.execute(
-        "SELECT seq, hash FROM events WHERE site = ? AND device = ? ORDER BY seq", (site, device)
-    ).fetchall()
-    conn.close()
+    rows = hub_query(
+        company.hub_data,
+        "SELECT seq, hash FROM events WHERE site = ? AND device = ? ORDER BY seq",
+        site,
+        device,
+    )
     return [(r[0], r[1]) for r in rows]
 
 
@@ -192,12 +191,8 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
         [line] = api.get("/search", params={"q": "(name removed)"}).json()["entries"]
         assert line["summary"].startswith("Visitor (name removed) registered for 12A")
     assert hub_events(company, "harbour-view", "lobby-1") == edge_events(post)
-    files = b"".join(
-        p.read_bytes()
-        for p in company.hub_data.iterdir()
-        if p.is_file() and p.name.startswith("hub.db")
-    )
-    assert canary.encode() not in files and b"5555 0123" not in files
+    kept = hub_contents(company.hub_data)
+    assert canary.encode() not in kept and b"5555 0123" not in kept
 
 
 def test_two_ingest_workers_share_the_subscription(company: Company) -> None:

@@ -15,7 +15,8 @@ import pytest
 from edge.logbook import Actor, Logbook
 from schemas.canonical import canonical_json, event_hash
 from schemas.topics import ack_topic, events_topic
-from tests.helpers import Company, EdgeServer, HubServer, Tap, run_edge, wait_until
+from tests.conftest import both_engines
+from tests.helpers import Company, EdgeServer, HubServer, Tap, hub_query, run_edge, wait_until
 from tests.test_sync import edge_events, hub_events, synced
 
 SITE, DEVICE = "harbour-view", "lobby-1"
@@ -39,24 +40,20 @@ def append_notes(post: EdgeServer, count: int) -> None:
 
 
 def hub_count(company: Company, site: str = SITE, device: str = DEVICE) -> int:
-    conn = sqlite3.connect(company.hub_data / "hub.db", timeout=5)
     try:
-        return int(
-            conn.execute(
-                "SELECT COUNT(*) FROM events WHERE site = ? AND device = ?", (site, device)
-            ).fetchone()[0]
+        rows = hub_query(
+            company.hub_data,
+            "SELECT COUNT(*) FROM events WHERE site = ? AND device = ?",
+            site,
+            device,
         )
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError:  # locked by the hub a moment too long
         return 0
-    finally:
-        conn.close()
+    return int(rows[0][0]) if rows else 0
 
 
 def hub_rows(company: Company) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(company.hub_data / "hub.db")
-    rows = conn.execute("SELECT * FROM events ORDER BY site, device, seq").fetchall()
-    conn.close()
-    return rows
+    return hub_query(company.hub_data, "SELECT * FROM events ORDER BY site, device, seq")
 
 
 def mid_drain(company: Company, total: int) -> int:
@@ -97,6 +94,7 @@ def kill_9_mid_drain(company: Company, victim: str, pause_s: float = 0.0) -> Edg
     return post
 
 
+@both_engines
 def test_kill_9_of_the_hub_mid_drain_loses_and_doubles_nothing(company: Company) -> None:
     kill_9_mid_drain(company, "hub")
 

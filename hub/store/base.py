@@ -1,12 +1,9 @@
-"""The store's connections: one writer connection behind a lock for every write transaction,
-a connection per reading thread, and what every part of the store shares (meta values, the
-site's day bounds, the site filter)."""
+"""What every part of the store shares: its engine (`engine.py`: SQLite or PostgreSQL, reads and
+one write transaction at a time), meta values, the site's day bounds, the site filter."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -16,38 +13,40 @@ from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time
 from schemas.lines import summarise
-from service import sqlite
 
-from .schema import DB_FILE, SYNCHRONOUS, connect, create_schema, is_initialised
+from .engine import DB_FILE, Conn, Engine
+from .schema import is_initialised, open_engine, resolve_db
 
 
 class StoreBase:
-    """The hub's database. Reads on per-thread connections; ingest on one writer connection."""
+    """The hub's database (`db`): reads on `_read`, writes in `transaction()`."""
 
-    def __init__(self, data: Path, zone: ZoneInfo | None = None) -> None:
+    def __init__(self, data: Path, zone: ZoneInfo | None = None, db_url: str | None = None) -> None:
         if not is_initialised(data):
             raise FileNotFoundError(f"{data} is not initialised")
         self.path = data / DB_FILE
         self.zone = zone or ZoneInfo("Asia/Hong_Kong")
-        self._readers = sqlite.ThreadConnections(self.path, synchronous=SYNCHRONOUS)
-        self._write_lock = threading.Lock()
-        self._writer = connect(self.path)
-        create_schema(self._writer)
-        self._backfill_search()
+        self.db: Engine = open_engine(data, resolve_db(data, db_url))
+        try:
+            self.db.migrate()
+            self._backfill_search()
+        except BaseException:
+            self.db.close()
+            raise
 
     def _backfill_search(self) -> None:
         """A hub made before logbook search: index what it holds, once."""
         if (
-            self._writer.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone()
-            or not self._writer.execute("SELECT 1 FROM events LIMIT 1").fetchone()
+            self._read.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone()
+            or not self._read.execute("SELECT 1 FROM events LIMIT 1").fetchone()
         ):
             return
         with self.transaction() as conn:
             rows = conn.execute("SELECT site, device, seq, at, type, data, pii FROM events")
             while batch := rows.fetchmany(5000):
                 conn.executemany(
-                    "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO search_lines (site, device, seq, at, type, summary)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [
                         (
                             r["site"],
@@ -66,23 +65,20 @@ class StoreBase:
                 )
 
     def close(self) -> None:
-        self._writer.close()
-        self._readers.close()
+        self.db.close()
 
     @property
-    def _read(self) -> sqlite3.Connection:
-        return self._readers.get()
+    def _read(self) -> Conn:
+        return self.db.read
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, sqlite.transaction(self._writer) as conn:
+    def transaction(self) -> Iterator[Conn]:
+        with self.db.transaction() as conn:
             yield conn
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it, so purged bytes leave the WAL too."""
-        with self._write_lock:
-            busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        return not busy
+        return self.db.checkpoint()
 
     def get_meta(self, key: str) -> str | None:
         row = self._read.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -90,7 +86,11 @@ class StoreBase:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            conn.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+                " value = excluded.value",
+                (key, value),
+            )
 
     def count_events(self) -> int:
         return int(self._read.execute("SELECT COUNT(*) FROM events").fetchone()[0])

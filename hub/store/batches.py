@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from schemas.models import EVENT_DATA
 from schemas.projection import Purge
 
 from .devices import Devices
+from .engine import Conn, is_database_failure
 from .projection import apply_projection, apply_purge
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Batches(Devices):
         (the hub's clock minus its minimum retention)."""
         results: list[BatchResult] = []
         now = format_time(utc_now())
-        with self.transaction() as conn:
+        with self.db.transaction(devices=[(site, device) for site, device, _ in batches]) as conn:
             for site, device, payload in batches:
                 conn.execute("SAVEPOINT batch")
                 try:
@@ -88,7 +88,7 @@ class Batches(Devices):
             for row in pending:
                 data = json.loads(row["data"])
                 change = Purge(list(data["seqs"]), data["older_than"], row["at"])
-                if apply_purge(conn, row["site"], row["device"], change, purge_before):
+                if apply_purge(conn, self.db, row["site"], row["device"], change, purge_before):
                     conn.execute(
                         "DELETE FROM pending_purges WHERE site = ? AND device = ? AND seq = ?",
                         (row["site"], row["device"], row["seq"]),
@@ -96,9 +96,7 @@ class Batches(Devices):
                     done += 1
         return done
 
-    def _reject(
-        self, conn: sqlite3.Connection, site: str, device: str, now: str, reason: str
-    ) -> BatchResult:
+    def _reject(self, conn: Conn, site: str, device: str, now: str, reason: str) -> BatchResult:
         """Store nothing of a batch, log why (never its content), and flag its device."""
         acked = self._device_row(conn, site, device)["acked_seq"]
         log.warning(
@@ -110,7 +108,7 @@ class Batches(Devices):
 
     def _ingest_one(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         site: str,
         device: str,
         payload: Any,
@@ -186,9 +184,9 @@ class Batches(Devices):
             ],
         )
         for event in new:
-            if apply_projection(conn, site, device, event, purge_before) == "deferred":
+            if apply_projection(conn, self.db, site, device, event, purge_before) == "deferred":
                 conn.execute(
-                    "INSERT OR IGNORE INTO pending_purges VALUES (?, ?, ?)",
+                    "INSERT INTO pending_purges VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (site, device, event["seq"]),
                 )
                 log.warning(
@@ -203,9 +201,9 @@ class Batches(Devices):
                     "purge of records younger than retention:"
                     f" applied to records before {purge_before} only",
                 )
-        conn.executemany(  # the lines logbook search finds (FTS5 trigram: Chinese too)
-            "INSERT OR IGNORE INTO search_lines (site, device, seq, at, type, summary)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        conn.executemany(  # the lines logbook search finds (trigrams: Chinese too)
+            "INSERT INTO search_lines (site, device, seq, at, type, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (
                     site,
@@ -261,16 +259,4 @@ def _malformed(event: Any) -> str | None:
     return None
 
 
-# the database itself failed (not the batch): full disk, I/O, locked, damaged, closed
-_DATABASE_FAILURES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})  # SQLITE_BUSY ... NOTADB
-
-
-def is_database_failure(exc: BaseException) -> bool:
-    """True for an error of the database (retry later, keep the group unacked), False for one
-    a batch's content caused (reject that batch alone)."""
-    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
-        return True  # a closed connection: nothing a batch did
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
-        return code is None or code & 0xFF in _DATABASE_FAILURES
-    return isinstance(exc, MemoryError)
+__all__ = ["BatchResult", "Batches", "is_database_failure"]

@@ -5,13 +5,13 @@ in the outbox until then, so a post that is offline for days gets it when it is 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from schemas.canonical import canonical_json
 from schemas.ids import format_time, new_id, utc_now
 
 from .base import StoreBase
+from .engine import Row
 
 # the field of the down message that carries each action's value
 VALUE_FIELD = {"status": "status", "assign": "assignee", "severity": "severity"}
@@ -79,7 +79,7 @@ class Commands(StoreBase):
         return None if row is None else command_out(row)
 
 
-def command_out(row: sqlite3.Row) -> dict[str, Any]:
+def command_out(row: Row) -> dict[str, Any]:
     """A command as `schemas.records.CommandState` (with its site, for scoping)."""
     rejected = row["state"] == "rejected"
     return {

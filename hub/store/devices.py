@@ -4,29 +4,27 @@ status and its history, the `tampered` flag, and the dashboard's live version.""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from schemas.ids import format_time, parse_time, utc_now
 from schemas.messages import StatusIn
 
 from .base import StoreBase, site_filter
+from .engine import Conn, Row
 
 
 class Devices(StoreBase):
     """The `devices` and `device_status_log` tables."""
 
-    def _device_row(self, conn: sqlite3.Connection, site: str, device: str) -> sqlite3.Row:
+    def _device_row(self, conn: Conn, site: str, device: str) -> Row:
         sql = "SELECT * FROM devices WHERE site = ? AND device = ?"
-        row: sqlite3.Row | None = conn.execute(sql, (site, device)).fetchone()
+        row: Row | None = conn.execute(sql, (site, device)).fetchone()
         if row is None:
             conn.execute("INSERT INTO devices (site, device) VALUES (?, ?)", (site, device))
             row = conn.execute(sql, (site, device)).fetchone()
         return row
 
-    def _flag(
-        self, conn: sqlite3.Connection, site: str, device: str, now: str, reason: str
-    ) -> None:
+    def _flag(self, conn: Conn, site: str, device: str, now: str, reason: str) -> None:
         """Mark a device `tampered` (shown on `/devices` and the overview) with the reason."""
         self._device_row(conn, site, device)
         conn.execute(
@@ -61,12 +59,20 @@ class Devices(StoreBase):
                     (site, device, format_time(now), online),
                 )
             conn.execute(
-                "UPDATE devices SET online = ?, reported_last_seq = MAX(reported_last_seq, ?),"
+                "UPDATE devices SET online = ?, reported_last_seq = CASE WHEN reported_last_seq < ?"
+                " THEN ? ELSE reported_last_seq END,"
                 " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?,"
                 " disk_free_mb = COALESCE(?, disk_free_mb) WHERE site = ? AND device = ?",
                 (
-                    *(online, status.last_seq, offset, status.version, format_time(now)),
-                    *(status.disk_free_mb, site, device),
+                    online,
+                    status.last_seq,
+                    status.last_seq,
+                    offset,
+                    status.version,
+                    format_time(now),
+                    status.disk_free_mb,
+                    site,
+                    device,
                 ),
             )
 

@@ -5,11 +5,11 @@ version for each of their sites, sent to that site's posts as a versioned down m
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from schemas.ids import format_time, utc_now
 
+from .engine import Conn
 from .sites import Sites
 
 
@@ -48,8 +48,8 @@ class Guards(Sites):
         sites. False if the badge exists."""
         with self.transaction() as conn:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO guards (badge, name, role, pin_hash, sites, created_at,"
-                " by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO guards (badge, name, role, pin_hash, sites, created_at, by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     guard["badge"],
                     guard["name"],
@@ -89,7 +89,7 @@ class Guards(Sites):
         row = self._read.execute("SELECT sites FROM guards WHERE badge = ?", (badge,)).fetchone()
         return json.loads(row["sites"]) if row else None
 
-    def roster(self, site: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    def roster(self, site: str, conn: Conn | None = None) -> dict[str, Any]:
         """The site's roster as its posts get it: `{"version", "guards": [...]}` with hashes."""
         conn = conn or self._read
         row = conn.execute("SELECT version FROM site_roster WHERE site = ?", (site,)).fetchone()
@@ -102,21 +102,22 @@ class Guards(Sites):
                 "disabled": g["disabled_at"] is not None,
             }
             for g in conn.execute(
-                "SELECT g.* FROM guards g, json_each(g.sites) s WHERE s.value = ? ORDER BY g.badge",
+                f"SELECT g.* FROM guards g, {self.db.json_list('g.sites', 's')} WHERE s.value = ?"
+                " ORDER BY g.badge",
                 (site,),
             )
         ]
         return {"version": row["version"] if row else 0, "guards": guards}
 
-    def _bump_roster(self, conn: sqlite3.Connection, site: str) -> None:
+    def _bump_roster(self, conn: Conn, site: str) -> None:
         conn.execute(
             "INSERT INTO site_roster (site, version) VALUES (?, 1)"
-            " ON CONFLICT (site) DO UPDATE SET version = version + 1",
+            " ON CONFLICT (site) DO UPDATE SET version = site_roster.version + 1",
             (site,),
         )
         self._queue_for_posts(conn, site, self._queue_roster)
 
-    def _queue_roster(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+    def _queue_roster(self, conn: Conn, site: str, device: str) -> None:
         current = self.roster(site, conn)
         self._queue_versioned(
             conn, site, device, "roster", current["version"], {"guards": current["guards"]}

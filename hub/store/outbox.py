@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from typing import Any
 
 from schemas.canonical import canonical_json
@@ -14,6 +13,7 @@ from schemas.privacy import key_id
 from service.sqlite import and_where
 
 from .base import StoreBase
+from .engine import Conn
 from .schema import ID_KEY_FILE
 
 
@@ -29,7 +29,7 @@ class Outbox(StoreBase):
 
     def _insert_hub_entry(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         incident: dict[str, Any],
         entry: dict[str, Any],
         payload: dict[str, Any],
@@ -121,7 +121,7 @@ class Outbox(StoreBase):
                 self._bump_watchlist(conn)
             return cursor.rowcount > 0
 
-    def watchlist(self, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    def watchlist(self, conn: Conn | None = None) -> dict[str, Any]:
         conn = conn or self._read
         version = conn.execute("SELECT value FROM meta WHERE key = 'watchlist_version'").fetchone()
         rows = conn.execute(
@@ -131,13 +131,17 @@ class Outbox(StoreBase):
         )
         return {"version": int(version[0]) if version else 0, "entries": [dict(r) for r in rows]}
 
-    def _bump_watchlist(self, conn: sqlite3.Connection) -> None:
+    def _bump_watchlist(self, conn: Conn) -> None:
         version = self.watchlist(conn)["version"] + 1
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('watchlist_version', ?)", (str(version),))
+        conn.execute(
+            "INSERT INTO meta VALUES ('watchlist_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(version),),
+        )
         for row in conn.execute("SELECT site, device FROM devices").fetchall():
             self._queue_watchlist(conn, row["site"], row["device"])
 
-    def _queue_watchlist(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+    def _queue_watchlist(self, conn: Conn, site: str, device: str) -> None:
         current = self.watchlist(conn)
         self._queue_versioned(
             conn,
@@ -162,7 +166,7 @@ class Outbox(StoreBase):
 
     def _queue_versioned(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         site: str,
         device: str,
         message_type: str,
@@ -182,7 +186,7 @@ class Outbox(StoreBase):
         # an older version still on its way is of no use any more
         conn.execute(
             "UPDATE outbox SET delivered_at = ? WHERE site = ? AND device = ? AND"
-            " delivered_at IS NULL AND json_extract(payload, '$.type') = ?",
+            f" delivered_at IS NULL AND {self.db.json_text('payload', 'type')} = ?",
             (now, site, device, message_type),
         )
         message_id = new_id()
@@ -199,7 +203,8 @@ class Outbox(StoreBase):
             (message_id, site, device, canonical_json(payload).decode(), now),
         )
         conn.execute(
-            "INSERT OR REPLACE INTO down_sent (site, device, type, version) VALUES (?, ?, ?, ?)",
+            "INSERT INTO down_sent (site, device, type, version) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (site, device, type) DO UPDATE SET version = excluded.version",
             (site, device, message_type, version),
         )
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from typing import Any
 
 from schemas.ids import format_time, new_id, utc_now
 
+from .engine import Conn
 from .guards import Guards
 
 CODE_BYTES = 15  # 20 URL-safe characters: a code cannot be guessed from another one
@@ -21,9 +21,7 @@ CODE_BYTES = 15  # 20 URL-safe characters: a code cannot be guessed from another
 class Patrols(Guards):
     """The `checkpoints`, `rounds` and `site_patrols` tables."""
 
-    def checkpoints(
-        self, site: str, conn: sqlite3.Connection | None = None
-    ) -> list[dict[str, Any]]:
+    def checkpoints(self, site: str, conn: Conn | None = None) -> list[dict[str, Any]]:
         conn = conn or self._read
         rows = conn.execute(
             "SELECT id, name, location, code FROM checkpoints"
@@ -32,7 +30,7 @@ class Patrols(Guards):
         )
         return [dict(r) for r in rows]
 
-    def rounds(self, site: str, conn: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
+    def rounds(self, site: str, conn: Conn | None = None) -> list[dict[str, Any]]:
         conn = conn or self._read
         rows = conn.execute(
             "SELECT id, name, checkpoints, every_minutes, window_minutes, from_time, to_time"
@@ -136,7 +134,7 @@ class Patrols(Guards):
                 self._bump_patrols(conn, site)
             return bool(removed)
 
-    def _start_schedule(self, conn: sqlite3.Connection, site: str, record: dict[str, Any]) -> None:
+    def _start_schedule(self, conn: Conn, site: str, record: dict[str, Any]) -> None:
         now = _now()
         conn.execute(  # a schedule that lasted not even a millisecond leaves no trace
             "DELETE FROM round_schedules WHERE round_id = ? AND valid_from = ?",
@@ -148,26 +146,26 @@ class Patrols(Guards):
             (record["id"], site, *_schedule(record), now),
         )
 
-    def _end_schedule(self, conn: sqlite3.Connection, round_id: str) -> None:
+    def _end_schedule(self, conn: Conn, round_id: str) -> None:
         conn.execute(
             "UPDATE round_schedules SET valid_until = ? WHERE round_id = ? AND valid_until IS NULL",
             (_now(), round_id),
         )
 
-    def patrols_version(self, site: str, conn: sqlite3.Connection | None = None) -> int:
+    def patrols_version(self, site: str, conn: Conn | None = None) -> int:
         conn = conn or self._read
         row = conn.execute("SELECT version FROM site_patrols WHERE site = ?", (site,)).fetchone()
         return int(row["version"]) if row else 0
 
-    def _bump_patrols(self, conn: sqlite3.Connection, site: str) -> None:
+    def _bump_patrols(self, conn: Conn, site: str) -> None:
         conn.execute(
             "INSERT INTO site_patrols (site, version) VALUES (?, 1)"
-            " ON CONFLICT (site) DO UPDATE SET version = version + 1",
+            " ON CONFLICT (site) DO UPDATE SET version = site_patrols.version + 1",
             (site,),
         )
         self._queue_for_posts(conn, site, self._queue_patrols)
 
-    def _queue_patrols(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+    def _queue_patrols(self, conn: Conn, site: str, device: str) -> None:
         self._queue_versioned(
             conn,
             site,

@@ -4,7 +4,6 @@ device, and a post's purge of personal data judged by the hub's own clock."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from schemas.free_text import said, without_text
@@ -14,6 +13,7 @@ from schemas.projection import PURGED_TEXT, PURGED_VISIT_FIELDS, Insert, Purge, 
 from service import sqlite
 from service.purge_text import clear_free_text
 
+from .engine import Conn, Engine
 from .schema import MILESTONES
 
 # the events with which a post says it applied a down message (their record_id is its id)
@@ -30,7 +30,8 @@ DELIVERY_EVENTS = frozenset(
 
 
 def apply_projection(
-    conn: sqlite3.Connection,
+    conn: Conn,
+    db: Engine,
     site: str,
     device: str,
     event: dict[str, Any],
@@ -44,16 +45,16 @@ def apply_projection(
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "site": site, "device": device}
-            sqlite.insert_row(conn, change.table, row, or_ignore=True)
+            sqlite.insert_row(conn, change.table, row, if_new=True)
         elif isinstance(change, Update):
             sqlite.update_row(conn, change.table, change.values, {"id": change.id, "site": site})
-        elif not apply_purge(conn, site, device, change, purge_before):
+        elif not apply_purge(conn, db, site, device, change, purge_before):
             outcome = "deferred"
     if event["type"] == "incident.status" and event["data"]["status"] in MILESTONES:
         column = f"{event['data']['status']}_at"  # the first time, whatever order they came in
         conn.execute(
-            f"UPDATE incidents SET {column} = MIN(COALESCE({column}, ?), ?)"
-            " WHERE id = ? AND site = ?",
+            f"UPDATE incidents SET {column} = CASE WHEN {column} IS NULL OR {column} > ?"
+            f" THEN ? ELSE {column} END WHERE id = ? AND site = ?",
             (event["at"], event["at"], event["record_id"], site),
         )
     # the edge has applied a supervisor's entry, a watch list, settings or a directory: its
@@ -69,9 +70,7 @@ def apply_projection(
     return outcome
 
 
-def settle_command(
-    conn: sqlite3.Connection, site: str, command_id: str, event: dict[str, Any]
-) -> None:
+def settle_command(conn: Conn, site: str, command_id: str, event: dict[str, Any]) -> None:
     """The post carried out a command from the hub (its event names the command) or refused
     it (`command.rejected`, with the reason): the command is settled and no longer sent."""
     rejected = event["type"] == "command.rejected"
@@ -93,7 +92,7 @@ def settle_command(
 
 
 def apply_purge(
-    conn: sqlite3.Connection, site: str, device: str, change: Purge, purge_before: str | None
+    conn: Conn, db: Engine, site: str, device: str, change: Purge, purge_before: str | None
 ) -> bool:
     """Clear what a post's purge names; True if all of it, False if records at or after
     `purge_before` (the hub's clock minus its minimum retention) were spared.
@@ -107,14 +106,14 @@ def apply_purge(
     cutoff = format_time(parse_time(change.older_than))
     cleared = ", ".join(f"{f} = NULL" for f in PURGED_VISIT_FIELDS)
     if purge_before is None or cutoff <= purge_before:  # nothing it names is young: all of it
-        _clear_events(conn, site, device, change, None)
+        _clear_events(conn, db, site, device, change, None)
         conn.execute(
             f"UPDATE visits SET {cleared}, purged_at = ? WHERE site = ? AND"
             " device = ? AND checked_in_at < ? AND purged_at IS NULL",
             (change.at, site, device, cutoff),
         )
         return True
-    left = _clear_events(conn, site, device, change, purge_before)
+    left = _clear_events(conn, db, site, device, change, purge_before)
     for start in range(0, len(change.seqs), 500):
         chunk = change.seqs[start : start + 500]
         named = (
@@ -136,7 +135,7 @@ def apply_purge(
 
 
 def _clear_events(
-    conn: sqlite3.Connection, site: str, device: str, change: Purge, before: str | None
+    conn: Conn, db: Engine, site: str, device: str, change: Purge, before: str | None
 ) -> int:
     """Set `pii` of the purge's seqs to null (only of those made before `before`, if given),
     clear the free text they put in the projections, and summarise their logbook search lines
@@ -178,11 +177,11 @@ def _clear_events(
         )
         cleared_events += len(old)
     if cleared_events:  # merge the index's segments, so the old lines' trigrams are gone too
-        conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        db.optimize_search(conn)
     return left
 
 
-def _forget_sent_words(conn: sqlite3.Connection, site: str, incidents: list[str]) -> None:
+def _forget_sent_words(conn: Conn, site: str, incidents: list[str]) -> None:
     """The hub's own copies of what its people typed about purged incidents: the reasons of
     their commands, and the delivered messages (commands, supervisors' entries) that carried
     them to the post."""

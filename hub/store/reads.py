@@ -3,7 +3,6 @@ logbook, each as the contract's record."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from typing import Any
 
@@ -15,6 +14,7 @@ from service.sqlite import and_where, rows_with_ids
 
 from .base import StoreBase, site_filter
 from .commands import command_out
+from .engine import Row
 from .schema import MILESTONES
 
 
@@ -133,11 +133,11 @@ class Reads(StoreBase):
         }
 
 
-def visit_out(row: sqlite3.Row) -> dict[str, Any]:
+def visit_out(row: Row) -> dict[str, Any]:
     return visit_record(row, row["site"], row["device"])
 
 
-def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
+def incident_out(row: Row, milestones: bool = False) -> dict[str, Any]:
     incident = dict(row)
     incident.pop("purged_at", None)
     marks = {status: incident.pop(f"{status}_at", None) for status in MILESTONES}
@@ -147,7 +147,7 @@ def incident_out(row: sqlite3.Row, milestones: bool = False) -> dict[str, Any]:
     return incident
 
 
-def entry_out(row: sqlite3.Row) -> dict[str, Any]:
+def entry_out(row: Row) -> dict[str, Any]:
     entry = dict(row)
     for key in ("site", "device"):
         entry.pop(key, None)

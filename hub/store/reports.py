@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from schemas.ids import format_time, parse_time, utc_now
 
 from .base import StoreBase, site_filter
+from .engine import Row
 from .reads import incident_out, visit_out
 
 
@@ -24,7 +24,7 @@ class Reports(StoreBase):
         whole company does not travel through Python row by row."""
         where, args = site_filter("WHERE 1=1", [], sites)
 
-        def rows(sql: str, column: str, tail: str = "") -> list[sqlite3.Row]:
+        def rows(sql: str, column: str, tail: str = "") -> list[Row]:
             return self._read.execute(
                 f"{sql} {where} AND {column} >= ? AND {column} < ? {tail}", (*args, start, end)
             ).fetchall()

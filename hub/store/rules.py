@@ -11,7 +11,7 @@ from .patrols import Patrols
 
 
 class Rules(Patrols):
-    """The `notify_rules` and `notifications` tables."""
+    """The `notify_rules`, `notifications` and `notification_claims` tables."""
 
     def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
         with self.transaction() as conn:
@@ -65,7 +65,7 @@ class Rules(Patrols):
             " JOIN notify_rules r ON r.removed_at IS NULL AND r.severity = i.severity"
             "  AND (r.site IS NULL OR r.site = i.site)"
             " JOIN (SELECT 'opened' AS kind UNION ALL SELECT 'overdue' UNION ALL SELECT 'panic') k"
-            "  ON k.kind = 'panic' OR instr(',' || r.events || ',', ',' || k.kind || ',') > 0"
+            "  ON k.kind = 'panic' OR (',' || r.events || ',') LIKE ('%,' || k.kind || ',%')"
             " WHERE ((k.kind = 'opened' AND i.opened_at >= r.created_at"
             "      AND COALESCE(i.title_code, '') <> 'panic')"
             "  OR (k.kind = 'panic' AND i.opened_at >= r.created_at AND i.title_code = 'panic')"
@@ -77,6 +77,35 @@ class Rules(Patrols):
             (now,),
         )
         return [dict(r) for r in rows]
+
+    def claim_notification(self, due: dict[str, Any], owner: str, stale_before: str) -> bool:
+        """Claim a due notification for `owner` (one hub process) before sending it: False if
+        it was sent meanwhile or another process holds a claim made since `stale_before`."""
+        key = (due["incident_id"], due["rule_id"], due["kind"])
+        with self.transaction() as conn:
+            sent = conn.execute(
+                "SELECT 1 FROM notifications WHERE incident_id = ? AND rule_id = ? AND kind = ?",
+                key,
+            ).fetchone()
+            if sent:
+                return False
+            claimed = conn.execute(
+                "INSERT INTO notification_claims (incident_id, rule_id, kind, claimed_by,"
+                " claimed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, rule_id, kind)"
+                " DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at"
+                " WHERE notification_claims.claimed_at < ? RETURNING claimed_by",
+                (*key, owner, format_time(utc_now()), stale_before),
+            ).fetchone()
+            return claimed is not None
+
+    def release_notification(self, due: dict[str, Any], owner: str) -> None:
+        """A send failed: the next round (of any process) tries again."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM notification_claims WHERE incident_id = ? AND rule_id = ?"
+                " AND kind = ? AND claimed_by = ?",
+                (due["incident_id"], due["rule_id"], due["kind"], owner),
+            )
 
     def record_notification(
         self, due: dict[str, Any], entry: dict[str, Any], payload: dict[str, Any]

@@ -1,5 +1,7 @@
-"""The hub's tables: the numbered migrations (`migrations/NNNN_*.sql`), the connection's
-settings, and setting up a new hub's data directory.
+"""The hub's tables: the numbered migrations (`migrations/NNNN_*.sql`, run by the engine),
+and setting up a new hub's data directory (its secrets, and its database: the SQLite file in it,
+or the PostgreSQL database `--db` names, which the directory remembers in `DB_URL_FILE`, so
+that every later command finds it without `--db`).
 
 A hub database made before numbered migrations (its tables there, user_version 0) is adopted:
 migration 0001 runs over it (every statement `IF NOT EXISTS`), the columns added since its
@@ -11,14 +13,14 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from importlib.resources import files
 from pathlib import Path
-from typing import Final
 
-from service import sqlite
+from service import errors, sqlite
 
-DB_FILE = "hub.db"
-MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
+from .engine import DB_FILE, MIGRATIONS, SYNCHRONOUS, Engine, SqliteEngine, is_postgres
+from .postgres import PgEngine
+
+DB_URL_FILE = "hub-db.url"  # the PostgreSQL URL `init --db` was given (0600, like the secrets)
 
 # columns added after a table was first created, before numbered migrations: (table, column,
 # type, and the statement that fills it in for the rows already there, one pass over the events,
@@ -36,9 +38,6 @@ ADDED_COLUMNS = [
 # the statuses whose first time the hub keeps on the incident (the reports' response times)
 MILESTONES = ("acknowledged", "resolved")
 ID_KEY_FILE = "id-hmac.key"
-# the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a hub
-# crash can lose nothing the edge does not still hold; NORMAL is enough here
-SYNCHRONOUS: Final = "NORMAL"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -46,19 +45,59 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def is_initialised(data: Path) -> bool:
-    return (data / DB_FILE).is_file()
+    return (data / DB_FILE).is_file() or (data / DB_URL_FILE).is_file()
 
 
-def init_store(data: Path) -> bool:
-    """Create the hub database; True if it is new."""
+def resolve_db(data: Path, db_url: str | None) -> str | None:
+    """The database of the hub in `data`: `db_url` if given (refused for a hub whose tables
+    are in its SQLite file), else the PostgreSQL URL `init` remembered, else None (SQLite)."""
+    remembered = data / DB_URL_FILE
+    if db_url:
+        if (data / DB_FILE).is_file() and not remembered.is_file():
+            raise errors.InvalidValue(
+                f"{data} keeps its tables in {data / DB_FILE}; copy them with"
+                " guardpost-hub migrate-db before serving it from PostgreSQL",
+                loc=("db",),
+            )
+        return db_url
+    if remembered.is_file():
+        return remembered.read_text(encoding="utf-8").strip()
+    return None
+
+
+def remember_db(data: Path, db_url: str) -> None:
+    """From now on the hub in `data` keeps its tables in PostgreSQL at `db_url`."""
+    path = data / DB_URL_FILE
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(db_url + "\n", encoding="utf-8")
+
+
+def open_engine(data: Path, db_url: str | None) -> Engine:
+    """The engine `--db` names: absent, the SQLite file in `data`."""
+    if not db_url:
+        return SqliteEngine(data / DB_FILE, prepare=adopt_unnumbered)
+    if not is_postgres(db_url):
+        raise errors.InvalidValue("--db must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+    return PgEngine(db_url)
+
+
+def init_store(data: Path, db_url: str | None = None) -> bool:
+    """Create the hub database (and its directory's secrets); True if it is new."""
     data.mkdir(parents=True, exist_ok=True)
     new = not is_initialised(data)
-    conn = connect(data / DB_FILE)
+    db_url = resolve_db(data, db_url)
+    engine = open_engine(data, db_url)
     try:
-        create_schema(conn)
+        if is_postgres(db_url):
+            new = engine.version() == 0
+        engine.migrate()
     finally:
-        conn.close()
-    (data / DB_FILE).chmod(0o600)
+        engine.close()
+    if db_url and is_postgres(db_url):
+        remember_db(data, db_url)
+    else:
+        (data / DB_FILE).chmod(0o600)
     key_file = data / ID_KEY_FILE
     if not key_file.exists():  # the company's ID-number HMAC key, shared with its posts
         key_file.touch(mode=0o600)
@@ -67,15 +106,20 @@ def init_store(data: Path) -> bool:
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to date: adopt a database made before numbered migrations, then
-    apply the migrations it lacks."""
+    """Bring a SQLite schema up to date: adopt a database made before numbered migrations,
+    then apply the migrations it lacks."""
+    adopt_unnumbered(conn)
+    sqlite.migrate(conn, MIGRATIONS)
+
+
+def adopt_unnumbered(conn: sqlite3.Connection) -> None:
+    """A SQLite hub made before numbered migrations is stamped version 1 in place."""
     if sqlite.schema_version(conn) == 0 and _has_table(conn, "events"):
         with sqlite.transaction(conn):
             if sqlite.schema_version(conn) == 0:  # not adopted by another process meanwhile
                 sqlite.run_script(conn, MIGRATIONS[0])
                 _add_missing_columns(conn)
                 sqlite.set_schema_version(conn, 1)
-    sqlite.migrate(conn, MIGRATIONS)
 
 
 def _has_table(conn: sqlite3.Connection, table: str) -> bool:

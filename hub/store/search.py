@@ -1,4 +1,4 @@
-"""Logbook search (FTS5 trigram over `search_lines`) and the audit log of who read or
+"""Logbook search (trigrams over `search_lines`: `Engine.search`) and the audit log of who read or
 exported personal data."""
 
 from __future__ import annotations
@@ -34,22 +34,15 @@ class SearchAudit(StoreBase):
         scan the lines instead."""
         sql = (
             "SELECT l.site, l.device, l.seq, l.at, l.type, l.summary, e.record_id, e.data, e.pii,"
-            " json_extract(e.data, '$.incident_id') AS incident_id,"
-            " json_extract(e.data, '$.visit_id') AS visit_id FROM search_lines l"
+            f" {self.db.json_text('e.data', 'incident_id')} AS incident_id,"
+            f" {self.db.json_text('e.data', 'visit_id')} AS visit_id FROM search_lines l"
             " JOIN events e ON e.site = l.site AND e.device = l.device AND e.seq = l.seq"
         )
-        args: list[Any] = []
         text = text.replace("\x00", "")  # FTS5 ends a query string at a NUL: a 500 before
         if not text:
             return []
-        if len(text) >= 3:
-            sql += " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?"
-            args.append('"' + text.replace('"', '""') + '"')
-        else:
-            sql += " WHERE l.summary LIKE ? ESCAPE '\\'"
-            args.append(
-                "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
+        where, args = self.db.search(text)  # trigrams; one or two characters scan the lines
+        sql += where
         sql, args = site_filter(sql, args, sites, "l.site")
         sql = and_where(sql, args, {"l.at >= ?": since, "l.at < ?": until})
         rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))

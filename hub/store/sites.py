@@ -5,19 +5,19 @@ watch list)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from schemas.ids import format_time, utc_now
 
+from .engine import Conn
 from .outbox import Outbox
 
 
 class Sites(Outbox):
     """The `sites`, `site_settings` and `site_directory` tables."""
 
-    def site_names(self, conn: sqlite3.Connection | None = None) -> list[str]:
+    def site_names(self, conn: Conn | None = None) -> list[str]:
         """Every site the hub knows: one with a record, or one with a post."""
         conn = conn or self._read
         rows = conn.execute("SELECT site FROM sites UNION SELECT site FROM devices ORDER BY 1")
@@ -40,7 +40,7 @@ class Sites(Outbox):
         """How the sites with a record are shown (the pages show the others by their slug)."""
         return {r["site"]: r["name"] for r in self._read.execute("SELECT site, name FROM sites")}
 
-    def _site(self, conn: sqlite3.Connection, site: str) -> dict[str, Any]:
+    def _site(self, conn: Conn, site: str) -> dict[str, Any]:
         record = conn.execute("SELECT * FROM sites WHERE site = ?", (site,)).fetchone()
         settings = conn.execute(
             "SELECT version, settings FROM site_settings WHERE site = ?", (site,)
@@ -59,8 +59,10 @@ class Sites(Outbox):
         version."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO sites (site, name, timezone, kind, updated_at, by)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sites (site, name, timezone, kind, updated_at, by)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site) DO UPDATE SET"
+                " name = excluded.name, timezone = excluded.timezone, kind = excluded.kind,"
+                " updated_at = excluded.updated_at, by = excluded.by",
                 (site, record["name"], record["timezone"], record["kind"], _now(), by),
             )
             self._bump_settings(conn, site, {}, by)
@@ -73,9 +75,7 @@ class Sites(Outbox):
             self._bump_settings(conn, site, given, by)
             return self._site(conn, site)
 
-    def _bump_settings(
-        self, conn: sqlite3.Connection, site: str, given: dict[str, Any], by: str
-    ) -> None:
+    def _bump_settings(self, conn: Conn, site: str, given: dict[str, Any], by: str) -> None:
         current = self._site(conn, site)
         merged = {**current["settings"], **given}
         if "deadlines_h" in given:
@@ -84,13 +84,14 @@ class Sites(Outbox):
                 **given["deadlines_h"],
             }
         conn.execute(
-            "INSERT OR REPLACE INTO site_settings (site, version, settings, updated_at, by)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO site_settings (site, version, settings, updated_at, by)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site) DO UPDATE SET version = excluded.version,"
+            " settings = excluded.settings, updated_at = excluded.updated_at, by = excluded.by",
             (site, current["version"] + 1, json.dumps(merged, sort_keys=True), _now(), by),
         )
         self._queue_for_posts(conn, site, self._queue_settings)
 
-    def _queue_settings(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+    def _queue_settings(self, conn: Conn, site: str, device: str) -> None:
         current = self._site(conn, site)
         self._queue_versioned(
             conn,
@@ -105,7 +106,7 @@ class Sites(Outbox):
             },
         )
 
-    def directory(self, site: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    def directory(self, site: str, conn: Conn | None = None) -> dict[str, Any]:
         """The site's directory as the hub last sent it: `{"version", "units": [...]}`."""
         conn = conn or self._read
         row = conn.execute(
@@ -120,14 +121,16 @@ class Sites(Outbox):
         with self.transaction() as conn:
             version = self.directory(site, conn)["version"] + 1
             conn.execute(
-                "INSERT OR REPLACE INTO site_directory (site, version, units, updated_at, by)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO site_directory (site, version, units, updated_at, by)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site) DO UPDATE SET"
+                " version = excluded.version, units = excluded.units,"
+                " updated_at = excluded.updated_at, by = excluded.by",
                 (site, version, json.dumps(units, ensure_ascii=False), _now(), by),
             )
             self._queue_for_posts(conn, site, self._queue_directory)
             return self.directory(site, conn)
 
-    def _queue_directory(self, conn: sqlite3.Connection, site: str, device: str) -> None:
+    def _queue_directory(self, conn: Conn, site: str, device: str) -> None:
         current = self.directory(site, conn)
         self._queue_versioned(
             conn, site, device, "directory", current["version"], {"units": current["units"]}
@@ -135,9 +138,9 @@ class Sites(Outbox):
 
     def _queue_for_posts(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         site: str,
-        queue: Callable[[sqlite3.Connection, str, str], None],
+        queue: Callable[[Conn, str, str], None],
     ) -> None:
         """`queue(conn, site, device)` for every post of the site: its new version to each."""
         for row in conn.execute("SELECT device FROM devices WHERE site = ?", (site,)).fetchall():
@@ -152,8 +155,9 @@ class Sites(Outbox):
             r["device"]: dict(none)
             for r in self._read.execute("SELECT device FROM devices WHERE site = ?", (site,))
         }
+        version = self.db.json_text("data", "version")
         rows = self._read.execute(
-            "SELECT device, type, MAX(CAST(json_extract(data, '$.version') AS INTEGER)) AS n"
+            f"SELECT device, type, MAX(CAST({version} AS INTEGER)) AS n"
             " FROM events WHERE site = ? AND type IN"
             " ('settings.applied', 'directory.applied', 'roster.applied', 'patrols.applied')"
             " GROUP BY device, type",

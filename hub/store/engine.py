@@ -1,0 +1,188 @@
+"""The hub's database engines behind one face, and where their SQL differs.
+
+The store modules write one SQL text for both engines: `?` placeholders, rows read by column
+name (or position), `INSERT ... ON CONFLICT DO NOTHING` and `ON CONFLICT (key) DO UPDATE SET
+col = excluded.col` (both accept them), `RETURNING`, `CASE` for SQLite's two-argument MIN/MAX.
+What the engines spell differently is asked of the engine: `json_text` (one member of a JSON
+text column), `json_list` (the members of a JSON list column as rows), `search` (FTS5 trigram
+on SQLite, `pg_trgm` + ILIKE on PostgreSQL), `optimize_search`.
+
+`SqliteEngine` is the hub as it always was: one writer connection behind a lock (BEGIN
+IMMEDIATE) and a connection per reading thread. `PgEngine` (`hub.store.postgres`) runs the same
+SQL on PostgreSQL through a psycopg connection pool.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+
+from service import sqlite
+
+DB_FILE = "hub.db"
+MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
+# the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a hub
+# crash can lose nothing the edge does not still hold; NORMAL is enough here
+SYNCHRONOUS: Final = "NORMAL"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Row(Protocol):
+    """A row by column name or position (`sqlite3.Row`, `postgres.PgRow`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """A statement's result: its rows (as `Row`s), or how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Conn(Protocol):
+    """What the store modules call on a connection or a transaction."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class Engine:
+    """A hub database: reads, write transactions, migrations and the dialect's words."""
+
+    name = "sqlite"
+
+    @property
+    def read(self) -> Conn:
+        """A connection for reads (each statement sees what is committed)."""
+        raise NotImplementedError
+
+    def transaction(
+        self, devices: Iterable[tuple[str, str]] | None = None
+    ) -> AbstractContextManager[Conn]:
+        """One write transaction at a time (across processes too): commit, or roll back.
+        `devices`: an ingest of these posts' batches, which the engine may run beside
+        ingests of other posts (never beside any other write)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def checkpoint(self) -> bool:
+        """Make purged bytes leave the write-ahead log; True when done."""
+        return True
+
+    def migrate(self) -> int:
+        """Apply the migrations the database lacks; refuse one newer than this code."""
+        raise NotImplementedError
+
+    def version(self) -> int:
+        raise NotImplementedError
+
+    # ---- the dialect ---------------------------------------------------------------------
+
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the member `key` of the JSON object in `column`, as text."""
+        return f"json_extract({column}, '$.{key}')"
+
+    def json_list(self, column: str, alias: str) -> str:
+        """A FROM item: one row per member of the JSON list in `column`, as `alias.value`."""
+        return f"json_each({column}) {alias}"
+
+    def search(self, text: str) -> tuple[str, list[Any]]:
+        """The JOIN/WHERE that finds the `search_lines l` rows holding `text` (not empty).
+        Three characters or more use the trigram index; one or two (a two-character
+        Chinese word) scan the lines instead."""
+        if len(text) >= 3:
+            return (
+                " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?",
+                ['"' + text.replace('"', '""') + '"'],
+            )
+        return " WHERE l.summary LIKE ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
+
+    def optimize_search(self, conn: Conn) -> None:
+        """After names were removed from lines: make the index forget them too."""
+        conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+
+
+class SqliteEngine(Engine):
+    """The hub's SQLite file: reads on per-thread connections; one writer connection."""
+
+    def __init__(
+        self, path: Path, prepare: Callable[[sqlite3.Connection], None] = lambda conn: None
+    ) -> None:
+        self.path = path
+        self._prepare = prepare  # before the migrations: adopt a hub older than them
+        self._readers = sqlite.ThreadConnections(path, synchronous=SYNCHRONOUS)
+        self._write_lock = threading.Lock()
+        self._writer = sqlite.connect(path, synchronous=SYNCHRONOUS)
+
+    @property
+    def read(self) -> Conn:
+        return self._readers.get()
+
+    @contextmanager
+    def transaction(self, devices: Iterable[tuple[str, str]] | None = None) -> Iterator[Conn]:
+        with self._write_lock, sqlite.transaction(self._writer) as conn:  # one file, one writer
+            yield conn
+
+    def close(self) -> None:
+        self._writer.close()
+        self._readers.close()
+
+    def checkpoint(self) -> bool:
+        with self._write_lock:
+            busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+
+    def migrate(self) -> int:
+        self._prepare(self._writer)
+        return sqlite.migrate(self._writer, MIGRATIONS)
+
+    def version(self) -> int:
+        return sqlite.schema_version(self._writer)
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(POSTGRES_SCHEMES)
+
+
+# the database itself failed (not the batch): full disk, I/O, locked, damaged, closed
+_SQLITE_FAILURES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})  # SQLITE_BUSY ... NOTADB
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """True for an error of the database (retry later, keep the group unacked), False for one
+    a batch's content caused (reject that batch alone)."""
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return True  # a closed connection: nothing a batch did
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code is None or code & 0xFF in _SQLITE_FAILURES
+    return isinstance(exc, _PG_FAILURES | MemoryError)
+
+
+# the same on PostgreSQL: connection lost, server shutting down, out of disk or memory, a
+# deadlock or serialization failure (try again), no pooled connection in time
+_PG_FAILURES = (
+    psycopg.OperationalError
+    | psycopg.InterfaceError
+    | pg_errors.InsufficientResources
+    | pg_errors.TransactionRollback
+    | pg_errors.InternalError_
+    | psycopg_pool.PoolTimeout
+)
