@@ -223,6 +223,7 @@ def test_response_times_count_the_first_acknowledgement_even_on_an_older_hub(
         conn.execute(f"ALTER TABLE incidents DROP COLUMN {column}")
     for table in ("checkpoints", "rounds"):  # added in 8
         conn.execute(f"ALTER TABLE {table} DROP COLUMN removed_at")
+    conn.execute("ALTER TABLE devices DROP COLUMN disk_free_mb")  # added in 10
     conn.execute("PRAGMA user_version = 0")  # and before numbered migrations
     conn.close()
     conn = connect(data / DB_FILE)
