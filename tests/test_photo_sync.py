@@ -11,6 +11,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +22,20 @@ from edge.logbook import Actor, Logbook
 from hub.blobs import BlobReceiver
 from hub.store import Store, init_store
 from schemas.canonical import batch_frame
-from schemas.ids import now_text
+from schemas.ids import format_time, utc_now
 from schemas.photos import CHUNK_BYTES, BlobChunk, chunk_count, chunk_message
 from schemas.topics import blob_ack_topic, blobs_topic, events_topic
 from service.photo_files import PhotoFiles
 from service.uploads import Upload
 from tests.browser import signed_in
+from tests.conftest import BOTH_ENGINES
 from tests.helpers import (
     MANAGER,
     Company,
     EdgeServer,
     Tap,
     add_user,
+    hub_query,
     key_values,
     run_edge,
     run_hub,
@@ -41,12 +44,14 @@ from tests.helpers import (
 )
 from tests.test_photos import jpeg, open_incident, photo_files, upload
 
+pytestmark = BOTH_ENGINES  # the hub's photo SQL on SQLite and on PostgreSQL
+
 SITE = "harbour-view"
 OTHER = {"username": "other-site-sup", "password": "other-pass-123"}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(tmp_path_factory: pytest.TempPathFactory, hub_db: str) -> Iterator[dict[str, Any]]:
     company = Company(tmp_path_factory.mktemp("photo-sync"))
     add_user(company.hub_data, OTHER, "supervisor", "kowloon-bay")
     post = company.add_post(SITE, "lobby-1")
@@ -82,11 +87,7 @@ def hub_photo(api: httpx.Client, photo_id: str) -> httpx.Response:
 
 
 def hub_rows(company: Company, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(company.hub_data / "hub.db")
-    try:
-        return [tuple(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
+    return hub_query(company.hub_data, sql, *args)
 
 
 def events(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -267,7 +268,7 @@ def test_the_hub_keeps_a_purged_photo_until_its_own_retention_floor(tmp_path: Pa
     content = jpeg(1000, seed=21)
     sha = hashlib.sha256(content).hexdigest()
     files.write(content, sha)
-    now = now_text()
+    now = format_time(utc_now() - timedelta(seconds=1))  # not the sweep's own millisecond
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO photos (id, site, device, incident_id, sha256, content_type, size,"
