@@ -32,6 +32,7 @@ from .browser import (
     tab,
     too_wide,
 )
+from .conftest import BOTH_ENGINES
 from .helpers import (
     GUARD,
     MANAGER,
@@ -50,6 +51,8 @@ from .helpers import (
     wait_until,
 )
 from .test_clock import faked
+
+pytestmark = BOTH_ENGINES  # the hub's copy of a post's events, on both of its engines
 
 SUPERVISOR_AT_HUB = {"username": "wong", "password": "supervisor-pass-1"}
 
