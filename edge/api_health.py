@@ -25,10 +25,9 @@ def post_health(book: Logbook, broker_connected: bool) -> dict[str, Any]:
     except sqlite3.Error:
         last_ack_at, db_ok = None, False
     try:
-        disk_free_mb = book.disk.free_mb()
+        disk_free_mb, low = book.disk.free_mb(), book.disk.is_low()
     except OSError:  # the data directory is gone from under the service
-        disk_free_mb, db_ok = 0, False
-    low = disk_free_mb < book.disk.reserve_mb
+        disk_free_mb, db_ok, low = 0, False, True
     return {
         "ok": db_ok and not (book.disk_full or low),
         "version": __version__,

@@ -73,8 +73,9 @@ def test_a_full_disk_answers_507_and_writes_resume_once_space_is_freed(
 ) -> None:
     post = small_disk / "post"
     init_post(post)
-    # no reserve (tests/test_post_health.py has it): the disk really fills
-    edge = PostOn(tmp_path, post=post, env={"GUARDPOST_DISK_RESERVE_MB": "0"}).start()
+    # the default reserve: none on a disk this small (tests/test_post_health.py has one), so
+    # the disk really fills
+    edge = PostOn(tmp_path, post=post).start()
     try:
         token = edge.login()
         cookies = {"gp_session": token}

@@ -13,6 +13,7 @@ from service import errors
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+SMALL_DISK = 64 * MB
 
 
 def free_mb(path: Path) -> int:
@@ -20,8 +21,13 @@ def free_mb(path: Path) -> int:
     return shutil.disk_usage(path).free // MB
 
 
+def size_text(n: int) -> str:
+    """`n` bytes as a person reads them: whole MB, or KB below one MB."""
+    return f"{n // MB} MB" if n >= MB else f"{n // 1024} KB"
+
+
 class DiskReserve:
-    """Refuses new records while less than `reserve_mb` is free beside the database."""
+    """Refuses new records while less than the reserve is free beside the database."""
 
     def __init__(self, path: Path, reserve_mb: int) -> None:
         self.path = path
@@ -31,9 +37,19 @@ class DiskReserve:
     def free_mb(self) -> int:
         return free_mb(self.path)
 
+    def reserve_bytes(self) -> int:
+        """`reserve_mb`, but never more than a tenth of the file system, and none on one under
+        64 MB (a RAM disk, a test's tmpfs): there a reserve would refuse nearly from the start,
+        and the post answers 507 when the disk is really full instead."""
+        total = shutil.disk_usage(self.path).total
+        if self.reserve_mb <= 0 or total < SMALL_DISK:
+            return 0
+        return min(self.reserve_mb * MB, total // 10)
+
     def is_low(self) -> bool:
         """True while less than the reserve is free (never with a reserve of 0)."""
-        return self.reserve_mb > 0 and self.free_mb() < self.reserve_mb
+        reserve = self.reserve_bytes()
+        return reserve > 0 and shutil.disk_usage(self.path).free < reserve
 
     def check(self) -> None:
         """DiskFull (507) while the reserve is reached; nothing is written then."""
@@ -45,10 +61,10 @@ class DiskReserve:
         if not self._was_low:
             log.error(
                 "disk space below the reserve: new records are refused",
-                extra={"free_mb": self.free_mb(), "reserve_mb": self.reserve_mb},
+                extra={"free_mb": self.free_mb(), "reserve_bytes": self.reserve_bytes()},
             )
         self._was_low = True
         raise errors.DiskFull(
-            f"the post's disk is nearly full (less than {self.reserve_mb} MB free); nothing"
-            " was saved. Free some space, then try again"
+            f"the post's disk is nearly full (less than {size_text(self.reserve_bytes())} free);"
+            " nothing was saved. Free some space, then try again"
         )
