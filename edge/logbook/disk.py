@@ -37,19 +37,19 @@ class DiskReserve:
     def free_mb(self) -> int:
         return free_mb(self.path)
 
-    def reserve_bytes(self) -> int:
+    def reserve_bytes(self, total: int | None = None) -> int:
         """`reserve_mb`, but never more than a tenth of the file system, and none on one under
         64 MB (a RAM disk, a test's tmpfs): there a reserve would refuse nearly from the start,
         and the post answers 507 when the disk is really full instead."""
-        total = shutil.disk_usage(self.path).total
+        total = shutil.disk_usage(self.path).total if total is None else total
         if self.reserve_mb <= 0 or total < SMALL_DISK:
             return 0
         return min(self.reserve_mb * MB, total // 10)
 
     def is_low(self) -> bool:
         """True while less than the reserve is free (never with a reserve of 0)."""
-        reserve = self.reserve_bytes()
-        return reserve > 0 and shutil.disk_usage(self.path).free < reserve
+        usage = shutil.disk_usage(self.path)  # one statvfs per write checked
+        return usage.free < self.reserve_bytes(usage.total)
 
     def check(self) -> None:
         """DiskFull (507) while the reserve is reached; nothing is written then."""
