@@ -91,6 +91,10 @@ class Ingest:
         }
         return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
 
+    def is_busy(self) -> bool:
+        """Batches are waiting to be stored (the search index waits for them)."""
+        return not self._queue.empty()
+
     def purge_before(self) -> str:
         """A post's purge never clears personal data of records younger than this (the hub's
         clock minus its minimum retention)."""

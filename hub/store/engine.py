@@ -107,12 +107,42 @@ class Engine:
         """The JOIN/WHERE that finds the `search_lines l` rows holding `text` (not empty).
         Three characters or more use the trigram index; one or two (a two-character
         Chinese word) scan the lines instead."""
-        if len(text) >= 3:
+        like = "%" + sqlite.like_escaped(text) + "%"
+        if len(text) >= 3:  # the index, and the lines written since it was last filled
             return (
-                " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?",
-                ['"' + text.replace('"', '""') + '"'],
+                " WHERE l.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
+                " UNION ALL SELECT id FROM search_lines"
+                " WHERE id > (SELECT indexed_id FROM search_progress)"
+                " AND summary LIKE ? ESCAPE '\\')",
+                ['"' + text.replace('"', '""') + '"', like],
             )
-        return " WHERE l.summary LIKE ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
+        return " WHERE l.summary LIKE ? ESCAPE '\\'", [like]
+
+    def index_search(self, conn: Conn, most: int) -> int:
+        """Add to the trigram index up to `most` of the lines ingest wrote since the last call
+        (SQLite fills its index behind ingest, so acks never wait for it); how many."""
+        done = conn.execute("SELECT indexed_id FROM search_progress").fetchone()[0]
+        upto = conn.execute(
+            "SELECT MAX(id), COUNT(*) FROM"
+            " (SELECT id FROM search_lines WHERE id > ? ORDER BY id LIMIT ?)",
+            (done, most),
+        ).fetchone()
+        if not upto[1]:
+            return 0
+        conn.execute(
+            "INSERT INTO search_fts (rowid, summary)"
+            " SELECT id, summary FROM search_lines WHERE id > ? AND id <= ?",
+            (done, upto[0]),
+        )
+        conn.execute("UPDATE search_progress SET indexed_id = ?", (upto[0],))
+        return int(upto[1])
+
+    def search_lag(self) -> int:
+        """How many lines the index has yet to take (a search finds them all the same)."""
+        row = self.read.execute(
+            "SELECT COUNT(*) FROM search_lines WHERE id > (SELECT indexed_id FROM search_progress)"
+        ).fetchone()
+        return int(row[0])
 
     def optimize_search(self, conn: Conn) -> None:
         """After names were removed from lines: make the index forget them too."""
