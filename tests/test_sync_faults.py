@@ -200,6 +200,33 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
         )
         assert gap_acks == [0]
         assert hub_count(company, "sunrise-court", "lobby-1") == 0
+
+        # the batch before the gap comes (as from another hub process's share): the hub stores
+        # it and the waiting batch at once, in order, and acks both
+        book = Logbook(other.data)
+        try:
+            before_gap = [json.loads(body) for _, body in book.sync.encoded_events_after(0)][:5]
+        finally:
+            book.close()
+        tap.publish(
+            events_topic("sunrise-court", "lobby-1"),
+            canonical_json({"site": "sunrise-court", "device": "lobby-1", "events": before_gap}),
+        )
+        wait_until(
+            lambda: (
+                20
+                in [
+                    json.loads(p)["acked_seq"]
+                    for t, p in list(tap.messages)
+                    if t == ack_topic("sunrise-court", "lobby-1")
+                ]
+            ),
+            10,
+            "one ack for the batch and the one that waited",
+        )
+        assert [seq for seq, _ in hub_events(company, "sunrise-court", "lobby-1")] == list(
+            range(1, 21)
+        )
     finally:
         tap.close()
 

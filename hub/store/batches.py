@@ -22,6 +22,7 @@ from schemas.messages import UnreadableMessage
 from schemas.projection import Purge
 from service import sqlite
 
+from . import parked
 from .devices import Devices
 from .engine import Conn, is_database_failure
 from .projection import apply_projection, apply_purge
@@ -72,6 +73,35 @@ class Batches(Devices):
                     continue
                 conn.execute("RELEASE batch")
                 results.append(result)
+                if result.stored:  # batches that came ahead of this one may go on from it
+                    results.extend(self._unpark(conn, site, device, now, purge_before))
+        return results
+
+    def _unpark(
+        self, conn: Conn, site: str, device: str, now: str, purge_before: str | None
+    ) -> list[BatchResult]:
+        """Store the parked batches that go on from what this post has now (`hub.store.parked`),
+        each alone like any batch."""
+        results: list[BatchResult] = []
+        acked = self._device_row(conn, site, device)["acked_seq"]
+        while (events := parked.take_next(conn, site, device, acked)) is not None:
+            payload = {"site": site, "device": device, "events": events}
+            conn.execute("SAVEPOINT parked")
+            try:
+                result = self._ingest_one(conn, site, device, payload, now, purge_before)
+            except Exception as exc:
+                if is_database_failure(exc):
+                    raise
+                conn.execute("ROLLBACK TO parked")
+                conn.execute("RELEASE parked")
+                reason = f"batch could not be applied ({type(exc).__name__})"
+                results.append(self._reject(conn, site, device, now, reason))
+                break
+            conn.execute("RELEASE parked")
+            results.append(result)
+            if not result.stored:
+                break
+            acked = result.acked_seq
         return results
 
     def apply_pending_purges(self, purge_before: str) -> int:
@@ -150,7 +180,9 @@ class Batches(Devices):
         if not new:
             return BatchResult(site, device, acked, 0)  # a duplicate: ack again, change nothing
         if new[0]["seq"] != acked + 1:
-            # a gap: something before this batch is missing; wait for the edge to resend it
+            # a gap: the batch before is with another hub process, or lost (the post resends
+            # it); this one waits for it
+            parked.park(conn, site, device, new, now)
             return BatchResult(site, device, acked, 0)
         data_texts = [canonical_text(e["data"]) for e in new]
         pii_texts = [None if e.get("pii") is None else canonical_text(e["pii"]) for e in new]
