@@ -1,0 +1,106 @@
+"""Benchmarks that cannot go stale (issue 19): every bench script records its figures in
+docs/benchmarks.csv, compares each with the previous run, and docs/performance.md quotes the
+recorded rows. No benchmark runs here."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_record  # noqa: E402
+from bench_record import higher, lower, record  # noqa: E402
+
+
+def test_record_appends_one_row_per_figure_with_commit_date_and_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "benchmarks.csv"
+    record(
+        "sync", [higher("(a) raw", 16737.4, "events/s"), lower("resends", 3, "")], {"n": 5}, path
+    )
+    record("sync", [higher("(a) raw", 17001.0, "events/s")], {"n": 5, "db": None}, path)
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == list(bench_record.COLUMNS)
+    assert [row[2:8] for row in rows[1:]] == [
+        ["sync", "(a) raw", "16740", "events/s", "higher", "n=5"],
+        ["sync", "resends", "3", "", "lower", "n=5"],
+        ["sync", "(a) raw", "17000", "events/s", "higher", "n=5"],
+    ]
+    assert {row[8] for row in rows[1:]} == {bench_record.machine()}
+    assert rows[1][1].removesuffix("+dirty") == rows[3][1].removesuffix("+dirty") != "unknown"
+    out = capsys.readouterr().out
+    assert "(first on this machine with these options)" in out
+    assert "17000 events/s (was 16740 on " in out and ": +1.6 %)" in out
+    assert "WORSE" not in out
+
+
+@pytest.mark.parametrize(
+    ("figure", "before", "after", "worse"),
+    [
+        (higher("rate", 0, "events/s"), 1000.0, 790.0, True),
+        (higher("rate", 0, "events/s"), 1000.0, 810.0, False),
+        (higher("rate", 0, "events/s"), 1000.0, 5000.0, False),
+        (lower("p99", 0, "ms"), 10.0, 12.5, True),
+        (lower("p99", 0, "ms"), 10.0, 11.5, False),
+        (lower("p99", 0, "ms"), 10.0, 1.0, False),
+    ],
+)
+def test_a_change_over_20_pct_the_wrong_way_is_flagged(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    figure: bench_record.Figure,
+    before: float,
+    after: float,
+    worse: bool,
+) -> None:
+    path = tmp_path / "benchmarks.csv"
+    record("edge", [bench_record.Figure(figure.name, before, figure.unit, figure.better)], {}, path)
+    capsys.readouterr()
+    record("edge", [bench_record.Figure(figure.name, after, figure.unit, figure.better)], {}, path)
+    line = capsys.readouterr().out.splitlines()[1]
+    change = (after - before) / before * 100
+    assert f"{change:+.1f} %" in line
+    assert line.endswith(f"WORSE by {abs(change):.0f} %") == worse, line
+
+
+def test_another_machine_or_other_options_are_not_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "benchmarks.csv"
+    record("hub", [lower("overview", 10.0, "ms")], {"sites": 5}, path)
+    record("hub", [lower("overview", 50.0, "ms")], {"sites": 50}, path)
+    monkeypatch.setattr(bench_record, "machine", lambda: "a Raspberry Pi 4 x4; 4 GiB")
+    record("hub", [lower("overview", 90.0, "ms")], {"sites": 5}, path)
+    record("hub", [lower("overview", 95.0, "ms")], {"sites": 5}, path)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "overview" in line]
+    assert [line.split("ms", 1)[1].strip() for line in lines[:3]] == [
+        "(first on this machine with these options)"
+    ] * 3
+    assert "(was 90 on " in lines[3] and "WORSE" not in lines[3]
+
+
+def test_an_interrupted_run_leaves_whole_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows go out in one write to a file opened for append: never half a row."""
+    path = tmp_path / "benchmarks.csv"
+    writes: list[bytes] = []
+    real_write = bench_record.os.write
+
+    def counting_write(fd: int, data: bytes) -> int:
+        writes.append(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(bench_record.os, "write", counting_write)
+    figures = [higher(f"figure {n}", n, "events/s") for n in range(1, 6)]
+    record("sync", figures, {}, path)
+    record("sync", figures, {}, path)
+    monkeypatch.undo()
+    assert len(writes) == 2 and all(data.endswith(b"\n") for data in writes)
+    assert path.read_bytes() == b"".join(writes)
