@@ -58,6 +58,12 @@ def number(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def shown(value: float, unit: str = "") -> str:
+    """`16,740 events/s`, `0.91x`, `4.8 ms`: a figure as people read it."""
+    text = f"{value:,.0f}" if abs(value) >= 1000 else number(value)
+    return text + unit if unit == "x" else f"{text} {unit}".rstrip()
+
+
 def options_text(options: argparse.Namespace | Mapping[str, object]) -> str:
     """`events=20000 posts=10`: the options as given, those left unset (None) out."""
     given = vars(options) if isinstance(options, argparse.Namespace) else options
@@ -139,16 +145,15 @@ def is_worse(row: Row, change: float | None) -> bool:
 
 
 def compared(row: Row, before: Row | None) -> str:
-    """`16740 events/s (was 17000 on 2026-11-30 at b34f5d0: -1.5 %)`, flagged when worse."""
-    now = f"{number(float(row['value']))} {row['unit']}".rstrip()
+    """`16,740 events/s (was 17,000 on 2026-11-30 at b34f5d0: -1.5 %)`, flagged when worse."""
+    now = shown(float(row["value"]), row["unit"])
     if before is None:
         return f"{now} (first on this machine with these options)"
     change = change_pct(row, before)
     moved = "" if change is None else f": {change:+.1f} %"
     flag = f"  WORSE by {abs(change):.0f} %" if change is not None and is_worse(row, change) else ""
-    return (
-        f"{now} (was {before['value']} on {before['date'][:10]} at {before['commit']}{moved}){flag}"
-    )
+    was = f"{shown(float(before['value']))} on {before['date'][:10]} at {before['commit']}"
+    return f"{now} (was {was}{moved}){flag}"
 
 
 def append_rows(rows: Iterable[Row], path: Path = CSV_PATH) -> None:

@@ -13,7 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import bench_docs  # noqa: E402
 import bench_record  # noqa: E402
+import benchmarks  # noqa: E402
 from bench_record import higher, lower, record  # noqa: E402
 
 
@@ -36,7 +38,7 @@ def test_record_appends_one_row_per_figure_with_commit_date_and_machine(
     assert rows[1][1].removesuffix("+dirty") == rows[3][1].removesuffix("+dirty") != "unknown"
     out = capsys.readouterr().out
     assert "(first on this machine with these options)" in out
-    assert "17000 events/s (was 16740 on " in out and ": +1.6 %)" in out
+    assert "17,000 events/s (was 16,740 on " in out and ": +1.6 %)" in out
     assert "WORSE" not in out
 
 
@@ -104,3 +106,52 @@ def test_an_interrupted_run_leaves_whole_rows(
     monkeypatch.undo()
     assert len(writes) == 2 and all(data.endswith(b"\n") for data in writes)
     assert path.read_bytes() == b"".join(writes)
+
+
+def test_the_table_in_performance_md_is_what_the_csv_gives() -> None:
+    """A hand edit of the table, or a CSV recorded without `scripts/bench --docs`, fails."""
+    page = bench_docs.PERFORMANCE_MD.read_text(encoding="utf-8")
+    assert bench_docs.section(page) == bench_docs.table(bench_record.read_rows())
+
+
+def test_the_table_quotes_the_latest_run_and_the_range_of_the_last_three(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, page = tmp_path / "benchmarks.csv", tmp_path / "performance.md"
+    here = bench_record.machine()
+    page.write_text(f"# Performance\n\n{bench_docs.BEGIN}\nold\n{bench_docs.END}\n\nprose\n")
+    for rate in (9000.0, 12000.0, 10000.0, 11000.0):
+        record(
+            "sync", [higher("(b) one post", rate, "events/s"), lower("resends", 0, "")], {}, path
+        )
+    record("sync", [higher("(b) / (a)", 0.456, "x")], {"events": 100}, path)
+    monkeypatch.setattr(bench_record, "machine", lambda: "a Raspberry Pi 4 x4; 4 GiB")
+    record("edge", [lower("steady p99", 6.71, "ms")], {"rate": 50}, path)
+    assert bench_docs.write_docs(path, page) is True
+    assert bench_docs.write_docs(path, page) is False
+    text = page.read_text()
+    assert text.startswith("# Performance\n\n") and text.endswith(f"{bench_docs.END}\n\nprose\n")
+    table = bench_docs.section(text).splitlines()
+    assert [line.split(" | ")[:4] for line in table[3:7]] == [
+        ["| **edge**", "steady p99", "6.71 ms", "(one run)"],
+        ["| **sync**", "(b) one post", "11,000 events/s", "10,000 - 12,000"],
+        ["| ", "resends", "0", "0 - 0"],
+        ["| ", "(b) / (a)", "0.456x", "(one run)"],
+    ]
+    assert table[3].endswith("| `rate=50` | 1 |") and table[5].endswith("| `` | 2 |")
+    assert table[-2:] == ["1. a Raspberry Pi 4 x4; 4 GiB", f"2. {here}"]
+
+
+def test_every_bench_script_records_its_figures_and_scripts_bench_runs_it() -> None:
+    runnable = {
+        path.stem: path.read_text(encoding="utf-8")
+        for path in (ROOT / "scripts").glob("bench_*.py")
+        if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8")
+    }
+    assert set(runnable) >= {f"bench_{name}" for name in ("edge", "sync", "hub", "pages")}
+    for name, source in runnable.items():
+        assert "from bench_record import" in source and "record(" in source, name
+    assert {f"bench_{name}" for name in benchmarks.BENCHES} == set(runnable)
+    assert [argv[0] for argv in benchmarks.BENCHES.values()] == [
+        f"bench_{name}.py" for name in benchmarks.BENCHES
+    ]
