@@ -26,14 +26,15 @@ from bench_record import CSV_PATH, ROOT, change_pct, is_worse, previous, read_ro
 SCRIPTS = ROOT / "scripts"
 TIMEOUT_S = 300  # far above any bench's run at these sizes: a bench that hangs is a failure
 
-# the default sizes take minutes each; these give the same figures at a fraction of the work
+# about 4 minutes in all on a 2-core machine: the defaults where they are cheap, smaller sizes
+# where the defaults take minutes (bench_hub's 200 sites x 30 days take about a quarter of an hour)
 BENCHES: dict[str, list[str]] = {
-    "edge": ["bench_edge.py", "--seconds", "5", "--steady-seconds", "5"],
-    "sync": ["bench_sync.py", "--events", "20000", "--posts", "10", "--per-post", "2000"],
-    "hub": ["bench_hub.py", "--sites", "5", "--days", "30"],
-    "pages": ["bench_pages.py", "--visits", "200", "--requests", "20"],
-    "fleet": ["bench_fleet.py", "--rounds", "10"],
-    "photos": ["bench_photos.py", "--photos", "20", "--mb", "2"],
+    "edge": ["bench_edge.py", "--seconds", "10", "--steady-seconds", "10"],
+    "sync": ["bench_sync.py", "--events", "50000", "--posts", "25", "--per-post", "2000"],
+    "hub": ["bench_hub.py", "--sites", "10", "--days", "30"],
+    "pages": ["bench_pages.py"],
+    "fleet": ["bench_fleet.py"],
+    "photos": ["bench_photos.py", "--photos", "50"],
 }
 
 
