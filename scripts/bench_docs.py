@@ -30,18 +30,27 @@ def table(rows: Sequence[Row]) -> str:
         "| bench | figure | latest | last 3 runs | date | commit | options | machine |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    bench = ""
+    above: tuple[str, ...] = ()
     for row in ordered:
         last = [float(old["value"]) for old in rows if same_series(old, row)][-3:]
         spread = (f"{shown(min(last))} - {shown(max(last))}" if len(last) > 1 else "(one run)") + (
             " (2 runs)" if len(last) == 2 else ""
         )
-        lines.append(
-            f"| {'**' + row['bench'] + '**' if row['bench'] != bench else ''} | {row['figure']}"
-            f" | {shown(float(row['value']), row['unit'])} | {spread} | {row['date'][:10]}"
-            f" | {row['commit']} | `{row['options']}` | {machines.index(row['machine']) + 1} |"
+        run = (
+            row["bench"],
+            row["date"][:10],
+            row["commit"],
+            f"`{row['options']}`",
+            str(machines.index(row["machine"]) + 1),
         )
-        bench = row["bench"]
+        # the bench, and the run's date, commit, options and machine, only where they change
+        bench = "" if above[:1] == run[:1] else f"**{row['bench']}**"
+        cells = ["", "", "", ""] if above == run else list(run[1:])
+        lines.append(
+            f"| {bench} | {row['figure']} | {shown(float(row['value']), row['unit'])}"
+            f" | {spread} | {' | '.join(cells)} |"
+        )
+        above = run
     lines += ["", "Machines:", ""]
     lines += [f"{n}. {name}" for n, name in enumerate(machines, start=1)]
     return "\n".join(lines) + "\n"

@@ -52,15 +52,15 @@ def lower(name: str, value: float, unit: str) -> Figure:
     return Figure(name, value, unit, "lower")
 
 
-def number(value: float) -> str:
-    """Four significant digits, never in exponent form: 16737.4 -> 16740, 0.0612 -> 0.0612."""
-    text = format(float(f"{value:.4g}"), "f")
+def number(value: float, digits: int = 4) -> str:
+    """`digits` significant digits, never in exponent form: 16737.4 -> 16740, 0.0612 -> 0.0612."""
+    text = format(float(f"{value:.{digits}g}"), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def shown(value: float, unit: str = "") -> str:
     """`16,740 events/s`, `0.91x`, `4.8 ms`: a figure as people read it."""
-    text = f"{value:,.0f}" if abs(value) >= 1000 else number(value)
+    text = f"{value:,.0f}" if abs(value) >= 1000 else number(value, 3)
     return text + unit if unit == "x" else f"{text} {unit}".rstrip()
 
 
