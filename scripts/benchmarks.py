@@ -24,6 +24,7 @@ from bench_docs import PERFORMANCE_MD, write_docs
 from bench_record import CSV_PATH, ROOT, change_pct, is_worse, previous, read_rows, shown
 
 SCRIPTS = ROOT / "scripts"
+CSV, PAGE = CSV_PATH, PERFORMANCE_MD  # where the benches record, the page with the table
 TIMEOUT_S = 300  # far above any bench's run at these sizes: a bench that hangs is a failure
 
 # about 4 minutes in all on a 2-core machine: the defaults where they are cheap, smaller sizes
@@ -53,7 +54,7 @@ def command(name: str) -> list[str]:
 
 def summary(start: int) -> list[str]:
     """Every figure recorded since row `start`: this run, the previous run, the change."""
-    rows = read_rows()
+    rows = read_rows(CSV)
     lines = [
         f"{'bench':<8}{'figure':<34}{'this run':>18}{'previous':>18}{'change':>10}",
     ]
@@ -70,7 +71,7 @@ def summary(start: int) -> list[str]:
     return lines
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description=__doc__,
@@ -79,13 +80,13 @@ def main() -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHES))
     parser.add_argument("--list", action="store_true", help="print what would run")
     parser.add_argument("--docs", action="store_true", help="only write the table of the docs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     if unknown := [name for name in names if name not in BENCHES]:
         parser.error(f"no bench named {', '.join(unknown)} (there are {', '.join(BENCHES)})")
     if args.docs:
-        changed = write_docs()
-        print(f"{PERFORMANCE_MD.relative_to(ROOT)}: {'written' if changed else 'up to date'}")
+        changed = write_docs(CSV, PAGE)
+        print(f"{PAGE.name}: {'written' if changed else 'up to date'}")
         return 0
     if "hub" in names and not postgresql():
         print("PostgreSQL (pg_ctl) not found: bench_hub runs on SQLite only, hub_pg is skipped")
@@ -94,7 +95,7 @@ def main() -> int:
             line = " ".join(command(name)[1:]).replace(str(ROOT) + "/", "")
             print(f"{name:<8}{line}" + ("   (records hub and hub_pg)" if "auto" in line else ""))
         return 0
-    start, failed = len(read_rows()), []
+    start, failed = len(read_rows(CSV)), []
     for name in names:
         print(f"\n=== {name}: {' '.join(command(name)[1:])}", flush=True)
         started = time.monotonic()
@@ -105,10 +106,10 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             failed.append(f"{name} (still running after {TIMEOUT_S} s)")
         print(f"=== {name}: {time.monotonic() - started:.0f} s", flush=True)
-    print(f"\nrecorded in {CSV_PATH.relative_to(ROOT)}:")
+    print(f"\nrecorded in {CSV.name}:")
     print("\n".join(summary(start)))
-    write_docs()
-    print(f"the table in {PERFORMANCE_MD.relative_to(ROOT)} is made again from the CSV")
+    write_docs(CSV, PAGE)
+    print(f"the table in {PAGE.name} is made again from {CSV.name}")
     if failed:
         print("FAILED: " + ", ".join(failed))
     return 1 if failed else 0

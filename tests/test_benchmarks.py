@@ -158,3 +158,42 @@ def test_every_bench_script_records_its_figures_and_scripts_bench_runs_it() -> N
     assert [argv[0] for argv in benchmarks.BENCHES.values()] == [
         f"bench_{name}.py" for name in benchmarks.BENCHES
     ]
+
+
+def test_scripts_bench_runs_each_bench_reports_and_fails_when_one_fails(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stand-in benches, one that records a figure 30 % worse than before and one that
+    crashes: the summary flags the first, the table is written, the exit status is 1."""
+    path, page = tmp_path / "benchmarks.csv", tmp_path / "performance.md"
+    page.write_text(f"{bench_docs.BEGIN}{bench_docs.END}\n")
+    record("ok", [lower("p99", 10.0, "ms")], {"runs": 3}, path)
+    (tmp_path / "bench_ok.py").write_text(
+        f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        "from pathlib import Path; from bench_record import lower, record\n"
+        f"record('ok', [lower('p99', 13.0, 'ms')], {{'runs': 3}}, Path({str(path)!r}))\n"
+    )
+    (tmp_path / "bench_boom.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(benchmarks, "SCRIPTS", tmp_path)
+    monkeypatch.setattr(benchmarks, "BENCHES", {"ok": ["bench_ok.py"], "boom": ["bench_boom.py"]})
+    monkeypatch.setattr(benchmarks, "CSV", path)
+    monkeypatch.setattr(benchmarks, "PAGE", page)
+    capfd.readouterr()
+    assert benchmarks.main([]) == 1
+    out = capfd.readouterr().out
+    assert "13 ms (was 10 on " in out and "WORSE by 30 %" in out
+    summary = out.split("recorded in benchmarks.csv:\n", 1)[1].splitlines()
+    assert summary[1].split() == ["ok", "p99", "13", "ms", "10", "ms", "+30.0", "%", "WORSE"]
+    assert summary[-1] == "FAILED: boom (exit status 3)"
+    assert "| **ok** | p99 | 13 ms | 10 - 13 (2 runs) |" in page.read_text()
+    assert benchmarks.main(["ok", "--list"]) == 0
+    assert capfd.readouterr().out.split() == ["ok", str(tmp_path / "bench_ok.py")]
+
+
+def test_bench_hub_runs_on_postgresql_only_where_pg_ctl_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(benchmarks, "postgresql", lambda: False)
+    assert "--db" not in benchmarks.command("hub")
+    monkeypatch.setattr(benchmarks, "postgresql", lambda: True)
+    assert benchmarks.command("hub")[-2:] == ["--db", "auto"]
