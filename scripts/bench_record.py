@@ -160,10 +160,13 @@ def append_rows(rows: Iterable[Row], path: Path = CSV_PATH) -> None:
     """The rows at the end of `path` (the header first when it is new), in one write + fsync."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        if os.fstat(fd).st_size == 0:
+        size = os.fstat(fd).st_size
+        if size == 0:
             writer.writeheader()
+        elif os.pread(fd, 1, size - 1) != b"\n":  # a hand edit without its last line break
+            out.write("\n")
         writer.writerows(rows)
         os.write(fd, out.getvalue().encode("utf-8"))
         os.fsync(fd)  # a row is either recorded whole or not at all

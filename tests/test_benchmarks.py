@@ -106,6 +106,9 @@ def test_an_interrupted_run_leaves_whole_rows(
     monkeypatch.undo()
     assert len(writes) == 2 and all(data.endswith(b"\n") for data in writes)
     assert path.read_bytes() == b"".join(writes)
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # a hand edit lost the last line break
+    record("sync", figures, {}, path)
+    assert len(bench_record.read_rows(path)) == 15
 
 
 def test_the_table_in_performance_md_is_what_the_csv_gives() -> None:
