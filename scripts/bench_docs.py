@@ -33,9 +33,8 @@ def table(rows: Sequence[Row]) -> str:
     above: tuple[str, ...] = ()
     for row in ordered:
         last = [float(old["value"]) for old in rows if same_series(old, row)][-3:]
-        spread = (f"{shown(min(last))} - {shown(max(last))}" if len(last) > 1 else "(one run)") + (
-            " (2 runs)" if len(last) == 2 else ""
-        )
+        spread = f"{shown(min(last))} - {shown(max(last))}" if len(last) > 1 else "(one run)"
+        spread += " (2 runs)" if len(last) == 2 else ""
         run = (
             row["bench"],
             row["date"][:10],
