@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHES))
     parser.add_argument("--list", action="store_true", help="print what would run")
-    parser.add_argument("--docs", action="store_true", help="only write the table of the docs")
+    parser.add_argument(
+        "--docs", action="store_true", help="only write the table in docs/performance.md again"
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     if unknown := [name for name in names if name not in BENCHES]:
