@@ -5,8 +5,8 @@ event, and acks; the trigram index is the expensive part of a line (about a thir
 time per event), so this thread adds lines to it in batches, while ingest is idle, or at once
 when it has fallen `most_behind` lines behind. A search finds the lines not yet indexed by
 scanning them (`Engine.search`), so nothing is missing from a search meanwhile; how far behind
-the index is shows on the overview. PostgreSQL indexes each line as it is written: there the
-thread has nothing to do and is not started.
+the index is shows on the overview. On PostgreSQL the lines wait in the GIN index's pending
+list, which a search reads too, and the thread moves them into the index while ingest is idle.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ class SearchIndexer:
         self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
 
     def start(self) -> None:
-        if self.store.db.name == "sqlite":
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -52,12 +51,15 @@ class SearchIndexer:
         done = 0
         while not self._stop.is_set():
             behind = self.store.search_lag()
-            if not behind:
-                break
-            if behind < self.most_behind and self.busy():
+            if self.busy() and behind < self.most_behind:
+                if not behind:
+                    break
                 self._stop.wait(0.2)
                 continue
-            done += self.store.index_search(self.batch)
+            indexed = self.store.index_search(self.batch)
+            done += indexed
+            if not indexed:
+                break
         return done
 
     def _run(self) -> None:
