@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.canonical import canonical_text, chain_break
+from schemas.canonical import canonical_text, canonical_text_floatless, chain_break
 from schemas.ids import format_time, utc_now
 from schemas.lines import summarise
-from schemas.messages import UnreadableMessage
+from schemas.messages import FLOATLESS, UnreadableMessage
 from schemas.projection import Purge
 from service import sqlite
 
@@ -184,8 +184,13 @@ class Batches(Devices):
             # it); this one waits for it
             parked.park(conn, site, device, new, now)
             return BatchResult(site, device, acked, 0)
-        data_texts = [canonical_text(e["data"]) for e in new]
-        pii_texts = [None if e.get("pii") is None else canonical_text(e["pii"]) for e in new]
+        data_texts = [
+            (canonical_text_floatless if e["type"] in FLOATLESS else canonical_text)(e["data"])
+            for e in new
+        ]
+        pii_texts = [  # read_batch checked each pii against its model: strings, no floats
+            None if e.get("pii") is None else canonical_text_floatless(e["pii"]) for e in new
+        ]
         bad = chain_break(new, last_hash, acked, data_texts, pii_texts)
         if bad is not None:
             return reject(f"chain does not link at seq {bad}")
