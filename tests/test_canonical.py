@@ -20,8 +20,8 @@ from schemas.canonical import (
     event_hash,
     pii_digest,
 )
-from schemas.messages import FLOATLESS
 from schemas.export import drift
+from schemas.messages import FLOATLESS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
