@@ -34,6 +34,7 @@ MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
 # crash can lose nothing the edge does not still hold; NORMAL is enough here
 SYNCHRONOUS: Final = "NORMAL"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+WRITER_CACHE_KIB = 64 * 1024
 
 
 class Row(Protocol):
@@ -160,6 +161,9 @@ class SqliteEngine(Engine):
         self._readers = sqlite.ThreadConnections(path, synchronous=SYNCHRONOUS)
         self._write_lock = threading.Lock()
         self._writer = sqlite.connect(path, synchronous=SYNCHRONOUS)
+        # ingest inserts into indexes that span every post (visit ids, events by site and
+        # time): keep their pages in memory rather than SQLite's 2 MB default
+        self._writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
 
     @property
     def read(self) -> Conn:
