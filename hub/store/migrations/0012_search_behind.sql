@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS search_progress (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     indexed_id INTEGER NOT NULL
 );
-INSERT INTO search_progress (one, indexed_id) SELECT 1, COALESCE(MAX(id), 0) FROM search_lines;
+INSERT OR IGNORE INTO search_progress (one, indexed_id)
+    SELECT 1, COALESCE(MAX(id), 0) FROM search_lines;
 -- a purge rewrites a line: the index forgets the old words only where it holds them
 CREATE TRIGGER search_lines_au AFTER UPDATE OF summary ON search_lines
 WHEN old.id <= (SELECT indexed_id FROM search_progress) BEGIN
