@@ -92,6 +92,10 @@ class Writer:
         self._thread.start()
         # checkpoints run beside the writer, not inside a commit, so a guard never waits for one
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        # each job's savepoint journal in memory, not in a temporary file (an open, an unlink and
+        # a write per page touched, for every group): it only serves ROLLBACK TO within the
+        # transaction, never a recovery, so the commit's durability is the same
+        self._conn.execute("PRAGMA temp_store=MEMORY")
         self._stopping = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="checkpoint", daemon=True
