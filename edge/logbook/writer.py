@@ -46,6 +46,7 @@ from service.purge_text import clear_free_text
 from service.workers import take_group
 
 from .database import connect
+from .jobs import Job, settle
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,12 +62,6 @@ class Head:
     hash: str
 
 
-@dataclass
-class _Job:
-    work: Callable[[sqlite3.Connection], Any]
-    future: Future[Any]
-
-
 def is_disk_full(exc: sqlite3.Error) -> bool:
     """SQLITE_FULL: the disk (or the file system holding the database or its WAL) is full."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -80,7 +75,7 @@ class Writer:
         self.path = path
         self._conn = conn
         self._head = self._load_head()
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
         self._committed: list[dict[str, Any]] = []
         self._disk_full = False
@@ -114,8 +109,8 @@ class Writer:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is not None and not job.future.done():
-                job.future.set_exception(errors.StorageFailed("the logbook is closed"))
+            if job is not None:
+                settle([(job, None, errors.StorageFailed("the logbook is closed"))])
         self._conn.close()
 
     def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
@@ -131,12 +126,17 @@ class Writer:
     def submit(self, work: Work[T]) -> Future[T]:
         """Queue `work(conn)` for the writer; the future resolves once it is on disk."""
         future: Future[T] = Future()
-        with self._submit_lock:
-            if self._closed or not self._thread.is_alive():  # nothing would ever answer
-                future.set_exception(errors.StorageFailed("the logbook is closed"))
-                return future
-            self._queue.put(_Job(work, future))
+        if not self._put(Job(work, future=future)):
+            future.set_exception(errors.StorageFailed("the logbook is closed"))
         return future
+
+    def _put(self, job: Job) -> bool:
+        """Queue a job; False if the writer has stopped (nothing would ever answer)."""
+        with self._submit_lock:
+            if self._closed or not self._thread.is_alive():
+                return False
+            self._queue.put(job)
+        return True
 
     def write(self, work: Work[T]) -> T:
         """Run `work(conn)` in the writer's transaction; return once it is committed to disk."""
@@ -146,7 +146,10 @@ class Writer:
         """`write` for async callers (requests): the event loop serves others while the commit
         happens. Refused (507) while the disk's reserve is reached; `write` is not."""
         self.check_room()
-        return await asyncio.wrap_future(self.submit(work))
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if not self._put(Job(work, waiter=waiter)):
+            raise errors.StorageFailed("the logbook is closed")
+        return await waiter
 
     @property
     def is_running(self) -> bool:
@@ -170,7 +173,7 @@ class Writer:
                 log.exception("group commit failed unexpectedly", extra={"jobs": len(group)})
                 self._abandon(group, exc)
 
-    def _abandon(self, group: list[_Job], error: BaseException) -> None:
+    def _abandon(self, group: list[Job], error: BaseException) -> None:
         """Fail every caller of a group that did not commit, and reload the head from disk so
         the next group continues from what is really stored (nothing half-written, no gap)."""
         self._committed = []
@@ -185,9 +188,7 @@ class Writer:
         except sqlite3.Error:
             pass  # the next group reloads the head under its write lock anyway
         error = self._storage_error(error)
-        for job in group:
-            if not job.future.done():
-                job.future.set_exception(error)
+        settle((job, None, error) for job in group)
 
     def _storage_error(self, exc: BaseException) -> BaseException:
         """What a caller gets for a write that failed: a full disk is DiskFull (507), another
@@ -205,9 +206,9 @@ class Writer:
             f"the database could not save this ({exc.__class__.__name__}); nothing was saved"
         )
 
-    def _commit_group(self, group: list[_Job]) -> None:
+    def _commit_group(self, group: list[Job]) -> None:
         conn = self._conn
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[tuple[Job, Any, BaseException | None]] = []
         self._committed = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -254,11 +255,7 @@ class Writer:
         self._disk_full = False
         committed = self._committed
         self._committed = []
-        for job, result, error in outcomes:
-            if error is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(error)
+        settle(outcomes)
         if committed:
             for callback in self._after_commit:
                 try:
