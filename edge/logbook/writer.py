@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_digest
+from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, sha256_hex
 from schemas.ids import format_time, new_id, utc_now
 from schemas.models import EVENT_DATA
 from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
@@ -271,11 +271,14 @@ class Writer:
         data: BaseModel,
         pii: BaseModel | None = None,
         at: datetime | None = None,
+        local: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Append one event (inside a work): next seq, chained hash, then its projection.
 
         `data` is the event type's model from `EVENT_DATA`; its fields set by the caller are
-        written (an optional field left out stays out of the JSON, as the schema allows)."""
+        written (an optional field left out stays out of the JSON, as the schema allows).
+        `local`: the post's own columns of the row the event inserts (a visit's `id_hmac`),
+        written in the same INSERT; they are not part of the event."""
         if type(data) is not EVENT_DATA.get(event_type):
             raise TypeError(
                 f"{event_type} data must be {EVENT_DATA[event_type].__name__}, "
@@ -284,6 +287,7 @@ class Writer:
         data_json = data.model_dump(mode="json", exclude_unset=True)
         pii_json = None if pii is None else pii.model_dump(mode="json")
         data_text = canonical_text(data_json)
+        pii_text = None if pii_json is None else canonical_text(pii_json)
         event: dict[str, Any] = {
             "seq": self._head.seq + 1,
             "id": new_id(),
@@ -291,12 +295,12 @@ class Writer:
             "at": format_time(at or utc_now()),
             "record_id": record_id,
             "data": data_json,
-            "pii_digest": pii_digest(pii_json),
+            "pii_digest": None if pii_text is None else sha256_hex(pii_text.encode("utf-8")),
             "prev_hash": self._head.hash,
         }
         event["hash"] = event_hash(event, data_text)
         event["pii"] = pii_json
-        return self._insert(conn, event, data_text)
+        return self._insert(conn, event, data_text, pii_text, local)
 
     def append_given(self, conn: sqlite3.Connection, event: dict[str, Any]) -> dict[str, Any]:
         """Append an event exactly as another copy of this logbook holds it (a replacement
@@ -306,12 +310,17 @@ class Writer:
         links = (event["seq"], event["prev_hash"]) == (self._head.seq + 1, self._head.hash)
         if not links or event_hash(event, data_text) != event["hash"]:
             raise errors.InvalidValue(f"event {event['seq']} does not continue the logbook")
-        return self._insert(conn, event, data_text)
+        pii_text = None if event["pii"] is None else canonical_text(event["pii"])
+        return self._insert(conn, event, data_text, pii_text)
 
     def _insert(
-        self, conn: sqlite3.Connection, event: dict[str, Any], data_text: str
+        self,
+        conn: sqlite3.Connection,
+        event: dict[str, Any],
+        data_text: str,
+        pii_text: str | None,
+        local: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        pii_json = event["pii"]
         conn.execute(
             "INSERT INTO events (seq, id, type, at, record_id, data, pii, pii_digest, prev_hash,"
             " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -322,13 +331,13 @@ class Writer:
                 event["at"],
                 event["record_id"],
                 data_text,
-                None if pii_json is None else canonical_text(pii_json),
+                pii_text,
                 event["pii_digest"],
                 event["prev_hash"],
                 event["hash"],
             ),
         )
-        apply_projection(conn, event)
+        apply_projection(conn, event, local)
         self._head = Head(event["seq"], event["hash"])
         self._committed.append(event)
         return event
@@ -362,12 +371,15 @@ class Writer:
 _WITH_SEQ = frozenset({"visits", "incident_entries"})
 
 
-def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
-    """Apply one event's changes (`schemas.projection`) inside the event's transaction."""
+def apply_projection(
+    conn: sqlite3.Connection, event: dict[str, Any], local: dict[str, Any] | None = None
+) -> None:
+    """Apply one event's changes (`schemas.projection`) inside the event's transaction;
+    `local`: the post's own columns of the row it inserts."""
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ else change.row
-            sqlite.insert_row(conn, change.table, row)
+            sqlite.insert_row(conn, change.table, {**row, **local} if local else row)
         elif isinstance(change, Update):
             sqlite.update_row(conn, change.table, change.values, {"id": change.id})
         else:
