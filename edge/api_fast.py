@@ -42,9 +42,10 @@ class VisitFastPath:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        actor: Actor = scope["state"]["actor"]
+        actor = scope.get("state", {}).get("actor")  # as `BearerAuth` settled it
         content_type = _header(scope, b"content-type")
-        if actor.kind != "guard" or not (content_type is None or content_type in JSON_TYPES):
+        is_guard = isinstance(actor, Actor) and actor.kind == "guard"
+        if not is_guard or not (content_type is None or content_type in JSON_TYPES):
             await self.app(scope, receive, send)
             return
         body, disconnected = await _read_body(receive)

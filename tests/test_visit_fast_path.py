@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import GUARD, EdgeServer, error_fields, init_post
+from tests.helpers import GUARD, EdgeServer, error_fields
 
 VISIT = {"visitor_name": "陳大文", "unit": "12A", "category": "guest", "id_number": "A1234567(8)"}
 # a JSON type FastAPI reads as JSON and the fast path leaves to it: the route's own answer
@@ -17,16 +17,8 @@ ROUTE_TYPE = "application/vnd.guardpost+json"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    data = tmp_path_factory.mktemp("fast") / "post"
-    keys = init_post(data)
-    edge = EdgeServer(data)
-    edge.keys = keys  # type: ignore[attr-defined]
-    edge.start()
-    try:
-        yield edge
-    finally:
-        edge.stop()
+def server(shared_post: EdgeServer) -> EdgeServer:
+    return shared_post
 
 
 @pytest.fixture(scope="module")
