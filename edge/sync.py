@@ -4,6 +4,10 @@ The logbook is the queue. The publisher sends every event after `acked_seq`, in 
 batches of at most 256 KiB at QoS 1, with a window of batches in flight. The hub answers with a
 cumulative `acked_seq`, which is written to disk. On reconnect, or when no ack comes in time, it
 starts again from `acked_seq + 1`: nothing depends on the broker or paho keeping messages.
+Only an ack that moves forward counts as progress. After a resend the window starts at one
+batch and doubles with each ack that moves forward, and the wait doubles (up to 120 s) while
+none does: a hub that is alive but behind gets one batch again, not a storm of them, and a hub
+that is gone is still tried.
 Hub-to-edge messages (supervisor entries, the watch list, the site's settings and directory)
 arrive on the site's `down` topic and are applied once by record id.
 """
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = CONTRACT_BATCH_BYTES
 WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to resend cheaply
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
+MAX_ACK_TIMEOUT_S = 120.0  # the wait doubles after each resend without progress, up to this
 STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
 STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
 
@@ -59,6 +64,9 @@ class Sync:
         self._next_seq = 1  # the next seq to send; rewound to acked_seq + 1 on resend
         self._inflight: list[tuple[int, float]] = []  # (last seq of a batch, when it was sent)
         self._last_progress = time.monotonic()
+        self._open = window  # batches that may be in flight: 1 after a resend, then doubling
+        self._wait_s = ack_timeout_s  # doubles after a resend without progress
+        self.resends = 0  # how many times no ack came in time (the benchmark counts them)
         self._client = MqttClient(
             broker_url,
             f"guardpost-{self.site}-{self.device}",
@@ -96,6 +104,7 @@ class Sync:
         with self._lock:
             self.is_connected = True
             self._rewind()
+            self._open, self._wait_s = self.window, self.ack_timeout_s
         self._publish_status()
         log.info("connected to broker", extra={"site": self.site, "device": self.device})
         self._wake.set()
@@ -125,6 +134,8 @@ class Sync:
                 self._inflight = [b for b in self._inflight if b[0] > acked]
                 self._next_seq = max(self._next_seq, acked + 1)
                 self._last_progress = time.monotonic()
+                self._open = min(self.window, self._open * 2)
+                self._wait_s = self.ack_timeout_s
             log.info(
                 "batch acked",
                 extra={
@@ -193,10 +204,15 @@ class Sync:
 
     def _fill_window(self) -> None:
         with self._lock:
-            if self._inflight and time.monotonic() - self._last_progress > self.ack_timeout_s:
-                log.warning("no ack in time; resending", extra={"from_seq": self._next_seq})
+            if self._inflight and time.monotonic() - self._last_progress > self._wait_s:
                 self._rewind()
-            while len(self._inflight) < self.window and self.is_connected:
+                self.resends += 1
+                self._open, self._wait_s = 1, min(self._wait_s * 2, MAX_ACK_TIMEOUT_S)
+                log.warning(
+                    "no ack in time; resending",
+                    extra={"from_seq": self._next_seq, "next_wait_s": self._wait_s},
+                )
+            while len(self._inflight) < self._open and self.is_connected:
                 batch = self._next_batch(self._next_seq)
                 if batch is None:
                     return

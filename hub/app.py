@@ -25,6 +25,7 @@ from .escalation import Escalation
 from .ingest import Ingest
 from .pages import HubPage
 from .pages import router as pages_router
+from .search_index import SearchIndexer
 from .settings import HubSettings
 from .store import Store
 
@@ -66,6 +67,7 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
     )
     if ingest:
         ingest.on_panic = escalation.wake  # a guard's panic is mailed as soon as it arrives
+    indexer = SearchIndexer(store, busy=ingest.is_busy if ingest else lambda: False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +76,11 @@ def create_app(settings: HubSettings, store: Store | None = None) -> FastAPI:
         if blobs:
             blobs.start()
         escalation.start()
+        indexer.start()
         try:
             yield
         finally:
+            indexer.stop()
             escalation.stop()
             if blobs:
                 blobs.stop()

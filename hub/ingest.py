@@ -1,8 +1,11 @@
 """The hub's MQTT, over the one paho wrapper (`service.mqtt`).
 
 Receives every post's event batches and status, ingests the batches in groups (one transaction
-for all batches waiting), acks each device only after the commit, and sends hub-to-edge messages
-on each site's `down` topic until the edge's own event shows they were applied.
+of at most `MAX_GROUP_BYTES`, the posts waiting served in turn), acks each device only after the
+commit, and sends hub-to-edge messages on each site's `down` topic until the edge's own event
+shows they were applied. Statuses are recorded by the same worker, the newest of each post in
+one transaction between groups, never on paho's network thread; a post coming online gets what
+waits for it.
 
 Every message from a post is untrusted input (`schemas.messages` reads it with limits): a bad
 one is refused and its device flagged, and nothing a message holds can raise out of a paho
@@ -17,21 +20,26 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from schemas.ids import format_time, utc_now
-from schemas.messages import UnreadableMessage, read_batch, read_status
+from schemas.messages import StatusIn, UnreadableMessage, read_batch, read_status
 from schemas.topics import PREFIX, ack_topic, down_topic
 from service.incident_words import PANIC
 from service.mqtt import MqttClient
-from service.workers import run_every, take_group
+from service.workers import run_every
 
 from .store import Store, is_database_failure
 
 log = logging.getLogger(__name__)
-MAX_GROUP_MESSAGES = 200  # batches per ingest transaction
+# batches per ingest transaction, by size: every post waiting gets an ack every few thousand
+# events, so a live hub with a long queue still shows each post progress (no resending)
+MAX_GROUP_BYTES = 2 * 1024 * 1024
+Device = tuple[str, str]
+Message = tuple[str, str, bytes | StatusIn | UnreadableMessage]  # a batch or a status, by post
 
 
 class Ingest:
@@ -55,15 +63,17 @@ class Ingest:
         self.is_connected = False
         self.is_started = False
         self.on_panic: Callable[[], None] | None = None  # escalation's wake: mail it now
-        self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
+        # batches (bytes) and statuses, as they come; the worker takes them in turn per post
+        self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._seen: set[Device] = set()  # posts whose status this process has recorded
         self._stop = threading.Event()
-        events = f"{PREFIX}/+/+/events"
-        if shared:
-            events = f"$share/hub/{events}"
+        events, status = f"{PREFIX}/+/+/events", f"{PREFIX}/+/+/status"
+        if shared:  # each message to one of the hub processes
+            events, status = f"$share/hub/{events}", f"$share/hub/{status}"
         self._client = MqttClient(
             broker_url,
             client_id,
-            subscriptions=[(events, 1), (f"{PREFIX}/+/+/status", 1)],
+            subscriptions=[(events, 1), (status, 1)],
             on_connected=self._on_connect,
             on_disconnected=self._on_disconnect,
             on_message=self._on_message,
@@ -90,6 +100,10 @@ class Ingest:
             "mqtt": self._client.network_thread,
         }
         return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
+
+    def is_busy(self) -> bool:
+        """Batches are waiting to be stored (the search index waits for them)."""
+        return not self._queue.empty()
 
     def purge_before(self) -> str:
         """A post's purge never clears personal data of records younger than this (the hub's
@@ -126,42 +140,79 @@ class Ingest:
         if not raw:
             return  # an empty retained message only clears the retained status
         try:
-            status = read_status(raw)
+            status: StatusIn | UnreadableMessage = read_status(raw)
         except UnreadableMessage as exc:
             # retained: it comes again after every restart; refuse it every time, flag the post
             log.warning(
                 "status refused", extra={"site": site, "device": device, "reason": str(exc)}
             )
-            self.store.flag_device(site, device, f"unreadable status: {exc}")
-            return
-        try:
-            self.store.record_status(site, device, status)
-        except Exception:
-            log.exception("could not record status", extra={"site": site, "device": device})
-            return
-        if status.online:
-            try:
-                # a new post gets the watch list and its site's settings, directory and roster too
-                self.store.queue_current(site, device)
-            except Exception:
-                log.exception("could not queue the versioned messages", extra={"site": site})
-            self.send_down(site, device)  # it was away: deliver what waits for it
+            status = exc
+        self._queue.put((site, device, status))  # recorded by the worker, off this thread
 
     # ---- ingest worker ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            group, is_last = take_group(self._queue, MAX_GROUP_MESSAGES)
-            if is_last:
-                self._stop.set()  # this group is still stored; then the worker ends
-            if not group:
+        waiting: dict[Device, deque[bytes]] = {}  # batches per post, posts in turn
+        while True:
+            statuses, stopping = self._take(waiting)
+            if statuses:
+                self._record_statuses(statuses)
+            while waiting and not self._stop.is_set():
+                try:
+                    self._ingest(next_group(waiting))
+                except Exception:  # nothing a group holds may stop the worker
+                    log.exception("ingest failed; the edges will resend")
+                if not self._queue.empty():
+                    break  # take what came meanwhile, statuses too, before the next group
+            if stopping or self._stop.is_set():
                 return
+
+    def _take(self, waiting: dict[Device, deque[bytes]]) -> tuple[dict[Device, Any], bool]:
+        """Wait for a message unless batches wait already, then take every message there is:
+        batches into `waiting`, and the newest status of each post; True when asked to stop."""
+        statuses: dict[Device, StatusIn | UnreadableMessage] = {}
+        block = not waiting
+        while True:
             try:
-                self._ingest(group)
-            except Exception:  # nothing a group holds may stop the worker
-                log.exception("ingest failed; the edges will resend")
+                item = self._queue.get(timeout=1.0) if block else self._queue.get_nowait()
+            except queue.Empty:
+                if block and not self._stop.is_set():
+                    continue
+                return statuses, False
+            if item is None:
+                return statuses, True
+            block = False
+            site, device, message = item
+            if isinstance(message, bytes):
+                waiting.setdefault((site, device), deque()).append(message)
+            else:
+                statuses[(site, device)] = message
+
+    def _record_statuses(self, statuses: dict[Device, StatusIn | UnreadableMessage]) -> None:
+        readable = [(s, d, st) for (s, d), st in statuses.items() if isinstance(st, StatusIn)]
+        try:
+            for (site, device), status in statuses.items():
+                if isinstance(status, UnreadableMessage):
+                    self.store.flag_device(site, device, f"unreadable status: {status}")
+            came_online = set(self.store.record_statuses(readable)) if readable else set()
+        except Exception:
+            log.exception("could not record statuses", extra={"posts": len(statuses)})
+            return
+        # a post coming online (or heard first since this process started) gets the watch list,
+        # its site's settings, directory, roster and rounds, and what else waits for it
+        for site, device, status in readable:
+            first = (site, device) not in self._seen
+            self._seen.add((site, device))
+            if not status.online or not (first or (site, device) in came_online):
+                continue
+            try:
+                self.store.queue_current(site, device)
+            except Exception:
+                log.exception("could not queue the versioned messages", extra={"site": site})
+            self.send_down(site, device)
 
     def _ingest(self, group: list[tuple[str, str, bytes]]) -> None:
+        """Store a group of batches in one transaction, then ack each post."""
         batches: list[tuple[str, str, Any]] = []
         for site, device, raw in group:
             try:  # parse and validate outside the write lock
@@ -241,3 +292,21 @@ def has_panic(payload: Any) -> bool:
         event.get("type") == "incident.opened" and event["data"].get("title_code") == PANIC
         for event in payload.get("events", [])
     )
+
+
+def next_group(waiting: dict[Device, deque[bytes]]) -> list[tuple[str, str, bytes]]:
+    """Batches for one transaction, up to `MAX_GROUP_BYTES`: one of each post's in turn, the
+    posts served put last, so a post behind many others is not left without an ack."""
+    group: list[tuple[str, str, bytes]] = []
+    size = 0
+    while waiting and size < MAX_GROUP_BYTES:
+        for key in list(waiting):
+            if size >= MAX_GROUP_BYTES:
+                break
+            batches = waiting.pop(key)
+            raw = batches.popleft()
+            group.append((*key, raw))
+            size += len(raw)
+            if batches:
+                waiting[key] = batches  # last in turn
+    return group

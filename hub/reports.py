@@ -70,6 +70,7 @@ def monthly(
     days = (next_month - month).days
     start, end = period(store, month, days)
     rows = store.report_rows(sites, start, end, visits=visits)
+    uptimes = store.uptimes(sites, start, end)
     incidents = rows["incidents"]
     complaints = [i for i in incidents if i["category"] == "complaint"]
     closed = [i for i in complaints if i["status"] == "closed"]
@@ -112,7 +113,7 @@ def monthly(
         },
         "overdue": [i for i in incidents if i["overdue"]],
         "devices": [
-            {**d, "uptime": store.uptime(d["site"], d["device"], start, end)}
+            {**d, "uptime": uptimes.get((d["site"], d["device"]))}
             for d in store.list_devices(sites)
         ],
         "patrols": rounds.report_figures(store, sites or store.site_names(), month, days),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,8 +98,12 @@ def figures(store: Store, site: str, first: date, days: int) -> dict[str, Any]:
 
 def report_figures(store: Store, sites: list[str], first: date, days: int) -> dict[str, Any]:
     """`figures` of several sites added up, for a report: the runs by state, and every
-    checkpoint's counts with its site (sites without rounds add nothing)."""
-    found = [figures(store, site, first, days) for site in sites]
+    checkpoint's counts with its site (sites without rounds add nothing, and are not asked)."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1)
+    patrolled = store.sites_with_rounds(
+        format_time(start), format_time(start + timedelta(days=days + 2))
+    )  # a day more each side: the sites' own zones
+    found = [figures(store, site, first, days) for site in sites if site in patrolled]
     return {
         **{key: sum(f[key] for f in found) for key in ("runs", "done", "late", "missed")},
         "checkpoints": [c for f in found for c in f["checkpoints"]],

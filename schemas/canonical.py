@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring  # the C encoder; keeps non-ASCII as it is
 from typing import Any
 
+import orjson
+
 GENESIS_HASH = "0" * 64
 # the fields that are not part of an event's hash: the hash itself, and pii, which a purge may
 # set to null (pii is covered by pii_digest instead)
@@ -31,6 +33,18 @@ def json_string(text: str) -> str:
 def canonical_text(value: Any) -> str:
     """Keys sorted, separators `,` and `:`, no whitespace, non-ASCII unescaped."""
     return _ENCODER.encode(value)
+
+
+def canonical_text_floatless(value: Any) -> str:
+    """`canonical_text` of a value known to hold no float (a validated event's `pii`, or the
+    `data` of a type without float fields: `schemas.messages.FLOATLESS`): the same text,
+    several times faster. orjson spells some floats otherwise (1e-05 against 1e-5); for
+    anything else it cannot encode as the standard library would (a non-string key, an integer
+    over 64 bits) the standard library encodes it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return canonical_text(value)
 
 
 def canonical_json(value: Any) -> bytes:

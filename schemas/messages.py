@@ -66,6 +66,18 @@ EVENT_PII: dict[str, Any] = {
 }
 
 
+def _holds_float(annotation: Any) -> bool:
+    if annotation is float:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_holds_float(f.annotation) for f in annotation.model_fields.values())
+    return any(_holds_float(a) for a in get_args(annotation))
+
+
+# the event types whose data has no float anywhere (`canonical.canonical_text_floatless`)
+FLOATLESS = frozenset(kind for kind, data in EVENT_DATA.items() if not _holds_float(data))
+
+
 class UnreadableMessage(ValueError):
     """A message refused before anything of it is used; `str()` is the reason (no values)."""
 

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_args import parse_counts  # noqa: E402
+from bench_record import higher, lower, record  # noqa: E402
 
 from tests.helpers import GUARD, EdgeServer, free_port, init_post, wait_until  # noqa: E402
 
@@ -275,6 +276,20 @@ def run_case(
             text=True,
         )
         print(f"guardpost-edge verify: {result.stdout.strip() or result.stderr.strip()}")
+        record(
+            "edge",
+            [
+                higher("floor", floor_result["rps"], "requests/s"),
+                lower("floor p99", floor_result["p99"], "ms"),
+                higher("edge", edge_result["rps"], "requests/s"),
+                lower("edge p50", edge_result["p50"], "ms"),
+                lower("edge p99", edge_result["p99"], "ms"),
+                higher("edge / floor", edge_result["rps"] / floor_result["rps"], "x"),
+                lower("steady p50", cuts[49], "ms"),
+                lower("steady p99", cuts[98], "ms"),
+            ],
+            args,
+        )
     finally:
         edge.stop()
         floor.terminate()

@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_record import lower, record  # noqa: E402
+
 from tests.helpers import Company  # noqa: E402
 
 SITE = "harbour-view"
@@ -121,6 +123,15 @@ def main() -> None:
     print(f"bench_fleet: a change at the hub until it is in force at the post ({rounds} rounds)")
     for name, values in timings.items():
         print(summary(name, values))
+    record(
+        "fleet",
+        [
+            lower(f"{name} {stat}", value, "ms")
+            for name, values in timings.items()
+            for stat, value in (("median", statistics.median(values)), ("worst", max(values)))
+        ],
+        {"rounds": rounds},
+    )
 
 
 if __name__ == "__main__":

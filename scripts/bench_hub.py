@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_args import parse_counts  # noqa: E402
 from bench_hub_pg import MemoryPost, auto_cluster, empty, ingest  # noqa: E402
+from bench_record import Figure, higher, lower, record  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from hub.app import create_app  # noqa: E402
@@ -200,6 +201,21 @@ def pages(data: Path, db: str | None, month: str, site: str) -> dict[str, str]:
     return cells
 
 
+def figures(
+    engine: str, rates: dict[str, float], resend_counts: dict[str, int], cells: dict[str, str]
+) -> list[Figure]:
+    """What `record` keeps of one engine's run: ingest rates, resends, each page's median."""
+    found = []
+    for hubs in ("one hub process", "two hub processes"):
+        if f"{engine}, {hubs}" in rates:
+            found.append(higher(f"ingest, {hubs}", rates[f"{engine}, {hubs}"], "events/s"))
+            found.append(lower(f"resends, {hubs}", resend_counts[f"{engine}, {hubs}"], ""))
+    if f"{engine}, two hub processes" in rates:
+        ratio = rates[f"{engine}, two hub processes"] / rates[f"{engine}, one hub process"]
+        found.append(higher("ingest, two / one", ratio, "x"))
+    return found + [lower(label, float(cell.split()[0]), "ms") for label, cell in cells.items()]
+
+
 def main() -> None:
     args = parse_counts(__doc__.split("\n\n")[0], texts=("db",), sites=200, days=30, per_day=170)
     if shutil.which("mosquitto") is None:
@@ -218,10 +234,11 @@ def main() -> None:
             print(f"{total:,} events for {args.sites} sites x {args.days} days", flush=True)
 
             rates: dict[str, float] = {}
+            resend_counts: dict[str, int] = {}
 
             def drain(name: str, data: Path, db: str | None, processes: int) -> None:
                 seconds, resends = ingest(data, db, posts, processes)
-                rates[name] = total / seconds
+                rates[name], resend_counts[name] = total / seconds, resends
                 print(
                     f"  {name}: {seconds:.1f} s, {rates[name]:,.0f} events/s,"
                     f" {resends} resends after an ack timeout",
@@ -254,6 +271,10 @@ def main() -> None:
                 )
             for label in columns["SQLite"]:
                 print(f"  {label:<32}" + "".join(f"{c[label]:>22}" for c in columns.values()))
+            sizes = {"sites": args.sites, "days": args.days, "per_day": args.per_day}
+            for engine, bench in (("SQLite", "hub"), ("PostgreSQL", "hub_pg")):
+                if engine in columns:
+                    record(bench, figures(engine, rates, resend_counts, columns[engine]), sizes)
     finally:
         if cluster:
             cluster.stop()

@@ -21,6 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_args import parse_counts  # noqa: E402
+from bench_record import Figure, lower, record  # noqa: E402
 
 from tests.helpers import free_port  # noqa: E402
 
@@ -110,6 +111,7 @@ def main() -> None:
                 f"{args.visits} visits today, 30 open incidents; {args.requests} requests "
                 "per page, one at a time"
             )
+            figures: list[Figure] = []
             for path in ("/", "/visits", "/logbook", "/visits/new"):
                 times = []
                 for _ in range(args.requests):
@@ -123,7 +125,12 @@ def main() -> None:
                     f"  GET {path:<12} median {statistics.median(times):6.1f} ms   "
                     f"p95 {p95:6.1f} ms   {len(answer.content) // 1024} KiB"
                 )
+                figures += [
+                    lower(f"GET {path} median", statistics.median(times), "ms"),
+                    lower(f"GET {path} p95", p95, "ms"),
+                ]
             page.close()
+            record("pages", figures, args)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_record import higher, lower, record  # noqa: E402
+
 from tests.helpers import Company, EdgeServer, wait_until  # noqa: E402
 
 SITE = "harbour-view"
@@ -113,6 +115,16 @@ def main() -> None:
             f"{len(latencies)} visits registered during the drain reached the hub in "
             f"median {statistics.median(latencies):.2f} s, worst {worst:.2f} s "
             f"({'ok' if worst <= 2.0 else 'OVER 2 s'})"
+        )
+        record(
+            "photos",
+            [
+                higher("attach at the post", total_mb / attach_s, "MB/s"),
+                higher("drain to the hub", total_mb / drain_s, "MB/s"),
+                lower("visit to the hub median", statistics.median(latencies), "s"),
+                lower("visit to the hub worst", worst, "s"),
+            ],
+            args,
         )
 
 

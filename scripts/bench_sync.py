@@ -15,6 +15,7 @@ Everything runs on loopback and stops when the run ends.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -31,6 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_args import parse_counts  # noqa: E402
+from bench_hub_pg import Resends  # noqa: E402
+from bench_record import higher, lower, record  # noqa: E402
 
 from edge.logbook import SYSTEM, Logbook, init_data_dir  # noqa: E402
 from edge.sync import Sync  # noqa: E402
@@ -283,6 +286,8 @@ def main() -> None:
         raise SystemExit("mosquitto is not installed (scripts/setup mosquitto)")
     root = Path(tempfile.mkdtemp(prefix="guardpost-bench-sync-"))
     results: dict[str, Any] = {}
+    resends = Resends()  # the posts' "no ack in time; resending", counted for each drain
+    logging.getLogger("edge.sync").addHandler(resends)
     try:
         print(f"building a {args.events}-event backlog ...", flush=True)
         big = fill_post(root / "big", "bench-site", "lobby-1", args.events)
@@ -295,6 +300,7 @@ def main() -> None:
             flush=True,
         )
 
+        resends.count = 0
         company = Company(root / "one")
         try:
             one_s = drain(company, [big])
@@ -306,6 +312,8 @@ def main() -> None:
             f" {results['one']:.0f} events/s  (target <= 30 s)",
             flush=True,
         )
+        results["one resends"] = resends.count
+        print(f"    {resends.count} resends after an ack timeout", flush=True)
         big.close()
 
         print(f"building {args.posts} posts x {args.per_post} events ...", flush=True)
@@ -313,6 +321,7 @@ def main() -> None:
             fill_post(root / f"post{n}", f"site-{n:02d}", "lobby-1", args.per_post)
             for n in range(args.posts)
         ]
+        resends.count = 0
         company = Company(root / "many")
         try:
             many_s = drain(company, books)
@@ -325,12 +334,27 @@ def main() -> None:
             f" {many_s:.1f} s, {results['many']:.0f} events/s",
             flush=True,
         )
+        results["many resends"] = resends.count
+        print(f"    {resends.count} resends after an ack timeout", flush=True)
         for book in books:
             book.close()
 
         print(
             f"ratio (b)/(a): {results['one'] / results['raw']:.2f}x   "
             f"ratio (c)/(a): {results['many'] / results['raw']:.2f}x   (target >= 0.4x)"
+        )
+        record(
+            "sync",
+            [
+                higher("(a) raw", results["raw"], "events/s"),
+                higher("(b) one post", results["one"], "events/s"),
+                higher("(c) many posts", results["many"], "events/s"),
+                higher("(b) / (a)", results["one"] / results["raw"], "x"),
+                higher("(c) / (a)", results["many"] / results["raw"], "x"),
+                lower("(b) resends", results["one resends"], ""),
+                lower("(c) resends", results["many resends"], ""),
+            ],
+            args,
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -110,6 +110,40 @@ def _insert_sql(table: str, columns: tuple[str, ...], if_new: bool) -> str:
     )
 
 
+class InsertRuns:
+    """A connection whose `insert`ed rows wait, to go in one `executemany` per run of rows for
+    the same table and columns (a backlog's projections: one statement, not one per event).
+    Any other statement sends the waiting rows first, so writes keep their order; call `flush`
+    at the end."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._sql = ""
+        self._rows: list[tuple[Any, ...]] = []
+
+    def insert(self, table: str, row: dict[str, Any], *, if_new: bool = False) -> None:
+        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})" + (
+            " ON CONFLICT DO NOTHING" if if_new else ""
+        )
+        if sql != self._sql:
+            self.flush()
+            self._sql = sql
+        self._rows.append(tuple(row.values()))
+
+    def flush(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self.conn.executemany(self._sql, rows)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        self.flush()
+        return self.conn.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:
+        self.flush()
+        return self.conn.executemany(sql, parameters)
+
+
 def update_row(conn: Executes, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
     """UPDATE `table` SET `values` WHERE every column of `where` equals its value."""
     conn.execute(

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.canonical import (
     GENESIS_HASH,
     batch_frame,
     canonical_event_text,
     canonical_json,
+    canonical_text,
+    canonical_text_floatless,
     chain_break,
     event_hash,
     pii_digest,
 )
 from schemas.export import drift
+from schemas.messages import FLOATLESS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -112,3 +119,27 @@ def test_a_batch_framed_around_encoded_events_is_the_canonical_json_of_the_batch
     for site, device, sent in (('大廈 "A"', "post\n1", encoded), ("s", "d", [])):
         batch = {"site": site, "device": device, "events": [json.loads(b) for b in sent]}
         assert batch_frame(site, device, sent) == canonical_json(batch)
+
+
+# JSON values without floats, with every kind of character a post may send (not lone surrogates:
+# they are not UTF-8), integers past 64 bits, and non-ASCII keys that sort differently by code
+# point than by UTF-16
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+_FLOATLESS_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | _TEXT,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_TEXT, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_FLOATLESS_JSON)
+def test_the_fast_canonical_text_is_the_same_text(value: Any) -> None:
+    """The hub hashes float-free values with orjson: the bytes must be the standard ones, or
+    an honest post would look tampered."""
+    assert canonical_text_floatless(value) == canonical_text(value)
+
+
+def test_only_event_types_without_floats_take_the_fast_way() -> None:
+    assert "door.event" not in FLOATLESS  # duration_s is a float
+    assert {"visit.registered", "incident.opened", "shift.note"} <= FLOATLESS

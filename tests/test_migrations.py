@@ -77,7 +77,7 @@ def test_a_hub_database_from_before_numbered_migrations_opens_with_its_rows(
     assert {"acknowledged_at", "resolved_at"} <= columns(conn, "incidents")
     assert "flag" in columns(conn, "visits")
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert {"search_fts", "search_lines_ai", "search_lines_au", "watchlist_sent"} <= names
+    assert {"search_fts", "search_progress", "search_lines_au", "watchlist_sent"} <= names
     conn.close()
     Store(data).close()  # and opens again, as it is now
 

@@ -5,6 +5,7 @@ After each, the hub holds exactly the post's events: nothing lost, nothing doubl
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import time
 from typing import Any
@@ -13,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.logbook import Actor, Logbook
+from edge.sync import Sync
 from schemas.canonical import canonical_json, event_hash
 from schemas.topics import ack_topic, events_topic
 from tests.conftest import both_engines
@@ -198,6 +200,33 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
         )
         assert gap_acks == [0]
         assert hub_count(company, "sunrise-court", "lobby-1") == 0
+
+        # the batch before the gap comes (as from another hub process's share): the hub stores
+        # it and the waiting batch at once, in order, and acks both
+        book = Logbook(other.data)
+        try:
+            before_gap = [json.loads(body) for _, body in book.sync.encoded_events_after(0)][:5]
+        finally:
+            book.close()
+        tap.publish(
+            events_topic("sunrise-court", "lobby-1"),
+            canonical_json({"site": "sunrise-court", "device": "lobby-1", "events": before_gap}),
+        )
+        wait_until(
+            lambda: (
+                20
+                in [
+                    json.loads(p)["acked_seq"]
+                    for t, p in list(tap.messages)
+                    if t == ack_topic("sunrise-court", "lobby-1")
+                ]
+            ),
+            10,
+            "one ack for the batch and the one that waited",
+        )
+        assert [seq for seq, _ in hub_events(company, "sunrise-court", "lobby-1")] == list(
+            range(1, 21)
+        )
     finally:
         tap.close()
 
@@ -276,3 +305,43 @@ def test_a_post_cannot_publish_under_another_posts_topics(company: Company) -> N
         wait_until(lambda: hub_count(company) == 15, 10, "the hub to take the batch")
     finally:
         hub_tap.close()
+
+
+# ---- a hub that is alive but stalled: no storm of resends -------------------------------------
+
+
+def test_a_stalled_hub_gets_one_batch_again_per_wait_then_everything_once(
+    company: Company,
+) -> None:
+    """The hub process is frozen (SIGSTOP: connected, acking nothing) while a post drains: the
+    post resends one batch when no ack comes in time, waits twice as long each time, and once
+    the hub runs again every event arrives once and in order."""
+    post, hub = start_world(company, 3000)  # about 12 batches: a full window in flight
+    assert hub.proc is not None
+    account = post.account  # type: ignore[attr-defined]
+    tap = Tap(
+        company,
+        company.hub_account["username"],
+        company.hub_account["password"],
+        [events_topic(SITE, DEVICE)],
+    )
+    hub.proc.send_signal(signal.SIGSTOP)
+    book = Logbook(post.data)
+    sync = Sync(
+        book, company.broker.url(account["username"], account["password"]), ack_timeout_s=0.5
+    )
+    try:
+        sync.start()
+        wait_until(lambda: len(tap.messages) >= 8, 10, "the first window to be sent")
+        first_window = len(tap.messages)
+        time.sleep(5)  # resends after about 1, 2 and 4 s; one every second before
+        assert 1 <= sync.resends <= 4
+        assert len(tap.messages) == first_window + sync.resends  # one batch each time
+        hub.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: book.sync.state()["backlog"] == 0, 60, "the post to drain")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+        sync.stop()
+        book.close()
+        tap.close()
+    assert hub_events(company, SITE, DEVICE) == edge_events(post)

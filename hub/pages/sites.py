@@ -49,6 +49,7 @@ def overview(request: Request) -> Response:
         "overview.html",
         sites=overview,
         urgent=[i for i in incidents if i["overdue"] or i["severity"] == "severe"],
+        search_lag=page.store.search_lag(),
     )
 
 

@@ -1,6 +1,6 @@
-"""Ingest of the posts' event batches: strict validation of each event's shape, a savepoint
-per batch, the hash-chain check, the projections in the same transaction, and the purges that
-wait until the records they name are old enough.
+"""Ingest of the posts' event batches, as `schemas.messages.read_batch` read them (each event's
+shape and data checked strictly): a savepoint per batch, the hash-chain check, the projections
+in the same transaction, and the purges that wait until the records they name are old enough.
 
 Events arrive per device in batches. `ingest` stores each `(site, device, seq)` once, applies a
 device's events strictly in seq order, never acks past a gap, checks every batch against the hash
@@ -15,13 +15,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.canonical import canonical_text, chain_break
+from schemas.canonical import canonical_text, canonical_text_floatless, chain_break
 from schemas.ids import format_time, utc_now
 from schemas.lines import summarise
-from schemas.messages import UnreadableMessage
-from schemas.models import EVENT_DATA
+from schemas.messages import FLOATLESS, UnreadableMessage
 from schemas.projection import Purge
+from service import sqlite
 
+from . import parked
 from .devices import Devices
 from .engine import Conn, is_database_failure
 from .projection import apply_projection, apply_purge
@@ -72,6 +73,35 @@ class Batches(Devices):
                     continue
                 conn.execute("RELEASE batch")
                 results.append(result)
+                if result.stored:  # batches that came ahead of this one may go on from it
+                    results.extend(self._unpark(conn, site, device, now, purge_before))
+        return results
+
+    def _unpark(
+        self, conn: Conn, site: str, device: str, now: str, purge_before: str | None
+    ) -> list[BatchResult]:
+        """Store the parked batches that go on from what this post has now (`hub.store.parked`),
+        each alone like any batch."""
+        results: list[BatchResult] = []
+        acked = self._device_row(conn, site, device)["acked_seq"]
+        while (events := parked.take_next(conn, site, device, acked)) is not None:
+            payload = {"site": site, "device": device, "events": events}
+            conn.execute("SAVEPOINT parked")
+            try:
+                result = self._ingest_one(conn, site, device, payload, now, purge_before)
+            except Exception as exc:
+                if is_database_failure(exc):
+                    raise
+                conn.execute("ROLLBACK TO parked")
+                conn.execute("RELEASE parked")
+                reason = f"batch could not be applied ({type(exc).__name__})"
+                results.append(self._reject(conn, site, device, now, reason))
+                break
+            conn.execute("RELEASE parked")
+            results.append(result)
+            if not result.stored:
+                break
+            acked = result.acked_seq
         return results
 
     def apply_pending_purges(self, purge_before: str) -> int:
@@ -130,10 +160,7 @@ class Batches(Devices):
             return reject("malformed batch")
         if (payload.get("site"), payload.get("device")) != (site, device):
             return reject("batch names another site or device than its topic")
-        events = payload["events"]
-        problem = next((p for p in map(_malformed, events) if p), None)
-        if problem:
-            return reject(f"malformed event: {problem}")
+        events = payload["events"]  # each event's shape was checked by `read_batch`
         seqs = [e["seq"] for e in events]
         if seqs != sorted(set(seqs)):
             return reject("events out of seq order")
@@ -153,10 +180,17 @@ class Batches(Devices):
         if not new:
             return BatchResult(site, device, acked, 0)  # a duplicate: ack again, change nothing
         if new[0]["seq"] != acked + 1:
-            # a gap: something before this batch is missing; wait for the edge to resend it
+            # a gap: the batch before is with another hub process, or lost (the post resends
+            # it); this one waits for it
+            parked.park(conn, site, device, new, now)
             return BatchResult(site, device, acked, 0)
-        data_texts = [canonical_text(e["data"]) for e in new]
-        pii_texts = [None if e.get("pii") is None else canonical_text(e["pii"]) for e in new]
+        data_texts = [
+            (canonical_text_floatless if e["type"] in FLOATLESS else canonical_text)(e["data"])
+            for e in new
+        ]
+        pii_texts = [  # read_batch checked each pii against its model: strings, no floats
+            None if e.get("pii") is None else canonical_text_floatless(e["pii"]) for e in new
+        ]
         bad = chain_break(new, last_hash, acked, data_texts, pii_texts)
         if bad is not None:
             return reject(f"chain does not link at seq {bad}")
@@ -183,9 +217,10 @@ class Batches(Devices):
                 for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)
             ],
         )
+        runs = sqlite.InsertRuns(conn)
         for event in new:
-            if apply_projection(conn, self.db, site, device, event, purge_before) == "deferred":
-                conn.execute(
+            if apply_projection(runs, self.db, site, device, event, purge_before) == "deferred":
+                runs.execute(
                     "INSERT INTO pending_purges VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (site, device, event["seq"]),
                 )
@@ -194,13 +229,14 @@ class Batches(Devices):
                     extra={"site": site, "device": device, "seq": event["seq"]},
                 )
                 self._flag(
-                    conn,
+                    runs,
                     site,
                     device,
                     now,
                     "purge of records younger than retention:"
                     f" applied to records before {purge_before} only",
                 )
+        runs.flush()
         conn.executemany(  # the lines logbook search finds (trigrams: Chinese too)
             "INSERT INTO search_lines (site, device, seq, at, type, summary)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -224,39 +260,6 @@ class Batches(Devices):
         return BatchResult(
             site, device, acked, len(new), purged=any(e["type"] == "pii.purged" for e in new)
         )
-
-
-_EVENT_FIELDS = {
-    "seq": int,
-    "id": str,
-    "type": str,
-    "at": str,
-    "record_id": str,
-    "data": dict,
-    "prev_hash": str,
-    "hash": str,
-}
-
-
-def _malformed(event: Any) -> str | None:
-    """What is wrong with one event's shape (CONTRACT 4), or None. Cheaper than a pydantic model
-    on a 100,000-event backlog; the hash chain checks the content."""
-    if not isinstance(event, dict):
-        return "not an object"
-    for name, kind in _EVENT_FIELDS.items():
-        if not isinstance(event.get(name), kind) or (
-            kind is int and isinstance(event.get(name), bool)
-        ):
-            return f"{name} missing or not {kind.__name__}"
-    if event["type"] not in EVENT_DATA:
-        return f"unknown type {event['type']}"
-    if not (event.get("pii") is None or isinstance(event["pii"], dict)):
-        return "pii is neither an object nor null"
-    if not (event.get("pii_digest") is None or isinstance(event["pii_digest"], str)):
-        return "pii_digest is neither a string nor null"
-    if set(event) - {"pii", "pii_digest", *_EVENT_FIELDS}:
-        return "unknown fields"
-    return None
 
 
 __all__ = ["BatchResult", "Batches", "is_database_failure"]

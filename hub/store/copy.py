@@ -92,10 +92,12 @@ _COLUMNS = (
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
-    """The SQLite hub's own tables (not FTS5's shadow tables: PostgreSQL indexes by itself)."""
+    """The SQLite hub's own tables (not FTS5's, nor how far it got: PostgreSQL indexes by
+    itself)."""
     rows = conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " AND name NOT LIKE 'search_fts%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
+        " AND name NOT LIKE 'search_fts%' AND name <> 'search_progress'"
+        " AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
     )
     return [r[0] for r in rows]
 

@@ -4,6 +4,7 @@ status and its history, the `tampered` flag, and the dashboard's live version.""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from schemas.ids import format_time, parse_time, utc_now
@@ -38,43 +39,55 @@ class Devices(StoreBase):
         with self.transaction() as conn:
             self._flag(conn, site, device, format_time(utc_now()), reason)
 
-    def record_status(self, site: str, device: str, status: StatusIn) -> None:
-        """A device's retained status (read by `schemas.messages.read_status`): online, how far
-        it is, and its clock offset."""
+    def record_statuses(self, statuses: list[tuple[str, str, StatusIn]]) -> list[tuple[str, str]]:
+        """Devices' retained statuses (read by `schemas.messages.read_status`; the newest of
+        each device), in one transaction: online, how far it is, its clock offset. Answers the
+        devices that were not online before (they get what waits for them)."""
         now = utc_now()
+        came_online = []
+        # these posts' rows only: beside other posts' ingests on PostgreSQL
+        with self.db.transaction(devices=[(site, device) for site, device, _ in statuses]) as conn:
+            for site, device, status in statuses:
+                was = self._device_row(conn, site, device)["online"]
+                if self._record_status(conn, site, device, status, now) and not was:
+                    came_online.append((site, device))
+        return came_online
+
+    def _record_status(
+        self, conn: Conn, site: str, device: str, status: StatusIn, now: datetime
+    ) -> bool:
         offset = None
         if status.clock is not None:
             offset = round((parse_time(status.clock) - now).total_seconds(), 3)
-        with self.transaction() as conn:
-            self._device_row(conn, site, device)
-            online = 1 if status.online else 0
-            last = conn.execute(
-                "SELECT online FROM device_status_log WHERE site = ? AND"
-                " device = ? ORDER BY at DESC LIMIT 1",
-                (site, device),
-            ).fetchone()
-            if last is None or last["online"] != online:  # the history uptime is counted from
-                conn.execute(
-                    "INSERT INTO device_status_log VALUES (?, ?, ?, ?)",
-                    (site, device, format_time(now), online),
-                )
+        online = 1 if status.online else 0
+        last = conn.execute(
+            "SELECT online FROM device_status_log WHERE site = ? AND"
+            " device = ? ORDER BY at DESC LIMIT 1",
+            (site, device),
+        ).fetchone()
+        if last is None or last["online"] != online:  # the history uptime is counted from
             conn.execute(
-                "UPDATE devices SET online = ?, reported_last_seq = CASE WHEN reported_last_seq < ?"
-                " THEN ? ELSE reported_last_seq END,"
-                " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?,"
-                " disk_free_mb = COALESCE(?, disk_free_mb) WHERE site = ? AND device = ?",
-                (
-                    online,
-                    status.last_seq,
-                    status.last_seq,
-                    offset,
-                    status.version,
-                    format_time(now),
-                    status.disk_free_mb,
-                    site,
-                    device,
-                ),
+                "INSERT INTO device_status_log VALUES (?, ?, ?, ?)",
+                (site, device, format_time(now), online),
             )
+        conn.execute(
+            "UPDATE devices SET online = ?, reported_last_seq = CASE WHEN reported_last_seq < ?"
+            " THEN ? ELSE reported_last_seq END,"
+            " clock_offset_s = COALESCE(?, clock_offset_s), version = ?, last_seen = ?,"
+            " disk_free_mb = COALESCE(?, disk_free_mb) WHERE site = ? AND device = ?",
+            (
+                online,
+                status.last_seq,
+                status.last_seq,
+                offset,
+                status.version,
+                format_time(now),
+                status.disk_free_mb,
+                site,
+                device,
+            ),
+        )
+        return bool(online)
 
     # ---- devices and MQTT accounts ----------------------------------------------------------
 

@@ -34,6 +34,7 @@ MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
 # crash can lose nothing the edge does not still hold; NORMAL is enough here
 SYNCHRONOUS: Final = "NORMAL"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+WRITER_CACHE_KIB = 64 * 1024
 
 
 class Row(Protocol):
@@ -107,12 +108,42 @@ class Engine:
         """The JOIN/WHERE that finds the `search_lines l` rows holding `text` (not empty).
         Three characters or more use the trigram index; one or two (a two-character
         Chinese word) scan the lines instead."""
-        if len(text) >= 3:
+        like = "%" + sqlite.like_escaped(text) + "%"
+        if len(text) >= 3:  # the index, and the lines written since it was last filled
             return (
-                " JOIN search_fts f ON f.rowid = l.id WHERE search_fts MATCH ?",
-                ['"' + text.replace('"', '""') + '"'],
+                " WHERE l.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
+                " UNION ALL SELECT id FROM search_lines"
+                " WHERE id > (SELECT indexed_id FROM search_progress)"
+                " AND summary LIKE ? ESCAPE '\\')",
+                ['"' + text.replace('"', '""') + '"', like],
             )
-        return " WHERE l.summary LIKE ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
+        return " WHERE l.summary LIKE ? ESCAPE '\\'", [like]
+
+    def index_search(self, conn: Conn, most: int) -> int:
+        """Add to the trigram index up to `most` of the lines ingest wrote since the last call
+        (SQLite fills its index behind ingest, so acks never wait for it); how many."""
+        done = conn.execute("SELECT indexed_id FROM search_progress").fetchone()[0]
+        upto = conn.execute(
+            "SELECT MAX(id), COUNT(*) FROM"
+            " (SELECT id FROM search_lines WHERE id > ? ORDER BY id LIMIT ?)",
+            (done, most),
+        ).fetchone()
+        if not upto[1]:
+            return 0
+        conn.execute(
+            "INSERT INTO search_fts (rowid, summary)"
+            " SELECT id, summary FROM search_lines WHERE id > ? AND id <= ?",
+            (done, upto[0]),
+        )
+        conn.execute("UPDATE search_progress SET indexed_id = ?", (upto[0],))
+        return int(upto[1])
+
+    def search_lag(self) -> int:
+        """How many lines the index has yet to take (a search finds them all the same)."""
+        row = self.read.execute(
+            "SELECT COUNT(*) FROM search_lines WHERE id > (SELECT indexed_id FROM search_progress)"
+        ).fetchone()
+        return int(row[0])
 
     def optimize_search(self, conn: Conn) -> None:
         """After names were removed from lines: make the index forget them too."""
@@ -130,6 +161,9 @@ class SqliteEngine(Engine):
         self._readers = sqlite.ThreadConnections(path, synchronous=SYNCHRONOUS)
         self._write_lock = threading.Lock()
         self._writer = sqlite.connect(path, synchronous=SYNCHRONOUS)
+        # ingest inserts into indexes that span every post (visit ids, events by site and
+        # time): keep their pages in memory rather than SQLite's 2 MB default
+        self._writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
 
     @property
     def read(self) -> Conn:

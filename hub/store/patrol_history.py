@@ -13,6 +13,16 @@ from .base import StoreBase
 class PatrolHistory(StoreBase):
     """Reads of `round_schedules`, `rounds`, `checkpoints` and `patrol_scans`."""
 
+    def sites_with_rounds(self, start: str, end: str) -> set[str]:
+        """The sites with a round in force at some time in [start, end) (one query: a report
+        of the whole company asks per site only for these)."""
+        rows = self._read.execute(
+            "SELECT DISTINCT site FROM round_schedules WHERE valid_from < ?"
+            " AND (valid_until IS NULL OR valid_until > ?)",
+            (end, start),
+        )
+        return {r["site"] for r in rows}
+
     def round_schedules(self, site: str, start: str, end: str) -> list[dict[str, Any]]:
         """The schedules of the site's rounds in force at some time in [start, end), oldest
         first, each with its round's name and whether it is the round's first."""

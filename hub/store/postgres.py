@@ -211,8 +211,19 @@ class PgEngine(Engine):
         return f"jsonb_array_elements_text({column}::jsonb) AS {alias}(value)"
 
     def search(self, text: str) -> tuple[str, list[Any]]:
-        # the pg_trgm GIN index serves ILIKE of three characters or more; one or two scan
-        return " WHERE l.summary ILIKE ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
+        # the pg_trgm GIN index serves (I)LIKE of three characters or more; one or two scan the
+        # lines, where LIKE is about 3x faster than ILIKE: words without upper and lower case
+        # (Chinese) are found the same by both
+        like = "LIKE" if text.lower() == text.upper() else "ILIKE"
+        return f" WHERE l.summary {like} ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
+
+    def index_search(self, conn: Conn, most: int) -> int:
+        # lines wait in the GIN index's pending list (migration 12): move them into the index
+        conn.execute("SELECT gin_clean_pending_list('search_lines_trgm'::regclass)")
+        return 0
+
+    def search_lag(self) -> int:
+        return 0
 
     def optimize_search(self, conn: Conn) -> None:
         pass  # the GIN index drops a row's trigrams when the row changes; VACUUM does the rest

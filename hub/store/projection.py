@@ -30,22 +30,23 @@ DELIVERY_EVENTS = frozenset(
 
 
 def apply_projection(
-    conn: Conn,
+    conn: sqlite.InsertRuns,
     db: Engine,
     site: str,
     device: str,
     event: dict[str, Any],
     purge_before: str | None = None,
 ) -> str | None:
-    """Apply one event's changes (`schemas.projection`) per site and device. Inserts ignore a
-    row that is there: a supervisor's entry made here comes back from the edge with its id.
+    """Apply one event's changes (`schemas.projection`) per site and device (inserts wait in
+    `conn` to go with the next events' in one statement). Inserts ignore a row that is there:
+    a supervisor's entry made here comes back from the edge with its id.
     Returns "deferred" for a purge that reaches records younger than `purge_before`: those keep
     their personal data until `apply_pending_purges` finds them old enough."""
     outcome = None
     for change in changes(event):
         if isinstance(change, Insert):
             row = {**change.row, "site": site, "device": device}
-            sqlite.insert_row(conn, change.table, row, if_new=True)
+            conn.insert(change.table, row, if_new=True)
         elif isinstance(change, Update):
             sqlite.update_row(conn, change.table, change.values, {"id": change.id, "site": site})
         elif not apply_purge(conn, db, site, device, change, purge_before):

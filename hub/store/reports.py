@@ -81,30 +81,38 @@ class Reports(StoreBase):
             "incidents": incidents,
         }
 
-    def uptime(self, site: str, device: str, start: str, end: str) -> float | None:
-        """The share of [start, end) (up to now; for a new post, from when the hub first heard
-        it) the post was connected, from its status changes; None if never heard from."""
-        now = format_time(utc_now())
-        end = min(end, now)
-        rows = self._read.execute(
-            "SELECT at, online FROM device_status_log WHERE site = ? AND device = ? AND at < ?"
-            " ORDER BY at",
-            (site, device, end),
-        ).fetchall()
-        before = [r for r in rows if r["at"] < start]
-        inside = [r for r in rows if r["at"] >= start]
-        state = before[-1]["online"] if before else None
-        cursor = start if before else (inside[0]["at"] if inside else None)
-        if cursor is None:
-            return None
-        online_s = 0.0
-        for row in inside:
-            if state:
-                online_s += (parse_time(row["at"]) - parse_time(cursor)).total_seconds()
-            state, cursor = row["online"], row["at"]
+    def uptimes(
+        self, sites: list[str] | None, start: str, end: str
+    ) -> dict[tuple[str, str], float | None]:
+        """For every post of `sites` (None: all) the hub has heard from, the share of
+        [start, end) (up to now; for a new post, from when the hub first heard it) it was
+        connected, from its status changes (one query for them all)."""
+        end = min(end, format_time(utc_now()))
+        where, args = site_filter("WHERE at < ?", [end], sites)
+        history: dict[tuple[str, str], list[Row]] = {}
+        for row in self._read.execute(
+            f"SELECT site, device, at, online FROM device_status_log {where} ORDER BY at", args
+        ):
+            history.setdefault((row["site"], row["device"]), []).append(row)
+        return {post: _uptime(rows, start, end) for post, rows in history.items()}
+
+
+def _uptime(rows: list[Row], start: str, end: str) -> float | None:
+    """The share of [start, end) online, from a post's status changes before `end`."""
+    before = [r for r in rows if r["at"] < start]
+    inside = [r for r in rows if r["at"] >= start]
+    state = before[-1]["online"] if before else None
+    cursor = start if before else (inside[0]["at"] if inside else None)
+    if cursor is None:
+        return None
+    online_s = 0.0
+    for row in inside:
         if state:
-            online_s += (parse_time(end) - parse_time(cursor)).total_seconds()
-        # a post that joined during the period is counted from when the hub first heard it
-        first = start if before else inside[0]["at"]
-        total = (parse_time(end) - parse_time(first)).total_seconds()
-        return round(online_s / total, 4) if total > 0 else None
+            online_s += (parse_time(row["at"]) - parse_time(cursor)).total_seconds()
+        state, cursor = row["online"], row["at"]
+    if state:
+        online_s += (parse_time(end) - parse_time(cursor)).total_seconds()
+    # a post that joined during the period is counted from when the hub first heard it
+    first = start if before else inside[0]["at"]
+    total = (parse_time(end) - parse_time(first)).total_seconds()
+    return round(online_s / total, 4) if total > 0 else None

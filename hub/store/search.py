@@ -48,6 +48,15 @@ class SearchAudit(StoreBase):
         rows = self._read.execute(sql + " ORDER BY l.at DESC LIMIT ?", (*args, limit))
         return [_as_purged(dict(r)) for r in rows]
 
+    def index_search(self, most: int) -> int:
+        """Add up to `most` new lines to the search index (`hub.search_index`); how many."""
+        with self.transaction() as conn:
+            return self.db.index_search(conn, most)
+
+    def search_lag(self) -> int:
+        """Lines not in the search index yet (a search scans them meanwhile)."""
+        return self.db.search_lag()
+
     def audit(self, username: str, action: str, target: str) -> None:
         """Record that someone viewed or exported personal data. `target` (what they asked
         for, a search's words too) is kept with whatever looks like an ID number masked: the
