@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_args import parse_counts  # noqa: E402
-from bench_record import higher, lower, record  # noqa: E402
+from bench_record import Figure, higher, lower, record  # noqa: E402
 
 from tests.helpers import GUARD, EdgeServer, free_port, init_post, wait_until  # noqa: E402
 
@@ -193,21 +194,31 @@ def main() -> None:
     lua = root / "visits.lua"
     lua.write_text(LUA, encoding="utf-8")
     try:
-        floor_result, edge_result, latencies = run_case(root / "fast", args, lua, {})
+        found = figures(run_case(root / "fast", args, lua, {}))
         if args.fsync_ms > 0:
             shim = slow_fsync_shim(root, args.fsync_ms)
             print(f"\nOn a slow disk: every fsync and fdatasync of both servers {args.fsync_ms} ms")
-            run_case(root / "slow", args, lua, {"LD_PRELOAD": str(shim)})
+            slow = run_case(root / "slow", args, lua, {"LD_PRELOAD": str(shim)})
+            found += figures(slow, "slow disk: ")  # its fsync_ms is among the options
+        record("edge", found, args)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run_case(
-    root: Path, args: argparse.Namespace, lua: Path, env: dict[str, str]
-) -> tuple[dict[str, float], dict[str, float], list[float]]:
+@dataclass
+class Case:
+    """One case's figures: wrk's for the floor and the edge, and the percentiles (1 to 99) of
+    each at the steady rate."""
+
+    floor: dict[str, float]
+    edge: dict[str, float]
+    floor_cuts: list[float]
+    cuts: list[float]
+
+
+def run_case(root: Path, args: argparse.Namespace, lua: Path, env: dict[str, str]) -> Case:
     """Floor and edge side by side, their servers with `env` (not wrk): the wrk table, the
-    steady rate, `verify`. The floor's and the edge's wrk figures, and the edge's steady
-    latencies."""
+    steady rate, `verify`."""
     root.mkdir()
     edge = EdgeServer(root / "post", env=env)
     init_post(edge.data)
@@ -276,25 +287,29 @@ def run_case(
             text=True,
         )
         print(f"guardpost-edge verify: {result.stdout.strip() or result.stderr.strip()}")
-        record(
-            "edge",
-            [
-                higher("floor", floor_result["rps"], "requests/s"),
-                lower("floor p99", floor_result["p99"], "ms"),
-                higher("edge", edge_result["rps"], "requests/s"),
-                lower("edge p50", edge_result["p50"], "ms"),
-                lower("edge p99", edge_result["p99"], "ms"),
-                higher("edge / floor", edge_result["rps"] / floor_result["rps"], "x"),
-                lower("steady p50", cuts[49], "ms"),
-                lower("steady p99", cuts[98], "ms"),
-            ],
-            args,
-        )
     finally:
         edge.stop()
         floor.terminate()
         floor.wait(timeout=10)
-    return floor_result, edge_result, latencies
+    return Case(floor_result, edge_result, floor_cuts, cuts)
+
+
+def figures(case: Case, prefix: str = "") -> list[Figure]:
+    """What `record` keeps of one case (`prefix` names the slow disk's)."""
+    floor, edge = case.floor, case.edge
+    return [
+        higher(f"{prefix}floor", floor["rps"], "requests/s"),
+        lower(f"{prefix}floor p99", floor["p99"], "ms"),
+        higher(f"{prefix}edge", edge["rps"], "requests/s"),
+        lower(f"{prefix}edge p50", edge["p50"], "ms"),
+        lower(f"{prefix}edge p99", edge["p99"], "ms"),
+        higher(f"{prefix}edge / floor", edge["rps"] / floor["rps"], "x"),
+        lower(f"{prefix}floor CPU per request", floor["cpu_us"], "us"),
+        lower(f"{prefix}edge CPU per request", edge["cpu_us"], "us"),
+        lower(f"{prefix}floor steady p99", case.floor_cuts[98], "ms"),
+        lower(f"{prefix}steady p50", case.cuts[49], "ms"),
+        lower(f"{prefix}steady p99", case.cuts[98], "ms"),
+    ]
 
 
 def _answers(url: str) -> bool:
