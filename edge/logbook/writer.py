@@ -37,16 +37,22 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, sha256_hex
+from schemas.canonical import (
+    GENESIS_HASH,
+    canonical_text,
+    canonical_text_floatless,
+    event_hash,
+    sha256_hex,
+)
 from schemas.ids import format_time, new_id, utc_now
+from schemas.messages import FLOATLESS
 from schemas.models import EVENT_DATA
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
-from service import errors, sqlite
-from service.purge_text import clear_free_text
+from service import errors
 from service.workers import take_group
 
 from .database import connect
 from .jobs import Job, settle
+from .projection import apply_projection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -286,8 +292,11 @@ class Writer:
             )
         data_json = data.model_dump(mode="json", exclude_unset=True)
         pii_json = None if pii is None else pii.model_dump(mode="json")
-        data_text = canonical_text(data_json)
-        pii_text = None if pii_json is None else canonical_text(pii_json)
+        # the same text either way; orjson's is faster where no float can be (as the hub's)
+        data_text = (canonical_text_floatless if event_type in FLOATLESS else canonical_text)(
+            data_json
+        )
+        pii_text = None if pii_json is None else canonical_text_floatless(pii_json)
         event: dict[str, Any] = {
             "seq": self._head.seq + 1,
             "id": new_id(),
@@ -365,36 +374,3 @@ class Writer:
         finally:
             conn.close()
         log.warning("WAL checkpoint stayed busy; removed bytes leave the WAL at the next one")
-
-
-# edge-only columns: the seq that made a visit or entry (entries are listed in seq order)
-_WITH_SEQ = frozenset({"visits", "incident_entries"})
-
-
-def apply_projection(
-    conn: sqlite3.Connection, event: dict[str, Any], local: dict[str, Any] | None = None
-) -> None:
-    """Apply one event's changes (`schemas.projection`) inside the event's transaction;
-    `local`: the post's own columns of the row it inserts."""
-    for change in changes(event):
-        if isinstance(change, Insert):
-            row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ else change.row
-            sqlite.insert_row(conn, change.table, {**row, **local} if local else row)
-        elif isinstance(change, Update):
-            sqlite.update_row(conn, change.table, change.values, {"id": change.id})
-        else:
-            for start in range(0, len(change.seqs), 500):
-                chunk = change.seqs[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN ({marks})", chunk)
-                # the free text the named events put in incidents, entries, notes, doors
-                named = conn.execute(
-                    f"SELECT id, type, record_id FROM events WHERE seq IN ({marks})", chunk
-                )
-                clear_free_text(conn, named.fetchall(), change.at)
-            cleared = ", ".join(f"{f} = NULL" for f in (*PURGED_VISIT_FIELDS, "id_hmac"))
-            conn.execute(
-                f"UPDATE visits SET {cleared}, purged_at = ?"
-                " WHERE checked_in_at < ? AND purged_at IS NULL",
-                (change.at, change.older_than),
-            )
