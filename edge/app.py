@@ -18,6 +18,7 @@ from service.pages import STATIC
 from service.workers import run_every
 
 from .api import router
+from .api_fast import VisitFastPath
 from .api_health import router as health_router
 from .api_patrols import router as patrols_router
 from .api_photos import PHOTO_PATHS
@@ -112,11 +113,14 @@ def create_app(settings: EdgeSettings, book: Logbook | None = None) -> FastAPI:
         description="The lobby post's API: visitors, door events, incidents, shift logbook. "
         "Every /api/v1 path but /auth/login needs `Authorization: Bearer TOKEN`.",
         lifespan=lifespan,
+        # no OpenTelemetry at a post: without this FastAPI asks for its providers per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.book = book
     app.state.auth = auth
     app.state.sync = sync
+    app.add_middleware(VisitFastPath, book=book)  # inside the bearer auth that install_api adds
     install_api(
         app,
         auth,

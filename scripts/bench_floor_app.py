@@ -18,13 +18,23 @@ _local = threading.local()
 app = FastAPI()
 
 
+def _create() -> None:
+    """WAL and the table, once, before the threads connect (a thread's first request that set
+    WAL while another wrote was refused with `database is locked`)."""
+    conn = sqlite3.connect(DB, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS visits (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.close()
+
+
+_create()
+
+
 def _conn() -> sqlite3.Connection:
     conn: sqlite3.Connection | None = getattr(_local, "conn", None)
     if conn is None:
         conn = sqlite3.connect(DB, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS visits (id INTEGER PRIMARY KEY, body TEXT)")
         _local.conn = conn
     return conn
 

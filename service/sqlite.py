@@ -10,6 +10,7 @@ database as it was. A database newer than the code is refused before anything is
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import threading
@@ -97,10 +98,15 @@ class Executes(Protocol):
 def insert_row(conn: Executes, table: str, row: dict[str, Any], *, if_new: bool = False) -> None:
     """INSERT one row given as {column: value} (table and column names are ours, never input);
     `if_new`: nothing happens if a row with its key is there (SQL that PostgreSQL runs too)."""
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-        + (" ON CONFLICT DO NOTHING" if if_new else ""),
-        tuple(row.values()),
+    conn.execute(_insert_sql(table, tuple(row), if_new), tuple(row.values()))
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...], if_new: bool) -> str:
+    """The INSERT of `insert_row`, made once per table and set of columns."""
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        + (" ON CONFLICT DO NOTHING" if if_new else "")
     )
 
 

@@ -112,7 +112,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture(scope="module")
 def shared_post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    """One running post (with its keys) for a whole module whose requests are refused or read."""
+    """One running post (with its keys) for a whole module whose tests do not depend on each
+    other's records (requests refused or read, visits compared)."""
     data = tmp_path_factory.mktemp("shared") / "post"
     server = EdgeServer(data)
     server.keys = init_post(data)  # type: ignore[attr-defined]

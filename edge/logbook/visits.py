@@ -121,11 +121,8 @@ class Visits(Family):
                 confirmation=confirmation,
                 by=by.ref,
             )
-            self.writer.append(conn, "visit.registered", visit_id, data, pii, at=now)
-            conn.execute(
-                "UPDATE visits SET id_hmac = ?, confirmation_expires_at = ? WHERE id = ?",
-                (hmac_hex, expires_at, visit_id),
-            )
+            local = {"id_hmac": hmac_hex, "confirmation_expires_at": expires_at}
+            self.writer.append(conn, "visit.registered", visit_id, data, pii, at=now, local=local)
             if confirmation.status == "pending":
                 conn.execute(
                     "INSERT INTO deliveries (request_id, visit_id, next_attempt_at)"

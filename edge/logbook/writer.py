@@ -37,15 +37,22 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from schemas.canonical import GENESIS_HASH, canonical_text, event_hash, pii_digest
+from schemas.canonical import (
+    GENESIS_HASH,
+    canonical_text,
+    canonical_text_floatless,
+    event_hash,
+    sha256_hex,
+)
 from schemas.ids import format_time, new_id, utc_now
+from schemas.messages import FLOATLESS
 from schemas.models import EVENT_DATA
-from schemas.projection import PURGED_VISIT_FIELDS, Insert, Update, changes
-from service import errors, sqlite
-from service.purge_text import clear_free_text
+from service import errors
 from service.workers import take_group
 
 from .database import connect
+from .jobs import Job, settle
+from .projection import apply_projection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,12 +68,6 @@ class Head:
     hash: str
 
 
-@dataclass
-class _Job:
-    work: Callable[[sqlite3.Connection], Any]
-    future: Future[Any]
-
-
 def is_disk_full(exc: sqlite3.Error) -> bool:
     """SQLITE_FULL: the disk (or the file system holding the database or its WAL) is full."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -80,7 +81,7 @@ class Writer:
         self.path = path
         self._conn = conn
         self._head = self._load_head()
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._after_commit: list[Callable[[list[dict[str, Any]]], None]] = []
         self._committed: list[dict[str, Any]] = []
         self._disk_full = False
@@ -92,6 +93,10 @@ class Writer:
         self._thread.start()
         # checkpoints run beside the writer, not inside a commit, so a guard never waits for one
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        # each job's savepoint journal in memory, not in a temporary file (an open, an unlink and
+        # a write per page touched, for every group): it only serves ROLLBACK TO within the
+        # transaction, never a recovery, so the commit's durability is the same
+        self._conn.execute("PRAGMA temp_store=MEMORY")
         self._stopping = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="checkpoint", daemon=True
@@ -110,8 +115,8 @@ class Writer:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is not None and not job.future.done():
-                job.future.set_exception(errors.StorageFailed("the logbook is closed"))
+            if job is not None:
+                settle([(job, None, errors.StorageFailed("the logbook is closed"))])
         self._conn.close()
 
     def on_commit(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
@@ -127,12 +132,17 @@ class Writer:
     def submit(self, work: Work[T]) -> Future[T]:
         """Queue `work(conn)` for the writer; the future resolves once it is on disk."""
         future: Future[T] = Future()
-        with self._submit_lock:
-            if self._closed or not self._thread.is_alive():  # nothing would ever answer
-                future.set_exception(errors.StorageFailed("the logbook is closed"))
-                return future
-            self._queue.put(_Job(work, future))
+        if not self._put(Job(work, future=future)):
+            future.set_exception(errors.StorageFailed("the logbook is closed"))
         return future
+
+    def _put(self, job: Job) -> bool:
+        """Queue a job; False if the writer has stopped (nothing would ever answer)."""
+        with self._submit_lock:
+            if self._closed or not self._thread.is_alive():
+                return False
+            self._queue.put(job)
+        return True
 
     def write(self, work: Work[T]) -> T:
         """Run `work(conn)` in the writer's transaction; return once it is committed to disk."""
@@ -142,7 +152,10 @@ class Writer:
         """`write` for async callers (requests): the event loop serves others while the commit
         happens. Refused (507) while the disk's reserve is reached; `write` is not."""
         self.check_room()
-        return await asyncio.wrap_future(self.submit(work))
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if not self._put(Job(work, waiter=waiter)):
+            raise errors.StorageFailed("the logbook is closed")
+        return await waiter
 
     @property
     def is_running(self) -> bool:
@@ -166,7 +179,7 @@ class Writer:
                 log.exception("group commit failed unexpectedly", extra={"jobs": len(group)})
                 self._abandon(group, exc)
 
-    def _abandon(self, group: list[_Job], error: BaseException) -> None:
+    def _abandon(self, group: list[Job], error: BaseException) -> None:
         """Fail every caller of a group that did not commit, and reload the head from disk so
         the next group continues from what is really stored (nothing half-written, no gap)."""
         self._committed = []
@@ -181,9 +194,7 @@ class Writer:
         except sqlite3.Error:
             pass  # the next group reloads the head under its write lock anyway
         error = self._storage_error(error)
-        for job in group:
-            if not job.future.done():
-                job.future.set_exception(error)
+        settle((job, None, error) for job in group)
 
     def _storage_error(self, exc: BaseException) -> BaseException:
         """What a caller gets for a write that failed: a full disk is DiskFull (507), another
@@ -201,9 +212,9 @@ class Writer:
             f"the database could not save this ({exc.__class__.__name__}); nothing was saved"
         )
 
-    def _commit_group(self, group: list[_Job]) -> None:
+    def _commit_group(self, group: list[Job]) -> None:
         conn = self._conn
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[tuple[Job, Any, BaseException | None]] = []
         self._committed = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -250,11 +261,7 @@ class Writer:
         self._disk_full = False
         committed = self._committed
         self._committed = []
-        for job, result, error in outcomes:
-            if error is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(error)
+        settle(outcomes)
         if committed:
             for callback in self._after_commit:
                 try:
@@ -270,11 +277,14 @@ class Writer:
         data: BaseModel,
         pii: BaseModel | None = None,
         at: datetime | None = None,
+        local: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Append one event (inside a work): next seq, chained hash, then its projection.
 
         `data` is the event type's model from `EVENT_DATA`; its fields set by the caller are
-        written (an optional field left out stays out of the JSON, as the schema allows)."""
+        written (an optional field left out stays out of the JSON, as the schema allows).
+        `local`: the post's own columns of the row the event inserts (a visit's `id_hmac`),
+        written in the same INSERT; they are not part of the event."""
         if type(data) is not EVENT_DATA.get(event_type):
             raise TypeError(
                 f"{event_type} data must be {EVENT_DATA[event_type].__name__}, "
@@ -282,7 +292,11 @@ class Writer:
             )
         data_json = data.model_dump(mode="json", exclude_unset=True)
         pii_json = None if pii is None else pii.model_dump(mode="json")
-        data_text = canonical_text(data_json)
+        # the same text either way; orjson's is faster where no float can be (as the hub's)
+        data_text = (canonical_text_floatless if event_type in FLOATLESS else canonical_text)(
+            data_json
+        )
+        pii_text = None if pii_json is None else canonical_text_floatless(pii_json)
         event: dict[str, Any] = {
             "seq": self._head.seq + 1,
             "id": new_id(),
@@ -290,12 +304,12 @@ class Writer:
             "at": format_time(at or utc_now()),
             "record_id": record_id,
             "data": data_json,
-            "pii_digest": pii_digest(pii_json),
+            "pii_digest": None if pii_text is None else sha256_hex(pii_text.encode("utf-8")),
             "prev_hash": self._head.hash,
         }
         event["hash"] = event_hash(event, data_text)
         event["pii"] = pii_json
-        return self._insert(conn, event, data_text)
+        return self._insert(conn, event, data_text, pii_text, local)
 
     def append_given(self, conn: sqlite3.Connection, event: dict[str, Any]) -> dict[str, Any]:
         """Append an event exactly as another copy of this logbook holds it (a replacement
@@ -305,12 +319,17 @@ class Writer:
         links = (event["seq"], event["prev_hash"]) == (self._head.seq + 1, self._head.hash)
         if not links or event_hash(event, data_text) != event["hash"]:
             raise errors.InvalidValue(f"event {event['seq']} does not continue the logbook")
-        return self._insert(conn, event, data_text)
+        pii_text = None if event["pii"] is None else canonical_text(event["pii"])
+        return self._insert(conn, event, data_text, pii_text)
 
     def _insert(
-        self, conn: sqlite3.Connection, event: dict[str, Any], data_text: str
+        self,
+        conn: sqlite3.Connection,
+        event: dict[str, Any],
+        data_text: str,
+        pii_text: str | None,
+        local: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        pii_json = event["pii"]
         conn.execute(
             "INSERT INTO events (seq, id, type, at, record_id, data, pii, pii_digest, prev_hash,"
             " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -321,13 +340,13 @@ class Writer:
                 event["at"],
                 event["record_id"],
                 data_text,
-                None if pii_json is None else canonical_text(pii_json),
+                pii_text,
                 event["pii_digest"],
                 event["prev_hash"],
                 event["hash"],
             ),
         )
-        apply_projection(conn, event)
+        apply_projection(conn, event, local)
         self._head = Head(event["seq"], event["hash"])
         self._committed.append(event)
         return event
@@ -355,33 +374,3 @@ class Writer:
         finally:
             conn.close()
         log.warning("WAL checkpoint stayed busy; removed bytes leave the WAL at the next one")
-
-
-# edge-only columns: the seq that made a visit or entry (entries are listed in seq order)
-_WITH_SEQ = frozenset({"visits", "incident_entries"})
-
-
-def apply_projection(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
-    """Apply one event's changes (`schemas.projection`) inside the event's transaction."""
-    for change in changes(event):
-        if isinstance(change, Insert):
-            row = {**change.row, "seq": event["seq"]} if change.table in _WITH_SEQ else change.row
-            sqlite.insert_row(conn, change.table, row)
-        elif isinstance(change, Update):
-            sqlite.update_row(conn, change.table, change.values, {"id": change.id})
-        else:
-            for start in range(0, len(change.seqs), 500):
-                chunk = change.seqs[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"UPDATE events SET pii = NULL WHERE seq IN ({marks})", chunk)
-                # the free text the named events put in incidents, entries, notes, doors
-                named = conn.execute(
-                    f"SELECT id, type, record_id FROM events WHERE seq IN ({marks})", chunk
-                )
-                clear_free_text(conn, named.fetchall(), change.at)
-            cleared = ", ".join(f"{f} = NULL" for f in (*PURGED_VISIT_FIELDS, "id_hmac"))
-            conn.execute(
-                f"UPDATE visits SET {cleared}, purged_at = ?"
-                " WHERE checked_in_at < ? AND purged_at IS NULL",
-                (change.at, change.older_than),
-            )
