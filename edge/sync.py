@@ -7,7 +7,8 @@ starts again from `acked_seq + 1`: nothing depends on the broker or paho keeping
 Only an ack that moves forward counts as progress. After a resend the window starts at one
 batch and doubles with each ack that moves forward, and the wait doubles (up to 120 s) while
 none does: a hub that is alive but behind gets one batch again, not a storm of them, and a hub
-that is gone is still tried.
+that is gone is still tried. The wait also follows the hub's pace: after an ack that took
+long (a hub working through hundreds of posts' backlogs), the next is awaited thrice as long.
 Hub-to-edge messages (supervisor entries, the watch list, the site's settings and directory)
 arrive on the site's `down` topic and are applied once by record id.
 """
@@ -36,6 +37,7 @@ MAX_BATCH_BYTES = CONTRACT_BATCH_BYTES
 WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to resend cheaply
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
 MAX_ACK_TIMEOUT_S = 120.0  # the wait doubles after each resend without progress, up to this
+PATIENCE = 3  # after an ack, wait for the next at least thrice as long as that one took
 STATUS_EVERY_S = 30.0  # a heartbeat even when nothing changes
 STATUS_CHANGED_S = 2.0  # at most this often when last_seq or acked_seq moved
 
@@ -133,9 +135,12 @@ class Sync:
             with self._lock:
                 self._inflight = [b for b in self._inflight if b[0] > acked]
                 self._next_seq = max(self._next_seq, acked + 1)
-                self._last_progress = time.monotonic()
+                now = time.monotonic()
+                # a hub that takes long to answer (a long queue of other posts' batches) is
+                # given as long again, thrice over, before a batch is resent
+                waited, self._last_progress = now - self._last_progress, now
                 self._open = min(self.window, self._open * 2)
-                self._wait_s = self.ack_timeout_s
+                self._wait_s = min(MAX_ACK_TIMEOUT_S, max(self.ack_timeout_s, PATIENCE * waited))
             log.info(
                 "batch acked",
                 extra={
