@@ -398,7 +398,10 @@ def test_a_supervisor_moves_regrades_and_assigns_from_the_hubs_incident_page(
                 1 if step == "in_progress" else 0, timeout=30_000
             )
         # resolved and now severe: a supervisor may not close it, and the page says who may
-        expect(page.locator("[data-who-closes]")).to_have_text("嚴重事故須由中心的經理結案。")
+        # (once the post's `resolved` has come back: the step above cannot wait for it)
+        expect(page.locator("[data-who-closes]")).to_have_text(
+            "嚴重事故須由中心的經理結案。", timeout=30_000
+        )
         shot(page, "hub-incident-commands-zh-Hant")
         assert serious_axe_violations(page) == []
     company.stop_all(hub)

@@ -60,22 +60,35 @@ class Batches(Devices):
         now = format_time(utc_now())
         with self.db.transaction(devices=[(site, device) for site, device, _ in batches]) as conn:
             for site, device, payload in batches:
-                conn.execute("SAVEPOINT batch")
-                try:
-                    result = self._ingest_one(conn, site, device, payload, now, purge_before)
-                except Exception as exc:
-                    if is_database_failure(exc):
-                        raise
-                    conn.execute("ROLLBACK TO batch")
-                    conn.execute("RELEASE batch")
-                    reason = f"batch could not be applied ({type(exc).__name__})"
-                    results.append(self._reject(conn, site, device, now, reason))
-                    continue
-                conn.execute("RELEASE batch")
+                result = self._alone(conn, site, device, payload, now, purge_before)
                 results.append(result)
                 if result.stored:  # batches that came ahead of this one may go on from it
                     results.extend(self._unpark(conn, site, device, now, purge_before))
         return results
+
+    def _alone(
+        self,
+        conn: Conn,
+        site: str,
+        device: str,
+        payload: Any,
+        now: str,
+        purge_before: str | None,
+        savepoint: str = "batch",
+    ) -> BatchResult:
+        """One batch in its own savepoint: one that cannot be applied is rejected alone."""
+        conn.execute(f"SAVEPOINT {savepoint}")
+        try:
+            result = self._ingest_one(conn, site, device, payload, now, purge_before)
+        except Exception as exc:
+            if is_database_failure(exc):
+                raise
+            conn.execute(f"ROLLBACK TO {savepoint}")
+            conn.execute(f"RELEASE {savepoint}")
+            reason = f"batch could not be applied ({type(exc).__name__})"
+            return self._reject(conn, site, device, now, reason)
+        conn.execute(f"RELEASE {savepoint}")
+        return result
 
     def _unpark(
         self, conn: Conn, site: str, device: str, now: str, purge_before: str | None
@@ -86,18 +99,7 @@ class Batches(Devices):
         acked = self._device_row(conn, site, device)["acked_seq"]
         while (events := parked.take_next(conn, site, device, acked)) is not None:
             payload = {"site": site, "device": device, "events": events}
-            conn.execute("SAVEPOINT parked")
-            try:
-                result = self._ingest_one(conn, site, device, payload, now, purge_before)
-            except Exception as exc:
-                if is_database_failure(exc):
-                    raise
-                conn.execute("ROLLBACK TO parked")
-                conn.execute("RELEASE parked")
-                reason = f"batch could not be applied ({type(exc).__name__})"
-                results.append(self._reject(conn, site, device, now, reason))
-                break
-            conn.execute("RELEASE parked")
+            result = self._alone(conn, site, device, payload, now, purge_before, "parked")
             results.append(result)
             if not result.stored:
                 break
