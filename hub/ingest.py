@@ -167,7 +167,9 @@ class Ingest:
             if stopping or self._stop.is_set():
                 return
 
-    def _take(self, waiting: dict[Device, deque[bytes]]) -> tuple[dict[Device, Any], bool]:
+    def _take(
+        self, waiting: dict[Device, deque[bytes]]
+    ) -> tuple[dict[Device, StatusIn | UnreadableMessage], bool]:
         """Wait for a message unless batches wait already, then take every message there is:
         batches into `waiting`, and the newest status of each post; True when asked to stop."""
         statuses: dict[Device, StatusIn | UnreadableMessage] = {}

@@ -122,9 +122,7 @@ class InsertRuns:
         self._rows: list[tuple[Any, ...]] = []
 
     def insert(self, table: str, row: dict[str, Any], *, if_new: bool = False) -> None:
-        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})" + (
-            " ON CONFLICT DO NOTHING" if if_new else ""
-        )
+        sql = _insert_sql(table, tuple(row), if_new)
         if sql != self._sql:
             self.flush()
             self._sql = sql

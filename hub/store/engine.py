@@ -119,24 +119,25 @@ class Engine:
             )
         return " WHERE l.summary LIKE ? ESCAPE '\\'", [like]
 
-    def index_search(self, conn: Conn, most: int) -> int:
+    def index_search(self, most: int) -> int:
         """Add to the trigram index up to `most` of the lines ingest wrote since the last call
         (SQLite fills its index behind ingest, so acks never wait for it); how many."""
-        done = conn.execute("SELECT indexed_id FROM search_progress").fetchone()[0]
-        upto = conn.execute(
-            "SELECT MAX(id), COUNT(*) FROM"
-            " (SELECT id FROM search_lines WHERE id > ? ORDER BY id LIMIT ?)",
-            (done, most),
-        ).fetchone()
-        if not upto[1]:
-            return 0
-        conn.execute(
-            "INSERT INTO search_fts (rowid, summary)"
-            " SELECT id, summary FROM search_lines WHERE id > ? AND id <= ?",
-            (done, upto[0]),
-        )
-        conn.execute("UPDATE search_progress SET indexed_id = ?", (upto[0],))
-        return int(upto[1])
+        with self.transaction() as conn:
+            done = conn.execute("SELECT indexed_id FROM search_progress").fetchone()[0]
+            upto = conn.execute(
+                "SELECT MAX(id), COUNT(*) FROM"
+                " (SELECT id FROM search_lines WHERE id > ? ORDER BY id LIMIT ?)",
+                (done, most),
+            ).fetchone()
+            if not upto[1]:
+                return 0
+            conn.execute(
+                "INSERT INTO search_fts (rowid, summary)"
+                " SELECT id, summary FROM search_lines WHERE id > ? AND id <= ?",
+                (done, upto[0]),
+            )
+            conn.execute("UPDATE search_progress SET indexed_id = ?", (upto[0],))
+            return int(upto[1])
 
     def search_lag(self) -> int:
         """How many lines the index has yet to take (a search finds them all the same)."""

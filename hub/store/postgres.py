@@ -217,9 +217,12 @@ class PgEngine(Engine):
         like = "LIKE" if text.lower() == text.upper() else "ILIKE"
         return f" WHERE l.summary {like} ? ESCAPE '\\'", ["%" + sqlite.like_escaped(text) + "%"]
 
-    def index_search(self, conn: Conn, most: int) -> int:
-        # lines wait in the GIN index's pending list (migration 12): move them into the index
-        conn.execute("SELECT gin_clean_pending_list('search_lines_trgm'::regclass)")
+    def index_search(self, most: int) -> int:
+        # lines wait in the GIN index's pending list (migration 12): move them into the index.
+        # PostgreSQL locks the list itself: no hub write lock, which would hold up the other
+        # hub processes' ingests while a long list is cleaned
+        with self.pool.connection() as raw:
+            raw.execute("SELECT gin_clean_pending_list('search_lines_trgm'::regclass)")
         return 0
 
     def search_lag(self) -> int:

@@ -50,8 +50,7 @@ class SearchAudit(StoreBase):
 
     def index_search(self, most: int) -> int:
         """Add up to `most` new lines to the search index (`hub.search_index`); how many."""
-        with self.transaction() as conn:
-            return self.db.index_search(conn, most)
+        return self.db.index_search(most)
 
     def search_lag(self) -> int:
         """Lines not in the search index yet (a search scans them meanwhile)."""
