@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, sync_playwright
 
 from tests.helpers import GUARD, EdgeServer, HubServer
 
@@ -125,8 +125,10 @@ def small_targets(page: Page) -> list[str]:
     )
 
 
-CONTRAST = """(el) => {
-  // the WCAG 2 contrast ratio of an element's text colour on its own background colour
+_CONTRAST = """(el) => {
+  // the WCAG 2 contrast ratio of an element's text colour on its own background colour;
+  // null when a live page replaced the element between finding and reading it
+  if (!el.isConnected) return null;
   const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = (text) => {
     const [r, g, b] = rgb(text).map((v) => {
@@ -139,6 +141,18 @@ CONTRAST = """(el) => {
   const [fg, bg] = [lum(style.color), lum(style.backgroundColor)];
   return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
 }"""
+
+
+def contrast(element: Locator) -> float:
+    """The WCAG 2 contrast ratio of the element's text on its background. A live page may
+    redraw its list between the locator finding the element and reading its colours; the
+    locator then finds the new one."""
+    for _ in range(20):
+        ratio = element.evaluate(_CONTRAST)
+        if ratio is not None:
+            return float(ratio)
+        element.page.wait_for_timeout(100)
+    raise AssertionError(f"{element} kept being replaced while its colours were read")
 
 
 def serious_axe_violations(page: Page) -> list[str]:

@@ -25,8 +25,8 @@ from playwright.sync_api import Browser, Page
 from schemas.ids import parse_time
 from tests.bodies import new_incident
 from tests.browser import (
-    CONTRAST,
     PHONE,
+    contrast,
     launch_more,
     log_in,
     serious_axe_violations,
@@ -178,7 +178,7 @@ def test_held_two_seconds_the_button_calls_for_help_and_a_tap_does_not(
         log_in(page, edge)
         button = page.locator("form[data-panic] button[name=panic]")
         assert button.inner_text() == "Call for help"
-        assert button.evaluate(CONTRAST) >= 4.5
+        assert contrast(button) >= 4.5
         button.click()  # a tap: the hint, nobody called
         assert page.locator(".panic-how").inner_text() == "Press and hold for 2 seconds"
         assert page.locator(".panic-how").is_visible()

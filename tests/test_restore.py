@@ -24,8 +24,8 @@ from schemas.topics import status_topic
 from service import __version__
 
 from .browser import (
-    CONTRAST,
     PHONE,
+    contrast,
     hub_log_in,
     serious_axe_violations,
     signed_in,
@@ -167,7 +167,7 @@ def warns_of_an_old_post(
         assert serious_axe_violations(tablet) == []
         badges = tablet.locator("[data-warning]").all()
         assert len(badges) == 3  # low disk, clock, old version: readable in the sun
-        assert all(badge.evaluate(CONTRAST) >= 4.5 for badge in badges)
+        assert all(contrast(badge) >= 4.5 for badge in badges)
 
 
 def test_a_dead_post_is_restored_from_the_hub_and_continues_its_chain(

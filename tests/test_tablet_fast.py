@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import (
-    CONTRAST,
     PHONE,
+    contrast,
     log_in,
     serious_axe_violations,
     shot,
@@ -71,13 +71,13 @@ def test_an_overdue_incident_leads_home_in_the_alarm_colour_and_beeps_once(
         row = first.locator(f"li[data-id='{severe}']")
         expect(row).to_have_class(re.compile(r"\boverdue\b"))
         expect(row.locator(".badge")).to_have_text("逾期")
-        assert row.locator(".badge").evaluate(CONTRAST) >= 4.5
+        assert contrast(row.locator(".badge")) >= 4.5
         assert beeps(page) == 1  # a tablet that had not seen it overdue yet
         shot(page, "fast-home-overdue-zh-Hant")
         page.goto(f"{post.url}/incidents")
         badge = page.locator(f"li[data-id='{severe}'] .badge")
         expect(badge).to_have_text("逾期")
-        assert badge.evaluate(CONTRAST) >= 4.5
+        assert contrast(badge) >= 4.5
 
         # a new severe incident appears live, then falls due: one more beep, once
         page.goto(f"{post.url}/")

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 from schemas import fields
 from service.i18n import gettext_for
 from service.pages_text import labels_for
-from tests.browser import CONTRAST, hub_log_in, log_in, shot, tab
+from tests.browser import contrast, hub_log_in, log_in, shot, tab
 from tests.helpers import MANAGER, SUPERVISOR, Company, EdgeServer, wait_until
 
 ENUMS = (
@@ -162,7 +162,7 @@ def test_no_code_is_shown_on_the_hubs_pages_in_zh_hant_and_overdue_can_be_read(
         for path in ("/", "/incidents"):  # the overdue badge can be read (WCAG AA)
             page.goto(f"{hub.url}{path}")
             badge = page.locator(f"li[data-id='{door['incident_id']}'] .badge").first
-            assert badge.evaluate(CONTRAST) >= 4.5, path
+            assert contrast(badge) >= 4.5, path
         for path in walk:
             page.goto(f"{hub.url}{path}")
             found = codes_shown(page)
