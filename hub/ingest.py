@@ -23,23 +23,27 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from schemas.ids import format_time, utc_now
-from schemas.messages import StatusIn, UnreadableMessage, read_batch, read_status
+from schemas.messages import StatusIn, UnreadableMessage, read_status
+from schemas.prepared import Prepared
 from schemas.topics import PREFIX, ack_topic, down_topic
 from service.incident_words import PANIC
 from service.mqtt import MqttClient
 from service.workers import run_every
 
+from .preparing import Arrived, Preparer
 from .store import Store, is_database_failure
 
 log = logging.getLogger(__name__)
 # batches per ingest transaction, by size: every post waiting gets an ack every few thousand
 # events, so a live hub with a long queue still shows each post progress (no resending)
 MAX_GROUP_BYTES = 2 * 1024 * 1024
+# and at most this many of one post's: half its window (`edge.sync.WINDOW`), so that it sends
+# the next batches while these are stored, and those are read and hashed meanwhile
+PER_POST = 4
 Device = tuple[str, str]
-Message = tuple[str, str, bytes | StatusIn | UnreadableMessage]  # a batch or a status, by post
+Message = tuple[str, str, Arrived | StatusIn | UnreadableMessage]  # a batch or a status, by post
 
 
 class Ingest:
@@ -63,9 +67,10 @@ class Ingest:
         self.is_connected = False
         self.is_started = False
         self.on_panic: Callable[[], None] | None = None  # escalation's wake: mail it now
-        # batches (bytes) and statuses, as they come; the worker takes them in turn per post
+        # batches and statuses, as they come; the worker takes them in turn per post
         self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
         self._seen: set[Device] = set()  # posts whose status this process has recorded
+        self._preparer = Preparer()  # reads and hashes a backlog's batches on another core
         self._stop = threading.Event()
         events, status = f"{PREFIX}/+/+/events", f"{PREFIX}/+/+/status"
         if shared:  # each message to one of the hub processes
@@ -115,6 +120,7 @@ class Ingest:
         self._queue.put(None)
         self._client.stop()
         self._worker.join(timeout=10)
+        self._preparer.close()
 
     # ---- MQTT callbacks (paho's network thread) ---------------------------------------------
 
@@ -132,7 +138,9 @@ class Ingest:
             return
         site, device, kind = parts[2], parts[3], parts[4]
         if kind == "events":
-            self._queue.put((site, device, payload))
+            arrived = Arrived(payload)
+            self._preparer.arrived(arrived)
+            self._queue.put((site, device, arrived))
         elif kind == "status":
             self._on_status(site, device, payload)
 
@@ -152,12 +160,13 @@ class Ingest:
     # ---- ingest worker ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        waiting: dict[Device, deque[bytes]] = {}  # batches per post, posts in turn
+        waiting: dict[Device, deque[Arrived]] = {}  # batches per post, posts in turn
         while True:
             statuses, stopping = self._take(waiting)
             if statuses:
                 self._record_statuses(statuses)
             while waiting and not self._stop.is_set():
+                self._preparer.ahead(waiting)
                 try:
                     self._ingest(next_group(waiting))
                 except Exception:  # nothing a group holds may stop the worker
@@ -168,7 +177,7 @@ class Ingest:
                 return
 
     def _take(
-        self, waiting: dict[Device, deque[bytes]]
+        self, waiting: dict[Device, deque[Arrived]]
     ) -> tuple[dict[Device, StatusIn | UnreadableMessage], bool]:
         """Wait for a message unless batches wait already, then take every message there is:
         batches into `waiting`, and the newest status of each post; True when asked to stop."""
@@ -185,7 +194,7 @@ class Ingest:
                 return statuses, True
             block = False
             site, device, message = item
-            if isinstance(message, bytes):
+            if isinstance(message, Arrived):
                 waiting.setdefault((site, device), deque()).append(message)
             else:
                 statuses[(site, device)] = message
@@ -213,15 +222,10 @@ class Ingest:
                 log.exception("could not queue the versioned messages", extra={"site": site})
             self.send_down(site, device)
 
-    def _ingest(self, group: list[tuple[str, str, bytes]]) -> None:
+    def _ingest(self, group: list[tuple[str, str, Arrived]]) -> None:
         """Store a group of batches in one transaction, then ack each post."""
-        batches: list[tuple[str, str, Any]] = []
-        for site, device, raw in group:
-            try:  # parse and validate outside the write lock
-                payload: Any = read_batch(raw)
-            except UnreadableMessage as exc:
-                payload = exc  # the store rejects it and flags the device
-            batches.append((site, device, payload))
+        # read and hashed outside the write lock; an unreadable one is rejected by the store
+        batches = [(site, device, self._preparer.take(arrived)) for site, device, arrived in group]
         started = time.monotonic()
         try:
             results = self.store.ingest(batches, purge_before=self.purge_before())
@@ -286,29 +290,30 @@ class Ingest:
         )
 
 
-def has_panic(payload: Any) -> bool:
+def has_panic(payload: Prepared | UnreadableMessage) -> bool:
     """A batch holds a guard's panic incident (stored now or before: escalation sends once)."""
-    if not isinstance(payload, dict):
+    if not isinstance(payload, Prepared):
         return False
     return any(
-        event.get("type") == "incident.opened" and event["data"].get("title_code") == PANIC
-        for event in payload.get("events", [])
+        event["type"] == "incident.opened" and event["data"].get("title_code") == PANIC
+        for event in payload.batch["events"]
     )
 
 
-def next_group(waiting: dict[Device, deque[bytes]]) -> list[tuple[str, str, bytes]]:
+def next_group(waiting: dict[Device, deque[Arrived]]) -> list[tuple[str, str, Arrived]]:
     """Batches for one transaction, up to `MAX_GROUP_BYTES`: one of each post's in turn, the
     posts served put last, so a post behind many others is not left without an ack."""
-    group: list[tuple[str, str, bytes]] = []
-    size = 0
-    while waiting and size < MAX_GROUP_BYTES:
+    group: list[tuple[str, str, Arrived]] = []
+    size, taken = 0, 0
+    while waiting and size < MAX_GROUP_BYTES and taken < PER_POST:
+        taken += 1
         for key in list(waiting):
             if size >= MAX_GROUP_BYTES:
                 break
             batches = waiting.pop(key)
-            raw = batches.popleft()
-            group.append((*key, raw))
-            size += len(raw)
+            arrived = batches.popleft()
+            group.append((*key, arrived))
+            size += len(arrived.raw)
             if batches:
                 waiting[key] = batches  # last in turn
     return group

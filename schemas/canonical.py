@@ -170,14 +170,15 @@ def chain_break(
     events: Sequence[dict[str, Any]],
     prev_hash: str,
     prev_seq: int,
-    data_texts: Sequence[str] | None = None,
-    pii_texts: Sequence[str | None] | None = None,
+    hashes: Sequence[str] | None = None,
+    pii_digests: Sequence[str | None] | None = None,
 ) -> int | None:
     """The seq of the first event that does not link to the one before it, or None if all do.
 
-    `data_texts` / `pii_texts`: the events' canonical `data` / `pii` texts, if already made.
-    Checks, for each event in order: seq is the next one, prev_hash names the previous hash, the
-    hash is right, and pii (when still present) matches pii_digest.
+    `hashes` / `pii_digests`: each event's hash as its content gives it and its pii's digest
+    (None without pii), if already computed (`schemas.prepared`). Checks, for each event in
+    order: seq is the next one, prev_hash names the previous hash, the hash is right, and pii
+    (when still present) matches pii_digest.
     """
     for n, event in enumerate(events):
         seq = prev_seq + 1
@@ -185,12 +186,10 @@ def chain_break(
             return seq  # a missing (deleted) or misnumbered event
         if event.get("prev_hash") != prev_hash:
             return seq
-        if event.get("hash") != event_hash(event, data_texts[n] if data_texts else None):
+        if event.get("hash") != (hashes[n] if hashes is not None else event_hash(event)):
             return seq
-        pii = event.get("pii")
-        if pii is not None:
-            pii_text = pii_texts[n] if pii_texts else None
-            digest = sha256_hex(pii_text.encode()) if pii_text else pii_digest(pii)
+        if event.get("pii") is not None:
+            digest = pii_digests[n] if pii_digests is not None else pii_digest(event["pii"])
             if digest != event.get("pii_digest"):
                 return seq
         prev_hash = event["hash"]

@@ -1,6 +1,7 @@
-"""Ingest of the posts' event batches, as `schemas.messages.read_batch` read them (each event's
-shape and data checked strictly): a savepoint per batch, the hash-chain check, the projections
-in the same transaction, and the purges that wait until the records they name are old enough.
+"""Ingest of the posts' event batches, as `schemas.prepared.prepare` read them (each event's
+shape and data checked strictly, its hash computed): a savepoint per batch, the hash-chain
+check, the projections in the same transaction, and the purges that wait until the records they
+name are old enough.
 
 Events arrive per device in batches. `ingest` stores each `(site, device, seq)` once, applies a
 device's events strictly in seq order, never acks past a gap, checks every batch against the hash
@@ -15,10 +16,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.canonical import canonical_text, canonical_text_floatless, chain_break
+from schemas.canonical import chain_break
 from schemas.ids import format_time, utc_now
 from schemas.lines import summarise
-from schemas.messages import FLOATLESS, UnreadableMessage
+from schemas.messages import UnreadableMessage
+from schemas.prepared import Prepared, digest_events
 from schemas.projection import Purge
 from service import sqlite
 
@@ -48,8 +50,9 @@ class Batches(Devices):
     def ingest(
         self, batches: list[tuple[str, str, Any]], *, purge_before: str | None = None
     ) -> list[BatchResult]:
-        """Ingest several `(site, device, payload)` batches in one transaction; the results say
-        what to ack. Acks must be sent only after this returns (the commit).
+        """Ingest several `(site, device, payload)` batches in one transaction (a payload as
+        `schemas.prepared.prepare` made it, or as `read_batch` read it); the results say what
+        to ack. Acks must be sent only after this returns (the commit).
 
         Each batch has its own savepoint: one that cannot be applied is rejected alone (its
         device flagged) and the others commit. A failure of the database itself (full disk, I/O)
@@ -156,6 +159,9 @@ class Batches(Devices):
         def reject(reason: str) -> BatchResult:
             return self._reject(conn, site, device, now, reason)
 
+        prepared = payload if isinstance(payload, Prepared) else None
+        if prepared is not None:
+            payload = prepared.batch
         if isinstance(payload, UnreadableMessage):
             return reject(f"unreadable batch: {payload}")
         if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
@@ -186,14 +192,11 @@ class Batches(Devices):
             # it); this one waits for it
             parked.park(conn, site, device, new, now)
             return BatchResult(site, device, acked, 0)
-        data_texts = [
-            (canonical_text_floatless if e["type"] in FLOATLESS else canonical_text)(e["data"])
-            for e in new
-        ]
-        pii_texts = [  # read_batch checked each pii against its model: strings, no floats
-            None if e.get("pii") is None else canonical_text_floatless(e["pii"]) for e in new
-        ]
-        bad = chain_break(new, last_hash, acked, data_texts, pii_texts)
+        # each event's texts and hash, computed outside the write lock (`hub.preparing`) or
+        # now for a batch given as read (a parked one, a test's)
+        digests = prepared.digests.after(len(events) - len(new)) if prepared else digest_events(new)
+        data_texts, pii_texts = digests.data_texts, digests.pii_texts
+        bad = chain_break(new, last_hash, acked, digests.hashes, digests.pii_digests)
         if bad is not None:
             return reject(f"chain does not link at seq {bad}")
         conn.executemany(

@@ -14,6 +14,7 @@ SQL on PostgreSQL through a psycopg connection pool.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +29,8 @@ from psycopg import errors as pg_errors
 
 from service import sqlite
 
+log = logging.getLogger(__name__)
+
 DB_FILE = "hub.db"
 MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
 # the edge keeps every event until it is acked, and the hub acks only after COMMIT, so a hub
@@ -35,6 +38,10 @@ MIGRATIONS = sqlite.load_migrations(files("hub.store") / "migrations")
 SYNCHRONOUS: Final = "NORMAL"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 WRITER_CACHE_KIB = 64 * 1024
+# the writer copies its WAL into the file itself only when the checkpointer thread is this far
+# behind (SQLite's own default is 1,000 pages, copied within whichever COMMIT crosses it)
+BACKSTOP_CHECKPOINT_PAGES = 16_000
+CHECKPOINT_EVERY_S = 0.2
 
 
 class Row(Protocol):
@@ -165,6 +172,8 @@ class SqliteEngine(Engine):
         # ingest inserts into indexes that span every post (visit ids, events by site and
         # time): keep their pages in memory rather than SQLite's 2 MB default
         self._writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        self._writer.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
+        self._checkpointer = _Checkpointer(self._readers.open())
 
     @property
     def read(self) -> Conn:
@@ -174,8 +183,10 @@ class SqliteEngine(Engine):
     def transaction(self, devices: Iterable[tuple[str, str]] | None = None) -> Iterator[Conn]:
         with self._write_lock, sqlite.transaction(self._writer) as conn:  # one file, one writer
             yield conn
+        self._checkpointer.due()
 
     def close(self) -> None:
+        self._checkpointer.stop()
         self._writer.close()
         self._readers.close()
 
@@ -190,6 +201,41 @@ class SqliteEngine(Engine):
 
     def version(self) -> int:
         return sqlite.schema_version(self._writer)
+
+
+class _Checkpointer:
+    """Copies the WAL into the database file on a thread and connection of its own: a PASSIVE
+    checkpoint never holds up the writer, and its copying and fsync run outside Python's GIL,
+    on another core, rather than within the COMMIT of an ingest transaction that acks wait
+    for."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._due = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+        self._thread.start()
+
+    def due(self) -> None:
+        """A transaction committed: its pages are to be copied."""
+        self._due.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._due.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._due.wait()
+            self._due.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:  # a full disk: the writer's own checkpoint is the backstop
+                log.warning("WAL checkpoint failed", extra={"error": str(exc)})
+            self._stopping.wait(CHECKPOINT_EVERY_S)
 
 
 def is_postgres(url: str | None) -> bool:

@@ -1,0 +1,133 @@
+"""The hub reads and hashes a backlog's batches in a process of its own (`hub.preparing`): what
+that process makes of every batch a rogue post can send is exactly what the ingest worker makes
+of it; a killed process loses no batch (the worker prepares them itself and starts another at
+the next backlog); and the process does not outlive a hub killed with SIGKILL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from hub.preparing import AHEAD, Arrived, Preparer
+from schemas.messages import UnreadableMessage
+from schemas.prepared import Prepared, prepare
+from tests.helpers import wait_until
+from tests.test_ingest_hardening import batch, chain, events_cases, visit_data, visit_pii
+
+Waiting = dict[tuple[str, str], deque[Arrived]]
+
+
+def backlog(raws: list[bytes]) -> Waiting:
+    return {("harbour-view", "rogue"): deque(Arrived(raw) for raw in raws)}
+
+
+def given_ahead(preparer: Preparer, waiting: Waiting) -> int:
+    """Start the process (it answers once it is up), then give it the batches to prepare."""
+    wait_until(lambda: preparer.ahead(waiting) or waiting_ahead(waiting) > 0, 60, "the process")
+    return waiting_ahead(waiting)
+
+
+def waiting_ahead(waiting: Waiting) -> int:
+    return sum(arrived.ahead is not None for batches in waiting.values() for arrived in batches)
+
+
+def same(a: Prepared | UnreadableMessage, b: Prepared | UnreadableMessage) -> bool:
+    if isinstance(a, UnreadableMessage) or isinstance(b, UnreadableMessage):
+        return type(a) is type(b) and str(a) == str(b)
+    return a == b
+
+
+def good_batches(count: int) -> list[bytes]:
+    raws, prev, start = [], "0" * 64, 1
+    for n in range(count):
+        events = chain(
+            ("visit.registered", visit_data(), visit_pii(f"Visitor {n}")),
+            ("visit.registered", visit_data(unit="3B"), None),
+            start=start,
+            prev=prev,
+        )
+        prev, start = events[-1]["hash"], start + len(events)
+        raws.append(batch("rogue", events))
+    return raws
+
+
+def test_what_the_process_prepares_is_what_the_worker_would() -> None:
+    raws = good_batches(3) + events_cases("rogue")
+    waiting = backlog(raws)
+    preparer = Preparer()
+    try:
+        assert given_ahead(preparer, waiting) == min(AHEAD, len(raws))
+        taken = [preparer.take(arrived) for arrived in waiting.pop(("harbour-view", "rogue"))]
+    finally:
+        preparer.close()
+    assert all(isinstance(result, Prepared) for result in taken[:3])
+    assert sum(isinstance(result, UnreadableMessage) for result in taken) > 20
+    assert [n for n, raw in enumerate(raws) if not same(taken[n], prepare(raw))] == []
+
+
+def test_a_killed_process_loses_no_batch_and_another_is_started() -> None:
+    raws = good_batches(8)
+    waiting = backlog(raws)
+    preparer = Preparer()
+    try:
+        assert given_ahead(preparer, waiting) == 8
+        [pid] = [p.pid for p in preparer_processes()]
+        os.kill(pid, signal.SIGKILL)
+        taken = [preparer.take(arrived) for arrived in waiting.pop(("harbour-view", "rogue"))]
+        assert taken == [prepare(raw) for raw in raws]
+        again = backlog(raws)
+        assert given_ahead(preparer, again) == 8  # a new process at the next backlog
+        assert [p.pid for p in preparer_processes()] != [pid]
+        assert [preparer.take(a) for a in again[("harbour-view", "rogue")]] == taken
+    finally:
+        preparer.close()
+
+
+def preparer_processes() -> list[BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+HUB_THAT_DIES = """
+import multiprocessing, os, signal, sys, time
+from collections import deque
+from multiprocessing.process import BaseProcess
+from hub.preparing import Arrived, Preparer
+preparer = Preparer()
+waiting = {("s", "d"): deque(Arrived(b"{}") for _ in range(8))}
+while not any(a.ahead for a in waiting[("s", "d")]):
+    preparer.ahead(waiting)
+    time.sleep(0.05)
+print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_the_process_does_not_outlive_a_killed_hub() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", HUB_THAT_DIES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert out.returncode == -signal.SIGKILL, out.stderr
+    [pid] = [int(p) for p in out.stdout.split()]
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
