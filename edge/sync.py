@@ -8,9 +8,7 @@ Only an ack that moves forward counts as progress. After a resend the window sta
 batch and doubles with each ack that moves forward, and the wait doubles (up to 120 s) while
 none does: a hub that is alive but behind gets one batch again, not a storm of them, and a hub
 that is gone is still tried. The wait also follows the hub's pace: after an ack that took
-long (a hub working through hundreds of posts' backlogs), the next is awaited thrice as long,
-and so is the first ack after connecting (every post connects and sends at once after a
-restart).
+long (a hub working through hundreds of posts' backlogs), the next is awaited thrice as long.
 Hub-to-edge messages (supervisor entries, the watch list, the site's settings and directory)
 arrive on the site's `down` topic and are applied once by record id.
 """
@@ -108,10 +106,7 @@ class Sync:
         with self._lock:
             self.is_connected = True
             self._rewind()
-            # the first ack after connecting is awaited thrice as long: after a hub or broker
-            # restart every post connects and sends at once, and the hub's first round through
-            # hundreds of posts' batches takes longer than one ack timeout
-            self._open, self._wait_s = self.window, PATIENCE * self.ack_timeout_s
+            self._open, self._wait_s = self.window, self.ack_timeout_s
         self._publish_status()
         log.info("connected to broker", extra={"site": self.site, "device": self.device})
         self._wake.set()

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BACKLOG = 4  # batches waiting: prepare ahead in the other process
 AHEAD = 24  # batches prepared ahead and not yet taken, at most (about three groups)
+TAKE_TIMEOUT_S = 30.0  # a batch takes milliseconds; longer, and the process is given up
 PR_SET_PDEATHSIG = 1
 
 
@@ -101,8 +102,8 @@ class Preparer:
                 self._ahead -= 1
         if ahead is not None:
             try:
-                return ahead.result()
-            except Exception:  # the process died (or failed): prepare it here
+                return ahead.result(timeout=TAKE_TIMEOUT_S)
+            except Exception:  # the process died, failed or hangs: prepare it here
                 log.warning("batch preparing process failed; preparing in the ingest worker")
                 self._stop()
         return prepare(arrived.raw)
