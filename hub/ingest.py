@@ -301,8 +301,9 @@ def has_panic(payload: Prepared | UnreadableMessage) -> bool:
 
 
 def next_group(waiting: dict[Device, deque[Arrived]]) -> list[tuple[str, str, Arrived]]:
-    """Batches for one transaction, up to `MAX_GROUP_BYTES`: one of each post's in turn, the
-    posts served put last, so a post behind many others is not left without an ack."""
+    """Batches for one transaction, up to `MAX_GROUP_BYTES` and `PER_POST` of each post's: one
+    of each post's in turn, the posts served put last, so a post behind many others is not left
+    without an ack."""
     group: list[tuple[str, str, Arrived]] = []
     size, taken = 0, 0
     while waiting and size < MAX_GROUP_BYTES and taken < PER_POST:
