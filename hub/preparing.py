@@ -123,6 +123,7 @@ class Preparer:
             try:
                 arrived.ahead = self._pool.submit(prepare, arrived.raw)
             except RuntimeError:  # the process died: prepared here, started again later
+                log.warning("batch preparing process gone; preparing in the ingest worker")
                 self._pool, self._up = None, None
                 return False
             self._ahead += 1
