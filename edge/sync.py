@@ -231,18 +231,16 @@ class Sync:
     def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
         """The next batch from `from_seq`: the seq of its last event and its payload (the
         canonical JSON of {"device", "events", "site"}), at most 256 KiB."""
-        events = self.book.sync.encoded_events_after(from_seq - 1, limit=500)
+        frame = len(batch_frame(self.site, self.device, ()))
+        events = self.book.sync.encoded_events_after(
+            from_seq - 1, limit=500, max_bytes=self.max_batch_bytes - frame
+        )
         if not events:
             return None
-        encoded: list[bytes] = []
-        size, last = len(batch_frame(self.site, self.device, ())), from_seq - 1
-        for seq, body in events:
-            if encoded and size + len(body) + 1 > self.max_batch_bytes:
-                break
-            encoded.append(body)
-            size += len(body) + 1
-            last = seq
-        return {"last_seq": last, "payload": batch_frame(self.site, self.device, encoded)}
+        return {
+            "last_seq": events[-1][0],
+            "payload": batch_frame(self.site, self.device, [body for _, body in events]),
+        }
 
     def _status(self, online: bool) -> dict[str, Any]:
         state = self.book.sync.state()

@@ -6,9 +6,10 @@ worker's time per event, and needs no database. While a backlog waits (a post ba
 offline, hundreds of posts at once after the hub restarts), the batches are prepared ahead in a
 process of its own, in parallel with the store's writing, which keeps the ingest thread. A
 trickle of live batches is prepared in-process: the hop would only add latency. The process is
-started at the first backlog and used once it is up; if it cannot start or dies, batches are
-prepared in-process and it is started again at the next backlog. It dies with the hub
-(`PR_SET_PDEATHSIG`), also when the hub is killed.
+started with the hub (`start`: posts reconnecting after a restart bring the first backlog at
+once, and the process takes about a second to start on a busy machine) and used once it is up;
+if it cannot start or dies, batches are prepared in-process and it is started again at the next
+backlog. It dies with the hub (`PR_SET_PDEATHSIG`), also when the hub is killed.
 """
 
 from __future__ import annotations
@@ -77,10 +78,28 @@ class Preparer:
         self._pool: ProcessPoolExecutor | None = None
         self._up: Future[None] | None = None  # the process answered once: it is started
         self._ahead = 0  # batches given to the process and not taken yet
+        self._waiting = 0  # batches arrived and not taken yet
+
+    def start(self) -> None:
+        """Start the process now (the hub starting), so that it is up for the first backlog."""
+        if self._pool is None:
+            self._start()
+
+    def is_up(self) -> bool:
+        """The process is started and answers."""
+        with self._lock:
+            return self._up is not None and self._up.done()
 
     def arrived(self, arrived: Arrived) -> None:
-        """A batch came: once the process is up, it starts on it at once (within `AHEAD`)."""
-        self._give(arrived)
+        """A batch came: once the process is up, it starts on it at once, unless `AHEAD` or
+        more wait already: those are given in the order they will be taken (`ahead`, in
+        turn per post), so that the process is not busy with batches far behind while the
+        next ones are read here (hundreds of posts reconnecting at once)."""
+        with self._lock:
+            self._waiting += 1
+            behind = self._waiting > AHEAD
+        if not behind:
+            self._give(arrived)
 
     def ahead(self, waiting: Mapping[Any, deque[Arrived]]) -> None:
         """With a backlog waiting, start the process, or give it the batches to be taken next
@@ -100,6 +119,7 @@ class Preparer:
             ahead, arrived.ahead = arrived.ahead, None
             if ahead is not None:
                 self._ahead -= 1
+            self._waiting = max(0, self._waiting - 1)  # a batch never announced: a test's
         if ahead is not None:
             try:
                 return ahead.result(timeout=TAKE_TIMEOUT_S)

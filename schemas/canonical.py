@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from json.encoder import encode_basestring  # the C encoder; keeps non-ASCII as it is
 from typing import Any
 
@@ -119,6 +119,21 @@ def canonical_event_text(
             "}",
         )
     )
+
+
+def fitting(
+    encoded_events: Iterable[tuple[int, bytes]], max_bytes: int | None
+) -> list[tuple[int, bytes]]:
+    """The first of `(seq, canonical bytes)` that fit in `max_bytes` with a comma after each
+    (at least one; all without `max_bytes`). The iterable is read no further than needed."""
+    fit: list[tuple[int, bytes]] = []
+    size = 0
+    for seq, body in encoded_events:
+        size += len(body) + 1
+        if max_bytes is not None and fit and size > max_bytes:
+            break
+        fit.append((seq, body))
+    return fit
 
 
 def batch_frame(site: str, device: str, encoded_events: Sequence[bytes]) -> bytes:

@@ -26,6 +26,7 @@ import psycopg
 from edge.sync import Sync
 from hub.broker import device_username, mosquitto_hash, new_password
 from hub.store import Store
+from schemas.canonical import fitting
 from tests.helpers import free_port, port_accepts, wait_until
 from tests.pg import PgCluster, pg_bin
 
@@ -57,8 +58,11 @@ class MemoryPost:
         self.acked = acked
         return True
 
-    def encoded_events_after(self, after: int, limit: int) -> list[tuple[int, bytes]]:
-        return [(after + 1 + n, body) for n, body in enumerate(self.encoded[after : after + limit])]
+    def encoded_events_after(
+        self, after: int, limit: int, max_bytes: int | None = None
+    ) -> list[tuple[int, bytes]]:
+        bodies = self.encoded[after : after + limit]
+        return fitting(((after + 1 + n, body) for n, body in enumerate(bodies)), max_bytes)
 
     def free_mb(self) -> int:
         return 10_000

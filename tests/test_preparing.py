@@ -15,6 +15,9 @@ from collections import deque
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+import pytest
+
+from hub import ingest
 from hub.preparing import AHEAD, Arrived, Preparer
 from schemas.messages import UnreadableMessage
 from schemas.prepared import Prepared, prepare
@@ -92,6 +95,43 @@ def test_a_killed_process_loses_no_batch_and_another_is_started() -> None:
         assert [preparer.take(a) for a in again[("harbour-view", "rogue")]] == taken
     finally:
         preparer.close()
+
+
+def test_fifty_posts_reconnecting_at_once_have_every_batch_prepared_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hundreds of batches come at once, each post's window in a row, and more as posts are
+    acked, but groups take one of each post's in turn: the process is given them in that
+    turn, not as they came, so none is left to the ingest worker while the process prepares
+    batches far behind."""
+    raws = good_batches(6)
+    monkeypatch.setattr(ingest, "MAX_GROUP_BYTES", 8 * len(raws[0]))  # eight batches a group
+    unsent = {("harbour-view", f"post-{n:02d}"): deque(raws) for n in range(50)}
+    preparer = Preparer()
+    waiting: Waiting = {}
+    in_worker = 0
+
+    def send(post: tuple[str, str], count: int) -> None:
+        for _ in range(min(count, len(unsent[post]))):
+            arrived = Arrived(unsent[post].popleft())
+            preparer.arrived(arrived)
+            waiting.setdefault(post, deque()).append(arrived)
+
+    try:
+        preparer.start()
+        wait_until(lambda: preparer.ahead({}) or preparer.is_up(), 60, "the process")
+        for post in unsent:  # each post's window at once
+            send(post, 3)
+        while waiting:
+            preparer.ahead(waiting)
+            group = ingest.next_group(waiting)
+            in_worker += sum(arrived.ahead is None for _, _, arrived in group)
+            assert all(isinstance(preparer.take(arrived), Prepared) for _, _, arrived in group)
+            for site, device, _ in group:  # acked: each sends its next batch
+                send((site, device), 1)
+    finally:
+        preparer.close()
+    assert in_worker == 0
 
 
 def preparer_processes() -> list[BaseProcess]:

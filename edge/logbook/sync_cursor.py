@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from schemas.canonical import canonical_event_text
+from schemas.canonical import canonical_event_text, fitting
 from schemas.ids import format_time, utc_now
 
 from .database import event_out
@@ -23,16 +23,22 @@ class SyncCursor(Family):
         )
         return [event_out(row) for row in rows]
 
-    def encoded_events_after(self, seq: int, limit: int = 500) -> list[tuple[int, bytes]]:
+    def encoded_events_after(
+        self, seq: int, limit: int = 500, max_bytes: int | None = None
+    ) -> list[tuple[int, bytes]]:
         """Events with seq > `seq` as their canonical JSON bytes, ready to send: assembled from
-        the stored canonical `data` and `pii` texts without decoding them (a long backlog)."""
+        the stored canonical `data` and `pii` texts without decoding them (a long backlog).
+        With `max_bytes`, only as many as fit in it with a comma after each (at least one):
+        the rest of a long backlog is not read yet."""
         rows = self.book.reader.execute(
             # the columns in `canonical_event_text`'s order
             "SELECT at, data, id, pii_digest, prev_hash, record_id, seq, type, hash, pii"
             " FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
         )
-        return [(r[6], canonical_event_text(*r).encode("utf-8")) for r in rows]
+        encoded = fitting(((r[6], canonical_event_text(*r).encode()) for r in rows), max_bytes)
+        rows.close()
+        return encoded
 
     def state(self, connected: bool = False) -> dict[str, Any]:
         row = self.book.reader.execute(
