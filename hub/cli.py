@@ -202,6 +202,7 @@ def serve(data: Path, **flags: Any) -> None:
     """Run the hub: MQTT ingest, API."""
     import uvicorn
 
+    from service.gc_tuning import collect_less
     from service.logs import UVICORN_LOG_CONFIG, setup_logging
 
     from .app import create_app
@@ -229,6 +230,7 @@ def serve(data: Path, **flags: Any) -> None:
             timeout_graceful_shutdown=5,
         )
     )
+    collect_less()  # a drain allocates in bulk (`service.gc_tuning`)
     stopped: list[str] = []
     watchdog = threading.Thread(
         target=_watch_workers, args=(app, server, stopped), name="watchdog", daemon=True
