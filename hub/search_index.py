@@ -3,10 +3,13 @@
 Ingest writes each event's logbook line (`search_lines`) in the transaction that stores the
 event, and acks; the trigram index is the expensive part of a line (about a third of ingest's
 time per event), so this thread adds lines to it in batches, while ingest is idle, or at once
-when it has fallen `most_behind` lines behind. A search finds the lines not yet indexed by
-scanning them (`Engine.search`), so nothing is missing from a search meanwhile; how far behind
-the index is shows on the overview. On PostgreSQL the lines wait in the GIN index's pending
-list, which a search reads too, and the thread moves them into the index while ingest is idle.
+when it has fallen `most_behind` lines behind: then in larger batches, taking turns with ingest
+for the write lock, so that the lag comes back under the bound (ingest is slower meanwhile: a
+backlog of more than that many events drains at the speed of ingest and index together). A
+search finds the lines not yet indexed by scanning them (`Engine.search`), so nothing is missing
+from a search meanwhile; how far behind the index is shows on the overview. On PostgreSQL the
+lines wait in the GIN index's pending list, which a search reads too, and the thread moves them
+into the index while ingest is idle.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from .store import Store
 log = logging.getLogger(__name__)
 BATCH = 2000  # lines per transaction: a short hold of the write lock
 MOST_BEHIND = 50_000  # index even while ingest is busy: a search scans at most this many
+# lines per transaction while that far behind: more than a group of ingest adds (2 MiB, about
+# 3,000 lines), so that the lag comes back under the bound while a long backlog drains (the
+# write lock goes in turn, `hub.store.engine.TurnLock`: a group, then this many lines)
+FAR_BEHIND_BATCH = 5 * BATCH
 
 
 class SearchIndexer:
@@ -56,7 +63,8 @@ class SearchIndexer:
                     break
                 self._stop.wait(0.2)
                 continue
-            indexed = self.store.index_search(self.batch)
+            far = behind >= self.most_behind
+            indexed = self.store.index_search(max(self.batch, FAR_BEHIND_BATCH if far else 0))
             done += indexed
             if not indexed:
                 break

@@ -5,6 +5,8 @@ purged name, and how far it got survives a restart."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,31 @@ def test_the_index_catches_up_while_ingest_is_busy_once_far_behind(tmp_path: Pat
     assert SearchIndexer(store, busy=lambda: True, most_behind=1).catch_up() == 3
     assert store.search_lag() == 0
     store.close()
+
+
+def test_a_writer_waiting_goes_before_the_ingest_worker_asking_again(tmp_path: Path) -> None:
+    """The ingest worker asks for the write lock again the moment it lets go, group after group
+    while a backlog lasts; the search index (and a supervisor's write) waiting for it goes
+    first, every time, so the index keeps within its bound."""
+    data = tmp_path / "hub"
+    init_store(data)
+    store = Store(data)
+    order: list[str] = []
+    for _ in range(5):
+        holding = threading.Event()
+
+        def waiting_writer(holding: threading.Event = holding) -> None:
+            holding.wait(10)
+            with store.db.transaction():
+                order.append("the one waiting")
+
+        other = threading.Thread(target=waiting_writer)
+        other.start()
+        with store.db.transaction():
+            holding.set()
+            time.sleep(0.1)  # the other writer now waits
+        with store.db.transaction():  # at once, as the ingest worker does
+            order.append("asked again")
+        other.join(10)
+    store.close()
+    assert order == ["the one waiting", "asked again"] * 5

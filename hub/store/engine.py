@@ -167,7 +167,7 @@ class SqliteEngine(Engine):
         self.path = path
         self._prepare = prepare  # before the migrations: adopt a hub older than them
         self._readers = sqlite.ThreadConnections(path, synchronous=SYNCHRONOUS)
-        self._write_lock = threading.Lock()
+        self._write_lock = TurnLock()  # one writer at a time, in turn
         self._writer = sqlite.connect(path, synchronous=SYNCHRONOUS)
         # ingest inserts into indexes that span every post (visit ids, events by site and
         # time): keep their pages in memory rather than SQLite's 2 MB default
@@ -201,6 +201,41 @@ class SqliteEngine(Engine):
 
     def version(self) -> int:
         return sqlite.schema_version(self._writer)
+
+
+class TurnLock:
+    """The write lock, taken in the order it was asked for. A plain lock lets the ingest worker,
+    which asks again the moment it lets go, take it group after group while the search index
+    and a supervisor's write wait behind it for as long as a backlog lasts."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition(threading.Lock())
+        self._next = 0  # the ticket the next to ask gets
+        self._serving = 0  # the ticket whose turn it is
+        self._gave_up: set[int] = set()  # tickets of waits interrupted: their turns are skipped
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket = self._next
+            self._next += 1
+            try:
+                while ticket != self._serving:
+                    self._turns.wait()
+            except BaseException:
+                self._gave_up.add(ticket)
+                self._pass_on()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._gave_up.add(self._serving)
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        while self._serving in self._gave_up:
+            self._gave_up.remove(self._serving)
+            self._serving += 1
+        self._turns.notify_all()
 
 
 class _Checkpointer:
