@@ -89,7 +89,6 @@ class Ingest:
         self._resender = threading.Thread(target=self._resend_loop, name="down", daemon=True)
 
     def start(self) -> None:
-        self._preparer.start()  # up before the backlog of posts reconnecting after a restart
         self._client.start()
         self._worker.start()
         self._resender.start()

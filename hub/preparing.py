@@ -6,8 +6,7 @@ worker's time per event, and needs no database. While a backlog waits (a post ba
 offline, hundreds of posts at once after the hub restarts), the batches are prepared ahead in a
 process of its own, in parallel with the store's writing, which keeps the ingest thread. A
 trickle of live batches is prepared in-process: the hop would only add latency. The process is
-started with the hub (`start`: posts reconnecting after a restart bring the first backlog at
-once, and the process takes about a second to start on a busy machine) and used once it is up;
+started at the first backlog and used once it is up (about a second later on a busy machine);
 if it cannot start or dies, batches are prepared in-process and it is started again at the next
 backlog. It dies with the hub (`PR_SET_PDEATHSIG`), also when the hub is killed.
 """
@@ -84,7 +83,7 @@ class Preparer:
         self._waiting = 0  # batches arrived and not taken yet
 
     def start(self) -> None:
-        """Start the process now (the hub starting), so that it is up for the first backlog."""
+        """Start the process unless it is started."""
         if self._pool is None:
             self._start()
 
@@ -110,7 +109,7 @@ class Preparer:
         if sum(len(batches) for batches in waiting.values()) < BACKLOG:
             return
         if self._pool is None:
-            self._start()
+            self.start()
             return
         for arrived in islice(_in_turn(waiting), AHEAD):
             if not self._give(arrived):
