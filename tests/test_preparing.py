@@ -1,7 +1,8 @@
 """The hub reads and hashes a backlog's batches in a process of its own (`hub.preparing`): what
 that process makes of every batch a rogue post can send is exactly what the ingest worker makes
-of it; a killed process loses no batch (the worker prepares them itself and starts another at
-the next backlog); and the process does not outlive a hub killed with SIGKILL."""
+of it; fifty posts' batches at once are given to it in the order the groups take them; a killed
+process loses no batch (the worker prepares them itself and starts another at the next backlog);
+and the process does not outlive a hub killed with SIGKILL."""
 
 from __future__ import annotations
 
