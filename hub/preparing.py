@@ -82,11 +82,6 @@ class Preparer:
         self._ahead = 0  # batches given to the process and not taken yet
         self._waiting = 0  # batches arrived and not taken yet
 
-    def start(self) -> None:
-        """Start the process unless it is started."""
-        if self._pool is None:
-            self._start()
-
     def is_up(self) -> bool:
         """The process is started and answers."""
         with self._lock:
@@ -151,7 +146,10 @@ class Preparer:
             self._ahead += 1
             return True
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the process unless it is started (it answers `is_up` once it is)."""
+        if self._pool is not None:
+            return
         try:
             pool = ProcessPoolExecutor(
                 max_workers=1,

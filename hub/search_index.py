@@ -63,8 +63,8 @@ class SearchIndexer:
                     break
                 self._stop.wait(0.2)
                 continue
-            far = behind >= self.most_behind
-            indexed = self.store.index_search(max(self.batch, FAR_BEHIND_BATCH if far else 0))
+            most = self.batch if behind < self.most_behind else max(self.batch, FAR_BEHIND_BATCH)
+            indexed = self.store.index_search(most)
             done += indexed
             if not indexed:
                 break
