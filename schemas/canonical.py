@@ -153,6 +153,22 @@ def batch_frame(site: str, device: str, encoded_events: Sequence[bytes]) -> byte
     )
 
 
+def checked_event_hash(event: dict[str, Any], data_text: str) -> str:
+    """`event_hash` of an event whose envelope `messages.read_batch` checked (each field there,
+    of its type, none more), around its `data`'s canonical text: no check made again."""
+    text = canonical_event_text(
+        event["at"],
+        data_text,
+        event["id"],
+        event["pii_digest"],
+        event["prev_hash"],
+        event["record_id"],
+        event["seq"],
+        event["type"],
+    )
+    return sha256_hex(text.encode("utf-8"))
+
+
 def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
     """The `hash` of an event: SHA-256 of its canonical JSON without `hash` and `pii`.
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .canonical import canonical_text, canonical_text_floatless, event_hash, sha256_hex
+from .canonical import (
+    canonical_text,
+    canonical_text_floatless,
+    checked_event_hash,
+    sha256_hex,
+)
 from .messages import FLOATLESS, UnreadableMessage, read_batch
 
 
@@ -52,7 +57,7 @@ def digest_events(events: list[dict[str, Any]]) -> Digests:
     return Digests(
         data_texts,
         pii_texts,
-        [event_hash(e, text) for e, text in zip(events, data_texts, strict=True)],
+        [checked_event_hash(e, text) for e, text in zip(events, data_texts, strict=True)],
         [None if text is None else sha256_hex(text.encode()) for text in pii_texts],
     )
 

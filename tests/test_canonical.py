@@ -17,6 +17,7 @@ from schemas.canonical import (
     canonical_text,
     canonical_text_floatless,
     chain_break,
+    checked_event_hash,
     event_hash,
     pii_digest,
 )
@@ -65,8 +66,10 @@ def test_the_fast_hash_path_gives_the_same_bytes_as_the_generic_one() -> None:
     event = json.loads((DOCS / "test-vector.json").read_text(encoding="utf-8"))["event"]
     data_text = canonical_json(event["data"]).decode()
     assert event_hash(event, data_text) == event_hash(event) == event["hash"]
+    assert checked_event_hash(event, data_text) == event["hash"]
     odd = {**event, "at": 'quote " and 中文 and \u2028', "pii_digest": None}
-    assert event_hash(odd, canonical_json(odd["data"]).decode()) == event_hash(odd)
+    odd_data = canonical_json(odd["data"]).decode()
+    assert event_hash(odd, odd_data) == checked_event_hash(odd, odd_data) == event_hash(odd)
 
 
 def test_events_sent_from_the_logbook_are_canonical_bytes(tmp_path: Path) -> None:

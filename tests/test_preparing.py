@@ -17,10 +17,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from hub import ingest
 from hub.preparing import AHEAD, Arrived, Preparer
-from schemas.messages import UnreadableMessage
+from schemas import messages
+from schemas.canonical import canonical_json
+from schemas.messages import UnreadableMessage, read_batch
 from schemas.prepared import Prepared, prepare
 from tests.helpers import wait_until
 from tests.test_ingest_hardening import batch, chain, events_cases, visit_data, visit_pii
@@ -77,6 +80,43 @@ def test_what_the_process_prepares_is_what_the_worker_would() -> None:
     assert all(isinstance(result, Prepared) for result in taken[:3])
     assert sum(isinstance(result, UnreadableMessage) for result in taken) > 20
     assert [n for n, raw in enumerate(raws) if not same(taken[n], prepare(raw))] == []
+
+
+def door_batches() -> list[bytes]:
+    """Door events whose float field holds an integer, a float and nothing, and one without it."""
+    data = {
+        "door": "lobby",
+        "kind": "held_open",
+        "visit_id": None,
+        "occurred_at": "2026-11-30T10:00:00.000+00:00",
+        "by": "system:edge",
+    }
+    return [
+        batch("rogue", chain(("door.event", {**data, **extra}, None)))
+        for extra in ({"duration_s": 3}, {"duration_s": 2.5}, {"duration_s": None}, {})
+    ]
+
+
+def test_a_batch_is_read_as_the_events_model_checks_it_and_as_it_was_sent() -> None:
+    """`read_batch` reads the message straight into dicts: it refuses what the events' models
+    refuse, at the same field, and what it accepts holds exactly what was sent (no default
+    filled in, an integer duration still an integer: the values the chain is hashed on)."""
+    refused, kept = 0, 0
+    for raw in good_batches(2) + door_batches() + events_cases("rogue"):
+        try:
+            sent = messages.read_json(raw, messages.MAX_BATCH_BYTES)
+            messages.BatchIn.model_validate(sent, strict=True)
+        except (UnreadableMessage, ValidationError) as exc:
+            model = messages._reason(exc) if isinstance(exc, ValidationError) else str(exc)
+            with pytest.raises(UnreadableMessage) as read:
+                read_batch(raw)
+            # the same field named (a model's type error is a dict's here)
+            assert str(read.value).rpartition(": ")[0] == model.rpartition(": ")[0], raw
+            refused += 1
+            continue
+        assert canonical_json(read_batch(raw)) == canonical_json(sent), raw  # 3 is not 3.0
+        kept += 1
+    assert kept >= 2 + 4 and refused > 50  # a rogue post's batches of the right shape pass
 
 
 def test_a_killed_process_loses_no_batch_and_another_is_started() -> None:
