@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import psycopg
 
 from service import errors
 from service.cli import CliError, DataDir, build_settings, check_name, command_group, run
@@ -20,7 +19,7 @@ from service.logs import mask_url
 from .auth import ROLES, HubAuth
 from .broker import HUB_USER, device_username, mosquitto_hash, new_password, write_broker_files
 from .store import Store, init_store, is_initialised
-from .store.engine import is_postgres
+from .store.engine import is_postgres, is_postgres_error
 
 HUB_SECRET_FILE = "hub-mqtt.secret"
 DEFAULT_BROKER_PORT = 1883
@@ -57,7 +56,10 @@ cli = command_group("Guardpost hub: every post's logbook in one place.")
 def main() -> None:
     try:
         run(cli)
-    except psycopg.Error as exc:  # PostgreSQL went away mid-command: one line, not a traceback
+    except Exception as exc:
+        if not is_postgres_error(exc):
+            raise
+        # PostgreSQL went away mid-command: one line, not a traceback
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         click.echo(f"Error: the hub's database failed: {mask_url(first)}", err=True)
         sys.exit(2)

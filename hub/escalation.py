@@ -17,8 +17,6 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-import apprise
-
 from schemas.ids import format_time, new_id, utc_now
 from service.incident_words import coded_title
 
@@ -33,6 +31,8 @@ CLAIM_S = 300.0  # a claim this old belongs to a process that died before it rec
 def shown_url(url: str) -> str | None:
     """The URL as people may see it (passwords and tokens masked), or None if Apprise does
     not know it."""
+    import apprise  # here, not at the top: a hub that never notifies never pays its import
+
     try:
         plugin = apprise.Apprise.instantiate(url)
     except Exception:
@@ -40,6 +40,14 @@ def shown_url(url: str) -> str | None:
     if not plugin:
         return None
     return apprise.Apprise(plugin).urls(privacy=True)[0]  # the typed way to `plugin.url()`
+
+
+def _notify(url: str, title: str, body: str) -> bool:
+    """Send one notification; False if it did not go."""
+    import apprise  # (see `shown_url`)
+
+    notifier = apprise.Apprise()
+    return bool(notifier.add(url)) and bool(notifier.notify(title=title, body=body))
 
 
 def message(due: dict[str, Any], link: str | None) -> tuple[str, str]:
@@ -102,9 +110,7 @@ class Escalation:
         for due in self.store.due_notifications():
             if not self.store.claim_notification(due, self.owner, stale_before):
                 continue  # another hub process sends it
-            title, body = message(due, self.public_url)
-            notifier = apprise.Apprise()
-            if not notifier.add(due["url"]) or not notifier.notify(title=title, body=body):
+            if not _notify(due["url"], *message(due, self.public_url)):
                 self.store.release_notification(due, self.owner)
                 log.warning(
                     "notification failed; trying again later",

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final, Protocol
-
-import psycopg
-import psycopg_pool
-from psycopg import errors as pg_errors
 
 from service import sqlite
 
@@ -289,16 +286,18 @@ def is_database_failure(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
         return code is None or code & 0xFF in _SQLITE_FAILURES
-    return isinstance(exc, _PG_FAILURES | MemoryError)
+    return isinstance(exc, MemoryError) or is_postgres_error(exc, failure=True)
 
 
-# the same on PostgreSQL: connection lost, server shutting down, out of disk or memory, a
-# deadlock or serialization failure (try again), no pooled connection in time
-_PG_FAILURES = (
-    psycopg.OperationalError
-    | psycopg.InterfaceError
-    | pg_errors.InsufficientResources
-    | pg_errors.TransactionRollback
-    | pg_errors.InternalError_
-    | psycopg_pool.PoolTimeout
-)
+def is_postgres_error(exc: BaseException, *, failure: bool = False) -> bool:
+    """True for an error of psycopg (with `failure`: one of PostgreSQL itself, as
+    `is_database_failure` means it). psycopg is loaded only for a PostgreSQL hub (`connect`),
+    saving every other hub process its import; unloaded, it raised nothing."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return False
+    if not failure:
+        return isinstance(exc, psycopg.Error)
+    from .postgres import FAILURES
+
+    return isinstance(exc, FAILURES)

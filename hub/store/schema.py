@@ -18,7 +18,6 @@ from pathlib import Path
 from service import errors, sqlite
 
 from .engine import DB_FILE, MIGRATIONS, SYNCHRONOUS, Engine, SqliteEngine, is_postgres
-from .postgres import PgEngine
 
 DB_URL_FILE = "hub-db.url"  # the PostgreSQL URL `init --db` was given (0600, like the secrets)
 
@@ -79,6 +78,8 @@ def open_engine(data: Path, db_url: str | None) -> Engine:
         return SqliteEngine(data / DB_FILE, prepare=adopt_unnumbered)
     if not is_postgres(db_url):
         raise errors.InvalidValue("--db must be a postgresql://USER:PASS@HOST:PORT/DB URL")
+    from .postgres import PgEngine  # psycopg, loaded only for a PostgreSQL hub
+
     return PgEngine(db_url)
 
 
