@@ -290,14 +290,23 @@ def is_database_failure(exc: BaseException) -> bool:
 
 
 def is_postgres_error(exc: BaseException, *, failure: bool = False) -> bool:
-    """True for an error of psycopg (with `failure`: one of PostgreSQL itself, as
-    `is_database_failure` means it). psycopg is loaded only for a PostgreSQL hub (`connect`),
-    saving every other hub process its import; unloaded, it raised nothing."""
+    """True for an error of psycopg; with `failure`, only for one of PostgreSQL itself, as
+    `is_database_failure` means it: connection lost, server shutting down, out of disk or
+    memory, a deadlock or serialization failure (try again), no pooled connection in time (the
+    pool's timeout is an OperationalError). psycopg is loaded only for a PostgreSQL hub
+    (`schema.connect`), saving every other hub process its import; unloaded, it raised
+    nothing."""
     psycopg = sys.modules.get("psycopg")
     if psycopg is None:
         return False
     if not failure:
         return isinstance(exc, psycopg.Error)
-    from .postgres import FAILURES
-
-    return isinstance(exc, FAILURES)
+    errors = psycopg.errors
+    return isinstance(
+        exc,
+        psycopg.OperationalError
+        | psycopg.InterfaceError
+        | errors.InsufficientResources
+        | errors.TransactionRollback
+        | errors.InternalError_,
+    )

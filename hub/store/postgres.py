@@ -30,17 +30,6 @@ from service.logs import mask_url
 
 from .engine import Conn, Engine
 
-# PostgreSQL itself failed (`engine.is_database_failure`): connection lost, server shutting down,
-# out of disk or memory, a deadlock or serialization failure (try again), no pooled connection in
-# time
-FAILURES = (
-    psycopg.OperationalError
-    | psycopg.InterfaceError
-    | psycopg.errors.InsufficientResources
-    | psycopg.errors.TransactionRollback
-    | psycopg.errors.InternalError_
-    | psycopg_pool.PoolTimeout
-)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+(\.pg)?\.sql$")
 WRITE_LOCK = 0x6775617264  # pg_advisory_xact_lock key of the hub's write transactions
 DEVICE_LOCKS = 0x67707264  # the (class, hashtext) advisory locks of one post's ingest
