@@ -85,7 +85,7 @@ def complaint(**changes: Any) -> dict[str, Any]:
 
 
 def synced(post: EdgeServer) -> bool:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         state = api.get("/sync").json()
     return bool(state["connected"] and state["backlog"] == 0)
 

@@ -101,7 +101,7 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
     assert len(notes) == 2 and all(n.startswith("Notified mailto://") for n in notes)
 
     def at_the_post() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             kept = api.get(f"/incidents/{incident['id']}").json()["entries"]
         return sum(e["author"] == "hub:escalation" for e in kept) == 2
 

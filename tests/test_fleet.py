@@ -42,7 +42,7 @@ OTHER_SUPERVISOR = {"username": "sup2", "password": "sup2-pass-123"}
 
 
 def post_settings(post: EdgeServer) -> dict[str, Any]:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         answer = api.get("/settings")
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
@@ -54,7 +54,7 @@ def settings_version(post: EdgeServer, version: int) -> dict[str, Any] | None:
 
 
 def applied_lines(post: EdgeServer) -> list[tuple[str, str]]:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         entries = api.get("/logbook").json()["entries"]
     return [(e["record_id"], e["summary"]) for e in entries if e["type"] == "settings.applied"]
 
@@ -261,7 +261,7 @@ def test_who_may_read_and_change_sites_and_settings(company: Company) -> None:
 
 
 def suggestions(post: EdgeServer, q: str) -> list[str]:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         return [u["unit"] for u in api.get("/units", params={"q": q}).json()["units"]]
 
 

@@ -48,7 +48,7 @@ class World:
             assert made.status_code == 200, made.text
 
     def post_settings(self) -> dict[str, Any]:
-        with self.post.client(self.post.login()) as api:
+        with self.post.client(self.post.token()) as api:
             return dict(api.get("/settings").json())
 
 
@@ -174,7 +174,7 @@ def test_a_directory_upload_reaches_the_post_and_a_bad_line_is_refused(
         shot(page, "fleet-units-zh-Hans")
 
     def suggested() -> list[str] | None:
-        with world.post.client(world.post.login()) as api:
+        with world.post.client(world.post.token()) as api:
             units = [u["unit"] for u in api.get("/units", params={"q": "3"}).json()["units"]]
         return units if units == ["31A", "31B"] else None
 

@@ -50,7 +50,7 @@ class World:
             wait_until(lambda post=post: self.synced(post), 30, "the posts to sync")
 
     def synced(self, post: EdgeServer) -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             state = api.get("/sync").json()
         return bool(state["backlog"] == 0 and state["last_seq"] > 0)
 
@@ -109,7 +109,7 @@ def test_a_supervisors_entry_reaches_the_post(browser: Browser, world: World) ->
     post = world.harbour
 
     def arrived() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             entries = api.get(f"/incidents/{incident['id']}").json()["entries"]
         return any(e["author"] == "hub:wong" and e["kind"] == "escalation" for e in entries)
 
@@ -271,7 +271,7 @@ def test_a_manager_sets_who_is_notified_and_whom_the_posts_watch_for(
         shot(page, "hub-watchlist-zh-Hant")
 
     def applied() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             return any(
                 e["type"] == "watchlist.applied" for e in api.get("/logbook").json()["entries"]
             )

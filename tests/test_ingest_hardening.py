@@ -306,7 +306,7 @@ def hub_events(company: Company, device: str) -> list[tuple[int, str]]:
 
 
 def sync_state(post: EdgeServer) -> dict[str, Any]:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         return dict(api.get("/sync").json())
 
 

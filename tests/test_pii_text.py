@@ -98,7 +98,7 @@ def write_the_old_way(data: Path) -> str:
 
 
 def synced(post: EdgeServer) -> bool:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         state = api.get("/sync").json()
     return bool(state["connected"] and state["backlog"] == 0)
 

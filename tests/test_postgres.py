@@ -73,7 +73,7 @@ def test_migrate_db_moves_a_sqlite_hub_and_it_answers_the_same(
         last_seq = api.get("/sync").json()["last_seq"]
 
     def synced() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             state = api.get("/sync").json()
         return bool(state["acked_seq"] == last_seq)
 

@@ -77,7 +77,7 @@ def test_formulas_typed_at_a_post_are_text_in_every_csv_download(company: Compan
             assert answer.status_code == 201, answer.text
 
     def synced() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             return bool(api.get("/sync").json()["backlog"] == 0)
 
     wait_until(synced, 30, "the post to sync")

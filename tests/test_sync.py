@@ -47,7 +47,7 @@ def hub_events(company: Company, site: str, device: str) -> list[tuple[int, str]
 
 
 def synced(post: EdgeServer) -> bool:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         state = api.get("/sync").json()
     return bool(state["connected"] and state["backlog"] == 0 and state["last_seq"] > 0)
 
@@ -96,7 +96,7 @@ def test_a_supervisor_entry_made_while_the_post_is_offline_arrives_once(company:
     post.start()
 
     def entry_at_edge() -> list[dict[str, object]]:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             entries = api.get(f"/incidents/{incident['id']}").json()["entries"]
         return [e for e in entries if e["id"] == entry.json()["id"]]
 

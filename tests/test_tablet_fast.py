@@ -48,7 +48,7 @@ def open_incident(post: EdgeServer, severity: str, title: str) -> str:
 
 
 def overdue(post: EdgeServer, incident_id: str) -> bool:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         return bool(api.get(f"/incidents/{incident_id}").json()["overdue"])
 
 

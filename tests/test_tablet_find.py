@@ -269,7 +269,7 @@ def test_the_register_finds_a_visitor_from_an_earlier_day(
 
 
 def synced(post: EdgeServer) -> bool:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         state = api.get("/sync").json()
     return bool(state["connected"] and state["backlog"] == 0 and state["last_seq"] > 0)
 

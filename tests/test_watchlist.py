@@ -15,7 +15,7 @@ DIGITS = "9876543"
 
 
 def applied_versions(post: EdgeServer) -> list[str]:
-    with post.client(post.login()) as api:
+    with post.client(post.token()) as api:
         entries = api.get("/logbook").json()["entries"]
     return [e["summary"] for e in entries if e["type"] == "watchlist.applied"]
 

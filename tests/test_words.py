@@ -115,7 +115,7 @@ def test_no_code_is_shown_on_the_hubs_pages_in_zh_hant_and_overdue_can_be_read(
         manager.put("/sites/harbour-view/settings", json={"deadlines_h": {"severe": 0.0003}})
 
     def settings_applied() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             return bool(api.get("/settings").json()["versions"]["settings"] == 1)
 
     wait_until(settings_applied, 30, "the post to apply the deadline")
@@ -134,7 +134,7 @@ def test_no_code_is_shown_on_the_hubs_pages_in_zh_hant_and_overdue_can_be_read(
         guard.post(f"/incidents/{complaint['id']}/status", json={"status": "acknowledged"})
 
     def synced() -> bool:
-        with post.client(post.login()) as api:
+        with post.client(post.token()) as api:
             state = api.get("/sync").json()
         return bool(state["connected"] and state["backlog"] == 0)
 
