@@ -431,19 +431,31 @@ class HubServer(Service):
     """A real `guardpost-hub serve` child process."""
 
     broker_url: str = ""
+    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def command(self) -> list[str]:
         broker = ["--broker", self.broker_url] if self.broker_url else []
         return [HUB, "serve", "--data", str(self.data), "--port", str(self.port), *broker]
 
     def client(self, user: dict[str, str] = MANAGER) -> httpx.Client:
+        """An API client logged in as `user` (a new login)."""
+        return self._client(self._login(user))
+
+    def session(self, user: dict[str, str] = MANAGER) -> httpx.Client:
+        """`client` with the token of one login kept for the test's next reads: a test waiting
+        on the hub would otherwise log in twenty times a second, each login an argon2 hash."""
+        if user["username"] not in self._tokens:
+            self._tokens[user["username"]] = self._login(user)
+        return self._client(self._tokens[user["username"]])
+
+    def _login(self, user: dict[str, str]) -> str:
         answer = httpx.post(f"{self.url}/api/v1/auth/login", json=user, timeout=30)
         assert answer.status_code == 200, answer.text
-        return httpx.Client(
-            base_url=f"{self.url}/api/v1",
-            timeout=30,
-            headers={"Authorization": f"Bearer {answer.json()['token']}"},
-        )
+        return str(answer.json()["token"])
+
+    def _client(self, token: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, headers=headers)
 
 
 @dataclass

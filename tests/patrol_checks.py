@@ -120,7 +120,7 @@ def change_rounds_by_api(hub: HubServer, post: EdgeServer) -> dict[str, dict[str
         )
 
     def scan_at_hub() -> bool:
-        with hub.client() as manager:
+        with hub.session() as manager:
             runs = manager.get(f"/sites/{SITE}/patrols").json()["rounds"]
         return any(c["scanned_at"] for r in runs for c in r["checkpoints"])
 

@@ -53,13 +53,13 @@ def resolved_incident(post: EdgeServer, severity: str, category: str = "noise") 
 
 
 def at_hub(hub: HubServer, incident_id: str) -> dict[str, Any] | None:
-    with hub.client() as manager:
+    with hub.session() as manager:
         answer = manager.get(f"/incidents/{incident_id}")
     return dict(answer.json()) if answer.status_code == 200 else None
 
 
 def settled(hub: HubServer, command_id: str) -> dict[str, Any] | None:
-    with hub.client() as manager:
+    with hub.session() as manager:
         command = manager.get(f"/commands/{command_id}").json()
     return None if command["state"] == "pending" else dict(command)
 

@@ -311,7 +311,7 @@ def test_a_purge_removes_the_complainant_at_post_and_hub(world: World) -> None:
         assert [(i["visitor_name"], i["description"]) for i in watched] == [(None, None)]
 
     def purged_at_hub() -> dict[str, Any] | None:
-        with hub.client() as api:
+        with hub.session() as api:
             found: dict[str, Any] = api.get(f"/incidents/{incident['id']}").json()
         return found if found["complainant_name"] is None else None
 

@@ -90,7 +90,7 @@ def test_an_overdue_severe_incident_mails_each_rule_once(company: Company, sink:
         assert manager.post(f"/incidents/{incident['id']}/entries", json=note).status_code == 201
 
     def on_hub_b() -> bool:  # ... is on hub B at once
-        with hub.client() as manager:
+        with hub.session() as manager:
             kept = manager.get(f"/incidents/{incident['id']}").json()["entries"]
         return any(e["text"] == "經 A 加入" for e in kept)
 

@@ -147,7 +147,7 @@ def rounds_at(post: EdgeServer, token: str) -> list[dict[str, Any]]:
 
 
 def missed_at_hub(hub: HubServer) -> list[dict[str, Any]]:
-    with hub.client() as manager:
+    with hub.session() as manager:
         incidents = manager.get("/incidents", params={"site": HARBOUR}).json()["incidents"]
     return [i for i in incidents if i["title"] == "Patrol Roof: missed"]
 

@@ -179,7 +179,7 @@ def test_a_purge_at_the_post_removes_the_name_at_the_hub_too(company: Company) -
     wait_until(lambda: synced(post), 30, "the purge to reach the hub")
 
     def purged_at_hub() -> bool:
-        with hub.client() as api:
+        with hub.session() as api:
             return api.get("/visits").json()["visits"][0]["visitor_name"] is None
 
     wait_until(purged_at_hub, 10, "the hub to apply the purge")
@@ -220,7 +220,7 @@ def test_the_hub_sees_a_post_go_offline_and_come_back(company: Company) -> None:
     hub = company.start_hub()
 
     def online() -> bool | None:
-        with hub.client() as api:
+        with hub.session() as api:
             found = [d["online"] for d in api.get("/devices").json()["devices"]]
         return found[0] if found else None
 

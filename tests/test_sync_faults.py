@@ -235,7 +235,7 @@ def test_duplicated_and_reordered_batches_change_nothing_and_gaps_are_not_acked(
 
 
 def devices(hub: HubServer) -> dict[tuple[str, str], dict[str, Any]]:
-    with hub.client() as api:
+    with hub.session() as api:
         return {(d["site"], d["device"]): d for d in api.get("/devices").json()["devices"]}
 
 

@@ -153,7 +153,7 @@ def test_no_code_is_shown_on_the_hubs_pages_in_zh_hant_and_overdue_can_be_read(
     shown = {}
 
     def overdue_at_hub() -> bool:
-        with hub.client() as manager:
+        with hub.session() as manager:
             return bool(manager.get(f"/incidents/{door['incident_id']}").json()["overdue"])
 
     wait_until(overdue_at_hub, 30, "the forced door's incident to fall due")
