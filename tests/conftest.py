@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx._transports.default
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -19,6 +20,27 @@ from tests.helpers import (
 )
 from tests.mail import Sink
 from tests.pg import PgCluster, start_cluster
+
+# httpx builds a TLS context for every client, and so for every `httpx.get`: it loads certifi's
+# CA bundle, about 30 ms of CPU, though the tests speak plain HTTP to their own servers. Each
+# server's start polls /healthz, each login is a request: thousands in the suite, minutes of
+# CPU. A context is built once for each set of arguments and shared (an SSLContext serves any
+# number of clients); what httpx builds is unchanged.
+_contexts: dict[Any, Any] = {}
+_build_context = httpx._transports.default.create_ssl_context
+
+
+def _shared_context(*args: Any, **kwargs: Any) -> Any:
+    key = (args, tuple(sorted(kwargs.items())))
+    try:
+        if key not in _contexts:
+            _contexts[key] = _build_context(*args, **kwargs)
+        return _contexts[key]
+    except TypeError:  # an argument that cannot be a key (a file-like cert): built each time
+        return _build_context(*args, **kwargs)
+
+
+httpx._transports.default.create_ssl_context = _shared_context
 
 # a module (pytestmark) or test that runs on both of the hub's engines; its hubs made by
 # init_hub, `hub`, `company` and `shared_hub` keep their tables in SQLite, then in PostgreSQL
