@@ -182,17 +182,7 @@ def event_hash(event: dict[str, Any], data_text: str | None = None) -> str:
         and all(isinstance(event[k], str) for k in ("at", "id", "prev_hash", "record_id", "type"))
         and (event["pii_digest"] is None or isinstance(event["pii_digest"], str))
     ):
-        text = canonical_event_text(
-            event["at"],
-            data_text,
-            event["id"],
-            event["pii_digest"],
-            event["prev_hash"],
-            event["record_id"],
-            event["seq"],
-            event["type"],
-        )
-        return sha256_hex(text.encode("utf-8"))
+        return checked_event_hash(event, data_text)
     body = {k: v for k, v in event.items() if k not in UNHASHED_FIELDS}
     return sha256_hex(canonical_json(body))
 
