@@ -227,9 +227,13 @@ def _as_dicts(schema: Any) -> Any:
             "fields": {name: _dict_field(f) for name, f in schema["schema"]["fields"].items()},
             "extra_behavior": "forbid" if extra == "forbid" else "allow",
         }
-    if schema.get("type") == "float":
+    if schema.get("type") == "float":  # refused as a float is: at the field, `float_type`
         bounds = {k: v for k, v in schema.items() if k in ("ge", "gt", "le", "lt")}
-        return {"type": "union", "choices": [{"type": "int", "strict": True, **bounds}, schema]}
+        return {
+            "type": "union",
+            "choices": [{"type": "int", "strict": True, **bounds}, schema],
+            "custom_error_type": "float_type",
+        }
     return {key: _as_dicts(value) for key, value in schema.items()}
 
 

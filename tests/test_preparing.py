@@ -83,7 +83,8 @@ def test_what_the_process_prepares_is_what_the_worker_would() -> None:
 
 
 def door_batches() -> list[bytes]:
-    """Door events whose float field holds an integer, a float and nothing, and one without it."""
+    """Door events whose float field holds an integer, a float and nothing, one without it, and
+    one with a string there."""
     data = {
         "door": "lobby",
         "kind": "held_open",
@@ -94,7 +95,7 @@ def door_batches() -> list[bytes]:
     return [
         batch("rogue", chain(("door.event", {**data, **extra}, None)))
         for extra in ({"duration_s": 3}, {"duration_s": 2.5}, {"duration_s": None}, {})
-    ]
+    ] + [batch("rogue", chain(("door.event", {**data, "duration_s": "3"}, None)))]
 
 
 def test_a_batch_is_read_as_the_events_model_checks_it_and_as_it_was_sent() -> None:
