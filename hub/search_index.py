@@ -1,15 +1,19 @@
-"""The hub's search-index thread: it fills SQLite's trigram index behind ingest.
+"""The hub's search-index thread: it writes the logbook lines and fills SQLite's trigram index,
+both behind ingest.
 
-Ingest writes each event's logbook line (`search_lines`) in the transaction that stores the
-event, and acks; the trigram index is the expensive part of a line (about a third of ingest's
-time per event), so this thread adds lines to it in batches, while ingest is idle, or at once
-when it has fallen `most_behind` lines behind: then in larger batches, taking turns with ingest
-for the write lock, so that the lag comes back under the bound (ingest is slower meanwhile: a
-backlog of more than that many events drains at the speed of ingest and index together). A
-search finds the lines not yet indexed by scanning them (`Engine.search`), so nothing is missing
-from a search meanwhile; how far behind the index is shows on the overview. On PostgreSQL the
-lines wait in the GIN index's pending list, which a search reads too, and the thread moves them
-into the index while ingest is idle.
+Ingest stores each batch of events, notes that their lines are owed (`lines_pending`) and acks.
+This thread then writes the lines (`Store.write_lines`) and adds them to the trigram index
+(`Store.index_search`) in batches, while ingest is idle, so that a backlog drains at the speed
+of storing the events alone. When either falls `most_behind` behind (events without a line,
+lines not indexed), it goes on while ingest is busy too, in larger batches, taking turns with
+ingest for the write lock, so that the lag comes back under the bound (a longer backlog drains
+at the speed of ingest, lines and index together).
+
+A search misses nothing meanwhile: it first writes the lines still owed (at most about
+`MOST_UNWRITTEN` of them, about 0.9 s per 100,000) and finds the lines not yet indexed by
+scanning them (`Engine.search`); how far behind both are shows on the overview. On PostgreSQL
+the lines wait in the GIN index's pending list, which a search reads too, and the thread moves
+them into the index while ingest is idle.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from .store import Store
 log = logging.getLogger(__name__)
 BATCH = 2000  # lines per transaction: a short hold of the write lock
 MOST_BEHIND = 50_000  # index even while ingest is busy: a search scans at most this many
+# write lines even while ingest is busy: a search writes at most this many first (a backlog of
+# this many events, about 5 s of ingest, drains without them)
+MOST_UNWRITTEN = 100_000
 # lines per transaction while that far behind: more than a group of ingest adds (2 MiB, about
 # 3,000 lines), so that the lag comes back under the bound while a long backlog drains (the
 # write lock goes in turn, `hub.store.engine.TurnLock`: a group, then this many lines)
@@ -37,11 +44,13 @@ class SearchIndexer:
         *,
         batch: int = BATCH,
         most_behind: int = MOST_BEHIND,
+        most_unwritten: int = MOST_UNWRITTEN,
     ) -> None:
         self.store = store
         self.busy = busy  # ingest has batches waiting: let it have the write lock
         self.batch = batch
         self.most_behind = most_behind
+        self.most_unwritten = most_unwritten
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
 
@@ -54,16 +63,21 @@ class SearchIndexer:
             self._thread.join(timeout=10)
 
     def catch_up(self) -> int:
-        """Index every line written so far, yielding to a busy ingest; how many."""
+        """Write the logbook lines of every event stored so far, then index every line,
+        yielding to a busy ingest until either is too far behind; how many lines it indexed."""
         done = 0
         while not self._stop.is_set():
-            behind = self.store.search_lag()
-            if self.busy() and behind < self.most_behind:
-                if not behind:
+            unwritten, unindexed = self.store.lines_lag(), self.store.index_lag()
+            far = unwritten >= self.most_unwritten or unindexed >= self.most_behind
+            if self.busy() and not far:
+                if not unwritten and not unindexed:
                     break
                 self._stop.wait(0.2)
                 continue
-            most = self.batch if behind < self.most_behind else max(self.batch, FAR_BEHIND_BATCH)
+            most = max(self.batch, FAR_BEHIND_BATCH) if far else self.batch
+            if unwritten:
+                self.store.write_lines(most)
+                continue
             indexed = self.store.index_search(most)
             done += indexed
             if not indexed:

@@ -3,7 +3,6 @@ one write transaction at a time), meta values, the site's day bounds, the site f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -12,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.ids import format_time
-from schemas.lines import summarise
 
 from .engine import DB_FILE, Conn, Engine
 from .schema import is_initialised, open_engine, resolve_db
@@ -35,34 +33,19 @@ class StoreBase:
             raise
 
     def _backfill_search(self) -> None:
-        """A hub made before logbook search: index what it holds, once."""
+        """A hub made before logbook search: its events' lines are owed, once (the search-index
+        thread writes them, `SearchAudit.write_lines`)."""
         if (
             self._read.execute("SELECT 1 FROM search_lines LIMIT 1").fetchone()
+            or self._read.execute("SELECT 1 FROM lines_pending LIMIT 1").fetchone()
             or not self._read.execute("SELECT 1 FROM events LIMIT 1").fetchone()
         ):
             return
         with self.transaction() as conn:
-            rows = conn.execute("SELECT site, device, seq, at, type, data, pii FROM events")
-            while batch := rows.fetchmany(5000):
-                conn.executemany(
-                    "INSERT INTO search_lines (site, device, seq, at, type, summary)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [
-                        (
-                            r["site"],
-                            r["device"],
-                            r["seq"],
-                            r["at"],
-                            r["type"],
-                            summarise(
-                                r["type"],
-                                json.loads(r["data"]),
-                                json.loads(r["pii"]) if r["pii"] else None,
-                            ),
-                        )
-                        for r in batch
-                    ],
-                )
+            conn.execute(
+                "INSERT INTO lines_pending (site, device, first_seq, last_seq)"
+                " SELECT site, device, MIN(seq), MAX(seq) FROM events GROUP BY site, device"
+            )
 
     def close(self) -> None:
         self.db.close()

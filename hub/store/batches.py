@@ -18,7 +18,6 @@ from typing import Any
 
 from schemas.canonical import chain_break
 from schemas.ids import format_time, utc_now
-from schemas.lines import summarise
 from schemas.messages import UnreadableMessage
 from schemas.prepared import Prepared, digest_events
 from schemas.projection import Purge
@@ -45,7 +44,7 @@ class BatchResult:
 
 
 class Batches(Devices):
-    """The `events`, `search_lines` and `pending_purges` tables, written by ingest."""
+    """The `events`, `lines_pending` and `pending_purges` tables, written by ingest."""
 
     def ingest(
         self, batches: list[tuple[str, str, Any]], *, purge_before: str | None = None
@@ -242,20 +241,10 @@ class Batches(Devices):
                     f" applied to records before {purge_before} only",
                 )
         runs.flush()
-        conn.executemany(  # the lines logbook search finds (trigrams: Chinese too)
-            "INSERT INTO search_lines (site, device, seq, at, type, summary)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [
-                (
-                    site,
-                    device,
-                    e["seq"],
-                    e["at"],
-                    e["type"],
-                    summarise(e["type"], e["data"], e.get("pii")),
-                )
-                for e in new
-            ],
+        # their logbook lines are written behind ingest (`SearchAudit.write_lines`)
+        conn.execute(
+            "INSERT INTO lines_pending (site, device, first_seq, last_seq) VALUES (?, ?, ?, ?)",
+            (site, device, new[0]["seq"], new[-1]["seq"]),
         )
         acked, last_hash = new[-1]["seq"], new[-1]["hash"]
         conn.execute(

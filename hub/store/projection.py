@@ -163,15 +163,20 @@ def _clear_events(
         clear_free_text(conn, old, change.at, scope)
         opened = [r["record_id"] for r in old if r["type"] == "incident.opened"]
         _forget_sent_words(conn, site, opened)
-        # the search index forgets the names and the words too
+        # the search index forgets the names and the words too (a line not written yet is
+        # written now, without them: `SearchAudit.write_lines` then leaves it)
         conn.executemany(
-            "UPDATE search_lines SET summary = ? WHERE site = ? AND device = ? AND seq = ?",
+            "INSERT INTO search_lines (site, device, seq, at, type, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (site, device, seq) DO UPDATE SET summary = excluded.summary",
             [
                 (
-                    summarise(r["type"], without_text(json.loads(r["data"])), None),
                     site,
                     device,
                     r["seq"],
+                    r["at"],
+                    r["type"],
+                    summarise(r["type"], without_text(json.loads(r["data"])), None),
                 )
                 for r in old
             ],
