@@ -75,9 +75,9 @@ class SearchIndexer:
                 self._stop.wait(0.2)
                 continue
             most = max(self.batch, FAR_BEHIND_BATCH) if far else self.batch
-            if unwritten:
-                self.store.write_lines(most)
+            if unwritten and self.store.write_lines(most):
                 continue
+            # every line written, or none could be (another hub process is writing them)
             indexed = self.store.index_search(most)
             done += indexed
             if not indexed:
