@@ -63,26 +63,30 @@ class SearchIndexer:
             self._thread.join(timeout=10)
 
     def catch_up(self) -> int:
-        """Write the logbook lines of every event stored so far, then index every line,
-        yielding to a busy ingest until either is too far behind; how many lines it indexed."""
+        """Write the logbook lines of every event stored so far and index every line, each
+        yielding to a busy ingest until it is too far behind; how many lines it indexed."""
         done = 0
         while not self._stop.is_set():
             unwritten, unindexed = self.store.lines_lag(), self.store.index_lag()
-            far = unwritten >= self.most_unwritten or unindexed >= self.most_behind
-            if self.busy() and not far:
+            busy = self.busy()
+            write_far = unwritten >= self.most_unwritten
+            index_far = unindexed >= self.most_behind
+            write = unwritten > 0 and (write_far or not busy)
+            index = index_far or not busy  # idle: PostgreSQL's pending list too
+            if not write and not index:
                 if not unwritten and not unindexed:
                     break
                 self._stop.wait(0.2)
                 continue
-            most = max(self.batch, FAR_BEHIND_BATCH) if far else self.batch
-            if unwritten and self.store.write_lines(most):
-                continue
-            # every line written, or none could be (another hub process is writing them)
-            indexed = self.store.index_search(most)
+            wrote = self.store.write_lines(self._most(write_far)) if write else 0
+            indexed = self.store.index_search(self._most(index_far)) if index else 0
             done += indexed
-            if not indexed:
+            if not wrote and not indexed:  # all done, or another hub process has the lines
                 break
         return done
+
+    def _most(self, far: bool) -> int:
+        return max(self.batch, FAR_BEHIND_BATCH) if far else self.batch
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):

@@ -145,6 +145,34 @@ def test_the_index_catches_up_while_ingest_is_busy_once_far_behind(tmp_path: Pat
     store.close()
 
 
+def test_the_index_keeps_its_bound_while_lines_are_owed_all_along(tmp_path: Path) -> None:
+    """A long drain: while the thread writes lines, ingest stores more, so lines are owed at
+    every turn. The lines are written and indexed in turns all the same: the index never falls
+    further behind than its bound."""
+    data = tmp_path / "hub"
+    init_store(data)
+    store = Store(data)
+    last = visits(["Person 0"], 1, GENESIS_HASH)
+    ingest(store, last)
+    write_lines, behind = store.write_lines, []
+
+    def writing_while_ingest_goes_on(most: int = 2000) -> int:
+        nonlocal last
+        written = write_lines(most)
+        if len(behind) < 6:
+            last = visits([f"Person {len(behind) + 1}"], last[-1]["seq"] + 1, last[-1]["hash"])
+            ingest(store, last)
+        behind.append(store.index_lag())
+        return written
+
+    store.write_lines = writing_while_ingest_goes_on  # type: ignore[method-assign]
+    indexer = SearchIndexer(store, busy=lambda: True, most_behind=1, most_unwritten=1)
+    assert indexer.catch_up() == 7
+    assert max(behind) <= 2, behind  # the bound, and the lines of one turn
+    assert store.search_lag() == 0
+    store.close()
+
+
 def test_a_writer_waiting_goes_before_the_ingest_worker_asking_again(tmp_path: Path) -> None:
     """The ingest worker asks for the write lock again the moment it lets go, group after group
     while a backlog lasts; the search index (and a supervisor's write) waiting for it goes
