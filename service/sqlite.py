@@ -14,8 +14,9 @@ import functools
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -53,6 +54,25 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def truncate_wal(
+    conn: sqlite3.Connection,
+    hold: AbstractContextManager[Any] | None = None,
+    *,
+    tries: int = 100,
+    pause_s: float = 0.05,
+) -> bool:
+    """Copy the WAL into the database and truncate it, so removed bytes leave the WAL too;
+    tried again (about 5 s in all) while a reader or another checkpoint holds it, when SQLite
+    answers busy. `hold`: taken around each try (the hub's write lock). True when done."""
+    for _ in range(tries):
+        with hold or nullcontext():
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy:
+            return True
+        time.sleep(pause_s)
+    return False
 
 
 class ThreadConnections:

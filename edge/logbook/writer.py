@@ -47,7 +47,7 @@ from schemas.canonical import (
 from schemas.ids import format_time, new_id, utc_now
 from schemas.messages import FLOATLESS
 from schemas.models import EVENT_DATA
-from service import errors
+from service import errors, sqlite
 from service.workers import take_group
 
 from .database import connect
@@ -366,11 +366,8 @@ class Writer:
         """Copy the WAL into the database and truncate it (retrying while readers finish)."""
         conn = connect(self.path)
         try:
-            for _ in range(100):
-                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                if not busy:
-                    return
-                threading.Event().wait(0.05)
+            if sqlite.truncate_wal(conn):
+                return
         finally:
             conn.close()
         log.warning("WAL checkpoint stayed busy; removed bytes leave the WAL at the next one")

@@ -18,7 +18,6 @@ import logging
 import sqlite3
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from importlib.resources import files
@@ -40,9 +39,6 @@ WRITER_CACHE_KIB = 64 * 1024
 # behind (SQLite's own default is 1,000 pages, copied within whichever COMMIT crosses it)
 BACKSTOP_CHECKPOINT_PAGES = 16_000
 CHECKPOINT_EVERY_S = 0.2
-# a TRUNCATE checkpoint (after a purge) is tried again for this long while another checkpoint,
-# the checkpointer thread's, holds the WAL: SQLite answers busy at once then
-TRUNCATE_TRIES_S = 5.0
 
 
 class Row(Protocol):
@@ -192,13 +188,7 @@ class SqliteEngine(Engine):
         self._readers.close()
 
     def checkpoint(self) -> bool:
-        give_up = time.monotonic() + TRUNCATE_TRIES_S
-        while True:
-            with self._write_lock:
-                busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            if not busy or time.monotonic() > give_up:
-                return not busy
-            time.sleep(0.05)
+        return sqlite.truncate_wal(self._writer, self._write_lock)
 
     def migrate(self) -> int:
         self._prepare(self._writer)
