@@ -34,7 +34,7 @@ def search(api: Any, q: str) -> list[dict[str, Any]]:
 
 def answers(hub: HubServer, site: str, day: str) -> dict[str, Any]:
     """What a supervisor reads of the hub: devices, visits, incidents, one incident, the day's
-    logbook, and searches of one, two and three or more characters."""
+    logbook, and searches of one, two and three or more characters, in Chinese and in any case."""
     with hub.client() as api:
         incidents = api.get("/incidents").json()["incidents"]
         found = {
@@ -42,7 +42,7 @@ def answers(hub: HubServer, site: str, day: str) -> dict[str, Any]:
                 (e["device"], e["seq"])
                 for e in api.get("/search", params={"q": q}).json()["entries"]
             ]
-            for q in ("噪", "噪音", "噪音投訴", "訪客", "nothing like this")
+            for q in ("噪", "噪音", "噪音投訴", "訪客", "2a", "12a", "nothing like this")
         }
         return {
             "devices": [
@@ -88,6 +88,7 @@ def test_migrate_db_moves_a_sqlite_hub_and_it_answers_the_same(
         before = answers(alone, "harbour-view", day)
     assert before["search"]["噪"] and before["search"]["噪音"] and before["search"]["噪音投訴"]
     assert len(before["search"]["訪客"]) == 3 and before["search"]["nothing like this"] == []
+    assert len(before["search"]["2a"]) == len(before["search"]["12a"]) == 3  # unit 12A, any case
 
     [(events,)] = hub_query(company.hub_data, "SELECT COUNT(*) FROM events")  # on SQLite
     assert events >= last_seq

@@ -5,7 +5,7 @@ name (or position), `INSERT ... ON CONFLICT DO NOTHING` and `ON CONFLICT (key) D
 col = excluded.col` (both accept them), `RETURNING`, `CASE` for SQLite's two-argument MIN/MAX.
 What the engines spell differently is asked of the engine: `json_text` (one member of a JSON
 text column), `json_list` (the members of a JSON list column as rows), `search` (FTS5 trigram
-on SQLite, `pg_trgm` + ILIKE on PostgreSQL), `optimize_search`.
+on SQLite, `pg_trgm` on `lower(summary)` on PostgreSQL), `optimize_search`.
 
 `SqliteEngine` is the hub as it always was: one writer connection behind a lock (BEGIN
 IMMEDIATE) and a connection per reading thread. `PgEngine` (`hub.store.postgres`) runs the same
