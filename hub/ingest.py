@@ -42,6 +42,8 @@ MAX_GROUP_BYTES = 2 * 1024 * 1024
 # and at most this many of one post's: half its window (`edge.sync.WINDOW`), so that it sends
 # the next batches while these are stored, and those are read and hashed meanwhile
 PER_POST = 4
+# a group whose posts were all being ingested by another hub process: wait this long for it
+BUSY_WAIT_S = 0.01
 Device = tuple[str, str]
 Message = tuple[str, str, Arrived | StatusIn | UnreadableMessage]  # a batch or a status, by post
 
@@ -167,10 +169,15 @@ class Ingest:
                 self._record_statuses(statuses)
             while waiting and not self._stop.is_set():
                 self._preparer.ahead(waiting)
+                group = next_group(waiting)
                 try:
-                    self._ingest(next_group(waiting))
+                    busy = self._ingest(group)
                 except Exception:  # nothing a group holds may stop the worker
                     log.exception("ingest failed; the edges will resend")
+                    busy = []
+                put_back(waiting, busy)
+                if busy and len(busy) == len(group):
+                    self._stop.wait(BUSY_WAIT_S)
                 if not self._queue.empty():
                     break  # take what came meanwhile, statuses too, before the next group
             if stopping or self._stop.is_set():
@@ -222,13 +229,15 @@ class Ingest:
                 log.exception("could not queue the versioned messages", extra={"site": site})
             self.send_down(site, device)
 
-    def _ingest(self, group: list[tuple[str, str, Arrived]]) -> None:
-        """Store a group of batches in one transaction, then ack each post."""
+    def _ingest(self, group: list[tuple[str, str, Arrived]]) -> list[tuple[str, str, Arrived]]:
+        """Store a group of batches in one transaction, then ack each post. Returns the batches
+        of posts that another hub process was ingesting meanwhile, left for a later group
+        (waiting for that process's commit would hold up this one's other posts)."""
         # read and hashed outside the write lock; an unreadable one is rejected by the store
         batches = [(site, device, self._preparer.take(arrived)) for site, device, arrived in group]
         started = time.monotonic()
         try:
-            results = self.store.ingest(batches, purge_before=self.purge_before())
+            results = self.store.ingest(batches, purge_before=self.purge_before(), skip_busy=True)
         except Exception as exc:
             # the database failed (a full disk): nothing of the group is kept and nothing is
             # acked; the posts resend after their ack timeout, and it works once there is room
@@ -239,10 +248,16 @@ class Ingest:
                     "error": str(exc) if is_database_failure(exc) else type(exc).__name__,
                 },
             )
-            return
+            return []
+        busy = {(result.site, result.device) for result in results if result.busy}
+        for (site, device, arrived), (_, _, payload) in zip(group, batches, strict=True):
+            if (site, device) in busy:
+                arrived.prepared = payload  # read once
         acks: dict[tuple[str, str], int] = {}
         stored = 0
         for result in results:
+            if result.busy:
+                continue
             acks[(result.site, result.device)] = result.acked_seq
             stored += result.stored
         if any(result.purged for result in results):
@@ -260,8 +275,12 @@ class Ingest:
                 "batches": len(group),
                 "events": stored,
                 "ms": round((time.monotonic() - started) * 1000, 1),
+                "busy": len(busy),
             },
         )
+        return [
+            (site, device, arrived) for site, device, arrived in group if (site, device) in busy
+        ]
 
     # ---- hub -> edge ------------------------------------------------------------------------
 
@@ -298,6 +317,15 @@ def has_panic(payload: Prepared | UnreadableMessage) -> bool:
         event["type"] == "incident.opened" and event["data"].get("title_code") == PANIC
         for event in payload.batch["events"]
     )
+
+
+def put_back(
+    waiting: dict[Device, deque[Arrived]], batches: list[tuple[str, str, Arrived]]
+) -> None:
+    """Batches a group could not store (their posts busy at another hub process) back at the
+    head of their posts' queues, in their order, for a later group."""
+    for site, device, arrived in reversed(batches):
+        waiting.setdefault((site, device), deque()).appendleft(arrived)
 
 
 def next_group(waiting: dict[Device, deque[Arrived]]) -> list[tuple[str, str, Arrived]]:

@@ -57,11 +57,13 @@ def _started() -> None:
 class Arrived:
     """A batch as it came, and its preparation in the other process once asked for."""
 
-    __slots__ = ("raw", "ahead")
+    __slots__ = ("raw", "ahead", "prepared")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.ahead: Future[Prepared | UnreadableMessage] | None = None
+        # taken once and put back (its post was busy at another hub process): kept as read
+        self.prepared: Prepared | UnreadableMessage | None = None
 
 
 def _in_turn(waiting: Mapping[Any, deque[Arrived]]) -> Iterator[Arrived]:
@@ -112,6 +114,8 @@ class Preparer:
 
     def take(self, arrived: Arrived) -> Prepared | UnreadableMessage:
         """The batch prepared: as the other process did it, or here."""
+        if arrived.prepared is not None:
+            return arrived.prepared
         with self._lock:
             ahead, arrived.ahead = arrived.ahead, None
             if ahead is not None:
@@ -131,7 +135,7 @@ class Preparer:
     def _give(self, arrived: Arrived) -> bool:
         """Have the process prepare `arrived`; False when it cannot take more now."""
         with self._lock:
-            if arrived.ahead is not None:
+            if arrived.ahead is not None or arrived.prepared is not None:
                 return True
             if self._pool is None or self._up is None or not self._up.done():
                 return False  # not started, or starting: batches are prepared here meanwhile

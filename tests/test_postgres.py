@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from hub.store import Store, init_store
+from schemas.canonical import GENESIS_HASH
 from tests.helpers import (
     Company,
     HubServer,
@@ -22,6 +24,7 @@ from tests.helpers import (
     wait_until,
 )
 from tests.pg import PgCluster
+from tests.test_search_index import visits
 from tests.test_sync import edge_events, hub_events, synced
 from tests.test_sync_faults import append_notes
 
@@ -183,3 +186,36 @@ def test_two_hub_processes_drain_three_posts_through_a_kill_9(company: Company) 
         with post.client(post.login()) as api:
             state = api.get("/sync").json()
         assert state["acked_seq"] == state["last_seq"] == PER_POST
+
+
+def test_an_ingest_leaves_a_post_another_process_is_storing_and_stores_the_others(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    """Two hub processes get neighbouring posts' batches in one group each. While one holds a
+    post (its ingest not committed yet), the other's ingest stores its other posts at once and
+    leaves that post's batch for a later group, unacked, instead of waiting for the commit."""
+    url = pg_cluster.new_database()
+    init_store(tmp_path / "a", url)  # two stores on one database: two hub processes
+    a, b = Store(tmp_path / "a", db_url=url), Store(tmp_path / "a", db_url=url)
+    first = {d: visits([f"訪客{d}"], 1, GENESIS_HASH) for d in ("lobby-1", "carpark")}
+
+    def batch(device: str) -> tuple[str, str, dict[str, Any]]:
+        return (
+            "harbour-view",
+            device,
+            {"site": "harbour-view", "device": device, "events": first[device]},
+        )
+
+    try:
+        with a.db.transaction(devices=[("harbour-view", "lobby-1")]):  # a, in mid-ingest
+            results = b.ingest([batch("lobby-1"), batch("carpark")], skip_busy=True)
+            assert [(r.device, r.busy, r.stored) for r in results] == [
+                ("lobby-1", True, 0),
+                ("carpark", False, 1),
+            ]
+        [again] = b.ingest([batch("lobby-1")], skip_busy=True)  # a committed: taken now
+        assert (again.busy, again.stored, again.acked_seq) == (False, 1, 1)
+        assert a.count_events() == 2
+    finally:
+        a.close()
+        b.close()

@@ -41,13 +41,18 @@ class BatchResult:
     stored: int
     rejected: str | None = None
     purged: bool = False  # it held a purge: checkpoint so the removed bytes leave the WAL
+    busy: bool = False  # not looked at: another hub process is ingesting this post (no ack)
 
 
 class Batches(Devices):
     """The `events`, `lines_pending` and `pending_purges` tables, written by ingest."""
 
     def ingest(
-        self, batches: list[tuple[str, str, Any]], *, purge_before: str | None = None
+        self,
+        batches: list[tuple[str, str, Any]],
+        *,
+        purge_before: str | None = None,
+        skip_busy: bool = False,
     ) -> list[BatchResult]:
         """Ingest several `(site, device, payload)` batches in one transaction (a payload as
         `schemas.prepared.prepare` made it, or as `read_batch` read it); the results say what
@@ -57,11 +62,18 @@ class Batches(Devices):
         device flagged) and the others commit. A failure of the database itself (full disk, I/O)
         raises: nothing of the group is kept or acked, and the posts resend it.
         `purge_before`: a purge never clears personal data of records at or after this time
-        (the hub's clock minus its minimum retention)."""
+        (the hub's clock minus its minimum retention).
+        `skip_busy`: instead of waiting for a post that another hub process is ingesting,
+        leave its batches (`busy` results) for a later transaction and store the others."""
         results: list[BatchResult] = []
         now = format_time(utc_now())
-        with self.db.transaction(devices=[(site, device) for site, device, _ in batches]) as conn:
+        posts = [(site, device) for site, device, _ in batches]
+        with self.db.transaction(devices=() if skip_busy else posts) as conn:
+            free = self.db.free_devices(conn, posts) if skip_busy else set(posts)
             for site, device, payload in batches:
+                if (site, device) not in free:
+                    results.append(BatchResult(site, device, 0, 0, busy=True))
+                    continue
                 result = self._alone(conn, site, device, payload, now, purge_before)
                 results.append(result)
                 if result.stored:  # batches that came ahead of this one may go on from it

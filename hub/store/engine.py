@@ -84,6 +84,12 @@ class Engine:
         ingests of other posts (never beside any other write)."""
         raise NotImplementedError
 
+    def free_devices(self, conn: Conn, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """In an ingest transaction begun with `devices=()`: those of `devices` whose posts'
+        locks it now holds, taken without waiting; the others are being ingested by another
+        hub process. SQLite has one writer, which holds them all."""
+        return set(devices)
+
     def close(self) -> None:
         raise NotImplementedError
 

@@ -179,6 +179,16 @@ class PgEngine(Engine):
                     )
             yield PgConn(raw)
 
+    def free_devices(self, conn: Conn, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        # try-locks never wait, so no order is needed against a deadlock
+        keys = sorted({f"{site}/{device}" for site, device in devices})
+        taken = conn.execute(
+            "SELECT key FROM unnest(?::text[]) AS k(key)"
+            " WHERE pg_try_advisory_xact_lock(?::int, hashtext(key))",
+            (keys, DEVICE_LOCKS),
+        ).fetchall()
+        return {(site, device) for site, device in (row[0].split("/", 1) for row in taken)}
+
     def close(self) -> None:
         self.pool.close()
 
