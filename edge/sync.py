@@ -9,10 +9,6 @@ batch and doubles with each ack that moves forward, and the wait doubles (up to 
 none does: a hub that is alive but behind gets one batch again, not a storm of them, and a hub
 that is gone is still tried. The wait also follows the hub's pace: after an ack that took
 long (a hub working through hundreds of posts' backlogs), the next is awaited thrice as long.
-After connecting or resending, batches start small (50 events) and double with each ack that
-moves forward: a hub that serves hundreds of posts one batch each in turn answers every post's
-first batch within seconds, and each round after is at most twice as long as the one before,
-well within the thrice-as-long wait.
 Hub-to-edge messages (supervisor entries, the watch list, the site's settings and directory)
 arrive on the site's `down` topic and are applied once by record id.
 """
@@ -39,8 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = CONTRACT_BATCH_BYTES
 WINDOW = 8  # batches in flight: enough to keep the link busy, few enough to resend cheaply
-BATCH_EVENTS = 500  # events asked of the logbook per batch (fewer when 256 KiB is reached)
-FIRST_BATCH_EVENTS = 50  # after connecting or resending; doubling with each ack, up to 500
 ACK_TIMEOUT_S = 10.0  # no ack for this long: resend from acked_seq + 1
 MAX_ACK_TIMEOUT_S = 120.0  # the wait doubles after each resend without progress, up to this
 PATIENCE = 3  # after an ack, wait for the next at least thrice as long as that one took
@@ -73,7 +67,6 @@ class Sync:
         self._inflight: list[tuple[int, float]] = []  # (last seq of a batch, when it was sent)
         self._last_progress = time.monotonic()
         self._open = window  # batches that may be in flight: 1 after a resend, then doubling
-        self._size = FIRST_BATCH_EVENTS  # events per batch: small after (re)connecting, doubling
         self._wait_s = ack_timeout_s  # doubles after a resend without progress
         self.resends = 0  # how many times no ack came in time (the benchmark counts them)
         self._client = MqttClient(
@@ -114,7 +107,6 @@ class Sync:
             self.is_connected = True
             self._rewind()
             self._open, self._wait_s = self.window, self.ack_timeout_s
-            self._size = FIRST_BATCH_EVENTS
         self._publish_status()
         log.info("connected to broker", extra={"site": self.site, "device": self.device})
         self._wake.set()
@@ -148,7 +140,6 @@ class Sync:
                 # given as long again, thrice over, before a batch is resent
                 waited, self._last_progress = now - self._last_progress, now
                 self._open = min(self.window, self._open * 2)
-                self._size = min(BATCH_EVENTS, self._size * 2)
                 self._wait_s = min(MAX_ACK_TIMEOUT_S, max(self.ack_timeout_s, PATIENCE * waited))
             log.info(
                 "batch acked",
@@ -222,7 +213,6 @@ class Sync:
                 self._rewind()
                 self.resends += 1
                 self._open, self._wait_s = 1, min(self._wait_s * 2, MAX_ACK_TIMEOUT_S)
-                self._size = FIRST_BATCH_EVENTS
                 log.warning(
                     "no ack in time; resending",
                     extra={"from_seq": self._next_seq, "next_wait_s": self._wait_s},
@@ -238,13 +228,12 @@ class Sync:
                 self._inflight.append((last, time.monotonic()))
                 self._next_seq = last + 1
 
-    def _next_batch(self, from_seq: int, size: int | None = None) -> dict[str, Any] | None:
+    def _next_batch(self, from_seq: int) -> dict[str, Any] | None:
         """The next batch from `from_seq`: the seq of its last event and its payload (the
-        canonical JSON of {"device", "events", "site"}), at most `size` events (the current
-        batch size by default) and 256 KiB."""
+        canonical JSON of {"device", "events", "site"}), at most 256 KiB."""
         frame = len(batch_frame(self.site, self.device, ()))
         events = self.book.sync.encoded_events_after(
-            from_seq - 1, limit=size or self._size, max_bytes=self.max_batch_bytes - frame
+            from_seq - 1, limit=500, max_bytes=self.max_batch_bytes - frame
         )
         if not events:
             return None

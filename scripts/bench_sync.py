@@ -36,7 +36,7 @@ from bench_hub_pg import Resends  # noqa: E402
 from bench_record import higher, lower, record  # noqa: E402
 
 from edge.logbook import SYSTEM, Logbook, init_data_dir  # noqa: E402
-from edge.sync import BATCH_EVENTS, Sync  # noqa: E402
+from edge.sync import Sync  # noqa: E402
 from hub.broker import device_username, mosquitto_hash, new_password  # noqa: E402
 from hub.store import Store  # noqa: E402
 from schemas.ids import new_id  # noqa: E402
@@ -231,10 +231,10 @@ def raw_baseline(root: Path, book: Logbook, events: int) -> float:
         ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     lines = root / "batches.jsonl"
-    sync = Sync(book, "mqtt://127.0.0.1:1")  # only to cut full batches as a post does
+    sync = Sync(book, "mqtt://127.0.0.1:1")  # only to cut batches exactly as a post does
     with lines.open("wb") as out:
         seq, batches = 1, 0
-        while (batch := sync._next_batch(seq, BATCH_EVENTS)) is not None:  # noqa: SLF001
+        while (batch := sync._next_batch(seq)) is not None:  # noqa: SLF001
             out.write(batch["payload"] + b"\n")
             seq = batch["last_seq"] + 1
             batches += 1
