@@ -32,7 +32,6 @@ from service.incident_words import PANIC
 from service.mqtt import MqttClient
 from service.workers import run_every
 
-from .pacing import Pacer, keep
 from .preparing import Arrived, Preparer
 from .store import Store, is_database_failure
 
@@ -74,7 +73,6 @@ class Ingest:
         self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
         self._seen: set[Device] = set()  # posts whose status this process has recorded
         self._preparer = Preparer()  # reads and hashes a backlog's batches on another core
-        self._pacer = Pacer()  # a post's share of a turn while hundreds wait
         self._stop = threading.Event()
         events, status = f"{PREFIX}/+/+/events", f"{PREFIX}/+/+/status"
         if shared:  # each message to one of the hub processes
@@ -171,14 +169,14 @@ class Ingest:
                 self._record_statuses(statuses)
             while waiting and not self._stop.is_set():
                 self._preparer.ahead(waiting)
-                posts = len(waiting)
+                group = next_group(waiting)
                 try:
-                    later, answered = self._ingest(next_group(waiting), posts)
+                    busy = self._ingest(group)
                 except Exception:  # nothing a group holds may stop the worker
                     log.exception("ingest failed; the edges will resend")
-                    later, answered = [], True
-                put_back(waiting, later)
-                if not answered:  # every post of the group was busy at another hub process
+                    busy = []
+                put_back(waiting, busy)
+                if busy and len(busy) == len(group):
                     self._stop.wait(BUSY_WAIT_S)
                 if not self._queue.empty():
                     break  # take what came meanwhile, statuses too, before the next group
@@ -225,26 +223,19 @@ class Ingest:
             self._seen.add((site, device))
             if not status.online or not (first or (site, device) in came_online):
                 continue
-            self._pacer.forget((site, device))  # its window comes full: shares start over
             try:
                 self.store.queue_current(site, device)
             except Exception:
                 log.exception("could not queue the versioned messages", extra={"site": site})
             self.send_down(site, device)
 
-    def _ingest(
-        self, group: list[tuple[str, str, Arrived]], posts: int
-    ) -> tuple[list[tuple[str, str, Arrived]], bool]:
-        """Store a group of batches in one transaction, then ack each post (`posts` posts
-        waiting). Returns what waits for a later group: the rest of a batch cut to its post's
-        share of a turn (`hub.pacing`), and the batches of posts that another hub process was
-        ingesting meanwhile (waiting for its commit would hold up this one's other posts);
-        and whether anything was stored or answered."""
-        started = time.monotonic()
+    def _ingest(self, group: list[tuple[str, str, Arrived]]) -> list[tuple[str, str, Arrived]]:
+        """Store a group of batches in one transaction, then ack each post. Returns the batches
+        of posts that another hub process was ingesting meanwhile, left for a later group
+        (waiting for that process's commit would hold up this one's other posts)."""
         # read and hashed outside the write lock; an unreadable one is rejected by the store
-        taken = [(s, d, arrived, self._preparer.take(arrived)) for s, d, arrived in group]
-        now, later = self._pacer.portion(taken, posts)
-        batches = [(site, device, payload) for site, device, _, payload in now]
+        batches = [(site, device, self._preparer.take(arrived)) for site, device, arrived in group]
+        started = time.monotonic()
         try:
             results = self.store.ingest(batches, purge_before=self.purge_before(), skip_busy=True)
         except Exception as exc:
@@ -257,8 +248,11 @@ class Ingest:
                     "error": str(exc) if is_database_failure(exc) else type(exc).__name__,
                 },
             )
-            return [], False
+            return []
         busy = {(result.site, result.device) for result in results if result.busy}
+        for (site, device, arrived), (_, _, payload) in zip(group, batches, strict=True):
+            if (site, device) in busy:
+                arrived.prepared = payload  # read once
         acks: dict[tuple[str, str], int] = {}
         stored = 0
         for result in results:
@@ -275,14 +269,18 @@ class Ingest:
             self._client.publish(ack_topic(site, device), json.dumps({"acked_seq": acked}))
         if self.on_panic and any(has_panic(payload) for _s, _d, payload in batches):
             self.on_panic()
-        seconds = time.monotonic() - started
-        self._pacer.measured(stored, seconds)
         log.debug(
             "ingested",
-            extra={"batches": len(group), "events": stored, "ms": round(seconds * 1000, 1)},
+            extra={
+                "batches": len(group),
+                "events": stored,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+                "busy": len(busy),
+            },
         )
-        waits = [(s, d, arrived, payload) for s, d, arrived, payload in now if (s, d) in busy]
-        return keep(waits + later), len(acks) > 0
+        return [
+            (site, device, arrived) for site, device, arrived in group if (site, device) in busy
+        ]
 
     # ---- hub -> edge ------------------------------------------------------------------------
 

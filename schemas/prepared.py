@@ -30,15 +30,11 @@ class Digests(NamedTuple):
 
     def after(self, start: int) -> Digests:
         """Those of the events from index `start` on."""
-        return self.part(slice(start, None))
-
-    def part(self, events: slice) -> Digests:
-        """Those of the events in `events`."""
         return Digests(
-            self.data_texts[events],
-            self.pii_texts[events],
-            self.hashes[events],
-            self.pii_digests[events],
+            self.data_texts[start:],
+            self.pii_texts[start:],
+            self.hashes[start:],
+            self.pii_digests[start:],
         )
 
 
@@ -47,15 +43,6 @@ class Prepared(NamedTuple):
 
     batch: dict[str, Any]
     digests: Digests
-
-    def split(self, count: int) -> tuple[Prepared, Prepared]:
-        """The first `count` events as a batch of their own, and the rest as another."""
-        events = self.batch["events"]
-        head, tail = slice(None, count), slice(count, None)
-        return (
-            Prepared({**self.batch, "events": events[head]}, self.digests.part(head)),
-            Prepared({**self.batch, "events": events[tail]}, self.digests.part(tail)),
-        )
 
 
 def digest_events(events: list[dict[str, Any]]) -> Digests:
