@@ -184,8 +184,10 @@ def manage_rounds_on_pages(browser: Browser, hub: HubServer, points: dict[str, A
     for page in tab(browser, viewport=PHONE):
         hub_log_in(page, hub, SUPERVISOR, "zh-Hant")
         page.goto(f"{site}/patrols")
-        run = page.locator("li[data-state]").first
-        assert "大堂" in run.inner_text() and "已掃描" in run.inner_text()
+        # the Day round's run that the post walked: between 22:00 and 06:00 the night round
+        # made above has a run too, which can be listed first (the suite failed then)
+        run = page.locator(f"li[data-id^='{rounds[0]['id']}@']", has_text="已掃描")
+        assert run.count() == 1 and "大堂" in run.inner_text()
         assert codes_shown(page) == [] and serious_axe_violations(page) == []
         assert too_wide(page) is None
         shot(page, "patrol-hub-zh-Hant-phone")
