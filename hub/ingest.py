@@ -250,9 +250,11 @@ class Ingest:
             )
             return []
         busy = {(result.site, result.device) for result in results if result.busy}
+        waits = []
         for (site, device, arrived), (_, _, payload) in zip(group, batches, strict=True):
             if (site, device) in busy:
                 arrived.prepared = payload  # read once
+                waits.append((site, device, arrived))
         acks: dict[tuple[str, str], int] = {}
         stored = 0
         for result in results:
@@ -278,9 +280,7 @@ class Ingest:
                 "busy": len(busy),
             },
         )
-        return [
-            (site, device, arrived) for site, device, arrived in group if (site, device) in busy
-        ]
+        return waits
 
     # ---- hub -> edge ------------------------------------------------------------------------
 

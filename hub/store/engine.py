@@ -39,6 +39,9 @@ WRITER_CACHE_KIB = 64 * 1024
 # behind (SQLite's own default is 1,000 pages, copied within whichever COMMIT crosses it)
 BACKSTOP_CHECKPOINT_PAGES = 16_000
 CHECKPOINT_EVERY_S = 0.2
+# a search of this many characters or more uses the trigram index; shorter ones (a two-character
+# Chinese word) have no trigram and read the lines (SQLite's FTS5, PostgreSQL's pg_trgm)
+TRIGRAM_CHARS = 3
 
 
 class Row(Protocol):
@@ -119,7 +122,7 @@ class Engine:
         Three characters or more use the trigram index; one or two (a two-character
         Chinese word) scan the lines instead."""
         like = "%" + sqlite.like_escaped(text) + "%"
-        if len(text) >= 3:  # the index, and the lines written since it was last filled
+        if len(text) >= TRIGRAM_CHARS:  # the index, and the lines written since it was filled
             return (
                 " WHERE l.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
                 " UNION ALL SELECT id FROM search_lines"

@@ -28,7 +28,7 @@ import psycopg_pool
 from service import errors, sqlite
 from service.logs import mask_url
 
-from .engine import Conn, Engine
+from .engine import TRIGRAM_CHARS, Conn, Engine
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+(\.pg)?\.sql$")
 WRITE_LOCK = 0x6775617264  # pg_advisory_xact_lock key of the hub's write transactions
@@ -181,7 +181,7 @@ class PgEngine(Engine):
 
     def free_devices(self, conn: Conn, devices: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         # try-locks never wait, so no order is needed against a deadlock
-        keys = sorted({f"{site}/{device}" for site, device in devices})
+        keys = list({f"{site}/{device}" for site, device in devices})
         taken = conn.execute(
             "SELECT key FROM unnest(?::text[]) AS k(key)"
             " WHERE pg_try_advisory_xact_lock(?::int, hashtext(key))",
@@ -228,7 +228,7 @@ class PgEngine(Engine):
         # line. LIKE is about 3x faster than ILIKE: words without upper and lower case
         # (Chinese) are found the same by both
         like = "%" + sqlite.like_escaped(text) + "%"
-        if len(text) >= 3:
+        if len(text) >= TRIGRAM_CHARS:
             return " WHERE lower(l.summary) LIKE lower(?) ESCAPE '\\'", [like]
         operator = "LIKE" if text.lower() == text.upper() else "ILIKE"
         return f" WHERE l.summary {operator} ? ESCAPE '\\'", [like]
