@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from schemas import models as m
-from service import errors
+from service import errors, sqlite
 from service.http import COMMON_ERRORS, actor_dependency, state_dependency
 
 from .auth import Auth
@@ -329,6 +329,7 @@ def post_settings(guard: CurrentGuard, book: LogbookDep) -> m.PostSettings:
     """What this post uses now: each value from the hub's settings for the site once they are
     delivered, else the post's own `serve` flags and `GUARDPOST_` variables; and the versions
     of what the hub sends that it has applied (0: none yet)."""
-    return m.PostSettings.model_validate(
-        {**book.settings.effective(), "versions": book.settings.versions()}
-    )
+    with sqlite.snapshot(book.reader):  # a version never beside the values of the one before
+        return m.PostSettings.model_validate(
+            {**book.settings.effective(), "versions": book.settings.versions()}
+        )

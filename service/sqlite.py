@@ -56,6 +56,17 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Reads on `conn` (autocommit) that see one committed state of the database, however many
+    statements they take: a read transaction, never a write."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
 def truncate_wal(
     conn: sqlite3.Connection,
     hold: AbstractContextManager[Any] | None = None,
