@@ -357,6 +357,44 @@ def test_one_bad_batch_in_a_group_does_not_sink_the_others(company: Company) -> 
     assert hub_rows(company, "SELECT visitor_name FROM visits") == [("Good Visitor",)]
 
 
+@both_engines
+def test_a_batch_the_database_refuses_is_refused_alone_and_the_group_goes_on(
+    company: Company,
+) -> None:
+    """The database itself refuses a batch's projection (a visit without a unit breaks NOT
+    NULL); on PostgreSQL that error comes back only at the end of the batch's pipeline. That
+    batch alone is refused, nothing of it is kept, and the batches after it in the group are
+    stored."""
+    store = Store(company.hub_data)
+    try:
+        good = chain(("visit.registered", visit_data(), visit_pii("Good Visitor")))
+        bad = chain(
+            ("visit.registered", visit_data(), visit_pii("Kept Visitor")),
+            ("visit.registered", visit_data(unit=None), visit_pii("Refused Visitor")),
+        )
+        results = store.ingest(
+            [
+                ("harbour-view", "rogue", {"site": SITE, "device": "rogue", "events": bad}),
+                ("harbour-view", "lobby-1", {"site": SITE, "device": "lobby-1", "events": good}),
+            ]
+        )
+        refused, stored = results
+        assert (refused.device, refused.acked_seq, refused.stored) == ("rogue", 0, 0)
+        assert refused.rejected is not None
+        assert refused.rejected.startswith("batch could not be applied")
+        assert (stored.device, stored.acked_seq, stored.stored, stored.rejected) == (
+            "lobby-1",
+            1,
+            1,
+            None,
+        )
+    finally:
+        store.close()
+    assert hub_events(company, "rogue") == []
+    assert device_state(company, "rogue")[:2] == (0, 1)
+    assert hub_rows(company, "SELECT visitor_name FROM visits") == [("Good Visitor",)]
+
+
 # ---- the MQTT fuzz test ----------------------------------------------------------------------
 
 

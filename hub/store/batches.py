@@ -19,7 +19,7 @@ from typing import Any
 from schemas.canonical import chain_break
 from schemas.ids import format_time, utc_now
 from schemas.messages import UnreadableMessage
-from schemas.prepared import Prepared, digest_events
+from schemas.prepared import Digests, Prepared, digest_events
 from schemas.projection import Purge
 from service import sqlite
 
@@ -206,10 +206,31 @@ class Batches(Devices):
         # each event's texts and hash, computed outside the write lock (`hub.preparing`) or
         # now for a batch given as read (a parked one, a test's)
         digests = prepared.digests.after(len(events) - len(new)) if prepared else digest_events(new)
-        data_texts, pii_texts = digests.data_texts, digests.pii_texts
         bad = chain_break(new, last_hash, acked, digests.hashes, digests.pii_digests)
         if bad is not None:
             return reject(f"chain does not link at seq {bad}")
+        with self.db.pipeline(conn):  # one round trip to PostgreSQL, not one per event
+            self._store(conn, site, device, new, digests, now, purge_before)
+        return BatchResult(
+            site,
+            device,
+            new[-1]["seq"],
+            len(new),
+            purged=any(e["type"] == "pii.purged" for e in new),
+        )
+
+    def _store(
+        self,
+        conn: Conn,
+        site: str,
+        device: str,
+        new: list[dict[str, Any]],
+        digests: Digests,
+        now: str,
+        purge_before: str | None,
+    ) -> None:
+        """Store a post's next events (checked: in order, linked), their projections, the
+        lines they owe the search, and the post's new `acked_seq`."""
         conn.executemany(
             "INSERT INTO events (site, device, seq, id, type, at, record_id, data, pii,"
             " pii_digest, prev_hash, hash, received_at) VALUES"
@@ -230,7 +251,9 @@ class Batches(Devices):
                     e["hash"],
                     now,
                 )
-                for e, data_text, pii_text in zip(new, data_texts, pii_texts, strict=True)
+                for e, data_text, pii_text in zip(
+                    new, digests.data_texts, digests.pii_texts, strict=True
+                )
             ],
         )
         runs = sqlite.InsertRuns(conn)
@@ -258,13 +281,9 @@ class Batches(Devices):
             "INSERT INTO lines_pending (site, device, first_seq, last_seq) VALUES (?, ?, ?, ?)",
             (site, device, new[0]["seq"], new[-1]["seq"]),
         )
-        acked, last_hash = new[-1]["seq"], new[-1]["hash"]
         conn.execute(
             "UPDATE devices SET acked_seq = ?, last_hash = ? WHERE site = ? AND device = ?",
-            (acked, last_hash, site, device),
-        )
-        return BatchResult(
-            site, device, acked, len(new), purged=any(e["type"] == "pii.purged" for e in new)
+            (new[-1]["seq"], new[-1]["hash"], site, device),
         )
 
 

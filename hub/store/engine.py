@@ -19,7 +19,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -92,6 +92,14 @@ class Engine:
         locks it now holds, taken without waiting; the others are being ingested by another
         hub process. SQLite has one writer, which holds them all."""
         return set(devices)
+
+    def pipeline(self, conn: Conn) -> AbstractContextManager[object]:
+        """Within a transaction: writes sent without waiting for each one's answer, and an
+        error any of them met raised at the end of the block (PostgreSQL's pipeline mode: a
+        backlog's projections cost one round trip to the server per batch, not one per
+        event). Reading a statement's rows waits for them; its `rowcount` is not known. SQLite
+        runs in this process: nothing to wait for."""
+        return nullcontext()
 
     def close(self) -> None:
         raise NotImplementedError

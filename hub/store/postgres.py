@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import psycopg_pool
@@ -188,6 +188,9 @@ class PgEngine(Engine):
             (keys, DEVICE_LOCKS),
         ).fetchall()
         return {(site, device) for site, device in (row[0].split("/", 1) for row in taken)}
+
+    def pipeline(self, conn: Conn) -> AbstractContextManager[object]:
+        return cast(PgConn, conn).raw.pipeline()
 
     def close(self) -> None:
         self.pool.close()
