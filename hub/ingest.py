@@ -39,11 +39,14 @@ log = logging.getLogger(__name__)
 # batches per ingest transaction, by size: every post waiting gets an ack every few thousand
 # events, so a live hub with a long queue still shows each post progress (no resending)
 MAX_GROUP_BYTES = 2 * 1024 * 1024
-# and at most this many of one post's: half its window (`edge.sync.WINDOW`), so that it sends
-# the next batches while these are stored, and those are read and hashed meanwhile
+# and at most this many of one post's: a quarter of its window (`edge.sync.WINDOW`), so that it
+# sends the next batches while these are stored, and those are read and hashed meanwhile
 PER_POST = 4
 # a group whose posts were all being ingested by another hub process: wait this long for it
 BUSY_WAIT_S = 0.01
+# ingest counts as busy this long after a group: a backlog's next batches are on their way, and
+# the search index's lines wait rather than take the write lock and a core between two groups
+QUIET_S = 0.5
 Device = tuple[str, str]
 Message = tuple[str, str, Arrived | StatusIn | UnreadableMessage]  # a batch or a status, by post
 
@@ -74,6 +77,7 @@ class Ingest:
         self._seen: set[Device] = set()  # posts whose status this process has recorded
         self._preparer = Preparer()  # reads and hashes a backlog's batches on another core
         self._stop = threading.Event()
+        self._busy_until = 0.0  # monotonic: `is_busy` until then
         events, status = f"{PREFIX}/+/+/events", f"{PREFIX}/+/+/status"
         if shared:  # each message to one of the hub processes
             events, status = f"$share/hub/{events}", f"$share/hub/{status}"
@@ -109,8 +113,9 @@ class Ingest:
         return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
 
     def is_busy(self) -> bool:
-        """Batches are waiting to be stored (the search index waits for them)."""
-        return not self._queue.empty()
+        """Batches are waiting to be stored, or a group was stored within `QUIET_S` (the search
+        index waits for them, unless it is far behind)."""
+        return not self._queue.empty() or time.monotonic() < self._busy_until
 
     def purge_before(self) -> str:
         """A post's purge never clears personal data of records younger than this (the hub's
@@ -176,6 +181,7 @@ class Ingest:
                     log.exception("ingest failed; the edges will resend")
                     busy = []
                 put_back(waiting, busy)
+                self._busy_until = time.monotonic() + QUIET_S
                 if busy and len(busy) == len(group):
                     self._stop.wait(BUSY_WAIT_S)
                 if not self._queue.empty():

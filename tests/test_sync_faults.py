@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from edge.logbook import Actor, Logbook
-from edge.sync import Sync
+from edge.sync import WINDOW, Sync
 from schemas.canonical import canonical_json, event_hash
 from schemas.topics import ack_topic, events_topic
 from tests.conftest import both_engines
@@ -316,7 +316,7 @@ def test_a_stalled_hub_gets_one_batch_again_per_wait_then_everything_once(
     """The hub process is frozen (SIGSTOP: connected, acking nothing) while a post drains: the
     post resends one batch when no ack comes in time, waits twice as long each time, and once
     the hub runs again every event arrives once and in order."""
-    post, hub = start_world(company, 3000)  # about 12 batches: a full window in flight
+    post, hub = start_world(company, 5000)  # about 20 batches: a full window in flight
     assert hub.proc is not None
     account = post.account  # type: ignore[attr-defined]
     tap = Tap(
@@ -332,7 +332,7 @@ def test_a_stalled_hub_gets_one_batch_again_per_wait_then_everything_once(
     )
     try:
         sync.start()
-        wait_until(lambda: len(tap.messages) >= 8, 10, "the first window to be sent")
+        wait_until(lambda: len(tap.messages) >= WINDOW, 10, "the first window to be sent")
         first_window = len(tap.messages)
         time.sleep(5)  # resends after about 1, 2 and 4 s; one every second before
         assert 1 <= sync.resends <= 4
