@@ -3,7 +3,7 @@ by a real Mosquitto (the hub's own broker config and accounts) from posts that p
 real edge sync code, and, for `--db auto`, a throwaway PostgreSQL (the tests' `tests/pg.py`).
 
 Each post is the edge's `Sync` over a logbook held in memory (`MemoryPost`): the events the
-bench made, sent as a post sends them (batches of at most 500 events and 256 KiB, 8 in flight,
+bench made, sent as a post sends them (batches of at most 500 events and 256 KiB, 16 in flight,
 QoS 1, resent from `acked_seq + 1` when no ack came for 10 s), so the time is the hub's.
 """
 
