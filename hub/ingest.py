@@ -32,7 +32,7 @@ from service.incident_words import PANIC
 from service.mqtt import MqttClient
 from service.workers import run_every
 
-from .preparing import Arrived, Preparer
+from .preparing import BACKLOG, Arrived, Preparer
 from .store import Store, is_database_failure
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ MAX_GROUP_BYTES = 2 * 1024 * 1024
 PER_POST = 4
 # a group whose posts were all being ingested by another hub process: wait this long for it
 BUSY_WAIT_S = 0.01
-# ingest counts as busy this long after a group: a backlog's next batches are on their way, and
-# the search index's lines wait rather than take the write lock and a core between two groups
+# ingest counts as busy this long after a backlog's group (`preparing.BACKLOG` batches or more):
+# its next batches are on their way, and the search index's lines wait rather than take the
+# write lock and a core between two groups. Live traffic's small groups leave it its turns
 QUIET_S = 0.5
 Device = tuple[str, str]
 Message = tuple[str, str, Arrived | StatusIn | UnreadableMessage]  # a batch or a status, by post
@@ -113,8 +114,8 @@ class Ingest:
         return [name for name, thread in threads.items() if thread is None or not thread.is_alive()]
 
     def is_busy(self) -> bool:
-        """Batches are waiting to be stored, or a group was stored within `QUIET_S` (the search
-        index waits for them, unless it is far behind)."""
+        """Batches are waiting to be stored, or a backlog's group was stored within `QUIET_S`
+        (the search index waits for them, unless it is far behind)."""
         return not self._queue.empty() or time.monotonic() < self._busy_until
 
     def purge_before(self) -> str:
@@ -181,7 +182,8 @@ class Ingest:
                     log.exception("ingest failed; the edges will resend")
                     busy = []
                 put_back(waiting, busy)
-                self._busy_until = time.monotonic() + QUIET_S
+                if len(group) >= BACKLOG:
+                    self._busy_until = time.monotonic() + QUIET_S
                 if busy and len(busy) == len(group):
                     self._stop.wait(BUSY_WAIT_S)
                 if not self._queue.empty():
