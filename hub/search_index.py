@@ -3,12 +3,12 @@ both behind ingest.
 
 Ingest stores each batch of events, notes that their lines are owed (`lines_pending`) and acks.
 This thread then writes the lines (`Store.write_lines`) and adds them to the trigram index
-(`Store.index_search`) in batches, while ingest is idle (`Ingest.is_busy`: nothing waiting,
-no backlog's group in the last half second), so that a backlog drains at the speed of storing
-the events alone. Once `most_unwritten` events wait for their lines, or `most_behind` lines for
-the index, it goes on with that one while ingest is busy too, in larger
-batches, taking turns with ingest for the write lock, so that the lag comes back under its bound
-(a longer backlog drains at the speed of ingest, lines and index together).
+(`Store.index_search`) in batches, while ingest is idle (`Ingest.is_busy`: nothing waiting, no
+backlog's group in the last half second), so that a backlog drains at the speed of storing the
+events alone. Once `most_unwritten` events wait for their lines, or `most_behind` lines for the
+index, it goes on with that one while ingest is busy too, in larger batches, taking turns with
+ingest for the write lock, so that the lag comes back under its bound (a longer backlog drains
+at the speed of ingest, lines and index together).
 
 A search misses nothing meanwhile: it first writes the lines still owed (at most about
 `MOST_UNWRITTEN` of them, about 0.9 s per 100,000) and finds the lines not yet indexed by

@@ -55,8 +55,7 @@ def _copy(source: sqlite3.Connection, target: PgEngine, to_url: str) -> dict[str
                 " an empty database"
             )
         counts: dict[str, int] = {}
-        source.execute("BEGIN")  # one snapshot of the SQLite file
-        try:
+        with sqlite.snapshot(source):  # one state of the SQLite file, however long the copy
             for table in _sqlite_tables(source):
                 if table not in tables:
                     raise errors.InvalidValue(f"table {table} has no place in PostgreSQL")
@@ -71,8 +70,6 @@ def _copy(source: sqlite3.Connection, target: PgEngine, to_url: str) -> dict[str
                         for row in batch:
                             cp.write_row(tuple(row))
                 counts[table] = int(source.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-        finally:
-            source.execute("ROLLBACK")
         for table, expected in counts.items():
             copied = pg.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
             if copied is None or copied[0] != expected:
